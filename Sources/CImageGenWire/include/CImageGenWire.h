@@ -1,0 +1,5 @@
+/* Umbrella header: the protoc-c code for Proto/*.proto and the bounded decoder. */
+#include "frame.pb-c.h"
+#include "health.pb-c.h"
+#include "generation.pb-c.h"
+#include "imagegen_decoder.h"

@@ -1,0 +1,1 @@
+print("imagegen-fake-gemini: not built yet")

@@ -1,0 +1,1 @@
+print("imagegen-server: not built yet")
