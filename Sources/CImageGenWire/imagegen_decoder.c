@@ -47,3 +47,5 @@ ProtobufCMessage *imagegen_decoder_unpack(ImagegenDecoder *decoder,
 void imagegen_decoder_free(ImagegenDecoder *decoder, ProtobufCMessage *message) {
     if (message != NULL) protobuf_c_message_free_unpacked(message, &decoder->allocator);
 }
+
+ProtobufCAllocator *imagegen_decoder_allocator(ImagegenDecoder *decoder) { return &decoder->allocator; }

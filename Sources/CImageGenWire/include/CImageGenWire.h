@@ -1,4 +1,4 @@
-/* Umbrella header: the protoc-c code for Proto/*.proto and the bounded decoder. */
+/* Umbrella header: the protoc-c code for the Proto files and the bounded decoder. */
 #include "frame.pb-c.h"
 #include "health.pb-c.h"
 #include "generation.pb-c.h"

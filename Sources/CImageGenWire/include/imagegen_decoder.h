@@ -22,6 +22,9 @@ ProtobufCMessage *imagegen_decoder_unpack(ImagegenDecoder *decoder,
                                           const ProtobufCMessageDescriptor *descriptor,
                                           size_t len, const uint8_t *data);
 
+/* The allocator to pass to the generated __unpack/__free_unpacked functions. */
+ProtobufCAllocator *imagegen_decoder_allocator(ImagegenDecoder *decoder);
+
 /* Frees a message that imagegen_decoder_unpack returned. */
 void imagegen_decoder_free(ImagegenDecoder *decoder, ProtobufCMessage *message);
 
