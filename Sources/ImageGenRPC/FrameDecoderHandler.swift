@@ -1,0 +1,138 @@
+import ImageGenWire
+import NIOCore
+
+/// Reads length-prefixed frames. The length is checked against the limit as soon as its 4 bytes
+/// arrive, before the frame is buffered, and a frame must arrive whole within `frameTimeout` of its
+/// first byte. On a protocol error it either tells the peer (server side: one `Frame{call_id: 0,
+/// status}`) or raises the error (client side), then closes the connection.
+final class FrameDecoderHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = Frame
+    typealias OutboundOut = Frame
+
+    /// What to do with a protocol error.
+    enum ErrorPolicy { case tellPeerAndClose, raiseAndClose }
+
+    private let maxFrameBytes: Int
+    private let decodeLimits: DecodeLimits
+    private let frameTimeout: TimeAmount
+    private let policy: ErrorPolicy
+    private var buffer: ByteBuffer?
+    private var frameTimer: Scheduled<Void>?
+    private var failed = false
+
+    init(maxFrameBytes: Int, decodeLimits: DecodeLimits, frameTimeout: Duration, policy: ErrorPolicy) {
+        self.maxFrameBytes = maxFrameBytes
+        self.decodeLimits = decodeLimits
+        self.frameTimeout = .milliseconds(frameTimeout.milliseconds)
+        self.policy = policy
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !failed else { return }
+        var incoming = unwrapInboundIn(data)
+        if buffer == nil {
+            buffer = incoming
+        } else {
+            buffer!.writeBuffer(&incoming)
+        }
+        drain(context: context)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        frameTimer?.cancel()
+        frameTimer = nil
+        buffer = nil
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        frameTimer?.cancel()
+        frameTimer = nil
+    }
+
+    private func drain(context: ChannelHandlerContext) {
+        while !failed, let readable = buffer?.readableBytes, readable >= FrameHeader.size {
+            let length = buffer!.getInteger(at: buffer!.readerIndex, endianness: .big, as: UInt32.self)!
+            do {
+                try FrameHeader.validate(length: length, maxFrameBytes: maxFrameBytes)
+            } catch let error as WireError {
+                fail(context: context, error: Self.connectionError(error))
+                return
+            } catch {
+                return
+            }
+            guard readable >= FrameHeader.size + Int(length) else { break }
+            buffer!.moveReaderIndex(forwardBy: FrameHeader.size)
+            let bytes = buffer!.readBytes(length: Int(length))!
+            restartTimer(context: context, frameCompleted: true)
+            let frame: Frame
+            do {
+                frame = try Frame(serializedBytes: bytes, limits: decodeLimits)
+            } catch let error as WireError {
+                fail(context: context, error: Self.connectionError(error))
+                return
+            } catch {
+                return
+            }
+            context.fireChannelRead(wrapInboundOut(frame))
+        }
+        if let readable = buffer?.readableBytes {
+            if readable == 0 {
+                buffer = nil
+            } else {
+                buffer!.discardReadBytes()
+            }
+        }
+        restartTimer(context: context, frameCompleted: false)
+    }
+
+    /// Keeps a timer running exactly while part of a frame is buffered.
+    private func restartTimer(context: ChannelHandlerContext, frameCompleted: Bool) {
+        if frameCompleted {
+            frameTimer?.cancel()
+            frameTimer = nil
+        }
+        let partial = (buffer?.readableBytes ?? 0) > 0
+        if !partial {
+            frameTimer?.cancel()
+            frameTimer = nil
+        } else if frameTimer == nil {
+            let timeout = frameTimeout
+            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            frameTimer = context.eventLoop.scheduleTask(in: timeout) {
+                let (handler, context) = loopBound.value
+                handler.frameTimer = nil
+                handler.fail(
+                    context: context,
+                    error: RPCError(.deadlineExceeded, "a frame did not arrive whole within \(timeout.nanoseconds / 1_000_000) ms of its first byte"))
+            }
+        }
+    }
+
+    private func fail(context: ChannelHandlerContext, error: RPCError) {
+        guard !failed else { return }
+        failed = true
+        buffer = nil
+        frameTimer?.cancel()
+        frameTimer = nil
+        switch policy {
+        case .tellPeerAndClose:
+            let status = Frame(callID: 0, kind: .status(CallStatus(code: error.code.rawValue, message: error.message)))
+            let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            context.writeAndFlush(wrapOutboundOut(status)).whenComplete { _ in
+                loopBound.value.close(promise: nil)
+            }
+        case .raiseAndClose:
+            context.fireErrorCaught(error)
+            context.close(promise: nil)
+        }
+    }
+
+    static func connectionError(_ error: WireError) -> RPCError {
+        switch error.code {
+        case .frameTooLarge, .budgetExceeded: return RPCError(.resourceExhausted, error.message)
+        default: return RPCError(.invalidArgument, "protocol error: \(error.message)")
+        }
+    }
+}

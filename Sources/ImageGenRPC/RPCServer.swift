@@ -1,0 +1,232 @@
+import ImageGenWire
+public import Logging
+public import NIOCore
+public import NIOPosix
+public import ServiceLifecycle
+import Synchronization
+
+/// The imagegen RPC server: length-prefixed protobuf-c frames over TCP with gRPC's semantics.
+///
+/// `run()` is the parent task of every connection and every call; a graceful shutdown (from a
+/// `ServiceGroup` on SIGTERM/SIGINT, or `beginGracefulShutdown()`) sends `goaway`, refuses new calls,
+/// ends streams with UNAVAILABLE, lets unary calls finish, and returns within the grace period.
+///
+/// ```swift
+/// var router = RPCRouter()
+/// MyService().register(into: &router)
+/// let server = RPCServer(configuration: .init(port: 0), router: router, logger: logger)
+/// let group = ServiceGroup(services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+/// try await group.run()
+/// ```
+public final class RPCServer: Service, Sendable {
+    /// The health service's method name.
+    public static let healthCheckMethod = "imagegen.v1.Health/Check"
+
+    private struct State {
+        var address: (host: String, port: Int)?
+        var addressFailure: (any Error)?
+        var addressWaiters: [CheckedContinuation<(host: String, port: Int), any Error>] = []
+        var serverChannel: (any Channel)?
+        var connections: [ObjectIdentifier: ServerConnection] = [:]
+        var shuttingDown = false
+        var shutdownWaiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    private let configuration: RPCServerConfiguration
+    private let router: RPCRouter
+    private let logger: Logger
+    private let eventLoopGroup: any EventLoopGroup
+    private let state = Mutex(State())
+
+    public init(
+        configuration: RPCServerConfiguration, router: RPCRouter, logger: Logger,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) {
+        self.configuration = configuration
+        self.logger = logger
+        self.eventLoopGroup = eventLoopGroup
+        let serving = ServingFlag()
+        self.serving = serving
+        var router = router
+        if router.route(for: Self.healthCheckMethod) == nil {
+            router.registerHealth(serving: serving)
+        }
+        self.router = router
+    }
+
+    private let serving: ServingFlag
+
+    /// The address the server listens on, once it does; throws if binding failed.
+    public var listeningAddress: (host: String, port: Int) {
+        get async throws {
+            try await withCheckedThrowingContinuation { continuation in
+                state.withLock { state in
+                    if let address = state.address {
+                        continuation.resume(returning: address)
+                    } else if let failure = state.addressFailure {
+                        continuation.resume(throwing: failure)
+                    } else {
+                        state.addressWaiters.append(continuation)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Serves until a graceful shutdown completes or the task is cancelled.
+    public func run() async throws {
+        let configuration = self.configuration
+        let serverChannel: NIOAsyncChannel<NIOAsyncChannel<Frame, Frame>, Never>
+        do {
+            serverChannel = try await ServerBootstrap(group: eventLoopGroup)
+                .serverChannelOption(.backlog, value: 256)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
+                .bind(host: configuration.host, port: configuration.port) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(FrameEncoder()))
+                        try channel.pipeline.syncOperations.addHandler(
+                            FrameDecoderHandler(
+                                maxFrameBytes: configuration.maxFrameBytes, decodeLimits: configuration.decodeLimits,
+                                frameTimeout: configuration.frameTimeout, policy: .tellPeerAndClose))
+                        return try NIOAsyncChannel<Frame, Frame>(wrappingChannelSynchronously: channel)
+                    }
+                }
+        } catch {
+            let failure = RPCError(.unavailable, "cannot listen on \(configuration.host):\(configuration.port): \(error)")
+            let waiters = state.withLock { state in
+                state.addressFailure = failure
+                defer { state.addressWaiters = [] }
+                return state.addressWaiters
+            }
+            for waiter in waiters { waiter.resume(throwing: failure) }
+            throw failure
+        }
+
+        let port = serverChannel.channel.localAddress?.port ?? configuration.port
+        let address = (host: configuration.host, port: port)
+        let (waiters, alreadyShuttingDown) = state.withLock { state in
+            state.address = address
+            state.serverChannel = serverChannel.channel
+            defer { state.addressWaiters = [] }
+            return (state.addressWaiters, state.shuttingDown)
+        }
+        for waiter in waiters { waiter.resume(returning: address) }
+        if alreadyShuttingDown { serverChannel.channel.close(promise: nil) }
+        logger.info("listening", metadata: ["address": "\(address.host):\(address.port)"])
+
+        try await withGracefulShutdownHandler {
+            try await withThrowingTaskGroup(of: Void.self) { outer in
+                // Bounds a graceful shutdown: after the grace period, close whatever is still open.
+                outer.addTask {
+                    await self.waitForShutdown()
+                    try await Task.sleep(for: configuration.shutdownGracePeriod)
+                    self.logger.warning("shutdown grace period over, closing remaining connections")
+                    for connection in self.state.withLock({ Array($0.connections.values) }) { connection.close() }
+                }
+                try await withThrowingDiscardingTaskGroup { connections in
+                    try await serverChannel.executeThenClose { inbound in
+                        for try await connection in inbound {
+                            connections.addTask { await self.serve(connection) }
+                        }
+                    }
+                }
+                outer.cancelAll()
+            }
+        } onGracefulShutdown: {
+            self.beginGracefulShutdown()
+        }
+        logger.info("server stopped")
+    }
+
+    /// Stops accepting connections and shuts every connection down gracefully.
+    public func beginGracefulShutdown() {
+        let (channel, connections, waiters) = state.withLock { state in
+            guard !state.shuttingDown else {
+                return ((any Channel)?.none, [ServerConnection](), [CheckedContinuation<Void, Never>]())
+            }
+            state.shuttingDown = true
+            serving.stop()
+            defer { state.shutdownWaiters = [] }
+            return (state.serverChannel, Array(state.connections.values), state.shutdownWaiters)
+        }
+        guard channel != nil || !connections.isEmpty || !waiters.isEmpty else { return }
+        logger.info("graceful shutdown started", metadata: ["connections": "\(connections.count)"])
+        channel?.close(promise: nil)
+        for connection in connections { connection.beginShutdown() }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// True once a graceful shutdown has begun.
+    public var isShuttingDown: Bool { state.withLock { $0.shuttingDown } }
+
+    private func waitForShutdown() async {
+        await withCheckedContinuation { continuation in
+            let now = state.withLock { state in
+                if state.shuttingDown { return true }
+                state.shutdownWaiters.append(continuation)
+                return false
+            }
+            if now { continuation.resume() }
+        }
+    }
+
+    private func serve(_ channel: NIOAsyncChannel<Frame, Frame>) async {
+        do {
+            try await channel.executeThenClose { inbound, outbound in
+                let connection = ServerConnection(
+                    outbound: outbound, channel: channel.channel, router: router, configuration: configuration,
+                    logger: logger)
+                let key = ObjectIdentifier(connection)
+                let admitted = state.withLock { state -> Bool in
+                    guard state.connections.count < configuration.maxConnections, !state.shuttingDown else { return false }
+                    state.connections[key] = connection
+                    return true
+                }
+                guard admitted else {
+                    let status = CallStatus(
+                        code: RPCError.Code.resourceExhausted.rawValue,
+                        message: "too many connections (limit \(configuration.maxConnections)) or shutting down")
+                    try? await outbound.write(Frame(callID: 0, kind: .status(status)))
+                    return
+                }
+                defer { _ = state.withLock { $0.connections.removeValue(forKey: key) } }
+                connection.logger.debug("connection opened")
+                try await withThrowingDiscardingTaskGroup { calls in
+                    calls.addTask { try await self.closeWhenIdle(connection) }
+                    do {
+                        frames: for try await frame in inbound {
+                            switch await connection.receive(frame) {
+                            case .none: continue
+                            case .start(let callID, let start):
+                                calls.addTask { await connection.runCall(callID: callID, start: start) }
+                            case .close:
+                                connection.close()
+                                break frames
+                            }
+                        }
+                    } catch {
+                        connection.logger.debug("connection read failed", metadata: ["error": "\(error)"])
+                    }
+                    // The peer is gone (or we closed): stop every call and the idle watch.
+                    calls.cancelAll()
+                }
+                connection.logger.debug("connection closed")
+            }
+        } catch {
+            logger.debug("connection ended with an error", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func closeWhenIdle(_ connection: ServerConnection) async throws {
+        let tick = min(configuration.idleTimeout, .seconds(1))
+        while true {
+            try await Task.sleep(for: tick)
+            if connection.isIdle(now: .now) {
+                connection.logger.info("closing idle connection")
+                connection.close()
+                return
+            }
+        }
+    }
+}

@@ -1,0 +1,58 @@
+public import ImageGenWire
+
+/// Everything the RPC server can be told; every field has a sane default.
+public struct RPCServerConfiguration: Sendable {
+    /// Address to bind, e.g. "127.0.0.1".
+    public var host: String
+    /// Port to bind; 0 picks a free port (read it from `RPCServer.listeningAddress`).
+    public var port: Int
+    /// When set, every call must carry metadata `authorization: Bearer <token>`.
+    public var authToken: String?
+    /// The largest frame accepted, checked before anything is buffered.
+    public var maxFrameBytes: Int
+    /// Bounds on decoding one frame or request.
+    public var decodeLimits: DecodeLimits
+    /// Calls open at once on one connection; a call counts until its handler has exited.
+    public var maxCallsPerConnection: Int
+    /// Connections open at once; more are answered RESOURCE_EXHAUSTED and closed.
+    public var maxConnections: Int
+    /// A connection with no open call and nothing received for this long is closed.
+    public var idleTimeout: Duration
+    /// A frame must arrive whole within this long of its first byte.
+    public var frameTimeout: Duration
+    /// How long a graceful shutdown waits for open calls before it closes connections.
+    public var shutdownGracePeriod: Duration
+
+    public init(
+        host: String = "127.0.0.1",
+        port: Int = 0,
+        authToken: String? = nil,
+        maxFrameBytes: Int = FrameHeader.defaultMaxFrameBytes,
+        decodeLimits: DecodeLimits = .default,
+        maxCallsPerConnection: Int = 128,
+        maxConnections: Int = 1024,
+        idleTimeout: Duration = .seconds(300),
+        frameTimeout: Duration = .seconds(30),
+        shutdownGracePeriod: Duration = .seconds(10)
+    ) {
+        self.host = host
+        self.port = port
+        self.authToken = authToken
+        self.maxFrameBytes = maxFrameBytes
+        self.decodeLimits = decodeLimits
+        self.maxCallsPerConnection = maxCallsPerConnection
+        self.maxConnections = maxConnections
+        self.idleTimeout = idleTimeout
+        self.frameTimeout = frameTimeout
+        self.shutdownGracePeriod = shutdownGracePeriod
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds, saturating.
+    var milliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds.multipliedReportingOverflow(by: 1000).overflow
+            ? Int64.max : seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+}

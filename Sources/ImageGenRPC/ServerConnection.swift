@@ -1,0 +1,280 @@
+import ImageGenWire
+import Logging
+import NIOCore
+import Synchronization
+
+/// The calls of one client connection: admission (auth, limits, shutdown), dispatch to the router,
+/// deadlines, cancellation, and the rule that every call ends with exactly one status.
+final class ServerConnection: Sendable {
+    /// Why a call must end before its handler returns.
+    enum Interrupt: Sendable { case cancelledByClient, serverShuttingDown }
+
+    /// What the connection loop must do after a frame.
+    enum Action { case none, start(callID: UInt64, CallStart), close }
+
+    private struct OpenCall {
+        var kind: RPCRouter.Kind?
+        var ended = false
+        let interrupts: AsyncStream<Interrupt>.Continuation
+        let interruptStream: AsyncStream<Interrupt>
+    }
+
+    private struct State {
+        var calls: [UInt64: OpenCall] = [:]
+        var lastActivity = ContinuousClock.now
+        var shuttingDown = false
+        var closed = false
+    }
+
+    private let state = Mutex(State())
+    private let outbound: NIOAsyncChannelOutboundWriter<Frame>
+    private let channel: any Channel
+    private let router: RPCRouter
+    private let configuration: RPCServerConfiguration
+    private let expectedAuthorization: [UInt8]?
+    private let peer: String
+    let logger: Logger
+
+    init(
+        outbound: NIOAsyncChannelOutboundWriter<Frame>, channel: any Channel, router: RPCRouter,
+        configuration: RPCServerConfiguration, logger: Logger
+    ) {
+        self.outbound = outbound
+        self.channel = channel
+        self.router = router
+        self.configuration = configuration
+        self.expectedAuthorization = configuration.authToken.map { Array("Bearer \($0)".utf8) }
+        self.peer = channel.remoteAddress?.description ?? "unknown peer"
+        var logger = logger
+        logger[metadataKey: "peer"] = "\(peer)"
+        self.logger = logger
+    }
+
+    // MARK: Frames from the client
+
+    /// Handles one frame from the client and says what the connection loop should do next.
+    func receive(_ frame: Frame) async -> Action {
+        state.withLock { $0.lastActivity = .now }
+        switch frame.kind {
+        case .ping(let nonce):
+            try? await outbound.write(Frame(callID: frame.callID, kind: .pong(nonce: nonce)))
+            return .none
+        case .pong:
+            return .none
+        case .start(let start):
+            return await admit(callID: frame.callID, start)
+        case .cancel:
+            let interrupts = state.withLock { $0.calls[frame.callID]?.interrupts }
+            interrupts?.yield(.cancelledByClient)
+            return .none
+        case .message:
+            return await protocolError("a client may not send message frames (call \(frame.callID))")
+        case .status:
+            return await protocolError("a client may not send status frames (call \(frame.callID))")
+        case .goAway:
+            return await protocolError("a client may not send goaway frames")
+        case nil:
+            return await protocolError("frame for call \(frame.callID) carries no kind")
+        }
+    }
+
+    private enum Admission { case open, duplicate, shuttingDown, full }
+
+    private func admit(callID: UInt64, _ start: CallStart) async -> Action {
+        if callID == 0 {
+            return await protocolError("call id 0 is reserved for the connection; calls use a nonzero id")
+        }
+        let limit = configuration.maxCallsPerConnection
+        let admission: Admission = state.withLock { state in
+            if state.calls[callID] != nil { return .duplicate }
+            if state.shuttingDown { return .shuttingDown }
+            if state.calls.count >= limit { return .full }
+            let (stream, continuation) = AsyncStream.makeStream(of: Interrupt.self)
+            state.calls[callID] = OpenCall(
+                kind: router.route(for: start.method)?.kind, interrupts: continuation, interruptStream: stream)
+            return .open
+        }
+        switch admission {
+        case .open:
+            return .start(callID: callID, start)
+        case .duplicate:
+            return await protocolError("call id \(callID) is already open on this connection")
+        case .shuttingDown:
+            await writeStatus(callID, RPCError(.unavailable, "server shutting down: no new calls"))
+            return .none
+        case .full:
+            await writeStatus(
+                callID,
+                RPCError(.resourceExhausted, "too many open calls on this connection (limit \(limit)): wait for one to end"))
+            return .none
+        }
+    }
+
+    private func protocolError(_ message: String) async -> Action {
+        logger.warning("protocol error, closing connection", metadata: ["error": "\(message)"])
+        try? await outbound.write(
+            Frame(callID: 0, kind: .status(CallStatus(code: RPCError.Code.invalidArgument.rawValue, message: message))))
+        return .close
+    }
+
+    // MARK: Running a call
+
+    private enum Outcome: Sendable {
+        case handlerFinished(RPCError?)
+        case interrupted(Interrupt)
+        case deadlineExceeded
+    }
+
+    /// Runs an admitted call to its end; returns only when its handler has exited.
+    func runCall(callID: UInt64, start: CallStart) async {
+        defer { release(callID) }
+        var logger = self.logger
+        logger[metadataKey: "call"] = "\(callID)"
+        logger[metadataKey: "method"] = "\(start.method)"
+
+        if let expected = expectedAuthorization {
+            let given = Array((start.metadata["authorization"] ?? "").utf8)
+            guard Self.constantTimeEquals(given, expected) else {
+                logger.notice("call refused: missing or invalid authorization")
+                await end(callID, RPCError(.unauthenticated, "missing or invalid authorization: send metadata \"authorization: Bearer <token>\""))
+                return
+            }
+        }
+        guard let route = router.route(for: start.method) else {
+            await end(callID, RPCError(.unimplemented, "method \"\(start.method)\" is not implemented by this server"))
+            return
+        }
+        guard let interrupts = state.withLock({ $0.calls[callID]?.interruptStream }) else { return }
+
+        var metadata = start.metadata
+        metadata["authorization"] = nil
+        let timeout = start.timeoutMilliseconds
+        let deadline = timeout > 0 ? ContinuousClock.now + .milliseconds(Int64(timeout)) : nil
+        let context = ServerContext(method: start.method, metadata: metadata, deadline: deadline, peer: peer, logger: logger)
+        let sink = CallSink { [self] bytes in try await self.sendMessage(callID, bytes) }
+        let limits = configuration.decodeLimits
+
+        logger.debug("call started")
+        await withTaskGroup(of: Outcome?.self) { race in
+            race.addTask {
+                do {
+                    try await route.run(start.request, limits, context, sink)
+                    return .handlerFinished(nil)
+                } catch {
+                    return .handlerFinished(RPCError(mapping: error))
+                }
+            }
+            race.addTask {
+                for await interrupt in interrupts { return .interrupted(interrupt) }
+                return nil
+            }
+            if let deadline {
+                race.addTask {
+                    do {
+                        try await Task.sleep(until: deadline, clock: .continuous)
+                        return .deadlineExceeded
+                    } catch {
+                        return nil
+                    }
+                }
+            }
+            // The first outcome decides the status; the rest are cancelled, and the group waits for
+            // the handler to really exit before the call's slot is released.
+            while let next = await race.next() {
+                guard let outcome = next else { continue }
+                switch outcome {
+                case .handlerFinished(let error):
+                    await end(callID, error)
+                case .interrupted(.cancelledByClient):
+                    await end(callID, RPCError(.cancelled, "call cancelled by the client"))
+                case .interrupted(.serverShuttingDown):
+                    await end(callID, RPCError(.unavailable, "server shutting down"))
+                case .deadlineExceeded:
+                    await end(callID, RPCError(.deadlineExceeded, "deadline of \(timeout) ms exceeded"))
+                }
+                race.cancelAll()
+                break
+            }
+        }
+        logger.debug("call ended")
+    }
+
+    private func sendMessage(_ callID: UInt64, _ bytes: [UInt8]) async throws {
+        let open = state.withLock { $0.calls[callID].map { !$0.ended } ?? false }
+        guard open else { throw RPCError(.cancelled, "call \(callID) has ended") }
+        // Framing adds a few bytes around the message; keep the whole frame under the peer's limit.
+        if bytes.count > configuration.maxFrameBytes - 32 {
+            throw RPCError(
+                .resourceExhausted,
+                "response of \(bytes.count) bytes exceeds the frame limit of \(configuration.maxFrameBytes) bytes")
+        }
+        try await outbound.write(Frame(callID: callID, kind: .message(bytes)))
+    }
+
+    /// Ends a call with its one status; later attempts are ignored.
+    private func end(_ callID: UInt64, _ error: RPCError?) async {
+        let first = state.withLock { state -> Bool in
+            guard var call = state.calls[callID], !call.ended else { return false }
+            call.ended = true
+            state.calls[callID] = call
+            return true
+        }
+        guard first else { return }
+        await writeStatus(callID, error ?? RPCError(.ok, ""))
+    }
+
+    private func writeStatus(_ callID: UInt64, _ status: RPCError) async {
+        try? await outbound.write(
+            Frame(callID: callID, kind: .status(CallStatus(code: status.code.rawValue, message: status.message))))
+    }
+
+    private func release(_ callID: UInt64) {
+        let closeNow = state.withLock { state -> Bool in
+            state.calls[callID]?.interrupts.finish()
+            state.calls[callID] = nil
+            state.lastActivity = .now
+            return state.shuttingDown && state.calls.isEmpty && !state.closed
+        }
+        if closeNow { close() }
+    }
+
+    // MARK: Life cycle
+
+    /// Starts a graceful shutdown of this connection: goaway, refuse new calls, end streams with
+    /// UNAVAILABLE, let unary calls finish, then close.
+    func beginShutdown() {
+        let (streams, closeNow) = state.withLock { state -> ([AsyncStream<Interrupt>.Continuation], Bool) in
+            guard !state.shuttingDown else { return ([], false) }
+            state.shuttingDown = true
+            let streams = state.calls.values.filter { $0.kind == .serverStreaming }.map(\.interrupts)
+            return (streams, state.calls.isEmpty)
+        }
+        channel.writeAndFlush(Frame(callID: 0, kind: .goAway(reason: "server shutting down")), promise: nil)
+        for stream in streams { stream.yield(.serverShuttingDown) }
+        if closeNow { close() }
+    }
+
+    /// Closes the connection now; open calls are cancelled by the connection loop.
+    func close() {
+        let first = state.withLock { state -> Bool in
+            defer { state.closed = true }
+            return !state.closed
+        }
+        if first { channel.close(promise: nil) }
+    }
+
+    /// True when the connection has had no open call and received nothing for `idleTimeout`.
+    func isIdle(now: ContinuousClock.Instant) -> Bool {
+        state.withLock { $0.calls.isEmpty && now - $0.lastActivity >= configuration.idleTimeout }
+    }
+
+    /// Compares two byte strings in time that depends only on their lengths.
+    static func constantTimeEquals(_ given: [UInt8], _ expected: [UInt8]) -> Bool {
+        var difference = UInt8(given.count == expected.count ? 0 : 1)
+        for index in 0..<expected.count {
+            let byte = index < given.count ? given[index] : 0
+            difference |= byte ^ expected[index]
+        }
+        return difference == 0
+    }
+}

@@ -1,1 +1,0 @@
-print("imagegen-server: not built yet")
