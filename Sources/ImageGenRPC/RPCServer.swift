@@ -29,7 +29,6 @@ public final class RPCServer: Service, Sendable {
         var serverChannel: (any Channel)?
         var connections: [ObjectIdentifier: ServerConnection] = [:]
         var shuttingDown = false
-        var shutdownWaiters: [CheckedContinuation<Void, Never>] = []
     }
 
     private let configuration: RPCServerConfiguration
@@ -37,6 +36,9 @@ public final class RPCServer: Service, Sendable {
     private let logger: Logger
     private let eventLoopGroup: any EventLoopGroup
     private let state = Mutex(State())
+    /// Finished when a graceful shutdown begins.
+    private let shutdownSignal: AsyncStream<Void>
+    private let shutdownSignalContinuation: AsyncStream<Void>.Continuation
 
     public init(
         configuration: RPCServerConfiguration, router: RPCRouter, logger: Logger,
@@ -45,6 +47,7 @@ public final class RPCServer: Service, Sendable {
         self.configuration = configuration
         self.logger = logger
         self.eventLoopGroup = eventLoopGroup
+        (shutdownSignal, shutdownSignalContinuation) = AsyncStream.makeStream(of: Void.self)
         let serving = ServingFlag()
         self.serving = serving
         var router = router
@@ -141,34 +144,24 @@ public final class RPCServer: Service, Sendable {
 
     /// Stops accepting connections and shuts every connection down gracefully.
     public func beginGracefulShutdown() {
-        let (channel, connections, waiters) = state.withLock { state in
-            guard !state.shuttingDown else {
-                return ((any Channel)?.none, [ServerConnection](), [CheckedContinuation<Void, Never>]())
-            }
-            state.shuttingDown = true
-            serving.stop()
-            defer { state.shutdownWaiters = [] }
-            return (state.serverChannel, Array(state.connections.values), state.shutdownWaiters)
+        let (first, channel, connections) = state.withLock { state in
+            defer { state.shuttingDown = true }
+            return (!state.shuttingDown, state.serverChannel, Array(state.connections.values))
         }
-        guard channel != nil || !connections.isEmpty || !waiters.isEmpty else { return }
+        guard first else { return }
+        serving.stop()
+        shutdownSignalContinuation.finish()
         logger.info("graceful shutdown started", metadata: ["connections": "\(connections.count)"])
         channel?.close(promise: nil)
         for connection in connections { connection.beginShutdown() }
-        for waiter in waiters { waiter.resume() }
     }
 
     /// True once a graceful shutdown has begun.
     public var isShuttingDown: Bool { state.withLock { $0.shuttingDown } }
 
+    /// Returns when a graceful shutdown begins, or when the task is cancelled.
     private func waitForShutdown() async {
-        await withCheckedContinuation { continuation in
-            let now = state.withLock { state in
-                if state.shuttingDown { return true }
-                state.shutdownWaiters.append(continuation)
-                return false
-            }
-            if now { continuation.resume() }
-        }
+        for await _ in shutdownSignal {}
     }
 
     private func serve(_ channel: NIOAsyncChannel<Frame, Frame>) async {
@@ -178,15 +171,16 @@ public final class RPCServer: Service, Sendable {
                     outbound: outbound, channel: channel.channel, router: router, configuration: configuration,
                     logger: logger)
                 let key = ObjectIdentifier(connection)
-                let admitted = state.withLock { state -> Bool in
-                    guard state.connections.count < configuration.maxConnections, !state.shuttingDown else { return false }
+                let refusal = state.withLock { state -> RPCError? in
+                    if state.shuttingDown { return RPCError(.unavailable, "server shutting down: no new connections") }
+                    if state.connections.count >= configuration.maxConnections {
+                        return RPCError(.resourceExhausted, "too many connections (limit \(configuration.maxConnections))")
+                    }
                     state.connections[key] = connection
-                    return true
+                    return nil
                 }
-                guard admitted else {
-                    let status = CallStatus(
-                        code: RPCError.Code.resourceExhausted.rawValue,
-                        message: "too many connections (limit \(configuration.maxConnections)) or shutting down")
+                if let refusal {
+                    let status = CallStatus(code: refusal.code.rawValue, message: refusal.message)
                     try? await outbound.write(Frame(callID: 0, kind: .status(status)))
                     return
                 }

@@ -1,0 +1,71 @@
+import ImageGenRPC
+import ImageGenWire
+import Synchronization
+
+/// A test-only service that exercises every kind of call. It reuses protocol messages as payloads:
+/// `CallStatus` carries a number and a text, `CallStart.request` carries bytes.
+enum TestService {
+    static let echo = "test.v1.Test/Echo"
+    static let large = "test.v1.Test/Large"
+    static let count = "test.v1.Test/Count"
+    static let sleep = "test.v1.Test/Sleep"
+    static let sleepIgnoringCancellation = "test.v1.Test/SleepIgnoringCancellation"
+    static let fail = "test.v1.Test/Fail"
+    static let throwPlain = "test.v1.Test/ThrowPlain"
+    static let oneThenHang = "test.v1.Test/OneThenHang"
+
+    struct PlainError: Error, CustomStringConvertible {
+        var description: String { "plain failure from the handler" }
+    }
+
+    /// Counts handlers that are running now, and the most that ever ran at once.
+    final class Gauge: Sendable {
+        private let state = Mutex((running: 0, peak: 0, exited: 0))
+        func enter() { state.withLock { $0.running += 1; $0.peak = max($0.peak, $0.running) } }
+        func exit() { state.withLock { $0.running -= 1; $0.exited += 1 } }
+        var running: Int { state.withLock { $0.running } }
+        var peak: Int { state.withLock { $0.peak } }
+        var exited: Int { state.withLock { $0.exited } }
+    }
+
+    static func router(gauge: Gauge = Gauge()) -> RPCRouter {
+        var router = RPCRouter()
+        router.registerUnary(echo, CallStatus.self) { request, _ in request }
+        router.registerUnary(large, CallStatus.self) { request, _ in
+            CallStart(method: "large", request: [UInt8](repeating: 0xAB, count: Int(request.code)))
+        }
+        router.registerServerStreaming(count, CallStatus.self, CallStatus.self) { request, _, writer in
+            for index in 0..<request.code {
+                try await writer.send(CallStatus(code: index, message: "message \(index)"))
+            }
+        }
+        router.registerUnary(sleep, CallStatus.self) { request, _ in
+            gauge.enter()
+            defer { gauge.exit() }
+            try await Task.sleep(for: .milliseconds(Int(request.code)))
+            return CallStatus(code: 0, message: "slept")
+        }
+        router.registerUnary(sleepIgnoringCancellation, CallStatus.self) { request, _ in
+            gauge.enter()
+            defer { gauge.exit() }
+            let until = ContinuousClock.now + .milliseconds(Int(request.code))
+            while ContinuousClock.now < until {
+                try? await Task.sleep(for: .milliseconds(10))
+            }
+            return CallStatus(code: 0, message: "done")
+        }
+        router.registerUnary(fail, CallStatus.self) { request, _ -> CallStatus in
+            throw RPCError(RPCError.Code(rawValue: request.code), request.message)
+        }
+        router.registerUnary(throwPlain, CallStatus.self) { _, _ -> CallStatus in
+            throw PlainError()
+        }
+        router.registerServerStreaming(oneThenHang, CallStatus.self, CallStatus.self) { _, _, writer in
+            gauge.enter()
+            defer { gauge.exit() }
+            try await writer.send(CallStatus(code: 1, message: "first"))
+            try await Task.sleep(for: .seconds(3600))
+        }
+        return router
+    }
+}
