@@ -31,6 +31,7 @@ func withServer<R: Sendable>(
 }
 
 /// Connects a client, runs `body`, closes the client.
+@discardableResult
 func withClient<R: Sendable>(port: Int, token: String? = nil, _ body: (RPCClient) async throws -> R) async throws -> R {
     let client = try await RPCClient.connect(host: "127.0.0.1", port: port, token: token)
     defer { client.close() }

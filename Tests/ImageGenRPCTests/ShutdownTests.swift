@@ -1,0 +1,69 @@
+import ImageGenRPC
+import ImageGenWire
+import Logging
+import Testing
+
+@Suite("Graceful shutdown")
+struct ShutdownTests {
+    @Test("goaway, new calls refused, unary calls finish, streams end UNAVAILABLE, run returns")
+    func gracefulShutdown() async throws {
+        var logger = Logger(label: "test-server")
+        logger.logLevel = .critical
+        let server = RPCServer(
+            configuration: RPCServerConfiguration(shutdownGracePeriod: .seconds(5)), router: TestService.router(),
+            logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await server.run() }
+            let port = try await server.listeningAddress.port
+            let client = try await RPCClient.connect(host: "127.0.0.1", port: port)
+            defer { client.close() }
+
+            async let unary = client.unary(TestService.sleep, CallStatus(code: 600, message: ""), as: CallStatus.self)
+            let stream = try await client.serverStreaming(TestService.oneThenHang, CallStatus(code: 0, message: ""), as: CallStatus.self)
+            var iterator = stream.makeAsyncIterator()
+            #expect(try await iterator.next()?.message == "first")
+
+            let started = ContinuousClock.now
+            server.beginGracefulShutdown()
+            let error = await expectRPCError(.unavailable) { _ = try await iterator.next() }
+            #expect(error?.message == "server shutting down")
+            // New calls on the old connection are refused.
+            await expectRPCError(.unavailable) {
+                _ = try await client.unary(TestService.echo, CallStatus(code: 0, message: ""), as: CallStatus.self)
+            }
+            // The unary call in flight finishes normally.
+            #expect(try await unary.message == "slept")
+            try await group.waitForAll()
+            #expect(ContinuousClock.now - started < .seconds(4))
+            // Nobody listens any more.
+            await expectRPCError(.unavailable) { _ = try await RPCClient.connect(host: "127.0.0.1", port: port) }
+        }
+    }
+
+    @Test("a handler that ignores shutdown is cut off after the grace period")
+    func gracePeriodBound() async throws {
+        var logger = Logger(label: "test-server")
+        logger.logLevel = .critical
+        let server = RPCServer(
+            configuration: RPCServerConfiguration(shutdownGracePeriod: .milliseconds(500)), router: TestService.router(),
+            logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await server.run() }
+            let port = try await server.listeningAddress.port
+            let client = try await RPCClient.connect(host: "127.0.0.1", port: port)
+            defer { client.close() }
+            async let unary = client.unary(TestService.sleep, CallStatus(code: 60_000, message: ""), as: CallStatus.self)
+            try await Task.sleep(for: .milliseconds(100))
+            let started = ContinuousClock.now
+            server.beginGracefulShutdown()
+            try await group.waitForAll()
+            #expect(ContinuousClock.now - started < .seconds(3))
+            do {
+                _ = try await unary
+                Issue.record("the call should have been cut off")
+            } catch let error as RPCError {
+                #expect(error.code == .unavailable)
+            }
+        }
+    }
+}
