@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "ImageGenEngine", targets: ["ImageGenEngine"]),
         .library(name: "ImageGenGemini", targets: ["ImageGenGemini"]),
         .executable(name: "imagegen-server", targets: ["imagegen-server"]),
+        .executable(name: "imagegen-interop-server", targets: ["imagegen-interop-server"]),
         .executable(name: "imagegen-fake-gemini", targets: ["imagegen-fake-gemini"]),
     ],
     dependencies: [
@@ -60,6 +61,13 @@ let package = Package(
             swiftSettings: strictSwift
         ),
 
+        // The interop service: every kind of call, for testing clients in any language.
+        .target(
+            name: "ImageGenInterop",
+            dependencies: ["ImageGenRPC", "ImageGenWire"],
+            swiftSettings: strictSwift
+        ),
+
         // ---- Engine: storyboards, styles, key pools, durable progress, providers ----
         .target(
             name: "ImageGenEngine",
@@ -92,15 +100,34 @@ let package = Package(
             swiftSettings: strictSwift
         ),
 
+        // Flags and start-up shared by the server executables.
+        .target(
+            name: "ImageGenServerRuntime",
+            dependencies: [
+                "ImageGenRPC",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSwift
+        ),
+
         // ---- Executables ----
         .executableTarget(
             name: "imagegen-server",
             dependencies: [
                 "ImageGenRPC",
-                "ImageGenWire",
+                "ImageGenServerRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .executableTarget(
+            name: "imagegen-interop-server",
+            dependencies: [
+                "ImageGenInterop",
+                "ImageGenServerRuntime",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSwift
         ),
@@ -124,6 +151,7 @@ let package = Package(
             name: "ImageGenRPCTests",
             dependencies: [
                 "ImageGenRPC",
+                "ImageGenInterop",
                 "ImageGenWire",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

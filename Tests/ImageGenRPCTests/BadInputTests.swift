@@ -1,5 +1,6 @@
 import Foundation
 import ImageGenRPC
+import ImageGenInterop
 import ImageGenWire
 import Testing
 

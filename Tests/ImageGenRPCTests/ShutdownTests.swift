@@ -1,4 +1,5 @@
 import ImageGenRPC
+import ImageGenInterop
 import ImageGenWire
 import Logging
 import Testing

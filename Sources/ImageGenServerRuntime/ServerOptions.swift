@@ -1,0 +1,112 @@
+public import ArgumentParser
+import Foundation
+public import ImageGenRPC
+import Logging
+import ServiceLifecycle
+
+/// The flags every imagegen server executable shares (`imagegen-server`, `imagegen-interop-server`,
+/// `imagegen serve`), and the code that runs a server with them until SIGTERM or SIGINT.
+public struct ServerOptions: ParsableArguments {
+    @Option(name: .long, help: "Address to listen on, HOST:PORT; port 0 picks a free port.")
+    public var listen: String = "127.0.0.1:7420"
+
+    @Option(name: .long, help: "Largest frame accepted, in bytes.")
+    public var maxFrameBytes: Int = 16 * 1024 * 1024
+
+    @Option(name: .long, help: "Calls open at once on one connection.")
+    public var maxCallsPerConnection: Int = 128
+
+    @Option(name: .long, help: "Connections open at once.")
+    public var maxConnections: Int = 1024
+
+    @Option(name: .long, help: "Seconds a connection with no open call may stay silent before it is closed.")
+    public var idleTimeout: Double = 300
+
+    @Option(name: .long, help: "Seconds a frame may take to arrive whole, from its first byte.")
+    public var frameTimeout: Double = 30
+
+    @Option(name: .long, help: "Seconds a graceful shutdown waits for open calls.")
+    public var shutdownGrace: Double = 10
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    public var logLevel: String = "info"
+
+    public init() {}
+
+    public func validate() throws {
+        _ = try ListenAddress(listen)
+        guard maxFrameBytes >= 64 else { throw ValidationError("--max-frame-bytes must be at least 64, got \(maxFrameBytes)") }
+        guard maxCallsPerConnection >= 1 else { throw ValidationError("--max-calls-per-connection must be at least 1") }
+        guard maxConnections >= 1 else { throw ValidationError("--max-connections must be at least 1") }
+        for (name, value) in [("--idle-timeout", idleTimeout), ("--frame-timeout", frameTimeout), ("--shutdown-grace", shutdownGrace)]
+        where !(value > 0) {
+            throw ValidationError("\(name) must be a positive number of seconds, got \(value)")
+        }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level: unknown level \"\(logLevel)\"") }
+    }
+
+    /// The auth token from `IMAGEGEN_AUTH_TOKEN`, never from a flag (flags show in `ps`).
+    public static var tokenFromEnvironment: String? {
+        ProcessInfo.processInfo.environment["IMAGEGEN_AUTH_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// Sends swift-log output to stderr at the chosen level. Call once per process.
+    public func bootstrapLogging() {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+    }
+
+    /// The server configuration these flags describe.
+    public func configuration(authToken: String?) throws -> RPCServerConfiguration {
+        let address = try ListenAddress(listen)
+        return RPCServerConfiguration(
+            host: address.host, port: address.port, authToken: authToken, maxFrameBytes: maxFrameBytes,
+            maxCallsPerConnection: maxCallsPerConnection, maxConnections: maxConnections,
+            idleTimeout: .seconds(idleTimeout), frameTimeout: .seconds(frameTimeout),
+            shutdownGracePeriod: .seconds(shutdownGrace))
+    }
+
+    /// Serves `router` until SIGTERM or SIGINT; prints "listening on HOST:PORT" on stdout once it
+    /// accepts connections, then `announce` lines, if any.
+    public func serve(router: RPCRouter, label: String, announce: [String] = []) async throws {
+        let logger = Logger(label: label)
+        let token = Self.tokenFromEnvironment
+        let server = RPCServer(configuration: try configuration(authToken: token), router: router, logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            tasks.addTask {
+                let bound = try await server.listeningAddress
+                print("listening on \(bound.host):\(bound.port)")
+                for line in announce { print(line) }
+                fflush(nil)
+                logger.info("authentication \(token == nil ? "off (IMAGEGEN_AUTH_TOKEN not set)" : "on")")
+            }
+            try await tasks.waitForAll()
+        }
+    }
+}
+
+/// A parsed `HOST:PORT` (IPv6 hosts in brackets).
+public struct ListenAddress: Sendable, Equatable {
+    public var host: String
+    public var port: Int
+
+    public init(_ text: String) throws {
+        guard let colon = text.lastIndex(of: ":") else {
+            throw ValidationError("--listen must be HOST:PORT, got \"\(text)\"")
+        }
+        var host = String(text[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty, let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
+            throw ValidationError("--listen must be HOST:PORT with a port from 0 to 65535, got \"\(text)\"")
+        }
+        self.host = host
+        self.port = port
+    }
+}
