@@ -100,6 +100,18 @@ let package = Package(
             swiftSettings: strictSwift
         ),
 
+        // ---- Service: jobs, event logs and watchers, the ImageGeneration methods ----
+        .target(
+            name: "ImageGenService",
+            dependencies: [
+                "ImageGenRPC",
+                "ImageGenWire",
+                .product(name: "Collections", package: "swift-collections"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift
+        ),
+
         // Flags and start-up shared by the server executables.
         .target(
             name: "ImageGenServerRuntime",
@@ -157,6 +169,11 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "ImageGenServiceTests",
+            dependencies: ["ImageGenService", "ImageGenRPC"],
             swiftSettings: strictSwift
         ),
         .testTarget(

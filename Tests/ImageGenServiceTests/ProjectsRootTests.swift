@@ -1,0 +1,72 @@
+import Foundation
+import ImageGenRPC
+import ImageGenService
+import Testing
+
+@Suite("ProjectsRoot")
+struct ProjectsRootTests {
+    /// A temporary root with a project, a file, an outside folder and symbolic links.
+    struct Fixture {
+        let base: URL
+        let root: ProjectsRoot
+
+        init() throws {
+            base = FileManager.default.temporaryDirectory.appendingPathComponent("imagegen-roots-\(UUID().uuidString)")
+            let fm = FileManager.default
+            try fm.createDirectory(at: base.appendingPathComponent("root/projects/film-a/nested"), withIntermediateDirectories: true)
+            try fm.createDirectory(at: base.appendingPathComponent("outside"), withIntermediateDirectories: true)
+            try Data().write(to: base.appendingPathComponent("root/projects/a-file"))
+            try fm.createSymbolicLink(atPath: base.appendingPathComponent("root/projects/escape").path, withDestinationPath: base.appendingPathComponent("outside").path)
+            try fm.createSymbolicLink(atPath: base.appendingPathComponent("root/projects/alias").path, withDestinationPath: "film-a")
+            root = try ProjectsRoot(path: base.appendingPathComponent("root/projects").path)
+        }
+
+        func remove() { try? FileManager.default.removeItem(at: base) }
+    }
+
+    @Test("accepted project paths", arguments: ["film-a", "film-a/", "./film-a", "film-a/nested/..", "alias", "film-a/nested"])
+    func accepted(path: String) throws {
+        let fixture = try Fixture()
+        defer { fixture.remove() }
+        let resolved = try fixture.root.resolve(path)
+        #expect(resolved.path.hasPrefix(fixture.root.url.path + "/"))
+    }
+
+    @Test("an absolute path inside the root is accepted")
+    func absoluteInside() throws {
+        let fixture = try Fixture()
+        defer { fixture.remove() }
+        let resolved = try fixture.root.resolve(fixture.root.url.path + "/film-a")
+        #expect(resolved.lastPathComponent == "film-a")
+    }
+
+    @Test("refused project paths", arguments: [
+        ("", RPCError.Code.invalidArgument),
+        ("..", .permissionDenied),
+        ("../..", .permissionDenied),
+        ("film-a/../../outside", .permissionDenied),
+        ("/etc", .permissionDenied),
+        ("/", .permissionDenied),
+        ("escape", .permissionDenied),
+        ("escape/sub", .permissionDenied),
+        ("missing", .notFound),
+        ("a-file", .failedPrecondition),
+        ("bad\0name", .invalidArgument),
+    ])
+    func refused(path: String, code: RPCError.Code) throws {
+        let fixture = try Fixture()
+        defer { fixture.remove() }
+        do {
+            let resolved = try fixture.root.resolve(path)
+            Issue.record("\"\(path)\" was accepted as \(resolved.path)")
+        } catch let error as RPCError {
+            #expect(error.code == code, "\(path): \(error)")
+            #expect(!error.message.isEmpty)
+        }
+    }
+
+    @Test("a root that does not exist is refused")
+    func missingRoot() {
+        #expect(throws: RPCError.self) { _ = try ProjectsRoot(path: "/nonexistent-\(UUID().uuidString)") }
+    }
+}
