@@ -53,6 +53,12 @@ final class CArena {
         return pointer
     }
 
+    /// A C message for an optional sub-message field: nil (absent on the wire) when `value` is nil.
+    func optionalMessage<M: ProtobufCConvertible>(_ value: M?) -> UnsafeMutablePointer<M.CMessage>? {
+        guard let value else { return nil }
+        return message(value)
+    }
+
     /// An array of C messages for a repeated field: its count and pointer-to-pointers.
     func messages<M: ProtobufCConvertible>(
         _ values: [M]
