@@ -6,7 +6,7 @@ public struct JobFinished: WireMessage {
     public var state: JobState
     /// How each style went.
     public var styles: [StyleSummary]
-    /// What the job spent. Always sent; absent on the wire reads as `Usage()`.
+    /// What the job spent. Absent on the wire reads as `Usage()`; sent only when it differs from `Usage()`.
     public var usage: Usage
     /// A human-readable note, e.g. why the job failed.
     public var message: String
@@ -33,7 +33,7 @@ extension JobFinished: ProtobufCConvertible {
     func fill(_ c: UnsafeMutablePointer<CMessage>, arena: CArena) {
         c.pointee.state = state.cValue()
         (c.pointee.n_styles, c.pointee.styles) = arena.messages(styles)
-        c.pointee.usage = arena.message(usage)
+        c.pointee.usage = arena.message(usage, unlessEqualTo: Usage())
         c.pointee.message = arena.string(message)
     }
 

@@ -21,7 +21,7 @@ public struct JobStatus: WireMessage {
     public var startedUnixMs: Int64
     /// When the job finished; 0 if it has not.
     public var finishedUnixMs: Int64
-    /// What the job spent. Always sent; absent on the wire reads as `Usage()`.
+    /// What the job spent. Absent on the wire reads as `Usage()`; sent only when it differs from `Usage()`.
     public var usage: Usage
     /// Every beat's status, only when `includeBeats` was asked.
     public var beats: [BeatStatus]
@@ -66,7 +66,7 @@ extension JobStatus: ProtobufCConvertible {
         c.pointee.created_unix_ms = createdUnixMs
         c.pointee.started_unix_ms = startedUnixMs
         c.pointee.finished_unix_ms = finishedUnixMs
-        c.pointee.usage = arena.message(usage)
+        c.pointee.usage = arena.message(usage, unlessEqualTo: Usage())
         (c.pointee.n_beats, c.pointee.beats) = arena.messages(beats)
     }
 

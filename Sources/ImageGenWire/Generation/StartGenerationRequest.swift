@@ -9,7 +9,8 @@ public struct StartGenerationRequest: WireMessage {
     public var storyboard: Storyboard?
     /// Empty: every configured style.
     public var styles: [String]
-    /// Absent on the wire reads as `GenerationOptions()` (the same meaning); always sent.
+    /// Absent on the wire reads as `GenerationOptions()` (the same meaning); sent only when it
+    /// differs from `GenerationOptions()`.
     public var options: GenerationOptions
     /// End the stream OK after the first (accepted) event.
     public var detach: Bool
@@ -46,7 +47,7 @@ extension StartGenerationRequest: ProtobufCConvertible {
         c.pointee.project_dir = arena.string(projectDir)
         c.pointee.storyboard = arena.optionalMessage(storyboard)
         (c.pointee.n_styles, c.pointee.styles) = arena.strings(styles)
-        c.pointee.options = arena.message(options)
+        c.pointee.options = arena.message(options, unlessEqualTo: GenerationOptions())
         c.pointee.detach = detach.protobufC
         c.pointee.request_id = arena.string(requestID)
     }

@@ -14,7 +14,7 @@ public struct StyleSummary: WireMessage {
     public var skipped: UInt32
     /// How long the style took, in milliseconds.
     public var durationMs: UInt64
-    /// What the style spent. Always sent; absent on the wire reads as `Usage()`.
+    /// What the style spent. Absent on the wire reads as `Usage()`; sent only when it differs from `Usage()`.
     public var usage: Usage
     /// Why the style stopped early, e.g. every key disabled; empty otherwise.
     public var error: String
@@ -52,7 +52,7 @@ extension StyleSummary: ProtobufCConvertible {
         c.pointee.failed = failed
         c.pointee.skipped = skipped
         c.pointee.duration_ms = durationMs
-        c.pointee.usage = arena.message(usage)
+        c.pointee.usage = arena.message(usage, unlessEqualTo: Usage())
         c.pointee.error = arena.string(error)
     }
 

@@ -64,7 +64,7 @@ extension Usage: ProtobufCConvertible {
 }
 
 extension Usage {
-    /// A sub-message field that is always sent; absent on the wire reads as `Usage()`.
+    /// A `Usage` sub-message field: absent on the wire reads as `Usage()`.
     static func decoded(_ pointer: UnsafeMutablePointer<CMessage>?) throws -> Usage {
         try CField.message(pointer, as: Usage.self) ?? Usage()
     }
