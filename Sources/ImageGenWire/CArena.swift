@@ -53,6 +53,20 @@ final class CArena {
         return pointer
     }
 
+    /// A C message for an optional sub-message field: nil (absent on the wire) when `value` is nil.
+    func optionalMessage<M: ProtobufCConvertible>(_ value: M?) -> UnsafeMutablePointer<M.CMessage>? {
+        guard let value else { return nil }
+        return message(value)
+    }
+
+    /// A C message for a sub-message field that reads as `defaultValue` when absent: like a proto3
+    /// scalar, it is sent only when `value` differs from the default (nil otherwise).
+    func message<M: ProtobufCConvertible & Equatable>(
+        _ value: M, unlessEqualTo defaultValue: M
+    ) -> UnsafeMutablePointer<M.CMessage>? {
+        value == defaultValue ? nil : message(value)
+    }
+
     /// An array of C messages for a repeated field: its count and pointer-to-pointers.
     func messages<M: ProtobufCConvertible>(
         _ values: [M]

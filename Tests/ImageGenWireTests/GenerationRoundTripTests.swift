@@ -1,0 +1,151 @@
+import ImageGenWire
+import Testing
+
+@Suite("Round trips of the generation messages")
+struct GenerationRoundTripTests {
+    /// Every generation message with its default value and a maximal one.
+    static let cases: [RoundTripCase] = [
+        RoundTripCase("Beat default", Beat()),
+        RoundTripCase("Beat max", Beat(id: Samples.longString, prompt: Samples.longString, transition: .continue)),
+        RoundTripCase("Shot default", Shot()),
+        RoundTripCase("Shot max", Shot(id: "s", beats: (0..<10_000).map { Beat(id: "b\($0)", prompt: "p") })),
+        RoundTripCase("Storyboard default", Storyboard()),
+        RoundTripCase("Storyboard empty shots", Storyboard(shots: [Shot(), Shot()])),
+        RoundTripCase("Storyboard max", Samples.maxStoryboard),
+        RoundTripCase("GenerationOptions default", GenerationOptions()),
+        RoundTripCase("GenerationOptions max", GenerationOptions(force: true, maxConcurrency: .max)),
+        RoundTripCase("StartGenerationRequest default", StartGenerationRequest()),
+        RoundTripCase("StartGenerationRequest max", Samples.maxStartGenerationRequest),
+        RoundTripCase("WatchJobRequest default", WatchJobRequest()),
+        RoundTripCase("WatchJobRequest max", WatchJobRequest(jobID: Samples.longString, afterSeq: .max)),
+        RoundTripCase("GetStatusRequest default", GetStatusRequest()),
+        RoundTripCase("GetStatusRequest includeBeats", GetStatusRequest(includeBeats: true)),
+        RoundTripCase("JobRequest default", JobRequest()),
+        RoundTripCase("JobRequest max", JobRequest(jobID: Samples.longString)),
+        RoundTripCase("ListJobsRequest", ListJobsRequest()),
+        RoundTripCase("ListJobsResponse default", ListJobsResponse()),
+        RoundTripCase("ListJobsResponse empty jobs", ListJobsResponse(jobs: Array(repeating: JobStatus(), count: 1_000))),
+        RoundTripCase("ListJobsResponse max", ListJobsResponse(jobs: [Samples.maxJobStatus, JobStatus(jobID: "j2")])),
+        RoundTripCase("StyleProgress default", StyleProgress()),
+        RoundTripCase("StyleProgress max", Samples.maxStyleProgress),
+        RoundTripCase("StyleProgress negative percent", StyleProgress(percent: -0.5)),
+        RoundTripCase("StyleProgress infinite percent", StyleProgress(percent: .infinity)),
+        RoundTripCase("StyleProgress tiny percent", StyleProgress(percent: .leastNonzeroMagnitude)),
+        RoundTripCase("Usage default", Usage()),
+        RoundTripCase("Usage max", Samples.maxUsage),
+        RoundTripCase("BeatStatus default", BeatStatus()),
+        RoundTripCase("BeatStatus max", Samples.maxBeatStatus),
+        RoundTripCase("JobStatus default", JobStatus()),
+        RoundTripCase("JobStatus jobID only", JobStatus(jobID: "j1")),
+        RoundTripCase("JobStatus max", Samples.maxJobStatus),
+        RoundTripCase("StyleSummary default", StyleSummary()),
+        RoundTripCase("StyleSummary max", Samples.maxStyleSummary),
+        RoundTripCase("JobAccepted default", JobAccepted()),
+        RoundTripCase("JobAccepted max", Samples.maxJobAccepted),
+        RoundTripCase("BeatEvent default", BeatEvent()),
+        RoundTripCase("BeatEvent max", Samples.maxBeatEvent),
+        RoundTripCase("KeyEvent default", KeyEvent()),
+        RoundTripCase("KeyEvent max", Samples.maxKeyEvent),
+        RoundTripCase("JobFinished default", JobFinished()),
+        RoundTripCase("JobFinished max", Samples.maxJobFinished),
+        RoundTripCase("ProgressEvent default", ProgressEvent()),
+        RoundTripCase(
+            "ProgressEvent max",
+            ProgressEvent(seq: .max, jobID: Samples.longString, timeUnixMs: .min, kind: .finished(Samples.maxJobFinished))),
+    ]
+
+    @Test("default and maximal values", arguments: cases)
+    func roundTrip(_ testCase: RoundTripCase) throws {
+        try testCase.run()
+    }
+
+    @Test("Beat with every transition", arguments: Transition.allCases)
+    func beat(transition: Transition) throws {
+        try expectRoundTrip(Beat(id: "b1", prompt: "a cat", transition: transition))
+    }
+
+    @Test("BeatEvent and BeatStatus with every state", arguments: BeatEvent.State.allCases)
+    func beatState(state: BeatEvent.State) throws {
+        try expectRoundTrip(BeatEvent(style: "ink", shotID: "s1", beatID: "b1", state: state, attempt: 2))
+        try expectRoundTrip(BeatStatus(style: "ink", shotID: "s1", beatID: "b1", state: state, attempts: 2))
+        try expectRoundTrip(JobStatus(jobID: "j", beats: [BeatStatus(state: state)]))
+    }
+
+    @Test("KeyEvent with every state", arguments: KeyEvent.State.allCases)
+    func keyState(state: KeyEvent.State) throws {
+        try expectRoundTrip(KeyEvent(style: "ink", keyLabel: "ink#1…abcd", state: state, coolDownMs: 60_000))
+        try expectRoundTrip(ProgressEvent(seq: 3, jobID: "j", kind: .key(KeyEvent(state: state))))
+    }
+
+    @Test("JobStatus and JobFinished with every job state", arguments: JobState.allCases)
+    func jobState(state: JobState) throws {
+        try expectRoundTrip(JobStatus(jobID: "j1", state: state))
+        try expectRoundTrip(JobFinished(state: state))
+    }
+
+    @Test("GetStatusRequest with every target", arguments: [
+        nil, GetStatusRequest.Target.jobID(""), .jobID("job-1"), .projectDir(""), .projectDir("projects/🎬 film"),
+        .jobID(Samples.longString),
+    ])
+    func getStatus(target: GetStatusRequest.Target?) throws {
+        for includeBeats in [false, true] {
+            try expectRoundTrip(GetStatusRequest(target: target, includeBeats: includeBeats))
+        }
+    }
+
+    @Test("ProgressEvent with every kind", arguments: Samples.progressKinds.map(\.0))
+    func progressEvent(kindName: String) throws {
+        let kind = try #require(Samples.progressKinds.first { $0.0 == kindName }).1
+        try expectRoundTrip(ProgressEvent(seq: 1, jobID: "job-1", timeUnixMs: 1_700_000_000_000, kind: kind))
+        try expectRoundTrip(ProgressEvent(seq: .max, jobID: "", timeUnixMs: .min, kind: kind))
+    }
+
+    @Test("StartGenerationRequest: an absent storyboard and an empty one stay apart")
+    func storyboardPresence() throws {
+        let absent = StartGenerationRequest(projectDir: "p")
+        let empty = StartGenerationRequest(projectDir: "p", storyboard: Storyboard())
+        #expect(absent.serializedBytes() != empty.serializedBytes())
+        #expect(try StartGenerationRequest(serializedBytes: absent.serializedBytes()).storyboard == nil)
+        #expect(try StartGenerationRequest(serializedBytes: empty.serializedBytes()).storyboard == Storyboard())
+        try expectRoundTrip(absent)
+        try expectRoundTrip(empty)
+    }
+
+    @Test("Absent Usage and GenerationOptions sub-messages read as their defaults")
+    func absentSubMessagesReadAsDefaults() throws {
+        // job_id = "j1" only: no usage field on the wire.
+        let status = try JobStatus(serializedBytes: ProtobufBytes.lengthDelimited(1, Array("j1".utf8)))
+        #expect(status == JobStatus(jobID: "j1"))
+        #expect(status.usage == Usage())
+        #expect(try JobFinished(serializedBytes: []).usage == Usage())
+        #expect(try StyleSummary(serializedBytes: []).usage == Usage())
+        #expect(try StartGenerationRequest(serializedBytes: []).options == GenerationOptions())
+        // A present-but-empty Usage or GenerationOptions decodes as the default too.
+        #expect(try JobStatus(serializedBytes: ProtobufBytes.lengthDelimited(10, [])) == JobStatus())
+        #expect(try StartGenerationRequest(serializedBytes: ProtobufBytes.lengthDelimited(4, [])) == StartGenerationRequest())
+    }
+
+    @Test("Default Usage and GenerationOptions are not sent; others are")
+    func defaultSubMessagesAreOmitted() {
+        #expect(JobStatus(jobID: "j1").serializedBytes() == ProtobufBytes.lengthDelimited(1, Array("j1".utf8)))
+        #expect(StartGenerationRequest(projectDir: "p").serializedBytes() == ProtobufBytes.lengthDelimited(1, [0x70]))
+        #expect(JobFinished().serializedBytes().isEmpty)
+        #expect(StyleSummary().serializedBytes().isEmpty)
+        #expect(JobFinished(usage: Usage(images: 1)).serializedBytes() == ProtobufBytes.lengthDelimited(3, ProtobufBytes.varintField(2, 1)))
+        #expect(
+            StartGenerationRequest(options: GenerationOptions(force: true)).serializedBytes()
+                == ProtobufBytes.lengthDelimited(4, ProtobufBytes.varintField(1, 1)))
+    }
+
+    @Test("Field numbers match the schema")
+    func fieldNumbers() {
+        // seq = 1 (varint), job_id = 2, message = 8: checks the generated mapping end to end.
+        let event = ProgressEvent(seq: 5, jobID: "j", kind: .message("hi"))
+        #expect(
+            event.serializedBytes()
+                == ProtobufBytes.varintField(1, 5) + ProtobufBytes.lengthDelimited(2, [0x6A])
+                + ProtobufBytes.lengthDelimited(8, Array("hi".utf8)))
+        #expect(WatchJobRequest(jobID: "", afterSeq: 300).serializedBytes() == ProtobufBytes.varintField(2, 300))
+        #expect(Beat(transition: .hardCut).serializedBytes() == ProtobufBytes.varintField(3, 1))
+    }
+}
