@@ -116,6 +116,9 @@ final class RawConnection: Sendable {
         channel.close(promise: nil)
     }
 
+    /// True once the peer closed the connection.
+    var isClosed: Bool { received.withLock { $0.closed } }
+
     /// The frames the peer sent until it closed the connection, or until `timeout`;
     /// `closed` tells whether it closed.
     func readUntilClosed(timeout: Duration = .seconds(10)) async throws -> (frames: [Frame], closed: Bool) {
