@@ -112,6 +112,28 @@ let package = Package(
             swiftSettings: strictSwift
         ),
 
+        // ---- Clients ----
+        // A typed Swift client for imagegen.v1.ImageGeneration.
+        .target(
+            name: "ImageGenClient",
+            dependencies: ["ImageGenRPC", "ImageGenWire"],
+            path: "Clients/swift/ImageGenClient",
+            swiftSettings: strictSwift
+        ),
+        // The imagegen CLI's commands and rendering (progress bars, plain and JSON lines).
+        .target(
+            name: "ImageGenCLI",
+            dependencies: [
+                "ImageGenClient",
+                "ImageGenRPC",
+                "ImageGenWire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            path: "Clients/swift/ImageGenCLI",
+            swiftSettings: strictSwift
+        ),
+
         // Flags and start-up shared by the server executables.
         .target(
             name: "ImageGenServerRuntime",
@@ -174,6 +196,11 @@ let package = Package(
         .testTarget(
             name: "ImageGenServiceTests",
             dependencies: ["ImageGenService", "ImageGenRPC"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "ImageGenCLITests",
+            dependencies: ["ImageGenCLI", "ImageGenWire"],
             swiftSettings: strictSwift
         ),
         .testTarget(
