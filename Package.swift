@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "ImageGenGemini", targets: ["ImageGenGemini"]),
         .executable(name: "imagegen-server", targets: ["imagegen-server"]),
         .executable(name: "imagegen-fake-gemini", targets: ["imagegen-fake-gemini"]),
+        .executable(name: "imagegen-render", targets: ["imagegen-render"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -114,6 +115,17 @@ let package = Package(
             swiftSettings: strictSwift
         ),
 
+        // Renders a storyboard locally with the engine, one line per event.
+        .executableTarget(
+            name: "imagegen-render",
+            dependencies: [
+                "ImageGenEngine",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift
+        ),
+
         // ---- Tests ----
         .testTarget(
             name: "ImageGenWireTests",
@@ -133,7 +145,10 @@ let package = Package(
         ),
         .testTarget(
             name: "ImageGenEngineTests",
-            dependencies: ["ImageGenEngine"],
+            dependencies: [
+                "ImageGenEngine",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSwift
         ),
         .testTarget(
