@@ -19,6 +19,7 @@ let package = Package(
         .executable(name: "imagegen-server", targets: ["imagegen-server"]),
         .executable(name: "imagegen-interop-server", targets: ["imagegen-interop-server"]),
         .executable(name: "imagegen-fake-gemini", targets: ["imagegen-fake-gemini"]),
+        .executable(name: "imagegen-render", targets: ["imagegen-render"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -175,6 +176,17 @@ let package = Package(
             swiftSettings: strictSwift
         ),
 
+        // Renders a storyboard locally with the engine, one line per event.
+        .executableTarget(
+            name: "imagegen-render",
+            dependencies: [
+                "ImageGenEngine",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift
+        ),
+
         // ---- Tests ----
         .testTarget(
             name: "ImageGenWireTests",
@@ -205,7 +217,10 @@ let package = Package(
         ),
         .testTarget(
             name: "ImageGenEngineTests",
-            dependencies: ["ImageGenEngine"],
+            dependencies: [
+                "ImageGenEngine",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSwift
         ),
         .testTarget(

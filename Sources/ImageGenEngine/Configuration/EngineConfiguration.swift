@@ -1,0 +1,47 @@
+/// The engine's whole configuration: the styles, the Gemini endpoint, job-wide limits, durability
+/// and the offline renderer. Load it with ``load(file:environment:)`` (a JSON file plus environment
+/// overrides, documented in CONFIGURATION.md), or build it in code.
+///
+/// ```swift
+/// let config = try EngineConfiguration.load(file: URL(filePath: "imagegen.json"),
+///                                           environment: ProcessInfo.processInfo.environment)
+/// ```
+public struct EngineConfiguration: Sendable, Equatable {
+    /// How hard the engine works to survive a power loss (a killed process loses nothing either way).
+    public enum Durability: String, Sendable, Equatable {
+        /// fsync images, their directories and every journal line (the default).
+        case full
+        /// Atomic renames only, no fsync: survives a crash of the process, not of the machine.
+        /// Meant for tests and benchmarks.
+        case none
+    }
+
+    /// The public Gemini API.
+    public static let defaultBaseURL = "https://generativelanguage.googleapis.com"
+
+    /// The styles, in order. Every style is rendered unless a job selects a subset.
+    public var styles: [StyleConfiguration]
+    /// At most this many requests in flight across all styles of a job; nil means no job-wide cap.
+    public var maxConcurrentRequests: Int?
+    public var durability: Durability
+    /// The journal is compacted into the JSON progress file when it has more lines than this
+    /// (or than there are records, whichever is larger, so saves stay O(1) amortised).
+    public var journalCompactionLines: Int
+    public var offline: OfflineSettings
+
+    public init(
+        styles: [StyleConfiguration] = StyleConfiguration.defaults, maxConcurrentRequests: Int? = nil,
+        durability: Durability = .full, journalCompactionLines: Int = 1000, offline: OfflineSettings = OfflineSettings()
+    ) {
+        self.styles = styles
+        self.maxConcurrentRequests = maxConcurrentRequests
+        self.durability = durability
+        self.journalCompactionLines = journalCompactionLines
+        self.offline = offline
+    }
+
+    /// The style called `name`, if configured.
+    public func style(named name: String) -> StyleConfiguration? {
+        styles.first { $0.name == name }
+    }
+}

@@ -1,0 +1,76 @@
+public import Foundation
+public import Logging
+
+/// The style engine: renders a ``Storyboard`` into a project directory in every configured style
+/// at once, with durable, resumable progress.
+///
+/// ```swift
+/// let config = try EngineConfiguration.load(file: configURL, environment: ProcessInfo.processInfo.environment)
+/// let engine = ImageEngine(configuration: config, logger: logger) { style in
+///     GeminiProvider(baseURL: style.baseURL, logger: logger)   // styles with keys
+/// }
+/// let job = try engine.makeJob(storyboard: board, project: projectURL)
+/// let summary = await job.run()
+/// ```
+///
+/// Styles with keys use the provider the factory makes; styles without keys use ``OfflineProvider``.
+public struct ImageEngine: Sendable {
+    /// Makes the provider of a style that has keys.
+    public typealias ProviderFactory = @Sendable (StyleConfiguration) -> any ImageProvider
+
+    public let configuration: EngineConfiguration
+    private let providerFactory: ProviderFactory?
+    private let logger: Logger
+
+    /// - Parameters:
+    ///   - providerFactory: the provider for styles with keys; nil renders every style offline.
+    public init(configuration: EngineConfiguration, logger: Logger, providerFactory: ProviderFactory? = nil) {
+        self.configuration = configuration
+        self.logger = logger
+        self.providerFactory = providerFactory
+    }
+
+    /// The provider a style will use.
+    public func provider(for style: StyleConfiguration) -> any ImageProvider {
+        if !style.keys.isEmpty, let providerFactory { return providerFactory(style) }
+        return OfflineProvider(style: style.name, settings: configuration.offline)
+    }
+
+    /// Prepares a job; nothing runs until ``ImageJob/run()``. Throws `.invalidOptions` for an
+    /// unknown style name.
+    public func makeJob(storyboard: Storyboard, project: URL, options: JobOptions = JobOptions()) throws(EngineError)
+        -> ImageJob
+    {
+        var styles = configuration.styles
+        if let selected = options.styles {
+            var problems: [String] = []
+            var chosen: [StyleConfiguration] = []
+            for name in selected {
+                if let style = configuration.style(named: name) {
+                    if !chosen.contains(where: { $0.name == name }) { chosen.append(style) }
+                } else {
+                    problems.append(
+                        "unknown style \(Storyboard.quoted(name)) (known: \(configuration.styles.map(\.name).joined(separator: ", ")))")
+                }
+            }
+            if chosen.isEmpty && problems.isEmpty { problems.append("no style selected") }
+            if !problems.isEmpty { throw EngineError(.invalidOptions, "invalid style selection", problems: problems) }
+            styles = chosen
+        }
+        if styles.isEmpty { throw EngineError(.invalidOptions, "no style configured") }
+        if let cap = options.maxConcurrentRequests, cap < 1 {
+            throw EngineError(.invalidOptions, "maxConcurrentRequests must be at least 1, not \(cap)")
+        }
+        let (events, continuation) = AsyncStream<EngineEvent>.makeStream()
+        let control = JobControl(
+            continuation: continuation, styles: styles.map(\.name),
+            maxInFlight: options.maxConcurrentRequests ?? configuration.maxConcurrentRequests)
+        let runners = styles.map { style in
+            StyleRunner(
+                style: style, provider: provider(for: style), project: project, storyboard: storyboard,
+                force: options.force, configuration: configuration, control: control,
+                logger: logger)
+        }
+        return ImageJob(events: events, project: project, control: control, runners: runners, logger: logger)
+    }
+}

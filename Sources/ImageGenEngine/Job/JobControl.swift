@@ -1,0 +1,65 @@
+internal import Synchronization
+
+/// State shared by a job's style runners: the event stream, pause flag, the job-wide cap on
+/// requests in flight, and the status snapshot.
+final class JobControl: Sendable {
+    private let continuation: AsyncStream<EngineEvent>.Continuation
+    private let state: Mutex<Shared>
+
+    struct Shared {
+        var paused = false
+        var inFlight = 0
+        var maxInFlight: Int?
+        var jobState = JobState.running
+        var progress: [StyleProgress]
+    }
+
+    init(continuation: AsyncStream<EngineEvent>.Continuation, styles: [String], maxInFlight: Int?) {
+        self.continuation = continuation
+        self.state = Mutex(Shared(maxInFlight: maxInFlight, progress: styles.map { StyleProgress(style: $0) }))
+    }
+
+    func emit(_ event: EngineEvent) {
+        continuation.yield(event)
+    }
+
+    func finishEvents() {
+        continuation.finish()
+    }
+
+    var isPaused: Bool { state.withLock { $0.paused } }
+
+    func setPaused(_ paused: Bool) {
+        state.withLock { $0.paused = paused }
+    }
+
+    /// Takes one job-wide request slot, if the cap allows.
+    func tryAcquireSlot() -> Bool {
+        state.withLock { shared in
+            if let cap = shared.maxInFlight, shared.inFlight >= cap { return false }
+            shared.inFlight += 1
+            return true
+        }
+    }
+
+    func releaseSlot() {
+        state.withLock { $0.inFlight -= 1 }
+    }
+
+    func publish(_ progress: StyleProgress) {
+        state.withLock { shared in
+            if let index = shared.progress.firstIndex(where: { $0.style == progress.style }) {
+                shared.progress[index] = progress
+            }
+        }
+        continuation.yield(.progress(progress))
+    }
+
+    func setJobState(_ jobState: JobState) {
+        state.withLock { $0.jobState = jobState }
+    }
+
+    func status() -> JobStatus {
+        state.withLock { JobStatus(state: $0.jobState, paused: $0.paused, styles: $0.progress) }
+    }
+}

@@ -1,0 +1,76 @@
+import Foundation
+internal import Crypto
+internal import Dispatch
+
+/// Blocking file work, run on a serial `DispatchQueue` so it never blocks the cooperative pool.
+struct BlockingIO: Sendable {
+    let queue: DispatchQueue
+
+    init(label: String) {
+        queue = DispatchQueue(label: label)
+    }
+
+    /// Runs `body` on the queue and resumes with its result. Not cancellable: once started, the
+    /// work finishes (an image is either fully renamed into place or not at all).
+    func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.async { continuation.resume(with: Result { try body() }) }
+        }
+    }
+}
+
+/// Durable writes: temp file in the same directory, fsync, rename, fsync the directory.
+enum DurableFiles {
+    static func sha256Hex<D: DataProtocol>(_ data: D) -> String {
+        SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Writes `data` to `url` atomically; with `sync` it survives power loss once this returns.
+    static func write(_ data: Data, to url: URL, sync: Bool) throws {
+        let directory = url.deletingLastPathComponent()
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let temp = directory.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        let fd = open(temp.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw posixError("create \(temp.path)") }
+        var ok = false
+        defer {
+            if !ok { unlink(temp.path) }
+        }
+        do {
+            defer { close(fd) }
+            try data.withUnsafeBytes { buffer in
+                var offset = 0
+                while offset < buffer.count {
+                    let written = Foundation.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                    if written < 0 {
+                        if errno == EINTR { continue }
+                        throw posixError("write \(temp.path)")
+                    }
+                    offset += written
+                }
+            }
+            if sync, fsync(fd) != 0 { throw posixError("fsync \(temp.path)") }
+        }
+        guard rename(temp.path, url.path) == 0 else { throw posixError("rename to \(url.path)") }
+        ok = true
+        if sync { try syncDirectory(directory) }
+    }
+
+    static func syncDirectory(_ directory: URL) throws {
+        let fd = open(directory.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw posixError("open directory \(directory.path)") }
+        defer { close(fd) }
+        if fsync(fd) != 0 { throw posixError("fsync directory \(directory.path)") }
+    }
+
+    /// Size and SHA-256 of a file, or nil if it cannot be read.
+    static func fingerprintOfFile(_ url: URL) -> (bytes: Int, sha256: String)? {
+        guard let data = try? Data(contentsOf: url) else { return nil }
+        return (data.count, sha256Hex(data))
+    }
+
+    static func posixError(_ what: String) -> EngineError {
+        let code = errno
+        return EngineError(.io, "cannot \(what): \(String(cString: strerror(code)))")
+    }
+}

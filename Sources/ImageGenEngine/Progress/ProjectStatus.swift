@@ -1,0 +1,78 @@
+public import Foundation
+
+/// A project's image progress read from disk alone (the progress files), with no job running:
+/// answers "is step 8 done for this project?".
+///
+/// ```swift
+/// let status = try await ProjectStatus.read(project: dir, styles: ["illustration", "clear", "consistent"], storyboard: board)
+/// if status.isComplete { … }
+/// ```
+public struct ProjectStatus: Sendable, Equatable {
+    /// One style's counts.
+    public struct Style: Sendable, Equatable {
+        public var name: String
+        /// Beats considered: the storyboard's, or every record when no storyboard is given.
+        public var total: Int
+        /// Done, with the image present at the recorded size.
+        public var done: Int
+        public var failed: Int
+        /// Neither done nor failed (never started, in flight at a crash, or image missing).
+        public var pending: Int
+        public var isComplete: Bool { total > 0 && done == total }
+    }
+
+    public var styles: [Style]
+    /// Every style is complete.
+    public var isComplete: Bool { !styles.isEmpty && styles.allSatisfy(\.isComplete) }
+
+    /// Reads the progress of `styles` in `project`. With a `storyboard`, counts its beats (a beat
+    /// without a record is pending); without one, counts the records found. Blocking file reads run
+    /// on a private queue.
+    public static func read(project: URL, styles: [String], storyboard: Storyboard? = nil) async throws(EngineError)
+        -> ProjectStatus
+    {
+        let io = BlockingIO(label: "imagegen.status")
+        do {
+            return try await io.run { try readSync(project: project, styles: styles, storyboard: storyboard) }
+        } catch let error as EngineError {
+            throw error
+        } catch {
+            throw EngineError(.io, "cannot read progress in \(project.path): \(error)")
+        }
+    }
+
+    static func readSync(project: URL, styles: [String], storyboard: Storyboard?) throws -> ProjectStatus {
+        var result: [Style] = []
+        for style in styles {
+            let records = try ProgressStore.loadRecords(
+                fileURL: ProgressStore.fileURL(project: project, style: style),
+                journalURL: ProgressStore.journalURL(project: project, style: style), style: style)
+            var keys: [String]
+            if let storyboard {
+                keys = storyboard.shots.flatMap { shot in shot.beats.map { "\(shot.id)/\($0.id)" } }
+            } else {
+                keys = Array(records.keys)
+            }
+            var counts = Style(name: style, total: keys.count, done: 0, failed: 0, pending: 0)
+            for key in keys {
+                guard let record = records[key] else {
+                    counts.pending += 1
+                    continue
+                }
+                switch record.state {
+                case .done:
+                    let size = record.file.flatMap {
+                        try? FileManager.default.attributesOfItem(atPath: project.appendingPathComponent($0).path)[.size]
+                            as? Int
+                    }
+                    if let size, size == record.bytes { counts.done += 1 } else { counts.pending += 1 }
+                case .failed: counts.failed += 1
+                case .pending: counts.pending += 1
+                }
+            }
+            keys.removeAll()
+            result.append(counts)
+        }
+        return ProjectStatus(styles: result)
+    }
+}

@@ -1,0 +1,135 @@
+import Foundation
+import ImageGenEngine
+import Testing
+
+@Suite("Configuration loading")
+struct ConfigurationTests {
+    @Test func defaultsHaveThreeOfflineStyles() throws {
+        let config = try EngineConfiguration.load(file: nil, environment: [:])
+        #expect(config.styles.map(\.name) == ["illustration", "clear", "consistent"])
+        for style in config.styles {
+            #expect(style.model == "gemini-3.1-flash-image")
+            #expect(style.aspectRatio == "16:9")
+            #expect(style.imageSize == "1K")
+            #expect(style.providerKind == "offline")
+            #expect(style.promptTemplate.contains("{prompt}"))
+            #expect(style.continuity == (style.name == "consistent"))
+            #expect(style.baseURL == EngineConfiguration.defaultBaseURL)
+        }
+        #expect(Set(config.styles.map(\.promptTemplate)).count == 3)
+        #expect(config.styles[1].render(prompt: "a fox").contains("a fox"))
+    }
+
+    @Test func fileSettingsApply() throws {
+        let json = """
+            {"geminiBaseURL":"http://127.0.0.1:8080","requestsPerMinute":30,"maxInFlightPerProject":2,
+             "maxConcurrentRequests":6,"durability":"none","retry":{"maxAttempts":3,"baseDelaySeconds":0.5},
+             "offline":{"width":64,"height":36,"latencyMilliseconds":20,"renderLogPath":"/tmp/x.log"},
+             "styles":{"clear":{"model":"gemini-3-pro-image","imageSize":"2K","aspectRatio":"4:3","continuity":true,
+                                 "keys":["AIzaSecretOne","projA:AIzaSecretTwo",{"key":"AIzaSecretThree","project":"projA"}],
+                                 "requestsPerMinute":5},
+                       "noir":{"template":"Film noir: {prompt}"}}}
+            """
+        let config = try EngineConfiguration.parse(json: Data(json.utf8))
+        let clear = try #require(config.style(named: "clear"))
+        #expect(clear.model == "gemini-3-pro-image")
+        #expect(clear.imageSize == "2K")
+        #expect(clear.aspectRatio == "4:3")
+        #expect(clear.continuity)
+        #expect(clear.requestsPerMinute == 5)
+        #expect(clear.maxInFlightPerProject == 2)
+        #expect(clear.retry.maxAttempts == 3)
+        #expect(clear.retry.baseDelay == .milliseconds(500))
+        #expect(clear.baseURL == "http://127.0.0.1:8080")
+        #expect(clear.keys.map(\.project) == ["clear#1", "projA", "projA"])
+        #expect(clear.keys.map(\.label) == ["clear#1…tOne", "clear#2…tTwo", "clear#3…hree"])
+        #expect(clear.providerKind == "gemini")
+        #expect(config.style(named: "illustration")?.requestsPerMinute == 30)
+        #expect(config.style(named: "noir")?.promptTemplate == "Film noir: {prompt}")
+        #expect(config.maxConcurrentRequests == 6)
+        #expect(config.durability == .none)
+        #expect(config.offline == OfflineSettings(width: 64, height: 36, latency: .milliseconds(20), renderLogPath: "/tmp/x.log"))
+    }
+
+    @Test func environmentOverridesFile() throws {
+        let json = #"{"requestsPerMinute":30,"styles":{"clear":{"keys":["AIzaFromFile1234"]}}}"#
+        let config = try EngineConfiguration.parse(
+            json: Data(json.utf8),
+            environment: [
+                "IMAGEGEN_KEYS_CLEAR": "p1:AIzaEnvKeyAAAA, p1:AIzaEnvKeyBBBB,AIzaEnvKeyCCCC",
+                "IMAGEGEN_KEYS_CONSISTENT": "AIzaConsistent9",
+                "IMAGEGEN_GEMINI_BASE_URL": "https://example.test",
+                "IMAGEGEN_KEY_RPM": "120",
+                "IMAGEGEN_OFFLINE_LATENCY_MS": "15",
+                "PATH": "/usr/bin",
+            ])
+        let clear = try #require(config.style(named: "clear"))
+        #expect(clear.keys.map(\.secret) == ["AIzaEnvKeyAAAA", "AIzaEnvKeyBBBB", "AIzaEnvKeyCCCC"])
+        #expect(clear.keys.map(\.project) == ["p1", "p1", "clear#3"])
+        #expect(config.style(named: "consistent")?.keys.count == 1)
+        #expect(config.style(named: "illustration")?.keys.isEmpty == true)
+        #expect(config.styles.allSatisfy { $0.baseURL == "https://example.test" && $0.requestsPerMinute == 120 })
+        #expect(config.offline.latency == .milliseconds(15))
+    }
+
+    @Test func loadsFromFile() throws {
+        let dir = TempDirectory("config")
+        let file = dir.url.appendingPathComponent("imagegen.json")
+        try Data(#"{"styles":{"illustration":{"template":"Ink: {prompt}"}}}"#.utf8).write(to: file)
+        let config = try EngineConfiguration.load(file: file, environment: [:])
+        #expect(config.style(named: "illustration")?.promptTemplate == "Ink: {prompt}")
+        let missing = #expect(throws: EngineError.self) {
+            try EngineConfiguration.load(file: dir.url.appendingPathComponent("nope.json"), environment: [:])
+        }
+        #expect(missing?.message.contains("nope.json") == true)
+    }
+
+    @Test(arguments: [
+        (#"{}"#, ["IMAGEGEN_KEYS_SEPIA": "AIzaKey12345"], "IMAGEGEN_KEYS_SEPIA: unknown style \"sepia\""),
+        (#"{}"#, ["IMAGEGEN_KEYS_CLEAR": "AIzaKey12345,,AIzaKey67890"], "IMAGEGEN_KEYS_CLEAR entry 2: key is empty"),
+        (#"{}"#, ["IMAGEGEN_KEYS_CLEAR": "projX:"], "IMAGEGEN_KEYS_CLEAR entry 1: key is empty (project \"projX\")"),
+        (#"{}"#, ["IMAGEGEN_KEYS_CLEAR": ":AIzaKey12345"], "IMAGEGEN_KEYS_CLEAR entry 1: project before \":\" is empty"),
+        (#"{}"#, ["IMAGEGEN_GEMINI_BASE_URL": "ftp://x"], "gemini base URL \"ftp://x\""),
+        (#"{}"#, ["IMAGEGEN_GEMINI_BASE_URL": "not a url"], "gemini base URL \"not a url\""),
+        (#"{}"#, ["IMAGEGEN_KEY_RPM": "-3"], "IMAGEGEN_KEY_RPM: \"-3\" must be a number"),
+        (#"{}"#, ["IMAGEGEN_KEY_RPM": "fast"], "IMAGEGEN_KEY_RPM: \"fast\""),
+        (#"{"requestsPerMinute":-1}"#, [:], "requestsPerMinute: -1.0 must be 0 or more"),
+        (#"{"styles":{"clear":{"requestsPerMinute":-5}}}"#, [:], "styles.clear.requestsPerMinute: -5.0 must be 0 or more"),
+        (#"{"styles":{"sepia":{"model":"m"}}}"#, [:], "styles.sepia: unknown style \"sepia\""),
+        (#"{"styles":{"clear":{"keys":[""]}}}"#, [:], "styles.clear.keys[0]: key is empty"),
+        (#"{"styles":{"clear":{"imageSize":"1k"}}}"#, [:], "styles.clear.imageSize: \"1k\" must be 1K, 2K or 4K"),
+        (#"{"styles":{"clear":{"aspectRatio":"16x9"}}}"#, [:], "styles.clear.aspectRatio: \"16x9\""),
+        (#"{"styles":{"clear":{"colour":"red"}}}"#, [:], "styles.clear.colour: unknown setting"),
+        (#"{"geminiBaseUrl":"http://x"}"#, [:], "geminiBaseUrl: unknown setting"),
+        (#"{"durability":"maybe"}"#, [:], "durability: must be \"full\" or \"none\""),
+        (#"{"maxConcurrentRequests":0}"#, [:], "maxConcurrentRequests: 0.0 must be more than 0"),
+        (#"{"styles":{"clear":{"continuity":"yes"}}}"#, [:], "styles.clear.continuity: must be true or false"),
+        ("{oops", [:], "not valid JSON"),
+    ])
+    func refusesBadSettings(json: String, environment: [String: String], expected: String) {
+        let error = #expect(throws: EngineError.self) {
+            try EngineConfiguration.parse(json: Data(json.utf8), environment: environment)
+        }
+        #expect(error?.code == .invalidConfiguration)
+        let text = error?.description ?? ""
+        #expect(text.contains(expected), "\(text)")
+        #expect(!text.contains("AIzaKey12345"))
+    }
+
+    @Test func reportsAllProblemsAtOnce() {
+        let error = #expect(throws: EngineError.self) {
+            try EngineConfiguration.parse(
+                json: Data(#"{"requestsPerMinute":-1,"styles":{"clear":{"imageSize":"8K"}}}"#.utf8),
+                environment: ["IMAGEGEN_KEYS_BLUE": "k", "IMAGEGEN_GEMINI_BASE_URL": "x"])
+        }
+        #expect(error?.problems.count == 4)
+    }
+
+    @Test func keysPrintOnlyTheirLabel() throws {
+        let config = try EngineConfiguration.parse(
+            json: Data("{}".utf8), environment: ["IMAGEGEN_KEYS_CLEAR": "proj:AIzaVerySecretValue42"])
+        let text = "\(config) \(String(describing: config.styles)) \(String(reflecting: config.styles[1].keys))"
+        #expect(!text.contains("AIzaVerySecretValue42"))
+        #expect(text.contains("clear#1…ue42"))
+    }
+}
