@@ -113,7 +113,10 @@ func run(_ arguments: [String], environment: [String: String] = [:]) throws -> P
     try process.run()
     let out = stdout.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
-    let err = (try? Data(contentsOf: errorFile)) ?? Data()
+    // FileHandle, not Data(contentsOf:): the latter leaks a buffer for empty files on Linux (LeakSanitizer).
+    let errorReader = try FileHandle(forReadingFrom: errorFile)
+    defer { try? errorReader.close() }
+    let err = try errorReader.readToEnd() ?? Data()
     return ProcessResult(
         status: process.terminationStatus,
         stdout: String(decoding: out, as: UTF8.self),
