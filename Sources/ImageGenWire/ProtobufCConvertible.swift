@@ -93,7 +93,8 @@ extension Bool {
 
 /// Reading fields of unpacked C structs.
 enum CField {
-    /// A string field as Swift, rejecting invalid UTF-8 with the field's name.
+    /// A string field as Swift, rejecting invalid UTF-8 with the field's name. protobuf-c hands
+    /// strings over NUL-terminated, so one holding U+0000 on the wire reads up to its first NUL.
     static func string(_ pointer: UnsafeMutablePointer<CChar>?, _ field: String) throws -> String {
         guard let pointer else { return "" }
         let length = strlen(pointer)
