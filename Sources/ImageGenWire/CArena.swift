@@ -24,7 +24,8 @@ final class CArena {
         return raw.bindMemory(to: type, capacity: max(1, count))
     }
 
-    /// A NUL-terminated copy of `string`.
+    /// A NUL-terminated copy of `string`. protobuf-c strings are C strings, so a string holding
+    /// U+0000 is sent only up to its first NUL (a limit of protobuf-c, not of protobuf).
     func string(_ string: String) -> UnsafeMutablePointer<CChar> {
         var utf8 = Array(string.utf8)
         utf8.append(0)

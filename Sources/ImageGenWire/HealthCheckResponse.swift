@@ -28,14 +28,12 @@ extension HealthCheckResponse: ProtobufCConvertible {
     static func initialize(_ message: UnsafeMutablePointer<CMessage>) { imagegen__v1__health_check_response__init(message) }
 
     func fill(_ c: UnsafeMutablePointer<CMessage>, arena: CArena) {
-        c.pointee.status = Imagegen__V1__HealthCheckResponse__ServingStatus(rawValue: UInt32(bitPattern: status.rawValue))
+        c.pointee.status = status.cValue()
     }
 
     init(c: CMessage) throws {
-        let raw = Int32(bitPattern: c.status.rawValue)
-        guard let status = ServingStatus(rawValue: raw) else {
-            throw WireError(.invalidValue, "HealthCheckResponse.status: unknown value \(raw)")
-        }
-        self.status = status
+        status = try ServingStatus(c: c.status, "HealthCheckResponse.status")
     }
 }
+
+extension HealthCheckResponse.ServingStatus: ProtobufCEnum {}
