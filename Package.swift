@@ -105,10 +105,12 @@ let package = Package(
         .target(
             name: "ImageGenService",
             dependencies: [
+                "ImageGenEngine",
                 "ImageGenRPC",
                 "ImageGenWire",
                 .product(name: "Collections", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSwift
         ),
@@ -139,7 +141,9 @@ let package = Package(
         .target(
             name: "ImageGenServerRuntime",
             dependencies: [
+                "ImageGenEngine",
                 "ImageGenRPC",
+                "ImageGenService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -154,6 +158,7 @@ let package = Package(
                 "ImageGenRPC",
                 "ImageGenServerRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSwift
         ),
@@ -207,7 +212,12 @@ let package = Package(
         ),
         .testTarget(
             name: "ImageGenServiceTests",
-            dependencies: ["ImageGenService", "ImageGenRPC"],
+            dependencies: [
+                "ImageGenService", "ImageGenRPC", "ImageGenWire", "ImageGenEngine", "ImageGenClient",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: strictSwift
         ),
         .testTarget(

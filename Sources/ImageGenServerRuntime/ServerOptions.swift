@@ -1,8 +1,8 @@
 public import ArgumentParser
 import Foundation
 public import ImageGenRPC
-import Logging
-import ServiceLifecycle
+public import Logging
+public import ServiceLifecycle
 
 /// The flags every imagegen server executable shares (`imagegen-server`, `imagegen-interop-server`,
 /// `imagegen serve`), and the code that runs a server with them until SIGTERM or SIGINT.
@@ -70,14 +70,17 @@ public struct ServerOptions: ParsableArguments {
             shutdownGracePeriod: .seconds(shutdownGrace))
     }
 
-    /// Serves `router` until SIGTERM or SIGINT; prints "listening on HOST:PORT" on stdout once it
-    /// accepts connections, then `announce` lines, if any.
-    public func serve(router: RPCRouter, label: String, announce: [String] = []) async throws {
-        let logger = Logger(label: label)
+    /// Serves `router` until SIGTERM or SIGINT, with `services` (started before the server, shut
+    /// down after it); prints "listening on HOST:PORT" on stdout once it accepts connections, then
+    /// `announce` lines, if any.
+    public func serve(
+        router: RPCRouter, label: String, services: [any Service] = [], announce: [String] = [], logger: Logger? = nil
+    ) async throws {
+        let logger = logger ?? Logger(label: label)
         let token = Self.tokenFromEnvironment
         let server = RPCServer(configuration: try configuration(authToken: token), router: router, logger: logger)
         let group = ServiceGroup(
-            configuration: .init(services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            configuration: .init(services: services + [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             tasks.addTask {

@@ -1,5 +1,5 @@
 public import Foundation
-import ImageGenRPC
+public import ImageGenRPC
 
 /// The folder under which every project a client names must lie. Resolves a client's
 /// `project_dir` to a real directory inside it, refusing anything that escapes it through `..`,
@@ -9,7 +9,7 @@ public struct ProjectsRoot: Sendable {
     public let url: URL
 
     /// Resolves `path` (which must exist and be a directory) to its real location.
-    public init(path: String) throws {
+    public init(path: String) throws(RPCError) {
         guard let real = Self.realPath(path) else {
             throw RPCError(.failedPrecondition, "projects root \"\(path)\" does not exist")
         }
@@ -23,7 +23,7 @@ public struct ProjectsRoot: Sendable {
     /// The real directory for a client's `project_dir`: relative to the root, or absolute inside it.
     /// - Throws: `RPCError` INVALID_ARGUMENT (empty, or a NUL byte), PERMISSION_DENIED (outside the root,
     ///   also through a symbolic link), NOT_FOUND (does not exist), FAILED_PRECONDITION (not a directory).
-    public func resolve(_ projectDir: String) throws -> URL {
+    public func resolve(_ projectDir: String) throws(RPCError) -> URL {
         guard !projectDir.isEmpty else {
             throw RPCError(.invalidArgument, "project_dir is empty: name a project folder under the projects root")
         }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ImageGenRPC
 import ImageGenServerRuntime
+import Logging
 
 /// `imagegen-server`: serves the imagegen RPC protocol on TCP until SIGTERM or SIGINT.
 @main
@@ -15,9 +16,14 @@ struct ServerCommand: AsyncParsableCommand {
             """)
 
     @OptionGroup var server: ServerOptions
+    @OptionGroup var generation: GenerationServerOptions
 
     func run() async throws {
         server.bootstrapLogging()
-        try await server.serve(router: RPCRouter(), label: "imagegen-server")
+        let logger = Logger(label: "imagegen-server")
+        let assembly = try generation.assemble(logger: logger)
+        try await server.serve(
+            router: assembly.router, label: "imagegen-server", services: assembly.services,
+            announce: assembly.announcements, logger: logger)
     }
 }

@@ -59,7 +59,7 @@ struct ProjectsRootTests {
         do {
             let resolved = try fixture.root.resolve(path)
             Issue.record("\"\(path)\" was accepted as \(resolved.path)")
-        } catch let error as RPCError {
+        } catch {
             #expect(error.code == code, "\(path): \(error)")
             #expect(!error.message.isEmpty)
         }

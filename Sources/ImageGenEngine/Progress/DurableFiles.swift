@@ -1,18 +1,18 @@
-import Foundation
+public import Foundation
 internal import Crypto
 internal import Dispatch
 
 /// Blocking file work, run on a serial `DispatchQueue` so it never blocks the cooperative pool.
-struct BlockingIO: Sendable {
+public struct BlockingIO: Sendable {
     let queue: DispatchQueue
 
-    init(label: String) {
+    public init(label: String) {
         queue = DispatchQueue(label: label)
     }
 
     /// Runs `body` on the queue and resumes with its result. Not cancellable: once started, the
     /// work finishes (an image is either fully renamed into place or not at all).
-    func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    public func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             queue.async { continuation.resume(with: Result { try body() }) }
         }
@@ -20,13 +20,13 @@ struct BlockingIO: Sendable {
 }
 
 /// Durable writes: temp file in the same directory, fsync, rename, fsync the directory.
-enum DurableFiles {
+public enum DurableFiles {
     static func sha256Hex<D: DataProtocol>(_ data: D) -> String {
         SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
     }
 
     /// Writes `data` to `url` atomically; with `sync` it survives power loss once this returns.
-    static func write(_ data: Data, to url: URL, sync: Bool) throws {
+    public static func write(_ data: Data, to url: URL, sync: Bool) throws {
         let directory = url.deletingLastPathComponent()
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let temp = directory.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")

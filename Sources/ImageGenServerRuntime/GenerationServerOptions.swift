@@ -1,0 +1,64 @@
+public import ArgumentParser
+import Foundation
+import ImageGenEngine
+public import ImageGenRPC
+import ImageGenService
+public import Logging
+public import ServiceLifecycle
+
+/// The flags of a server that renders (`imagegen-server`, `imagegen serve`): where projects and
+/// state live, the engine configuration, and whether to resume jobs after a restart.
+public struct GenerationServerOptions: ParsableArguments {
+    @Option(name: .long, help: "Projects must lie under this folder (default: the current directory).")
+    public var projectsRoot: String = "."
+
+    @Option(name: .long, help: "Where the server remembers running jobs across restarts (default: <projects root>/.imagegen-state).")
+    public var stateDir: String?
+
+    @Option(name: .long, help: "The engine configuration file (styles, keys, pacing); see Sources/ImageGenEngine/CONFIGURATION.md.")
+    public var config: String?
+
+    @Flag(name: .long, help: "Do not resume the jobs that were running when the server last stopped.")
+    public var noResume = false
+
+    public init() {}
+
+    /// Everything a rendering server runs: the job manager (a service of its own) and the router.
+    public struct Assembly: Sendable {
+        public var router: RPCRouter
+        public var services: [any Service]
+        /// One line per style: which provider and model it uses.
+        public var announcements: [String]
+    }
+
+    /// Builds the engine and the job service from these flags and the environment
+    /// (`IMAGEGEN_KEYS_<STYLE>`, `IMAGEGEN_GEMINI_BASE_URL`, `IMAGEGEN_KEY_RPM`).
+    public func assemble(logger: Logger) throws -> Assembly {
+        let environment = ProcessInfo.processInfo.environment
+        let configuration: EngineConfiguration
+        do {
+            configuration = try EngineConfiguration.load(file: config.map { URL(fileURLWithPath: $0) }, environment: environment)
+        } catch {
+            throw ValidationError("configuration: \(error.description)")
+        }
+        let root: ProjectsRoot
+        do {
+            root = try ProjectsRoot(path: projectsRoot)
+        } catch {
+            throw ValidationError("--projects-root: \(error.message)")
+        }
+        let stateDirectory = URL(fileURLWithPath: stateDir ?? root.url.appendingPathComponent(".imagegen-state").path)
+        let engine = ImageEngine(configuration: configuration, logger: logger, providerFactory: ProviderFactory.make(logger: logger))
+        let jobs = JobManager(
+            configuration: ServiceConfiguration(projectsRoot: root, stateDirectory: stateDirectory, resumeJobsOnStart: !noResume),
+            engine: engine, logger: logger)
+        var router = RPCRouter()
+        GenerationService(jobs: jobs).register(into: &router)
+        let announcements = configuration.styles.map { style in
+            let provider = engine.provider(for: style).name
+            let keys = style.keys.isEmpty ? "no keys" : "\(style.keys.count) key\(style.keys.count == 1 ? "" : "s")"
+            return "style \(style.name): provider \(provider) (\(keys), model \(style.model))"
+        } + ["projects root \(root.url.path)", "state directory \(stateDirectory.path)"]
+        return Assembly(router: router, services: [jobs], announcements: announcements)
+    }
+}

@@ -1,0 +1,368 @@
+import Foundation
+public import ImageGenEngine
+public import ImageGenRPC
+public import ImageGenWire
+public import Logging
+public import ServiceLifecycle
+import Synchronization
+
+/// Owns the service's jobs: starts them (one per project at a time), runs them as children of its
+/// own `run()`, remembers the running ones across restarts, and answers status from memory or,
+/// when no job runs, from a project's progress files.
+public final class JobManager: Sendable {
+    private struct State {
+        var jobs: [String: GenerationJob] = [:]
+        var order: [String] = []
+        var byRequestID: [String: String] = [:]
+        var running: [String: String] = [:]  // project path → job id
+    }
+
+    private let configuration: ServiceConfiguration
+    private let engine: ImageEngine
+    private let logger: Logger
+    private let state = Mutex(State())
+    private let stateFile: JobStateFile
+    private let launches: AsyncStream<GenerationJob>
+    private let launchContinuation: AsyncStream<GenerationJob>.Continuation
+
+    public init(configuration: ServiceConfiguration, engine: ImageEngine, logger: Logger) {
+        self.configuration = configuration
+        self.engine = engine
+        self.logger = logger
+        self.stateFile = JobStateFile(directory: configuration.stateDirectory)
+        (launches, launchContinuation) = AsyncStream.makeStream(of: GenerationJob.self)
+    }
+
+    /// The style names the engine is configured with.
+    public var configuredStyles: [String] { engine.configuration.styles.map(\.name) }
+
+    /// Runs every job as a child task until cancelled or a graceful shutdown; first resumes the
+    /// jobs that were running. Jobs stopped by a shutdown are resumed by the next server.
+    public func run() async throws {
+        try FileManager.default.createDirectory(at: configuration.stateDirectory, withIntermediateDirectories: true)
+        await cancelWhenGracefulShutdown {
+            if self.configuration.resumeJobsOnStart {
+                await self.resumePersistedJobs()
+            }
+            await withDiscardingTaskGroup { group in
+                for await job in self.launches {
+                    group.addTask { await self.execute(job) }
+                }
+            }
+        }
+    }
+
+    // MARK: Starting
+
+    /// Starts a job for `request`, or finds the job it should attach to.
+    /// - Returns: the job and whether the caller attached to a job that already existed.
+    public func start(_ request: StartGenerationRequest) async throws(RPCError) -> (jobID: String, attached: Bool) {
+        let (job, attached) = try await startJob(request, id: nil)
+        return (job.id, attached)
+    }
+
+    func startJob(_ request: StartGenerationRequest, id: String?) async throws(RPCError) -> (GenerationJob, attached: Bool) {
+        if !request.requestID.isEmpty, let existing = state.withLock({ state in state.byRequestID[request.requestID].flatMap { state.jobs[$0] } }) {
+            return (existing, true)
+        }
+        let project = try configuration.projectsRoot.resolve(request.projectDir)
+        let storyboard: ImageGenEngine.Storyboard
+        if let wire = request.storyboard {
+            storyboard = try WireMapping.storyboard(wire)
+        } else {
+            let file = project.appendingPathComponent("storyboard.json")
+            guard FileManager.default.fileExists(atPath: file.path) else {
+                throw RPCError(.failedPrecondition, "no storyboard in the request and no storyboard.json in project \"\(request.projectDir)\"")
+            }
+            do {
+                storyboard = try ImageGenEngine.Storyboard.load(contentsOf: file)
+            } catch {
+                throw RPCError(.invalidArgument, "\(request.projectDir)/storyboard.json: \(error.description)")
+            }
+        }
+        let known = configuredStyles
+        let unknown = request.styles.filter { !known.contains($0) }
+        guard unknown.isEmpty else {
+            throw RPCError(.invalidArgument, "unknown style\(unknown.count == 1 ? "" : "s") \(unknown.map { "\"\($0)\"" }.joined(separator: ", ")) (configured: \(known.joined(separator: ", ")))")
+        }
+        var styles: [String] = []
+        for style in request.styles.isEmpty ? known : request.styles where !styles.contains(style) { styles.append(style) }
+
+        var normalized = request
+        normalized.storyboard = Self.wireStoryboard(storyboard)
+        normalized.projectDir = Self.relativePath(project, root: configuration.projectsRoot.url)
+        normalized.styles = styles
+        let fingerprint = Self.fingerprint(normalized)
+
+        let jobID = id ?? Self.newJobID()
+        let job = GenerationJob(
+            id: jobID, projectDir: normalized.projectDir, project: project, request: normalized,
+            storyboard: storyboard, styles: styles, fingerprint: fingerprint, retention: configuration.eventRetention,
+            watcherBuffer: configuration.watcherBuffer)
+
+        enum Admission { case new, attach(GenerationJob), conflict(GenerationJob) }
+        let admission = state.withLock { state -> Admission in
+            if let runningID = state.running[project.path], let running = state.jobs[runningID], running.isActive {
+                return running.fingerprint == fingerprint ? .attach(running) : .conflict(running)
+            }
+            state.jobs[job.id] = job
+            state.order.append(job.id)
+            state.running[project.path] = job.id
+            if !request.requestID.isEmpty { state.byRequestID[request.requestID] = job.id }
+            return .new
+        }
+        switch admission {
+        case .attach(let running):
+            return (running, true)
+        case .conflict(let running):
+            throw RPCError(
+                .failedPrecondition,
+                "project \"\(normalized.projectDir)\" already has job \(running.id) running a different storyboard or styles; cancel it or wait for it")
+        case .new:
+            break
+        }
+
+        // Totals and what is already done, for the accepted event.
+        let done: [String: Int]
+        if request.options.force {
+            done = [:]
+        } else {
+            let status = try? await ProjectStatus.read(project: project, styles: styles, storyboard: storyboard)
+            done = Dictionary(uniqueKeysWithValues: (status?.styles ?? []).map { ($0.name, $0.done) })
+        }
+        let total = UInt32(clamping: storyboard.beatCount)
+        let progress = styles.map { style in
+            let completed = UInt32(clamping: done[style] ?? 0)
+            return ImageGenWire.StyleProgress(
+                style: style, total: total, completed: completed, percent: total == 0 ? 100 : Double(completed) * 100 / Double(total))
+        }
+        job.publish(.accepted(JobAccepted(styles: progress, resumed: UInt32(clamping: done.values.reduce(0, +)))))
+        for entry in progress { job.publish(.style(entry)) }
+        await persistRunningJobs()
+        logger.info(
+            "job accepted",
+            metadata: ["job": "\(job.id)", "project": "\(normalized.projectDir)", "beats": "\(total)", "styles": "\(styles.joined(separator: ","))"])
+        launchContinuation.yield(job)
+        return (job, false)
+    }
+
+    // MARK: Running
+
+    private func execute(_ job: GenerationJob) async {
+        let options = JobOptions(
+            styles: job.styles, force: job.request.options.force,
+            maxConcurrentRequests: job.request.options.maxConcurrency > 0 ? Int(job.request.options.maxConcurrency) : nil)
+        let imageJob: ImageJob
+        do {
+            imageJob = try engine.makeJob(storyboard: job.storyboard, project: job.project, options: options)
+        } catch {
+            job.failBeforeStart(WireMapping.rpcError(error).message)
+            await finish(job, shuttingDown: false)
+            return
+        }
+        job.started(imageJob)
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await event in imageJob.events {
+                    if let kind = WireMapping.kind(event) { job.publish(kind) }
+                }
+            }
+            group.addTask {
+                await withTaskGroup(of: Void.self) { race in
+                    race.addTask { _ = await imageJob.run() }
+                    race.addTask { await job.waitForStop() }
+                    // Whichever ends first ends the other: a stop cancels the engine, which leaves
+                    // its progress consistent and emits its final events.
+                    await race.next()
+                    race.cancelAll()
+                }
+            }
+        }
+        await finish(job, shuttingDown: Task.isCancelled && job.stopReason == nil)
+    }
+
+    private func finish(_ job: GenerationJob, shuttingDown: Bool) async {
+        job.events.finish()
+        state.withLock { state in
+            if state.running[job.project.path] == job.id { state.running[job.project.path] = nil }
+            // Keep a bounded history of finished jobs.
+            let finished = state.order.filter { state.jobs[$0]?.isFinished == true }
+            for id in finished.dropLast(configuration.finishedJobsKept) {
+                state.jobs[id] = nil
+                state.order.removeAll { $0 == id }
+                state.byRequestID = state.byRequestID.filter { $0.value != id }
+            }
+        }
+        // A job stopped by a shutdown stays in the state file, to be resumed by the next server.
+        if !shuttingDown { await persistRunningJobs() }
+        logger.info("job finished", metadata: ["job": "\(job.id)", "state": "\(job.status(includeBeats: false).state)"])
+    }
+
+    // MARK: Controls and status
+
+    func job(_ id: String) throws(RPCError) -> GenerationJob {
+        guard !id.isEmpty else { throw RPCError(.invalidArgument, "job_id is empty") }
+        guard let job = state.withLock({ $0.jobs[id] }) else {
+            throw RPCError(.notFound, "no job \"\(id)\" on this server (it may have finished long ago or never existed)")
+        }
+        return job
+    }
+
+    /// Stops a job; waits briefly for it to wind down so the answer shows its final state.
+    public func cancel(_ id: String) async throws(RPCError) -> ImageGenWire.JobStatus {
+        let job = try job(id)
+        if job.isActive {
+            job.requestStop(.cancelledByClient)
+            let deadline = ContinuousClock.now + .seconds(10)
+            while !job.isFinished, ContinuousClock.now < deadline {
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+        }
+        return job.status(includeBeats: false)
+    }
+
+    public func pause(_ id: String) throws(RPCError) -> ImageGenWire.JobStatus {
+        let job = try job(id)
+        try job.pause()
+        job.publish(.message("paused: no new requests start; those in flight finish"))
+        return job.status(includeBeats: false)
+    }
+
+    public func resume(_ id: String) throws(RPCError) -> ImageGenWire.JobStatus {
+        let job = try job(id)
+        try job.resume()
+        job.publish(.message("resumed"))
+        return job.status(includeBeats: false)
+    }
+
+    public func list() -> [ImageGenWire.JobStatus] {
+        state.withLock { state in state.order.compactMap { state.jobs[$0] } }.map { $0.status(includeBeats: false) }
+    }
+
+    /// A job's status by id, or a project's: the running job's, else read from the progress files.
+    public func status(_ request: GetStatusRequest) async throws(RPCError) -> ImageGenWire.JobStatus {
+        switch request.target {
+        case .jobID(let id)?:
+            return try job(id).status(includeBeats: request.includeBeats)
+        case .projectDir(let dir)?:
+            let project = try configuration.projectsRoot.resolve(dir)
+            let latest = state.withLock { state in
+                state.order.reversed().compactMap { state.jobs[$0] }.first { $0.project.path == project.path }
+            }
+            if let latest, latest.isActive { return latest.status(includeBeats: request.includeBeats) }
+            return try await statusFromDisk(project: project)
+        case nil:
+            throw RPCError(.invalidArgument, "GetStatusRequest names neither job_id nor project_dir")
+        }
+    }
+
+    private func statusFromDisk(project: URL) async throws(RPCError) -> ImageGenWire.JobStatus {
+        let file = project.appendingPathComponent("storyboard.json")
+        let storyboard = FileManager.default.fileExists(atPath: file.path) ? try? ImageGenEngine.Storyboard.load(contentsOf: file) : nil
+        let styles = configuredStyles
+        let status: ProjectStatus
+        do {
+            status = try await ProjectStatus.read(project: project, styles: styles, storyboard: storyboard)
+        } catch {
+            throw WireMapping.rpcError(error)
+        }
+        let progress = status.styles.map { style in
+            ImageGenWire.StyleProgress(
+                style: style.name, total: UInt32(clamping: style.total), completed: UInt32(clamping: style.done),
+                failed: UInt32(clamping: style.failed),
+                percent: style.total == 0 ? 0 : Double(style.done) * 100 / Double(style.total))
+        }
+        let state: ImageGenWire.JobState
+        if status.isComplete {
+            state = .completed
+        } else if status.styles.allSatisfy({ $0.pending == 0 }) && status.styles.contains(where: { $0.failed > 0 }) {
+            state = .completedWithErrors
+        } else {
+            state = .unspecified
+        }
+        return ImageGenWire.JobStatus(
+            projectDir: Self.relativePath(project, root: configuration.projectsRoot.url), state: state, styles: progress,
+            message: "no job running; read from the progress files" + (storyboard == nil ? " (no storyboard.json: counting recorded beats)" : ""))
+    }
+
+    // MARK: Persistence
+
+    private func persistRunningJobs() async {
+        let entries = state.withLock { state in
+            state.order.compactMap { state.jobs[$0] }.filter(\.isActive).map { job in
+                JobStateFile.Entry(
+                    id: job.id, projectDir: job.projectDir, request: Data(job.request.serializedBytes()).base64EncodedString(),
+                    createdUnixMs: job.createdUnixMs)
+            }
+        }
+        do {
+            try await stateFile.save(entries)
+        } catch {
+            logger.error("cannot save the running jobs", metadata: ["file": "\(stateFile.url.path)", "error": "\(error)"])
+        }
+    }
+
+    private func resumePersistedJobs() async {
+        let entries: [JobStateFile.Entry]
+        do {
+            entries = try await stateFile.load()
+        } catch {
+            logger.error("cannot read the running jobs; none resumed", metadata: ["file": "\(stateFile.url.path)", "error": "\(error)"])
+            return
+        }
+        for entry in entries {
+            guard let bytes = Data(base64Encoded: entry.request),
+                let request = try? StartGenerationRequest(serializedBytes: Array(bytes))
+            else {
+                logger.error("skipping an unreadable job entry", metadata: ["job": "\(entry.id)"])
+                continue
+            }
+            do {
+                let (job, _) = try await startJob(request, id: entry.id)
+                job.publish(.message("resumed after a server restart"))
+                logger.info("job resumed after restart", metadata: ["job": "\(entry.id)", "project": "\(entry.projectDir)"])
+            } catch {
+                logger.error("cannot resume job", metadata: ["job": "\(entry.id)", "error": "\(error)"])
+            }
+        }
+    }
+
+    // MARK: Helpers
+
+    static func newJobID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return "job-" + String(format: "%016llx", generator.next() as UInt64)
+    }
+
+    static func relativePath(_ project: URL, root: URL) -> String {
+        let path = project.path
+        let prefix = root.path.hasSuffix("/") ? root.path : root.path + "/"
+        return path.hasPrefix(prefix) ? String(path.dropFirst(prefix.count)) : path
+    }
+
+    static func wireStoryboard(_ storyboard: ImageGenEngine.Storyboard) -> ImageGenWire.Storyboard {
+        ImageGenWire.Storyboard(
+            shots: storyboard.shots.map { shot in
+                ImageGenWire.Shot(
+                    id: shot.id,
+                    beats: shot.beats.map { beat in
+                        let transition: ImageGenWire.Transition
+                        switch beat.transition {
+                        case .cut: transition = .cut
+                        case .hardCut: transition = .hardCut
+                        case .continue: transition = .continue
+                        }
+                        return ImageGenWire.Beat(id: beat.id, prompt: beat.prompt, transition: transition)
+                    })
+            })
+    }
+
+    /// The same storyboard, styles and force make the same fingerprint.
+    static func fingerprint(_ request: StartGenerationRequest) -> String {
+        var identity = StartGenerationRequest(projectDir: request.projectDir, storyboard: request.storyboard, styles: request.styles)
+        identity.options.force = request.options.force
+        return Data(identity.serializedBytes()).base64EncodedString()
+    }
+}
+
+extension JobManager: Service {}

@@ -1,0 +1,29 @@
+public import Foundation
+
+/// How the generation service keeps and shares jobs. Every field has a default but the roots.
+public struct ServiceConfiguration: Sendable {
+    /// Every project a client names must lie under this folder.
+    public var projectsRoot: ProjectsRoot
+    /// Where the service keeps what it must remember across restarts (the jobs that were running).
+    public var stateDirectory: URL
+    /// Resume the jobs that were running when the server stopped or crashed.
+    public var resumeJobsOnStart: Bool
+    /// Events kept per job for replay (WatchJob with an older after_seq answers OUT_OF_RANGE).
+    public var eventRetention: Int
+    /// Events a watcher may fall behind before its stream ends with RESOURCE_EXHAUSTED.
+    public var watcherBuffer: Int
+    /// Finished jobs kept in memory for WatchJob, GetStatus and ListJobs.
+    public var finishedJobsKept: Int
+
+    public init(
+        projectsRoot: ProjectsRoot, stateDirectory: URL, resumeJobsOnStart: Bool = true, eventRetention: Int = 50_000,
+        watcherBuffer: Int = 4_096, finishedJobsKept: Int = 100
+    ) {
+        self.projectsRoot = projectsRoot
+        self.stateDirectory = stateDirectory
+        self.resumeJobsOnStart = resumeJobsOnStart
+        self.eventRetention = eventRetention
+        self.watcherBuffer = watcherBuffer
+        self.finishedJobsKept = finishedJobsKept
+    }
+}

@@ -1,0 +1,160 @@
+import Foundation
+import ImageGenEngine
+import ImageGenRPC
+import ImageGenWire
+
+/// Conversions between the engine's values and the wire messages of `imagegen.v1`.
+enum WireMapping {
+    // MARK: Storyboard (wire → engine)
+
+    /// The engine's storyboard for a wire storyboard; invalid ones throw INVALID_ARGUMENT listing every problem.
+    static func storyboard(_ wire: ImageGenWire.Storyboard) throws(RPCError) -> ImageGenEngine.Storyboard {
+        let shots = wire.shots.map { shot in
+            ImageGenEngine.Storyboard.Shot(
+                id: shot.id,
+                beats: shot.beats.map { beat in
+                    ImageGenEngine.Storyboard.Beat(id: beat.id, prompt: beat.prompt, transition: transition(beat.transition))
+                })
+        }
+        do {
+            return try ImageGenEngine.Storyboard(shots: shots)
+        } catch {
+            throw RPCError(.invalidArgument, error.description)
+        }
+    }
+
+    static func transition(_ wire: ImageGenWire.Transition) -> ImageGenEngine.Storyboard.Transition {
+        switch wire {
+        case .cut: .cut
+        case .hardCut: .hardCut
+        case .continue: .continue
+        }
+    }
+
+    // MARK: Events (engine → wire)
+
+    /// The wire event kind for an engine event; nil for events the wire does not carry on their own.
+    static func kind(_ event: EngineEvent) -> ProgressEvent.Kind? {
+        switch event {
+        case .beat(let beat): .beat(self.beat(beat))
+        case .progress(let progress): .style(self.progress(progress))
+        case .key(let key): .key(self.key(key))
+        case .message(let style, let text): .message(style.map { "\($0): \(text)" } ?? text)
+        case .styleFinished(let summary):
+            .message("style \(summary.style) \(name(summary.state)): \(summary.done + summary.skipped)/\(summary.total) done"
+                + (summary.failed > 0 ? ", \(summary.failed) failed" : "") + (summary.error.map { " (\($0))" } ?? ""))
+        case .jobFinished(let summary): .finished(finished(summary))
+        }
+    }
+
+    static func beat(_ beat: ImageGenEngine.BeatEvent) -> ImageGenWire.BeatEvent {
+        ImageGenWire.BeatEvent(
+            style: beat.style, shotID: beat.shot, beatID: beat.beat, state: beatState(beat.state),
+            attempt: UInt32(clamping: beat.attempt), keyLabel: beat.keyLabel ?? "",
+            error: beat.error ?? (beat.retryIn.map { "retry in \($0)" } ?? ""), outputPath: beat.outputPath ?? "",
+            bytes: UInt64(clamping: beat.bytes ?? 0), sha256: beat.sha256 ?? "")
+    }
+
+    static func beatState(_ state: ImageGenEngine.BeatEvent.State) -> ImageGenWire.BeatEvent.State {
+        switch state {
+        case .queued: .queued
+        case .waiting: .waiting
+        case .generating: .generating
+        case .retrying: .retrying
+        case .done: .done
+        case .failed: .failed
+        case .skipped: .skipped
+        }
+    }
+
+    static func progress(_ progress: ImageGenEngine.StyleProgress) -> ImageGenWire.StyleProgress {
+        ImageGenWire.StyleProgress(
+            style: progress.style, total: UInt32(clamping: progress.total), completed: UInt32(clamping: progress.completed),
+            failed: UInt32(clamping: progress.failed), inFlight: UInt32(clamping: progress.inFlight),
+            percent: progress.percent, keysTotal: UInt32(clamping: progress.keysTotal),
+            keysCooling: UInt32(clamping: progress.keysCooling), keysDisabled: UInt32(clamping: progress.keysDisabled))
+    }
+
+    static func key(_ key: ImageGenEngine.KeyEvent) -> ImageGenWire.KeyEvent {
+        let state: ImageGenWire.KeyEvent.State
+        switch key.state {
+        case .cooled: state = .cooling
+        case .exhausted: state = .exhausted
+        case .disabled: state = .disabled
+        case .ready: state = .ready
+        }
+        return ImageGenWire.KeyEvent(
+            style: key.style, keyLabel: key.keyLabel, state: state,
+            coolDownMs: UInt64(clamping: key.duration?.wholeMilliseconds ?? 0), reason: key.reason)
+    }
+
+    static func finished(_ summary: JobSummary) -> JobFinished {
+        let styles = summary.styles.map(styleSummary)
+        let message = summary.styles.compactMap { style in style.error.map { "style \(style.style): \($0)" } }
+            .joined(separator: "; ")
+        return JobFinished(state: jobState(summary.state), styles: styles, usage: usage(summary.styles.map(\.spend)), message: message)
+    }
+
+    static func styleSummary(_ summary: ImageGenEngine.StyleSummary) -> ImageGenWire.StyleSummary {
+        ImageGenWire.StyleSummary(
+            style: summary.style, total: UInt32(clamping: summary.total), done: UInt32(clamping: summary.done),
+            failed: UInt32(clamping: summary.failed), skipped: UInt32(clamping: summary.skipped),
+            durationMs: UInt64(clamping: summary.duration.wholeMilliseconds), usage: usage([summary.spend]),
+            error: summary.error ?? "")
+    }
+
+    static func usage(_ spends: [SpendCounters]) -> Usage {
+        var usage = Usage()
+        for spend in spends {
+            usage.requests += UInt64(clamping: spend.requests)
+            usage.images += UInt64(clamping: spend.imagesReceived)
+            usage.wastedBilledAttempts += UInt64(clamping: spend.wastedAttempts)
+            usage.unknownOutcomeAttempts += UInt64(clamping: spend.unknownOutcomeAttempts)
+            usage.promptTokens += UInt64(clamping: spend.usage.promptTokens)
+            usage.outputTokens += UInt64(clamping: spend.usage.outputTokens)
+            usage.totalTokens += UInt64(clamping: spend.usage.totalTokens)
+        }
+        return usage
+    }
+
+    static func jobState(_ state: ImageGenEngine.JobState) -> ImageGenWire.JobState {
+        switch state {
+        case .running: .running
+        case .completed: .completed
+        case .completedWithErrors: .completedWithErrors
+        case .failed: .failed
+        case .cancelled: .cancelled
+        }
+    }
+
+    static func name(_ state: ImageGenEngine.JobState) -> String {
+        switch state {
+        case .running: "running"
+        case .completed: "completed"
+        case .completedWithErrors: "completed with errors"
+        case .failed: "failed"
+        case .cancelled: "cancelled"
+        }
+    }
+
+    /// An engine error as the status a client should see.
+    static func rpcError(_ error: EngineError) -> RPCError {
+        let code: RPCError.Code
+        switch error.code {
+        case .invalidStoryboard, .invalidOptions: code = .invalidArgument
+        case .corruptProgress: code = .dataLoss
+        case .invalidConfiguration: code = .failedPrecondition
+        default: code = .internalError
+        }
+        return RPCError(code, error.description)
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds, saturating.
+    var wholeMilliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1000)
+        return overflow ? Int64.max : scaled + attoseconds / 1_000_000_000_000_000
+    }
+}

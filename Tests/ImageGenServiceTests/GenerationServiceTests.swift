@@ -1,0 +1,314 @@
+import Foundation
+import ImageGenClient
+import ImageGenRPC
+import ImageGenWire
+import NIOCore
+import NIOPosix
+import Testing
+
+@Suite("ImageGeneration service over loopback")
+struct GenerationServiceTests {
+    @Test("start: accepted first, seqs without gaps, finished last, every image on disk")
+    func startToCompletion() async throws {
+        let sandbox = try ServiceSandbox()
+        defer { sandbox.remove() }
+        try sandbox.project("film")
+        try await withGenerationServer(sandbox, latency: .milliseconds(1)) { client, _ in
+            let events = try await collect(try await client.startGeneration(
+                StartGenerationRequest(projectDir: "film", storyboard: sampleStoryboard(shots: 2, beats: 3))))
+            expectConsecutive(events, from: 1)
+            guard case .accepted(let accepted)? = events.first?.kind else {
+                Issue.record("first event is not accepted: \(String(describing: events.first))")
+                return
+            }
+            #expect(accepted.styles.map(\.style) == ["illustration", "clear", "consistent"])
+            #expect(accepted.styles.allSatisfy { $0.total == 6 && $0.completed == 0 })
+            #expect(accepted.attached == false)
+            let done = try #require(finished(events))
+            #expect(done.state == .completed)
+            #expect(done.styles.map(\.done) == [6, 6, 6])
+            for style in ["illustration", "clear", "consistent"] {
+                for beat in ["1.1", "1.2", "1.3"] {
+                    let file = sandbox.root.appendingPathComponent("film/generated_images/\(style)/Shot_1/Beat_\(beat).png")
+                    #expect(FileManager.default.fileExists(atPath: file.path), "\(file.path)")
+                }
+            }
+            let doneBeats = events.filter { if case .beat(let beat) = $0.kind { return beat.state == .done } else { return false } }
+            #expect(doneBeats.count == 18)
+            // A second start of the same storyboard is a resume: everything already done.
+            let again = try await collect(try await client.startGeneration(
+                StartGenerationRequest(projectDir: "film", storyboard: sampleStoryboard(shots: 2, beats: 3))))
+            guard case .accepted(let resumed)? = again.first?.kind else { return }
+            #expect(resumed.resumed == 18)
+            #expect(finished(again)?.styles.map(\.skipped) == [6, 6, 6])
+        }
+    }
+
+    @Test("detach, then watch with after_seq: nothing lost, nothing repeated")
+    func detachThenWatch() async throws {
+        let sandbox = try ServiceSandbox()
+        defer { sandbox.remove() }
+        try sandbox.project("film")
+        try await withGenerationServer(sandbox) { client, _ in
+            let first = try await collect(try await client.startGeneration(
+                StartGenerationRequest(projectDir: "film", storyboard: sampleStoryboard(shots: 2, beats: 4), detach: true)))
+            #expect(first.count == 1)
+            let jobID = try #require(first.first?.jobID)
+            // Read a few live events, drop the stream, then reattach after the last one seen.
+            var seen = first
+            let stream = try await client.watchJob(jobID, afterSeq: 1)
+            for try await event in stream {
+                seen.append(event)
+                if seen.count >= 6 { break }
+            }
+            let rest = try await collect(try await client.watchJob(jobID, afterSeq: seen.last!.seq))
+            let all = seen + rest
+            expectConsecutive(all, from: 1)
+            #expect(finished(all)?.state == .completed)
+        }
+    }
+
+    @Test("a client that disconnects mid-job leaves the job running; another connection reattaches")
+    func disconnectAndReattach() async throws {
+        let sandbox = try ServiceSandbox()
+        defer { sandbox.remove() }
+        try sandbox.project("film")
+        try await withGenerationServer(sandbox) { client, port in
+            let other = try await ImageGenerationClient.connect(host: "127.0.0.1", port: port)
+            var jobID = ""
+            var lastSeq: UInt64 = 0
+            for try await event in try await other.startGeneration(
+                StartGenerationRequest(projectDir: "film", storyboard: sampleStoryboard(shots: 3, beats: 3)))
+            {
+                jobID = event.jobID
+                lastSeq = event.seq
+                if event.seq >= 5 { break }
+            }
+            other.close()
+            let rest = try await collect(try await client.watchJob(jobID, afterSeq: lastSeq))
+            expectConsecutive(rest, from: lastSeq + 1)
+            #expect(finished(rest)?.state == .completed)
+        }
+    }
+
+    @Test("cancel stops the job; pause holds it and resume lets it finish")
+    func cancelPauseResume() async throws {
+        let sandbox = try ServiceSandbox()
+        defer { sandbox.remove() }
+        try sandbox.project("a")
+        try sandbox.project("b")
+        try await withGenerationServer(sandbox, latency: .milliseconds(50)) { client, _ in
+            let a = try await collect(try await client.startGeneration(
+                StartGenerationRequest(projectDir: "a", storyboard: sampleStoryboard(shots: 4, beats: 5), detach: true)))
+            let jobA = a[0].jobID
+            let cancelled = try await client.cancelGeneration(jobA)
+            #expect(cancelled.state == .cancelled)
+            let status = try await client.getStatus(.jobID(jobA))
+            #expect(status.state == .cancelled)
+            #expect(status.styles.allSatisfy { $0.completed < 20 })
+
+            let b = try await collect(try await client.startGeneration(
+                StartGenerationRequest(projectDir: "b", storyboard: sampleStoryboard(shots: 1, beats: 6), detach: true)))
+            let jobB = b[0].jobID
+            #expect(try await client.pauseGeneration(jobB).state == .paused)
+            try await Task.sleep(for: .milliseconds(400))
+            let held = try await client.getStatus(.jobID(jobB))
+            #expect(held.state == .paused)
+            let doneWhilePaused = held.styles.map(\.completed)
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(try await client.getStatus(.jobID(jobB)).styles.map(\.completed) == doneWhilePaused, "no new images while paused")
+            #expect(try await client.resumeGeneration(jobB).state == .running)
+            let rest = try await collect(try await client.watchJob(jobB, afterSeq: 0))
+            #expect(finished(rest)?.state == .completed)
+            await expectCode(.failedPrecondition) { _ = try await client.pauseGeneration(jobB) }
+        }
+    }
+
+    @Test("idempotent start, attach to the same work, conflicting start refused")
+    func idempotencyAndConflicts() async throws {
+        let sandbox = try ServiceSandbox()
+        defer { sandbox.remove() }
+        try sandbox.project("film")
+        try await withGenerationServer(sandbox, latency: .milliseconds(50)) { client, _ in
+            let board = sampleStoryboard(shots: 2, beats: 5)
+            let first = try await collect(try await client.startGeneration(
+                StartGenerationRequest(projectDir: "film", storyboard: board, detach: true, requestID: "req-1")))
+            let jobID = first[0].jobID
+            let repeated = try await collect(try await client.startGeneration(
+                StartGenerationRequest(projectDir: "film", storyboard: board, detach: true, requestID: "req-1")))
+            #expect(repeated[0].jobID == jobID)
+            let attached = try await collect(try await client.startGeneration(
+                StartGenerationRequest(projectDir: "./film/", storyboard: board, detach: true)))
+            #expect(attached[0].jobID == jobID)
+            guard case .accepted(let accepted)? = attached[0].kind else { return }
+            #expect(accepted.attached)
+            let error = await expectCode(.failedPrecondition) {
+                _ = try await collect(try await client.startGeneration(
+                    StartGenerationRequest(projectDir: "film", storyboard: sampleStoryboard(shots: 1, beats: 1, prompt: "other"))))
+            }
+            #expect(error?.message.contains(jobID) == true)
+            #expect(try await client.listJobs().count == 1)
+            _ = try await client.cancelGeneration(jobID)
+        }
+    }
+
+    @Test("bad requests are refused with the field and changes nothing", arguments: [
+        ("../outside", RPCError.Code.permissionDenied), ("/etc", .permissionDenied), ("", .invalidArgument),
+        ("missing", .notFound),
+    ])
+    func badProjects(projectDir: String, code: RPCError.Code) async throws {
+        let sandbox = try ServiceSandbox()
+        defer { sandbox.remove() }
+        try await withGenerationServer(sandbox) { client, _ in
+            await expectCode(code) {
+                _ = try await collect(try await client.startGeneration(
+                    StartGenerationRequest(projectDir: projectDir, storyboard: sampleStoryboard(shots: 1, beats: 1))))
+            }
+            let jobs = try await client.listJobs()
+            #expect(jobs.isEmpty)
+        }
+    }
+
+    @Test("invalid storyboards and styles are refused naming what is wrong")
+    func badStoryboards() async throws {
+        let sandbox = try ServiceSandbox()
+        defer { sandbox.remove() }
+        try sandbox.project("film")
+        try sandbox.project("empty-project")
+        try await withGenerationServer(sandbox) { client, _ in
+            var board = sampleStoryboard(shots: 3, beats: 2)
+            board.shots[2].beats[1].prompt = ""
+            let empty = await expectCode(.invalidArgument) {
+                _ = try await collect(try await client.startGeneration(StartGenerationRequest(projectDir: "film", storyboard: board)))
+            }
+            #expect(empty?.message.contains("3.2") == true)
+            let style = await expectCode(.invalidArgument) {
+                _ = try await collect(try await client.startGeneration(
+                    StartGenerationRequest(projectDir: "film", storyboard: sampleStoryboard(shots: 1, beats: 1), styles: ["watercolour"])))
+            }
+            #expect(style?.message.contains("watercolour") == true)
+            let none = await expectCode(.failedPrecondition) {
+                _ = try await collect(try await client.startGeneration(StartGenerationRequest(projectDir: "empty-project")))
+            }
+            #expect(none?.message.contains("storyboard.json") == true)
+            await expectCode(.notFound) { _ = try await client.getStatus(.jobID("job-nope")) }
+            await expectCode(.notFound) { _ = try await collect(try await client.watchJob("job-nope")) }
+            let jobs = try await client.listJobs()
+            #expect(jobs.isEmpty)
+        }
+    }
+
+    @Test("storyboard.json in the project is used when the request has none; GetStatus reads the disk with no job")
+    func storyboardFileAndStatusFromDisk() async throws {
+        let sandbox = try ServiceSandbox()
+        defer { sandbox.remove() }
+        try sandbox.project("film", storyboard: #"{"shots":[{"id":"1","beats":[{"id":"1.1","prompt":"a fox","transition":"hard_cut"},{"id":"1.2","prompt":"the fox runs","transition":"continue"}]}]}"#)
+        try await withGenerationServer(sandbox, latency: .milliseconds(1)) { client, _ in
+            let before = try await client.getStatus(.projectDir("film"))
+            #expect(before.state == .unspecified)
+            #expect(before.styles.allSatisfy { $0.total == 2 && $0.completed == 0 })
+            let events = try await collect(try await client.startGeneration(StartGenerationRequest(projectDir: "film")))
+            #expect(finished(events)?.state == .completed)
+            let after = try await client.getStatus(.projectDir("film"))
+            #expect(after.state == .completed)
+            #expect(after.jobID.isEmpty)
+            #expect(after.styles.allSatisfy { $0.completed == 2 && $0.percent == 100 })
+            let byJob = try await client.getStatus(.jobID(events[0].jobID), includeBeats: true)
+            #expect(byJob.beats.count == 6)
+            #expect(byJob.beats.allSatisfy { $0.state == .done && $0.bytes > 0 && $0.sha256.count == 64 })
+        }
+    }
+
+    @Test("a watch after_seq beyond the job's events answers OUT_OF_RANGE")
+    func outOfRange() async throws {
+        let sandbox = try ServiceSandbox()
+        defer { sandbox.remove() }
+        try sandbox.project("film")
+        try await withGenerationServer(sandbox, latency: .milliseconds(1)) { client, _ in
+            let events = try await collect(try await client.startGeneration(
+                StartGenerationRequest(projectDir: "film", storyboard: sampleStoryboard(shots: 1, beats: 1))))
+            await expectCode(.outOfRange) { _ = try await collect(try await client.watchJob(events[0].jobID, afterSeq: 10_000)) }
+        }
+    }
+
+    @Test("a watcher that never reads does not slow the job or a healthy watcher")
+    func stalledWatcher() async throws {
+        let sandbox = try ServiceSandbox()
+        defer { sandbox.remove() }
+        try sandbox.project("film")
+        try await withGenerationServer(sandbox, latency: .milliseconds(2)) { client, port in
+            let first = try await collect(try await client.startGeneration(
+                StartGenerationRequest(projectDir: "film", storyboard: sampleStoryboard(shots: 4, beats: 10), detach: true)))
+            let jobID = first[0].jobID
+            // A connection that asks to watch and then never reads a byte.
+            let stalled = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .channelOption(.autoRead, value: false)
+                .channelOption(.socketOption(.so_rcvbuf), value: 4096)
+                .connect(host: "127.0.0.1", port: port).get()
+            defer { stalled.close(promise: nil) }
+            let start = Frame(callID: 1, kind: .start(CallStart(
+                method: ImageGenerationMethod.watchJob.rawValue, request: WatchJobRequest(jobID: jobID).serializedBytes())))
+            try await stalled.writeAndFlush(ByteBuffer(bytes: start.framedBytes())).get()
+            let started = ContinuousClock.now
+            let healthy = try await collect(try await client.watchJob(jobID))
+            expectConsecutive(healthy, from: 1)
+            #expect(finished(healthy)?.state == .completed)
+            #expect(ContinuousClock.now - started < .seconds(20))
+        }
+    }
+
+    @Test("a watcher that falls behind is cut off naming the seq to resume after, and resuming loses nothing")
+    func overflowAndResume() async throws {
+        let sandbox = try ServiceSandbox()
+        defer { sandbox.remove() }
+        try sandbox.project("film")
+        try await withGenerationServer(sandbox, latency: .milliseconds(1), watcherBuffer: 4) { client, _ in
+            let first = try await collect(try await client.startGeneration(
+                StartGenerationRequest(projectDir: "film", storyboard: sampleStoryboard(shots: 3, beats: 6), detach: true)))
+            let jobID = first[0].jobID
+            var events = first
+            var cutOffs = 0
+            while finished(events) == nil {
+                do {
+                    for try await event in try await client.watchJob(jobID, afterSeq: events.last!.seq) {
+                        events.append(event)
+                        try await Task.sleep(for: .milliseconds(2))  // a slow reader
+                    }
+                } catch let error as RPCError where error.code == .resourceExhausted {
+                    cutOffs += 1
+                    #expect(error.message.contains("after_seq=\(events.last!.seq)"), "\(error.message)")
+                    #expect(cutOffs < 1_000)
+                }
+            }
+            #expect(cutOffs > 0, "a 4-event buffer should overflow at least once")
+            expectConsecutive(events, from: 1)
+        }
+    }
+
+    @Test("a server restart resumes the job that was running, under the same id")
+    func restartResumes() async throws {
+        let sandbox = try ServiceSandbox()
+        defer { sandbox.remove() }
+        try sandbox.project("film")
+        let board = sampleStoryboard(shots: 3, beats: 4)
+        let jobID = try await withGenerationServer(sandbox, latency: .milliseconds(60)) { client, _ in
+            var jobID = ""
+            for try await event in try await client.startGeneration(StartGenerationRequest(projectDir: "film", storyboard: board)) {
+                jobID = event.jobID
+                if case .beat(let beat) = event.kind, beat.state == .done { break }
+            }
+            return jobID
+        }
+        // The first server is gone (its task group cancelled: a shutdown). A new one resumes the job.
+        try await withGenerationServer(sandbox, latency: .milliseconds(1)) { client, _ in
+            var status = try await client.getStatus(.jobID(jobID))
+            let deadline = ContinuousClock.now + .seconds(20)
+            while status.state != .completed, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(50))
+                status = try await client.getStatus(.jobID(jobID))
+            }
+            #expect(status.state == .completed)
+            #expect(status.styles.allSatisfy { $0.completed == 12 })
+        }
+    }
+}
