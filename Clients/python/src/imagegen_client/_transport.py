@@ -56,6 +56,14 @@ class CallTimeout(Exception):
     """Raised by :meth:`Call.receive` when the deadline passes before the next event."""
 
 
+class _PingWaiter:
+    __slots__ = ("event", "answered")
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.answered = False
+
+
 class Call:
     """One open call on a :class:`Transport`: a queue of response messages (``bytes``) that ends
     with exactly one :class:`Status`. Created by :meth:`Transport.start_call`."""
@@ -140,7 +148,7 @@ class Transport:
         self._calls: Dict[int, Call] = {}
         self._call_ids = itertools.count(1)
         self._nonces = itertools.count(1)
-        self._pings: Dict[int, threading.Event] = {}
+        self._pings: Dict[int, _PingWaiter] = {}
         self._closed: Optional[RpcError] = None  # why the connection ended, once it has
         self._fatal: Optional[RpcError] = None  # a connection-level status from the server
         self._goaway: Optional[str] = None
@@ -242,24 +250,24 @@ class Transport:
             RpcError: DEADLINE_EXCEEDED when no pong arrives within ``timeout`` seconds;
                 UNAVAILABLE when the connection has ended.
         """
-        event = threading.Event()
+        waiter = _PingWaiter()
         with self._lock:
             if self._closed is not None:
                 raise RpcError(StatusCode.UNAVAILABLE, f"connection closed: {self._closed.message}")
             nonce = next(self._nonces)
-            self._pings[nonce] = event
+            self._pings[nonce] = waiter
         began = time.monotonic()
         self._send(self._encode(frame_pb2.Frame(call_id=0, ping=frame_pb2.Ping(nonce=nonce))))
-        answered = event.wait(timeout)
+        waiter.event.wait(timeout)
         elapsed = time.monotonic() - began
         with self._lock:
             self._pings.pop(nonce, None)
             closed = self._closed
-        if closed is not None and not (answered and event.is_set() and getattr(event, "pong", False)):
+        if waiter.answered:
+            return elapsed
+        if closed is not None:
             raise RpcError(StatusCode.UNAVAILABLE, f"connection closed: {closed.message}")
-        if not answered:
-            raise RpcError(StatusCode.DEADLINE_EXCEEDED, f"no pong within {timeout} s")
-        return elapsed
+        raise RpcError(StatusCode.DEADLINE_EXCEEDED, f"no pong within {timeout} s")
 
     # ---- writing -----------------------------------------------------------------------------
 
@@ -371,10 +379,10 @@ class Transport:
             self._send_soon(self._encode(pong))
         elif kind == "pong":
             with self._lock:
-                event = self._pings.pop(frame.pong.nonce, None)
-            if event is not None:
-                event.pong = True  # type: ignore[attr-defined]
-                event.set()
+                waiter = self._pings.pop(frame.pong.nonce, None)
+            if waiter is not None:
+                waiter.answered = True
+                waiter.event.set()
         elif kind == "goaway":
             with self._lock:
                 self._goaway = frame.goaway.reason
@@ -406,8 +414,8 @@ class Transport:
             self._pings.clear()
         for call in calls:
             call._deliver(Status(error.code, error.message))
-        for event in pings:
-            event.set()
+        for waiter in pings:
+            waiter.event.set()
         try:
             self._sock.shutdown(socket.SHUT_RDWR)
         except OSError:
