@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import ctypes
+import faulthandler
 import os
 import queue
-import signal
 import subprocess
 import sys
 import tempfile
 import threading
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional
+from typing import Iterator, List, Optional
 
 import pytest
 
@@ -25,6 +26,22 @@ BIN_DIR = Path(os.environ.get("IMAGEGEN_BIN_DIR") or REPO_ROOT / ".build" / "deb
 SERVER_BIN = BIN_DIR / "imagegen-interop-server"
 
 
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child
+    """Linux: the server gets SIGKILL if pytest dies, so a crashed run leaks no process."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
+    except Exception:
+        pass
+
+
+@pytest.fixture(autouse=True)
+def _watchdog() -> Iterator[None]:
+    """A hung test dumps every thread's stack and ends the run instead of hanging forever."""
+    faulthandler.dump_traceback_later(120, exit=True)
+    yield
+    faulthandler.cancel_dump_traceback_later()
+
+
 class ServerProcess:
     """A running imagegen-interop-server."""
 
@@ -36,7 +53,8 @@ class ServerProcess:
         self.log = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
             [str(SERVER_BIN), "--listen", "127.0.0.1:0", "--log-level", "warning", *args],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self.log, env=env)
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self.log, env=env,
+            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
         lines: "queue.Queue[str]" = queue.Queue()
         threading.Thread(target=lambda: lines.put(self.process.stdout.readline().decode()), daemon=True).start()
         try:

@@ -11,11 +11,11 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Callable, Dict, List, Tuple
+from typing import Callable, List, Tuple
 
 import pytest
 
-from imagegen_client import Client, RpcError, StatusCode, frame_pb2, generation_pb2 as g
+from imagegen_client import Client, StatusCode, frame_pb2, generation_pb2 as g
 
 from conftest import SRC
 from fakeserver import FakeServer

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from imagegen_client import (
-    NOT_SERVING, SERVING, Client, Methods, RpcError, StatusCode, frame_pb2, generation_pb2)
+    SERVING, Client, Methods, RpcError, StatusCode, frame_pb2, generation_pb2)
 
 CallStatus = frame_pb2.CallStatus
 CallStart = frame_pb2.CallStart

@@ -326,7 +326,7 @@ class Client:
         """``Health/Check``: the serving status (``HealthCheckResponse.SERVING`` = 1,
         ``NOT_SERVING`` = 2) of the server (``service`` empty) or of a service by name."""
         request = health_pb2.HealthCheckRequest(service=service)
-        return self.unary(HEALTH_CHECK, request, health_pb2.HealthCheckResponse, timeout).status
+        return int(self.unary(HEALTH_CHECK, request, health_pb2.HealthCheckResponse, timeout).status)
 
     # ---- imagegen.v1.ImageGeneration -------------------------------------------------------
 

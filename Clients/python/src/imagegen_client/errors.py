@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from typing import Union
+from typing import Tuple, Union
 
 __all__ = ["StatusCode", "RpcError", "StoryboardError", "status_code"]
 
@@ -58,7 +58,7 @@ class RpcError(Exception):
     def __repr__(self) -> str:
         return f"RpcError({self.code.name}, {self.message!r})"
 
-    def __reduce__(self):  # keep pickling (e.g. across processes) working
+    def __reduce__(self) -> Tuple[type, Tuple[int, str]]:  # keep pickling (e.g. across processes) working
         return (type(self), (int(self.code), self.message))
 
 

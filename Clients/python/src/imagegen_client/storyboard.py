@@ -111,10 +111,10 @@ def load_storyboard(source: StoryboardSource) -> generation_pb2.Storyboard:
         where = f"shot #{shot_index}"
         if not isinstance(shot, Mapping):
             raise StoryboardError(f"{where}: expected an object")
-        shot_id = shot.get("id")
-        problem = _id_problem(shot_id)
+        problem = _id_problem(shot.get("id"))
         if problem:
             raise StoryboardError(f"{where}: {problem}")
+        shot_id: str = shot["id"]
         where = f"shot {shot_id}"
         if shot_id in shot_ids:
             raise StoryboardError(f"{where}: duplicate shot id (shots #{shot_ids[shot_id]} and #{shot_index})")
@@ -129,10 +129,10 @@ def load_storyboard(source: StoryboardSource) -> generation_pb2.Storyboard:
             beat_where = f"{where}, beat #{beat_index}"
             if not isinstance(beat, Mapping):
                 raise StoryboardError(f"{beat_where}: expected an object")
-            beat_id = beat.get("id")
-            problem = _id_problem(beat_id)
+            problem = _id_problem(beat.get("id"))
             if problem:
                 raise StoryboardError(f"{beat_where}: {problem}")
+            beat_id: str = beat["id"]
             beat_where = f"{where}, beat {beat_id}"
             if beat_id in beat_ids:
                 raise StoryboardError(f"{beat_where}: duplicate beat id (also in shot {beat_ids[beat_id]})")
