@@ -334,3 +334,37 @@ def test_sigterm_during_stream_goaway(start_server) -> None:
     assert info.value.code == StatusCode.UNAVAILABLE
     assert server.wait() == 0
     client.close()
+
+
+def test_connection_level_error_from_server(start_server) -> None:
+    server = start_server()
+    with server.client() as client:
+        connection = client.connection
+        stream = client.server_stream(ONE_THEN_HANG, CallStatus(), CallStatus)
+        assert next(stream).message == "first"
+        # a frame kind a client may not send: the server ends the connection with a status
+        bad = frame_pb2.Frame(call_id=5, message=b"x").SerializeToString()
+        connection._send(len(bad).to_bytes(4, "big") + bad)
+        with pytest.raises(RpcError) as info:
+            next(stream)
+        assert info.value.code == StatusCode.INVALID_ARGUMENT
+        assert "message" in info.value.message
+        with pytest.raises(RpcError) as info:
+            connection.start_call(ECHO, b"")
+        assert info.value.code == StatusCode.UNAVAILABLE
+        assert client.health() == SERVING  # a new connection
+        assert client.connection is not connection
+
+
+def test_request_above_limit_fails_alone(client: Client) -> None:
+    small = Client(client.host, client.port, token="", max_frame_bytes=4096)
+    with small:
+        connection = small.connection
+        stream = small.server_stream(ONE_THEN_HANG, CallStatus(), CallStatus)
+        assert next(stream).message == "first"
+        with pytest.raises(RpcError) as info:
+            small.unary(ECHO, CallStatus(message="x" * 5000), CallStatus)
+        assert info.value.code == StatusCode.RESOURCE_EXHAUSTED
+        assert small.unary(ECHO, CallStatus(message="ok"), CallStatus).message == "ok"
+        assert small.connection is connection and not connection.closed
+        stream.cancel()

@@ -110,6 +110,8 @@ class Transport:
         connect_timeout: seconds to wait for the TCP connection.
         max_frame_bytes: the largest frame accepted from the server; a larger one is a protocol
             error that ends every open call with RESOURCE_EXHAUSTED and closes the connection.
+            A request frame above it fails that call alone with RESOURCE_EXHAUSTED, unsent (the
+            server's limit is 16 MiB unless it was started with ``--max-frame-bytes``).
 
     Raises:
         RpcError: UNAVAILABLE when the connection cannot be made.
@@ -153,6 +155,7 @@ class Transport:
         self._fatal: Optional[RpcError] = None  # a connection-level status from the server
         self._goaway: Optional[str] = None
         self._closing_locally = False
+        self._write_failed = False
         self._reader = threading.Thread(
             target=self._read_loop, name=f"imagegen-reader {host}:{port}", daemon=True)
         self._reader.start()
@@ -215,8 +218,12 @@ class Transport:
             self._calls[call_id] = call
         frame.call_id = call_id
         data = frame.SerializeToString()
-        if len(data) > _MAX_WIRE_LENGTH:
-            self._cancel(call_id, Status(StatusCode.RESOURCE_EXHAUSTED, f"request of {len(data)} bytes is too large"), send=False)
+        if len(data) > min(self.max_frame_bytes, _MAX_WIRE_LENGTH):
+            # the server would end the whole connection; fail only this call
+            self._cancel(call_id, Status(
+                StatusCode.RESOURCE_EXHAUSTED,
+                f"the request frame of {len(data)} bytes is above the limit of {self.max_frame_bytes} bytes"),
+                send=False)
             return call
         self._send(_HEADER.pack(len(data)) + data)
         return call
@@ -304,12 +311,14 @@ class Transport:
                 self._write_lock.release()
 
     def _write_locked(self, data: bytes) -> None:
-        if self._closed is not None:
+        if self._closed is not None or self._write_failed:
             return
         try:
             self._sock.sendall(data)
-        except OSError as error:
-            self._end(RpcError(StatusCode.UNAVAILABLE, f"connection lost: {error.strerror or error}"))
+        except OSError:
+            # The peer closed or reset the connection. The reader ends every call once it has read
+            # what is left (perhaps a connection-level status that says why).
+            self._write_failed = True
 
     # ---- reading -----------------------------------------------------------------------------
 
