@@ -368,3 +368,28 @@ def test_request_above_limit_fails_alone(client: Client) -> None:
         assert small.unary(ECHO, CallStatus(message="ok"), CallStatus).message == "ok"
         assert small.connection is connection and not connection.closed
         stream.cancel()
+
+
+def test_dropped_streams_free_their_server_slots(start_server) -> None:
+    # With 12 calls allowed per connection, 100 abandoned hanging streams only work if dropping
+    # each one sends cancel (also while other threads are writing).
+    server = start_server("--max-calls-per-connection", "12")
+    errors = []
+    with server.client() as client:
+        def work(worker: int) -> None:
+            try:
+                for n in range(25):
+                    stream = client.server_stream(ONE_THEN_HANG, CallStatus(), CallStatus, timeout=20)
+                    assert next(stream).message == "first"
+                    del stream  # garbage: cancels
+                    assert client.unary(ECHO, CallStatus(code=n), CallStatus, timeout=20).code == n
+            except Exception as error:  # pragma: no cover - reported below
+                errors.append(error)
+
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert not errors, errors[:3]
+        assert client.connection.open_calls == 0
