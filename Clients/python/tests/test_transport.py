@@ -208,3 +208,24 @@ def test_error_api() -> None:
     copy = pickle.loads(pickle.dumps(error))
     assert copy.code == error.code and copy.message == error.message
     assert [c.name for c in StatusCode][0] == "OK" and StatusCode.UNAUTHENTICATED == 16
+
+
+def test_finalizer_cancel_never_blocks(fake) -> None:
+    client = client_for(fake)
+    connection = client.connection
+    stream = client.server_stream("a.B/C", b"", frame_pb2.CallStatus)
+    assert fake.read_frame().call_id == 1
+    with connection._lock:  # as if the garbage collector ran while this thread held the lock
+        stream.__del__()
+    assert connection.open_calls == 1  # deferred
+    other = client.server_stream("a.B/D", b"", frame_pb2.CallStatus)  # the next call reaps it
+    cancel = fake.read_frame()
+    assert cancel.call_id == 1 and cancel.WhichOneof("kind") == "cancel"
+    assert fake.read_frame().start.method == "a.B/D"
+    assert connection.open_calls == 1
+    with connection._write_lock:  # another thread is writing: the cancel waits, never blocks
+        assert other.cancel()
+    assert connection._pending
+    connection._flush_pending()  # what the writing thread does after releasing the lock
+    assert fake.read_frame().WhichOneof("kind") == "cancel"
+    client.close()

@@ -94,6 +94,11 @@ class Call:
         except queue.Empty:
             raise CallTimeout() from None
 
+    def abandon(self) -> None:
+        """Cancels the call from a finalizer (``__del__``): takes no lock that the current thread
+        may hold; the cancel is sent now or by the next thread that touches the connection."""
+        self._transport._abandon(self.call_id)
+
     def cancel(self, code: int = StatusCode.CANCELLED, message: str = "cancelled by the client") -> bool:
         """Sends ``cancel`` to the server unless the call already ended, and ends it locally with
         ``code``/``message``. Never blocks (safe from ``__del__``); returns whether it was open."""
@@ -147,6 +152,7 @@ class Transport:
         self._lock = threading.Lock()  # guards the state below
         self._write_lock = threading.Lock()  # one frame at a time on the socket
         self._pending: "collections.deque[bytes]" = collections.deque()  # frames written by whoever holds the lock next
+        self._abandoned: "collections.deque[int]" = collections.deque()  # calls dropped by finalizers
         self._calls: Dict[int, Call] = {}
         self._call_ids = itertools.count(1)
         self._nonces = itertools.count(1)
@@ -216,6 +222,7 @@ class Transport:
             call_id = next(self._call_ids)
             call = Call(self, call_id, method)
             self._calls[call_id] = call
+        self._reap()
         frame.call_id = call_id
         data = frame.SerializeToString()
         if len(data) > min(self.max_frame_bytes, _MAX_WIRE_LENGTH):
@@ -239,6 +246,7 @@ class Transport:
         with self._lock:
             call = self._calls.pop(call_id, None)
             alive = self._closed is None
+        self._reap()
         if call is None:
             return False
         call._deliver(status)
@@ -247,6 +255,37 @@ class Transport:
             frame.cancel.SetInParent()
             self._send_soon(self._encode(frame))
         return True
+
+    def _abandon(self, call_id: int) -> None:
+        self._abandoned.append(call_id)
+        self._reap()
+
+    def _reap(self) -> None:
+        """Cancels the calls that finalizers abandoned. Never blocks on the state lock: when
+        another frame of this thread or another thread holds it, that holder reaps after
+        releasing it (every locked region on a hot path is followed by a call here)."""
+        while self._abandoned:
+            if not self._lock.acquire(blocking=False):
+                return
+            try:
+                calls = []
+                while True:
+                    try:
+                        call_id = self._abandoned.popleft()
+                    except IndexError:
+                        break
+                    call = self._calls.pop(call_id, None)
+                    if call is not None:
+                        calls.append(call)
+                alive = self._closed is None
+            finally:
+                self._lock.release()
+            for call in calls:
+                call._deliver(Status(StatusCode.CANCELLED, "cancelled by the client"))
+                if alive:
+                    frame = frame_pb2.Frame(call_id=call.call_id)
+                    frame.cancel.SetInParent()
+                    self._send_soon(self._encode(frame))
 
     # ---- ping --------------------------------------------------------------------------------
 
@@ -372,6 +411,7 @@ class Transport:
         if kind == "message":
             with self._lock:
                 call = self._calls.get(call_id)
+            self._reap()
             if call is not None:  # messages for unknown calls are ignored (they may cross a cancel)
                 call._deliver(frame.message)
         elif kind == "status":
@@ -381,6 +421,7 @@ class Transport:
                 return
             with self._lock:
                 call = self._calls.pop(call_id, None)
+            self._reap()
             if call is not None:
                 call._deliver(status)
         elif kind == "ping":

@@ -153,7 +153,7 @@ class ResponseStream(Generic[M], Iterator[M]):
     def __del__(self) -> None:
         try:
             if not self._done:
-                self._call.cancel()
+                self._call.abandon()  # never blocks: the garbage collector may run anywhere
         except Exception:
             pass
 
