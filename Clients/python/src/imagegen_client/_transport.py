@@ -184,8 +184,8 @@ class Transport:
 
     @property
     def usable(self) -> bool:
-        """True while new calls may be started: not closed, no goaway."""
-        return self._closed is None and self._goaway is None
+        """True while new calls may be started: not closed, no connection-level error, no goaway."""
+        return self._closed is None and self._fatal is None and self._goaway is None
 
     @property
     def open_calls(self) -> int:
@@ -238,6 +238,10 @@ class Transport:
     def _check_open_locked(self) -> None:
         if self._closed is not None:
             raise RpcError(StatusCode.UNAVAILABLE, f"connection closed: {self._closed.message}")
+        if self._fatal is not None:
+            raise RpcError(
+                StatusCode.UNAVAILABLE,
+                f"connection closed: {self._fatal.code.name}: {self._fatal.message}")
         if self._goaway is not None:
             reason = f" ({self._goaway})" if self._goaway else ""
             raise RpcError(StatusCode.UNAVAILABLE, f"the server sent goaway{reason}: no new calls on this connection")

@@ -237,7 +237,7 @@ class Client:
                 raise RpcError(StatusCode.UNAVAILABLE, "the client is closed")
             transport = self._transport
             if transport is None or not transport.usable:
-                if transport is not None and transport.closed:
+                if transport is not None and (transport.closed or transport.goaway_reason is None):
                     transport.close()
                 # a transport after goaway stays open for its running calls; it closes itself
                 # when the server closes the connection
