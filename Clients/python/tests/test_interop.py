@@ -332,6 +332,9 @@ def test_sigterm_during_stream_goaway(start_server) -> None:
     with pytest.raises(RpcError) as info:
         connection.start_call(ECHO, b"")
     assert info.value.code == StatusCode.UNAVAILABLE
+    with pytest.raises(RpcError) as info:
+        client.health()  # a new connection is refused, or its calls answered "shutting down"
+    assert info.value.code == StatusCode.UNAVAILABLE
     assert server.wait() == 0
     client.close()
 
