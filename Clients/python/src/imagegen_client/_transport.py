@@ -190,6 +190,7 @@ class Transport:
     @property
     def open_calls(self) -> int:
         """How many calls are open on this connection."""
+        self._reap()
         with self._lock:
             return len(self._calls)
 
