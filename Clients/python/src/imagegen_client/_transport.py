@@ -363,6 +363,11 @@ class Transport:
             # The peer closed or reset the connection. The reader ends every call once it has read
             # what is left (perhaps a connection-level status that says why).
             self._write_failed = True
+        except BaseException:
+            # e.g. KeyboardInterrupt in the middle of a frame: the byte stream is corrupt now
+            self._write_failed = True
+            self._end(RpcError(StatusCode.UNAVAILABLE, "connection abandoned: a write was interrupted"))
+            raise
 
     # ---- reading -----------------------------------------------------------------------------
 
