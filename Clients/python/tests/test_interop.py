@@ -396,3 +396,12 @@ def test_dropped_streams_free_their_server_slots(start_server) -> None:
             thread.join(60)
         assert not errors, errors[:3]
         assert client.connection.open_calls == 0
+
+
+def test_deadline_ends_a_handler_that_ignores_cancellation(client: Client) -> None:
+    began = time.monotonic()
+    with pytest.raises(RpcError) as info:
+        client.unary(SLEEP_IGNORING, CallStatus(code=3000), CallStatus, timeout=0.2)
+    assert info.value.code == StatusCode.DEADLINE_EXCEEDED
+    assert time.monotonic() - began < 2.5
+    assert client.unary(SLEEP_IGNORING, CallStatus(code=50), CallStatus, timeout=10).message == "done"
