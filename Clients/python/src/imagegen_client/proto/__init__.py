@@ -1,0 +1,1 @@
+"""Generated protobuf modules (``scripts/generate-proto``); do not edit the ``*_pb2.py`` files."""

@@ -1,0 +1,136 @@
+"""Fixtures: the REAL imagegen-interop-server, started on port 0 and stopped after the tests."""
+
+from __future__ import annotations
+
+import ctypes
+import faulthandler
+import os
+import queue
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from typing import Iterator, List, Optional
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+SRC = REPO_ROOT / "Clients" / "python" / "src"
+if str(SRC) not in sys.path:
+    sys.path.insert(0, str(SRC))  # test the worktree's code, installed or not
+
+from imagegen_client import Client  # noqa: E402
+
+BIN_DIR = Path(os.environ.get("IMAGEGEN_BIN_DIR") or REPO_ROOT / ".build" / "debug")
+SERVER_BIN = BIN_DIR / "imagegen-interop-server"
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child
+    """Linux: the server gets SIGKILL if pytest dies, so a crashed run leaks no process."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
+    except Exception:
+        pass
+
+
+@pytest.fixture(autouse=True)
+def _watchdog() -> Iterator[None]:
+    """A hung test dumps every thread's stack and ends the run instead of hanging forever."""
+    faulthandler.dump_traceback_later(120, exit=True)
+    yield
+    faulthandler.cancel_dump_traceback_later()
+
+
+class ServerProcess:
+    """A running imagegen-interop-server."""
+
+    def __init__(self, *args: str, token: Optional[str] = None) -> None:
+        env = dict(os.environ)
+        env.pop("IMAGEGEN_AUTH_TOKEN", None)
+        if token is not None:
+            env["IMAGEGEN_AUTH_TOKEN"] = token
+        self.log = tempfile.TemporaryFile()
+        self.process = subprocess.Popen(
+            [str(SERVER_BIN), "--listen", "127.0.0.1:0", "--log-level", "warning", *args],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self.log, env=env,
+            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
+        lines: "queue.Queue[str]" = queue.Queue()
+        threading.Thread(target=lambda: lines.put(self.process.stdout.readline().decode()), daemon=True).start()
+        try:
+            line = lines.get(timeout=30)
+        except queue.Empty:
+            self.stop()
+            raise RuntimeError("imagegen-interop-server did not print 'listening on' within 30 s")
+        if not line.startswith("listening on "):
+            self.stop()
+            raise RuntimeError(f"imagegen-interop-server: unexpected first line {line!r}; log: {self.log_text()}")
+        address = line[len("listening on "):].strip()
+        host, _, port = address.rpartition(":")
+        self.host = host.strip("[]")
+        self.port = int(port)
+
+    def log_text(self) -> str:
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")
+
+    def client(self, **options) -> Client:
+        options.setdefault("token", "")
+        return Client(self.host, self.port, **options)
+
+    def signal(self, number: int) -> None:
+        self.process.send_signal(number)
+
+    def wait(self, timeout: float = 15) -> int:
+        return self.process.wait(timeout)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+        if self.process.stdout:
+            self.process.stdout.close()
+        self.log.close()
+
+
+def _require_binary() -> None:
+    if not SERVER_BIN.is_file():
+        pytest.skip(
+            f"imagegen-interop-server not found at {SERVER_BIN}: build it with "
+            "`swift build --product imagegen-interop-server` or set IMAGEGEN_BIN_DIR")
+
+
+@pytest.fixture
+def start_server() -> Iterator:
+    """A factory: ``start_server("--max-frame-bytes", "1048576", token="t")``; every server it
+    starts is stopped at the end of the test."""
+    _require_binary()
+    servers: List[ServerProcess] = []
+
+    def start(*args: str, token: Optional[str] = None) -> ServerProcess:
+        server = ServerProcess(*args, token=token)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[ServerProcess]:
+    """One server shared by the tests that do not disturb it (no token)."""
+    _require_binary()
+    process = ServerProcess()
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def client(server: ServerProcess) -> Iterator[Client]:
+    with server.client() as c:
+        yield c
