@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "ImageGenRPC", targets: ["ImageGenRPC"]),
         .library(name: "ImageGenEngine", targets: ["ImageGenEngine"]),
         .library(name: "ImageGenGemini", targets: ["ImageGenGemini"]),
+        .executable(name: "imagegen", targets: ["imagegen"]),
         .executable(name: "imagegen-server", targets: ["imagegen-server"]),
         .executable(name: "imagegen-interop-server", targets: ["imagegen-interop-server"]),
         .executable(name: "imagegen-fake-gemini", targets: ["imagegen-fake-gemini"]),
@@ -128,12 +129,24 @@ let package = Package(
             name: "ImageGenCLI",
             dependencies: [
                 "ImageGenClient",
+                "ImageGenEngine",
                 "ImageGenRPC",
+                "ImageGenServerRuntime",
+                "ImageGenService",
                 "ImageGenWire",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             path: "Clients/swift/ImageGenCLI",
+            swiftSettings: strictSwift
+        ),
+
+        // The imagegen command-line tool.
+        .executableTarget(
+            name: "imagegen",
+            dependencies: ["ImageGenCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Clients/swift/imagegen",
             swiftSettings: strictSwift
         ),
 
@@ -155,10 +168,8 @@ let package = Package(
         .executableTarget(
             name: "imagegen-server",
             dependencies: [
-                "ImageGenRPC",
                 "ImageGenServerRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSwift
         ),

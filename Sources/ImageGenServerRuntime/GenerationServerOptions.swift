@@ -23,6 +23,16 @@ public struct GenerationServerOptions: ParsableArguments {
 
     public init() {}
 
+    /// Runs a rendering server with `server`'s flags until SIGTERM or SIGINT.
+    public func serve(with server: ServerOptions, label: String) async throws {
+        server.bootstrapLogging()
+        let logger = Logger(label: label)
+        let assembly = try assemble(logger: logger)
+        try await server.serve(
+            router: assembly.router, label: label, services: assembly.services, announce: assembly.announcements,
+            logger: logger)
+    }
+
     /// Everything a rendering server runs: the job manager (a service of its own) and the router.
     public struct Assembly: Sendable {
         public var router: RPCRouter

@@ -89,7 +89,7 @@ public final class JobManager: Sendable {
         for style in request.styles.isEmpty ? known : request.styles where !styles.contains(style) { styles.append(style) }
 
         var normalized = request
-        normalized.storyboard = Self.wireStoryboard(storyboard)
+        normalized.storyboard = StoryboardConversion.wire(storyboard)
         normalized.projectDir = Self.relativePath(project, root: configuration.projectsRoot.url)
         normalized.styles = styles
         let fingerprint = Self.fingerprint(normalized)
@@ -338,23 +338,6 @@ public final class JobManager: Sendable {
         let path = project.path
         let prefix = root.path.hasSuffix("/") ? root.path : root.path + "/"
         return path.hasPrefix(prefix) ? String(path.dropFirst(prefix.count)) : path
-    }
-
-    static func wireStoryboard(_ storyboard: ImageGenEngine.Storyboard) -> ImageGenWire.Storyboard {
-        ImageGenWire.Storyboard(
-            shots: storyboard.shots.map { shot in
-                ImageGenWire.Shot(
-                    id: shot.id,
-                    beats: shot.beats.map { beat in
-                        let transition: ImageGenWire.Transition
-                        switch beat.transition {
-                        case .cut: transition = .cut
-                        case .hardCut: transition = .hardCut
-                        case .continue: transition = .continue
-                        }
-                        return ImageGenWire.Beat(id: beat.id, prompt: beat.prompt, transition: transition)
-                    })
-            })
     }
 
     /// The same storyboard, styles and force make the same fingerprint.

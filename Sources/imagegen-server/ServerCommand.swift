@@ -1,7 +1,6 @@
 import ArgumentParser
 import ImageGenRPC
 import ImageGenServerRuntime
-import Logging
 
 /// `imagegen-server`: serves the imagegen RPC protocol on TCP until SIGTERM or SIGINT.
 @main
@@ -19,11 +18,6 @@ struct ServerCommand: AsyncParsableCommand {
     @OptionGroup var generation: GenerationServerOptions
 
     func run() async throws {
-        server.bootstrapLogging()
-        let logger = Logger(label: "imagegen-server")
-        let assembly = try generation.assemble(logger: logger)
-        try await server.serve(
-            router: assembly.router, label: "imagegen-server", services: assembly.services,
-            announce: assembly.announcements, logger: logger)
+        try await generation.serve(with: server, label: "imagegen-server")
     }
 }
