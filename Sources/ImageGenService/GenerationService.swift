@@ -16,6 +16,7 @@ public struct GenerationService: RPCService {
         router.registerServerStreaming(
             ImageGenerationMethod.startGeneration.rawValue, StartGenerationRequest.self, ProgressEvent.self
         ) { request, _, writer in
+            await jobs.waitUntilReady()
             let (job, attached) = try await jobs.startJob(request, id: nil)
             guard let accepted = job.acceptedEvent(attached: attached) else {
                 throw RPCError(.internalError, "job \(job.id) has no accepted event")
@@ -27,7 +28,7 @@ public struct GenerationService: RPCService {
         router.registerServerStreaming(
             ImageGenerationMethod.watchJob.rawValue, WatchJobRequest.self, ProgressEvent.self
         ) { request, _, writer in
-            try await Self.stream(try jobs.job(request.jobID), after: request.afterSeq, to: writer)
+            try await Self.stream(try await jobs.job(request.jobID), after: request.afterSeq, to: writer)
         }
         router.registerUnary(ImageGenerationMethod.getStatus.rawValue, GetStatusRequest.self) { request, _ in
             try await jobs.status(request)
@@ -36,13 +37,13 @@ public struct GenerationService: RPCService {
             try await jobs.cancel(request.jobID)
         }
         router.registerUnary(ImageGenerationMethod.pauseGeneration.rawValue, JobRequest.self) { request, _ in
-            try jobs.pause(request.jobID)
+            try await jobs.pause(request.jobID)
         }
         router.registerUnary(ImageGenerationMethod.resumeGeneration.rawValue, JobRequest.self) { request, _ in
-            try jobs.resume(request.jobID)
+            try await jobs.resume(request.jobID)
         }
         router.registerUnary(ImageGenerationMethod.listJobs.rawValue, ListJobsRequest.self) { _, _ in
-            ListJobsResponse(jobs: jobs.list())
+            ListJobsResponse(jobs: await jobs.list())
         }
     }
 

@@ -15,6 +15,9 @@ public final class JobManager: Sendable {
         var order: [String] = []
         var byRequestID: [String: String] = [:]
         var running: [String: String] = [:]  // project path → job id
+        /// False until the jobs of the previous run are resumed; calls wait for it.
+        var ready = false
+        var readyWaiters: [CheckedContinuation<Void, Never>] = []
     }
 
     private let configuration: ServiceConfiguration
@@ -44,6 +47,7 @@ public final class JobManager: Sendable {
             if self.configuration.resumeJobsOnStart {
                 await self.resumePersistedJobs()
             }
+            self.becomeReady()
             await withDiscardingTaskGroup { group in
                 for await job in self.launches {
                     group.addTask { await self.execute(job) }
@@ -57,8 +61,31 @@ public final class JobManager: Sendable {
     /// Starts a job for `request`, or finds the job it should attach to.
     /// - Returns: the job and whether the caller attached to a job that already existed.
     public func start(_ request: StartGenerationRequest) async throws(RPCError) -> (jobID: String, attached: Bool) {
+        await waitUntilReady()
         let (job, attached) = try await startJob(request, id: nil)
         return (job.id, attached)
+    }
+
+    /// Marks the manager ready (the previous run's jobs are resumed) and releases waiting calls.
+    private func becomeReady() {
+        let waiters = state.withLock { state in
+            state.ready = true
+            defer { state.readyWaiters = [] }
+            return state.readyWaiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Returns once the jobs of the previous run are resumed, so that a call made during start-up
+    /// sees them (and does not start a duplicate).
+    func waitUntilReady() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let ready = state.withLock { state in
+                if !state.ready { state.readyWaiters.append(continuation) }
+                return state.ready
+            }
+            if ready { continuation.resume() }
+        }
     }
 
     func startJob(_ request: StartGenerationRequest, id: String?) async throws(RPCError) -> (GenerationJob, attached: Bool) {
@@ -200,7 +227,8 @@ public final class JobManager: Sendable {
 
     // MARK: Controls and status
 
-    func job(_ id: String) throws(RPCError) -> GenerationJob {
+    func job(_ id: String) async throws(RPCError) -> GenerationJob {
+        await waitUntilReady()
         guard !id.isEmpty else { throw RPCError(.invalidArgument, "job_id is empty") }
         guard let job = state.withLock({ $0.jobs[id] }) else {
             throw RPCError(.notFound, "no job \"\(id)\" on this server (it may have finished long ago or never existed)")
@@ -210,7 +238,7 @@ public final class JobManager: Sendable {
 
     /// Stops a job; waits briefly for it to wind down so the answer shows its final state.
     public func cancel(_ id: String) async throws(RPCError) -> ImageGenWire.JobStatus {
-        let job = try job(id)
+        let job = try await job(id)
         if job.isActive {
             job.requestStop(.cancelledByClient)
             let deadline = ContinuousClock.now + .seconds(10)
@@ -221,30 +249,32 @@ public final class JobManager: Sendable {
         return job.status(includeBeats: false)
     }
 
-    public func pause(_ id: String) throws(RPCError) -> ImageGenWire.JobStatus {
-        let job = try job(id)
+    public func pause(_ id: String) async throws(RPCError) -> ImageGenWire.JobStatus {
+        let job = try await job(id)
         try job.pause()
         job.publish(.message("paused: no new requests start; those in flight finish"))
         return job.status(includeBeats: false)
     }
 
-    public func resume(_ id: String) throws(RPCError) -> ImageGenWire.JobStatus {
-        let job = try job(id)
+    public func resume(_ id: String) async throws(RPCError) -> ImageGenWire.JobStatus {
+        let job = try await job(id)
         try job.resume()
         job.publish(.message("resumed"))
         return job.status(includeBeats: false)
     }
 
-    public func list() -> [ImageGenWire.JobStatus] {
-        state.withLock { state in state.order.compactMap { state.jobs[$0] } }.map { $0.status(includeBeats: false) }
+    public func list() async -> [ImageGenWire.JobStatus] {
+        await waitUntilReady()
+        return state.withLock { state in state.order.compactMap { state.jobs[$0] } }.map { $0.status(includeBeats: false) }
     }
 
     /// A job's status by id, or a project's: the running job's, else read from the progress files.
     public func status(_ request: GetStatusRequest) async throws(RPCError) -> ImageGenWire.JobStatus {
         switch request.target {
         case .jobID(let id)?:
-            return try job(id).status(includeBeats: request.includeBeats)
+            return try await job(id).status(includeBeats: request.includeBeats)
         case .projectDir(let dir)?:
+            await waitUntilReady()
             let project = try configuration.projectsRoot.resolve(dir)
             let latest = state.withLock { state in
                 state.order.reversed().compactMap { state.jobs[$0] }.first { $0.project.path == project.path }

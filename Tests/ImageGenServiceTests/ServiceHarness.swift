@@ -47,13 +47,13 @@ func sampleStoryboard(shots: Int, beats: Int, prompt: String = "a lighthouse at 
 /// Runs the generation service on a real loopback server for the duration of `body`.
 func withGenerationServer<R: Sendable>(
     _ sandbox: ServiceSandbox, latency: Duration = .milliseconds(20), watcherBuffer: Int = 4_096,
-    resume: Bool = true,
+    resume: Bool = true, durability: EngineConfiguration.Durability = .full,
     _ body: (ImageGenerationClient, Int) async throws -> R
 ) async throws -> R {
     var logger = Logger(label: "test-service")
     logger.logLevel = .critical
     let engineConfiguration = EngineConfiguration(
-        durability: .full, offline: OfflineSettings(width: 32, height: 18, latency: latency, concurrency: 4))
+        durability: durability, offline: OfflineSettings(width: 32, height: 18, latency: latency, concurrency: 4))
     let engine = ImageEngine(configuration: engineConfiguration, logger: logger)
     let jobs = JobManager(
         configuration: ServiceConfiguration(
