@@ -1,0 +1,195 @@
+internal import CCurl
+import Foundation
+import Logging
+import Synchronization
+
+/// Runs many HTTP transfers at once on one dedicated I/O thread that drives `curl_multi_poll`.
+///
+/// Callers hand work and cancellations to the thread through a locked queue and wake it with
+/// `curl_multi_wakeup` (the only multi call made off the thread). Every libcurl call on a handle
+/// happens on the I/O thread; each transfer resumes its continuation exactly once.
+final class CurlMultiClient: Sendable {
+    /// Work waiting for the I/O thread.
+    private struct Submission: Sendable {
+        var id: UInt64
+        var request: HTTPTransferRequest
+        var continuation: CheckedContinuation<HTTPTransferResult, any Error>
+    }
+
+    private enum Lifecycle {
+        case running
+        case stopping
+        case stopped
+    }
+
+    private struct State {
+        var nextID: UInt64 = 1
+        var submissions: [Submission] = []
+        var cancellations: [UInt64] = []
+        /// Submitted and not yet finished.
+        var inFlight: Set<UInt64> = []
+        var lifecycle = Lifecycle.running
+        var exitWaiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    private let state = Mutex(State())
+    /// The multi handle: created here, used by the I/O thread, woken from any thread.
+    nonisolated(unsafe) private let multi: UnsafeMutableRawPointer
+    private let logger: Logger
+
+    /// Creates the multi handle and starts the I/O thread.
+    init(logger: Logger) throws(ProviderFailureBox) {
+        let initResult = ccurl_global_init_once()
+        guard initResult == CURLE_OK else {
+            throw ProviderFailureBox("curl_global_init failed: " + String(cString: curl_easy_strerror(initResult)))
+        }
+        guard let multi = curl_multi_init() else { throw ProviderFailureBox("curl_multi_init failed") }
+        self.multi = multi
+        self.logger = logger
+        let thread = Thread { [self] in self.runLoop() }
+        thread.name = "imagegen-gemini-curl"
+        thread.start()
+    }
+
+    /// A fresh transfer identifier.
+    func makeID() -> UInt64 {
+        state.withLock { state in
+            defer { state.nextID += 1 }
+            return state.nextID
+        }
+    }
+
+    /// Performs one transfer. Throws `CancellationError` when the task is cancelled (the transfer is
+    /// aborted promptly) or the client shut down.
+    func perform(_ request: HTTPTransferRequest) async throws -> HTTPTransferResult {
+        let id = makeID()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<HTTPTransferResult, any Error>) in
+                let accepted = state.withLock { state -> Bool in
+                    // Checked under the lock: a cancellation handler that runs after this sees `inFlight`.
+                    guard state.lifecycle == .running, !Task.isCancelled else { return false }
+                    state.submissions.append(Submission(id: id, request: request, continuation: continuation))
+                    state.inFlight.insert(id)
+                    return true
+                }
+                if accepted {
+                    _ = curl_multi_wakeup(multi)
+                } else {
+                    continuation.resume(throwing: CancellationError())
+                }
+            }
+        } onCancel: {
+            let known = state.withLock { state -> Bool in
+                guard state.inFlight.contains(id) else { return false }
+                state.cancellations.append(id)
+                return true
+            }
+            if known { _ = curl_multi_wakeup(multi) }
+        }
+    }
+
+    /// Asks the I/O thread to stop (aborting transfers in flight) without waiting.
+    func requestShutdown() {
+        let wake = state.withLock { state -> Bool in
+            guard state.lifecycle == .running else { return false }
+            state.lifecycle = .stopping
+            return true
+        }
+        if wake { _ = curl_multi_wakeup(multi) }
+    }
+
+    /// Stops the I/O thread, aborting transfers in flight with `CancellationError`, and waits until
+    /// the thread has cleaned up every handle and exited.
+    func shutdown() async {
+        requestShutdown()
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let done = state.withLock { state -> Bool in
+                if state.lifecycle == .stopped { return true }
+                state.exitWaiters.append(continuation)
+                return false
+            }
+            if done { continuation.resume() }
+        }
+    }
+
+    // MARK: - The I/O thread
+
+    private func runLoop() {
+        var byID: [UInt64: CurlTransfer] = [:]
+        var byHandle: [UnsafeMutableRawPointer: CurlTransfer] = [:]
+
+        func detach(_ transfer: CurlTransfer) {
+            if let easy = transfer.easy {
+                _ = curl_multi_remove_handle(multi, easy)
+                byHandle[easy] = nil
+            }
+            byID[transfer.id] = nil
+            transfer.cleanUp()
+        }
+
+        func finish(_ transfer: CurlTransfer, _ outcome: Result<HTTPTransferResult, any Error>) {
+            detach(transfer)
+            _ = state.withLock { $0.inFlight.remove(transfer.id) }
+            transfer.continuation.resume(with: outcome)
+        }
+
+        while true {
+            let (submissions, cancellations, stopping) = state.withLock { state in
+                defer {
+                    state.submissions.removeAll()
+                    state.cancellations.removeAll()
+                }
+                return (state.submissions, state.cancellations, state.lifecycle != .running)
+            }
+            for submission in submissions {
+                let transfer = CurlTransfer(id: submission.id, request: submission.request, continuation: submission.continuation)
+                byID[transfer.id] = transfer
+                if let failure = transfer.prepare() {
+                    finish(transfer, .success(.transportFailure(code: -1, message: failure, requestSent: false, kind: .other)))
+                    continue
+                }
+                guard let easy = transfer.easy else { continue }
+                byHandle[easy] = transfer
+                let added = curl_multi_add_handle(multi, easy)
+                if added != CURLM_OK {
+                    byHandle[easy] = nil
+                    let message = "curl_multi_add_handle failed: " + String(cString: curl_multi_strerror(added))
+                    finish(transfer, .success(.transportFailure(code: -1, message: message, requestSent: false, kind: .other)))
+                }
+            }
+            for id in cancellations {
+                if let transfer = byID[id] { finish(transfer, .failure(CancellationError())) }
+            }
+            if stopping {
+                for transfer in Array(byID.values) { finish(transfer, .failure(CancellationError())) }
+                break
+            }
+
+            var running: Int32 = 0
+            _ = curl_multi_perform(multi, &running)
+            var easy: UnsafeMutableRawPointer?
+            var code = CURLE_OK
+            while ccurl_multi_next_done(multi, &easy, &code) != 0 {
+                guard let handle = easy, let transfer = byHandle[handle] else { continue }
+                let result = transfer.result(code: code)
+                finish(transfer, .success(result))
+            }
+            _ = curl_multi_poll(multi, nil, 0, 1000, nil)
+        }
+
+        curl_multi_cleanup(multi)
+        logger.debug("gemini curl I/O thread stopped")
+        let waiters = state.withLock { state in
+            state.lifecycle = .stopped
+            defer { state.exitWaiters.removeAll() }
+            return state.exitWaiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+}
+
+/// An initialisation failure of the transport, turned into `ProviderFailure.configuration` by the provider.
+struct ProviderFailureBox: Error {
+    var message: String
+    init(_ message: String) { self.message = message }
+}

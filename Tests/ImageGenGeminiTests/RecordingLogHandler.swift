@@ -1,0 +1,33 @@
+import Logging
+import Synchronization
+
+/// Keeps every log line (message and metadata rendered as text) so tests can check them.
+final class LogRecorder: Sendable {
+    private let lines = Mutex<[String]>([])
+
+    func append(_ line: String) { lines.withLock { $0.append(line) } }
+    var all: [String] { lines.withLock { $0 } }
+
+    func logger(label: String) -> Logger {
+        var logger = Logger(label: label) { _ in RecordingLogHandler(recorder: self) }
+        logger.logLevel = .trace
+        return logger
+    }
+}
+
+/// A swift-log handler that writes into a `LogRecorder`.
+struct RecordingLogHandler: LogHandler {
+    let recorder: LogRecorder
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        let merged = metadata.merging(event.metadata ?? [:]) { $1 }
+        recorder.append("\(event.level) \(event.message) \(merged)")
+    }
+}
