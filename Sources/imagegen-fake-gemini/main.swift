@@ -11,7 +11,7 @@ import Glibc
 #endif
 
 /// The command line of the fake Gemini server.
-struct FakeGeminiCommand: AsyncParsableCommand {
+struct FakeGeminiCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "imagegen-fake-gemini",
         abstract: "A fake Gemini image API on loopback, with pace limits and fault injection.")
@@ -75,7 +75,8 @@ struct FakeGeminiCommand: AsyncParsableCommand {
         return (host.isEmpty ? "127.0.0.1" : host, port)
     }
 
-    func run() async throws {
+    /// Serves until SIGTERM or SIGINT.
+    func serve() async throws {
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -109,8 +110,8 @@ struct FakeGeminiCommand: AsyncParsableCommand {
 
         let server = FakeGeminiServer(configuration: configuration, logger: logger)
         let bound = try await server.start()
-        print("listening on \(host):\(bound)")
-        fflush(stdout)
+        // Unbuffered: the line is out before anything waits on it.
+        FileHandle.standardOutput.write(Data("listening on \(host):\(bound)\n".utf8))
 
         var received: Int32 = 0
         for await number in signals {
@@ -124,4 +125,9 @@ struct FakeGeminiCommand: AsyncParsableCommand {
     }
 }
 
-await FakeGeminiCommand.main()
+let command = FakeGeminiCommand.parseOrExit()
+do {
+    try await command.serve()
+} catch {
+    FakeGeminiCommand.exit(withError: error)
+}
