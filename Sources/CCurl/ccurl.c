@@ -1,3 +1,4 @@
+#define _GNU_SOURCE
 #include "CCurl.h"
 
 #include <pthread.h>
@@ -94,4 +95,16 @@ int ccurl_multi_next_done(CURLM *multi, CURL **easy, CURLcode *result) {
         }
     }
     return 0;
+}
+
+int ccurl_set_current_thread_name(const char *name) {
+#ifdef __linux__
+    char shortened[16];
+    strncpy(shortened, name, sizeof shortened - 1);
+    shortened[sizeof shortened - 1] = '\0';
+    return pthread_setname_np(pthread_self(), shortened);
+#else
+    (void)name;
+    return 0;
+#endif
 }

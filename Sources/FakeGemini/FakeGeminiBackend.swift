@@ -17,6 +17,9 @@ final class FakeGeminiBackend: Sendable {
         var openConnections = 0
     }
 
+    /// Gemini's inline request limit.
+    static let maximumRequestBytes = 100 << 20
+
     let configuration: FakeGeminiConfiguration
     private let state: Mutex<State>
 
@@ -96,6 +99,10 @@ final class FakeGeminiBackend: Sendable {
         }
         entry.project = project
 
+        guard body.count <= Self.maximumRequestBytes else {
+            entry.kind = "bad_request"
+            return FakeGeminiPayloads.invalidArgument("Request payload size exceeds the limit: \(Self.maximumRequestBytes) bytes.")
+        }
         let parsed: FakeGeminiRequestParser.Parsed
         switch FakeGeminiRequestParser.parse(body) {
         case .failure(let error):

@@ -122,10 +122,3 @@ public final class FakeGeminiServer: Sendable {
         TinyImageEncoder.png(seed: prompt)
     }
 }
-
-/// A failure of the fake server's own life cycle.
-public struct FakeGeminiServerError: Error, Sendable, CustomStringConvertible {
-    /// What went wrong.
-    public var message: String
-    public var description: String { message }
-}

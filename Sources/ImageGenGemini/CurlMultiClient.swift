@@ -38,16 +38,20 @@ final class CurlMultiClient: Sendable {
     private let logger: Logger
 
     /// Creates the multi handle and starts the I/O thread.
-    init(logger: Logger) throws(ProviderFailureBox) {
+    init(logger: Logger) throws(CurlSetupError) {
         let initResult = ccurl_global_init_once()
         guard initResult == CURLE_OK else {
-            throw ProviderFailureBox("curl_global_init failed: " + String(cString: curl_easy_strerror(initResult)))
+            throw CurlSetupError("curl_global_init failed: " + String(cString: curl_easy_strerror(initResult)))
         }
-        guard let multi = curl_multi_init() else { throw ProviderFailureBox("curl_multi_init failed") }
+        guard let multi = curl_multi_init() else { throw CurlSetupError("curl_multi_init failed") }
         self.multi = multi
         self.logger = logger
-        let thread = Thread { [self] in self.runLoop() }
-        thread.name = "imagegen-gemini-curl"
+        let thread = Thread { [self] in
+            Thread.current.name = "imagegen-gemini-curl"
+            // Foundation does not pass the name to the kernel on Linux.
+            _ = ccurl_set_current_thread_name("imagegen-gemini-curl")
+            self.runLoop()
+        }
         thread.start()
     }
 
@@ -70,32 +74,34 @@ final class CurlMultiClient: Sendable {
                     guard state.lifecycle == .running, !Task.isCancelled else { return false }
                     state.submissions.append(Submission(id: id, request: request, continuation: continuation))
                     state.inFlight.insert(id)
+                    wake(state)
                     return true
                 }
-                if accepted {
-                    _ = curl_multi_wakeup(multi)
-                } else {
-                    continuation.resume(throwing: CancellationError())
-                }
+                if !accepted { continuation.resume(throwing: CancellationError()) }
             }
         } onCancel: {
-            let known = state.withLock { state -> Bool in
-                guard state.inFlight.contains(id) else { return false }
+            state.withLock { state in
+                guard state.inFlight.contains(id) else { return }
                 state.cancellations.append(id)
-                return true
+                wake(state)
             }
-            if known { _ = curl_multi_wakeup(multi) }
         }
     }
 
     /// Asks the I/O thread to stop (aborting transfers in flight) without waiting.
     func requestShutdown() {
-        let wake = state.withLock { state -> Bool in
-            guard state.lifecycle == .running else { return false }
+        state.withLock { state in
+            guard state.lifecycle == .running else { return }
             state.lifecycle = .stopping
-            return true
+            wake(state)
         }
-        if wake { _ = curl_multi_wakeup(multi) }
+    }
+
+    /// Wakes the I/O thread out of `curl_multi_poll`. Called with the lock held, so the thread
+    /// cannot free the multi handle meanwhile (it frees it under the same lock).
+    private func wake(_ state: borrowing State) {
+        guard state.lifecycle != .stopped else { return }
+        _ = curl_multi_wakeup(multi)
     }
 
     /// Stops the I/O thread, aborting transfers in flight with `CancellationError`, and waits until
@@ -177,19 +183,13 @@ final class CurlMultiClient: Sendable {
             _ = curl_multi_poll(multi, nil, 0, 1000, nil)
         }
 
-        curl_multi_cleanup(multi)
-        logger.debug("gemini curl I/O thread stopped")
         let waiters = state.withLock { state in
+            curl_multi_cleanup(multi)
             state.lifecycle = .stopped
             defer { state.exitWaiters.removeAll() }
             return state.exitWaiters
         }
+        logger.debug("gemini curl I/O thread stopped")
         for waiter in waiters { waiter.resume() }
     }
-}
-
-/// An initialisation failure of the transport, turned into `ProviderFailure.configuration` by the provider.
-struct ProviderFailureBox: Error {
-    var message: String
-    init(_ message: String) { self.message = message }
 }

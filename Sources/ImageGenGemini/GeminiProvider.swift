@@ -16,6 +16,7 @@ public import Logging
 /// await provider.shutdown()
 /// ```
 public final class GeminiProvider: ImageProvider {
+    /// "gemini", for logs and status.
     public let name = "gemini"
     /// The settings this provider was created with.
     public let configuration: GeminiConfiguration
@@ -52,6 +53,9 @@ public final class GeminiProvider: ImageProvider {
         return "\(base)/v1beta/models/\(escaped):generateContent"
     }
 
+    /// Sends one generateContent request and returns the last non-thought image, its MIME type
+    /// sniffed from the bytes. Throws a classified `ProviderFailure` (`.cancelled` when the task is
+    /// cancelled; the transfer is then aborted at once).
     public func generate(_ request: ImageRequest) async throws -> GeneratedImage {
         let body: Data
         do {

@@ -8,12 +8,3 @@ enum HTTPTransferResult: Sendable {
     /// (so the server may have acted on it).
     case transportFailure(code: Int, message: String, requestSent: Bool, kind: TransportFailureKind)
 }
-
-/// What a transport failure was, as far as the provider's classification cares.
-enum TransportFailureKind: Sendable, Equatable {
-    case timedOut
-    case couldNotConnect
-    case responseTooLarge
-    case connectionLost
-    case other
-}

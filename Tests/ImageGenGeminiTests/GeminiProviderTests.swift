@@ -269,19 +269,22 @@ struct GeminiProviderTests {
         try await Support.withFake(configuration) { server, provider in
             _ = try await provider.generate(Support.request("warm-up"))
             let before = Support.threadCount()
+            let ioThreadsBefore = Support.threads(named: "imagegen-gemin").count
             let started = ContinuousClock.now
-            let peak = try await withThrowingTaskGroup(of: Int.self) { group in
+            let (peak, ioPeak) = try await withThrowingTaskGroup(of: (Int, Int).self) { group in
                 for index in 0..<50 {
                     group.addTask {
                         let image = try await provider.generate(Support.request("concurrent \(index)"))
                         #expect(image.data == FakeGeminiServer.image(for: "concurrent \(index)"))
-                        return Support.threadCount()
+                        return (Support.threadCount(), Support.threads(named: "imagegen-gemin").count)
                     }
                 }
-                var peak = 0
-                for try await count in group { peak = max(peak, count) }
+                var peak = (0, 0)
+                for try await (count, ioCount) in group { peak = (max(peak.0, count), max(peak.1, ioCount)) }
                 return peak
             }
+            // Other suites may run a provider of their own meanwhile: at most one more I/O thread.
+            #expect(ioThreadsBefore >= 1 && ioPeak <= ioThreadsBefore + 1, "I/O threads \(ioThreadsBefore) → \(ioPeak)")
             let elapsed = ContinuousClock.now - started
             #expect(server.requestLog().count == 51)
             // 50 × 300 ms one after another would take 15 s; concurrently it takes about one latency.
@@ -298,5 +301,25 @@ struct GeminiProviderTests {
         await provider.shutdown()
         #expect(await Support.failure(of: provider, Support.request("after shutdown")) == .cancelled)
         #expect(await Support.eventually { Support.threadCount() <= before })
+    }
+
+    @Test func providerAndFakeLeaveNoThreadsBehind() async throws {
+        let geminiBefore = Support.threads(named: "imagegen-gemin")
+        let nioBefore = Support.threads(named: "NIO-ELT")
+        let server = FakeGeminiServer(configuration: Support.fakeConfiguration(), logger: LogRecorder().logger(label: "fake"))
+        let port = try await server.start()
+        let provider = try GeminiProvider(
+            configuration: GeminiConfiguration(baseURL: "http://127.0.0.1:\(port)"), logger: LogRecorder().logger(label: "gemini"))
+        _ = try await provider.generate(Support.request("threads"))
+        let geminiNew = Support.threads(named: "imagegen-gemin").subtracting(geminiBefore)
+        let nioNew = Support.threads(named: "NIO-ELT").subtracting(nioBefore)
+        #expect(!geminiNew.isEmpty)
+        #expect(!nioNew.isEmpty)
+        await provider.shutdown()
+        try await server.shutdown()
+        #expect(await Support.eventually(timeout: .seconds(5)) {
+            Support.threads(named: "imagegen-gemin").isDisjoint(with: geminiNew)
+                && Support.threads(named: "NIO-ELT").isDisjoint(with: nioNew)
+        })
     }
 }

@@ -81,6 +81,15 @@ enum GeminiTestSupport {
         (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count) ?? 0
     }
 
+    /// The ids of this process's threads whose name starts with `prefix` (names are cut at 15 bytes).
+    static func threads(named prefix: String) -> Set<String> {
+        let ids = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
+        return Set(ids.filter { id in
+            let name = (try? String(contentsOfFile: "/proc/self/task/\(id)/comm", encoding: .utf8)) ?? ""
+            return name.hasPrefix(prefix)
+        })
+    }
+
     /// Polls `condition` until it holds or `timeout` passes.
     static func eventually(timeout: Duration = .seconds(2), _ condition: () -> Bool) async -> Bool {
         let deadline = ContinuousClock.now + timeout

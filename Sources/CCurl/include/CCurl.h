@@ -41,4 +41,7 @@ CURLMcode ccurl_multi_setopt_long(CURLM *multi, CURLMoption option, long value);
  * when a CURLMSG_DONE message was read, 0 when the queue is empty. */
 int ccurl_multi_next_done(CURLM *multi, CURL **easy, CURLcode *result);
 
+/* Names the calling thread for the kernel (ps, /proc/self/task/N/comm); cut to 15 bytes. */
+int ccurl_set_current_thread_name(const char *name);
+
 #endif
