@@ -53,6 +53,14 @@ final class CurlTransfer {
         let connect = min(request.connectTimeout, request.totalTimeout)
         check(ccurl_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, CLong(connect.curlMilliseconds)))
         check(ccurl_easy_setopt_off_t(easy, CURLOPT_MAXFILESIZE_LARGE, curl_off_t(request.maxResponseBytes)))
+        if !request.reuseConnection {
+            check(ccurl_easy_setopt_long(easy, CURLOPT_FRESH_CONNECT, 1))
+            check(ccurl_easy_setopt_long(easy, CURLOPT_FORBID_REUSE, 1))
+        }
+        // A generation sends nothing for many seconds: keep idle connections alive through NATs.
+        check(ccurl_easy_setopt_long(easy, CURLOPT_TCP_KEEPALIVE, 1))
+        check(ccurl_easy_setopt_long(easy, CURLOPT_TCP_KEEPIDLE, 30))
+        check(ccurl_easy_setopt_long(easy, CURLOPT_TCP_KEEPINTVL, 15))
         check(ccurl_easy_setopt_write_callback(easy, curlTransferWrite, context))
         check(ccurl_easy_setopt_xferinfo_callback(easy, curlTransferProgress, context))
         if rc != CURLE_OK { return "curl_easy_setopt failed: " + String(cString: curl_easy_strerror(rc)) }

@@ -17,16 +17,23 @@ public struct GeminiConfiguration: Sendable {
     public var maxResponseBytes: Int
     /// The `User-Agent` header.
     public var userAgent: String
+    /// Keeps connections open for later requests. Off by default: when a reused connection dies
+    /// before any answer, libcurl silently sends the POST again on a fresh one, and a Gemini request
+    /// that may already have been billed would run twice. A new connection per image costs one
+    /// handshake against a generation of many seconds.
+    public var reuseConnections: Bool
 
     public init(
         baseURL: String = "https://generativelanguage.googleapis.com",
         connectTimeout: Duration = .seconds(10),
         maxResponseBytes: Int = 64 << 20,
-        userAgent: String = "imagegen-gemini/1"
+        userAgent: String = "imagegen-gemini/1",
+        reuseConnections: Bool = false
     ) {
         self.baseURL = baseURL
         self.connectTimeout = connectTimeout
         self.maxResponseBytes = maxResponseBytes
         self.userAgent = userAgent
+        self.reuseConnections = reuseConnections
     }
 }

@@ -70,7 +70,8 @@ public final class GeminiProvider: ImageProvider {
             totalTimeout: request.timeout,
             connectTimeout: configuration.connectTimeout,
             maxResponseBytes: configuration.maxResponseBytes,
-            userAgent: configuration.userAgent)
+            userAgent: configuration.userAgent,
+            reuseConnection: configuration.reuseConnections)
         let decoder = GeminiResponseDecoder(secret: request.key.secret)
         let started = ContinuousClock.now
         let outcome: HTTPTransferResult

@@ -10,4 +10,6 @@ struct HTTPTransferRequest: Sendable {
     var connectTimeout: Duration
     var maxResponseBytes: Int
     var userAgent: String
+    /// Whether the connection may come from, and go back to, libcurl's pool.
+    var reuseConnection: Bool
 }

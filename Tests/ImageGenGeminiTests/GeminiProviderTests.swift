@@ -323,3 +323,29 @@ struct GeminiProviderTests {
         })
     }
 }
+
+extension GeminiProviderTests {
+    @Test func aDropOnAWarmConnectionIsNotSilentlyRetried() async throws {
+        try await Support.withFake { server, provider in
+            _ = try await provider.generate(Support.request("warm"))
+            server.enqueueFaults([FakeGeminiScriptedFault(.drop)])
+            let failure = await Support.failure(of: provider, Support.request("dropped"))
+            #expect(server.requestLog().map(\.kind) == ["image", "drop"])
+            guard case .transient(nil, _, true)? = failure else {
+                Issue.record("expected transient with outcome unknown, got \(String(describing: failure))")
+                return
+            }
+        }
+    }
+
+    /// With reuse on, libcurl re-sends a POST whose reused connection died unanswered: the reason
+    /// reuse is off by default.
+    @Test func connectionReuseIsOptInAndRetriesADroppedPost() async throws {
+        try await Support.withFake(provider: GeminiConfiguration(reuseConnections: true)) { server, provider in
+            _ = try await provider.generate(Support.request("warm"))
+            server.enqueueFaults([FakeGeminiScriptedFault(.drop)])
+            _ = try await provider.generate(Support.request("dropped then re-sent"))
+            #expect(server.requestLog().map(\.kind) == ["image", "drop", "image"])
+        }
+    }
+}
