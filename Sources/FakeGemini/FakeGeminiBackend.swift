@@ -58,9 +58,10 @@ final class FakeGeminiBackend: Sendable {
     // MARK: - generateContent
 
     /// Decides the reply to `POST path` with this key and body, and logs it.
-    func generate(path: String, key: String?, keySource: String, body: Data) -> FakeGeminiReply {
+    func generate(path: String, key: String?, keySource: String, acceptEncoding: String?, body: Data) -> FakeGeminiReply {
         var entry = FakeGeminiRequestLogEntry(
-            time: Date(), path: path, keyLabel: key.map(Self.label), keySource: keySource, project: nil, model: "",
+            time: Date(), path: path, keyLabel: key.map(Self.label), keySource: keySource, project: nil,
+            acceptEncoding: acceptEncoding, model: "",
             prompt: "", referenceCount: 0, referenceMimeTypes: [], aspectRatio: nil, imageSize: nil,
             responseModalities: [], kind: "", status: nil)
         let reply = decide(path: path, key: key, body: body, entry: &entry)

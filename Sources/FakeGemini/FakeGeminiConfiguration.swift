@@ -29,6 +29,8 @@ public struct FakeGeminiConfiguration: Sendable {
     public var faultRetryDelay: Duration
     /// Faults answered by the first requests, in order.
     public var faults: [FakeGeminiScriptedFault]
+    /// gzip-encodes generateContent answers when the request accepts gzip, as Google's front end does.
+    public var gzipResponses: Bool
 
     public init(
         host: String = "127.0.0.1",
@@ -43,7 +45,8 @@ public struct FakeGeminiConfiguration: Sendable {
         latency: Duration = .zero,
         jitter: Duration = .zero,
         faultRetryDelay: Duration = .milliseconds(1_500),
-        faults: [FakeGeminiScriptedFault] = []
+        faults: [FakeGeminiScriptedFault] = [],
+        gzipResponses: Bool = true
     ) {
         self.host = host
         self.port = port
@@ -58,5 +61,6 @@ public struct FakeGeminiConfiguration: Sendable {
         self.jitter = jitter
         self.faultRetryDelay = faultRetryDelay
         self.faults = faults
+        self.gzipResponses = gzipResponses
     }
 }

@@ -70,17 +70,21 @@ final class FakeGeminiHTTPHandler: ChannelInboundHandler {
             key = queryKey
             source = "query"
         }
-        let reply = backend.generate(path: path, key: key, keySource: source, body: body)
+        let acceptEncoding = head.headers.first(name: "accept-encoding")
+        let reply = backend.generate(path: path, key: key, keySource: source, acceptEncoding: acceptEncoding, body: body)
+        let gzip =
+            backend.configuration.gzipResponses
+            && (acceptEncoding ?? "").split(separator: ",").contains { $0.trimmingCharacters(in: .whitespaces).hasPrefix("gzip") }
         let delay = backend.responseDelay()
         logger.debug("fake gemini request", metadata: ["path": "\(path)", "status": "\(reply.status.map(String.init) ?? "-")"])
         if delay > .zero {
             let nanos = delay.components.seconds * 1_000_000_000 + delay.components.attoseconds / 1_000_000_000
             let loop = context.eventLoop.assumeIsolated()
             loop.scheduleTask(in: .nanoseconds(nanos)) { [self] in
-                self.write(context: context, head: head, reply: reply)
+                self.write(context: context, head: head, reply: reply, gzip: gzip)
             }
         } else {
-            write(context: context, head: head, reply: reply)
+            write(context: context, head: head, reply: reply, gzip: gzip)
         }
     }
 
@@ -106,15 +110,21 @@ final class FakeGeminiHTTPHandler: ChannelInboundHandler {
         }
     }
 
-    private func write(context: ChannelHandlerContext, head: HTTPRequestHead, reply: FakeGeminiReply) {
+    private func write(context: ChannelHandlerContext, head: HTTPRequestHead, reply: FakeGeminiReply, gzip: Bool = false) {
         switch reply {
         case .drop:
             context.close(promise: nil)
         case .hang:
             break
-        case .http(let status, let contentType, let body):
+        case .http(let status, let contentType, let plain):
             var headers = HTTPHeaders()
             headers.add(name: "Content-Type", value: contentType)
+            var body = plain
+            if gzip {
+                body = Data(StoredDeflate.gzip([UInt8](plain)))
+                headers.add(name: "Content-Encoding", value: "gzip")
+                headers.add(name: "Vary", value: "Accept-Encoding")
+            }
             headers.add(name: "Content-Length", value: String(body.count))
             headers.add(name: "Server", value: "imagegen-fake-gemini")
             let keepAlive = head.isKeepAlive

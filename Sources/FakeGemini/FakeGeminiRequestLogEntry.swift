@@ -13,6 +13,8 @@ public struct FakeGeminiRequestLogEntry: Sendable, Codable, Equatable {
     public var keySource: String
     /// The key's project, when the key is known.
     public var project: String?
+    /// The request's Accept-Encoding header.
+    public var acceptEncoding: String?
     /// The model named in the path.
     public var model: String
     /// The prompt (all text parts joined), empty when the body could not be read.

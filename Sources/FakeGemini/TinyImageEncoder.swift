@@ -24,7 +24,7 @@ public enum TinyImageEncoder {
         header += bigEndian(UInt32(height))
         header += [8, 2, 0, 0, 0]  // 8-bit, truecolour, deflate, no filter method, no interlace
         appendChunk("IHDR", header, to: &out)
-        appendChunk("IDAT", zlibStored(raw), to: &out)
+        appendChunk("IDAT", StoredDeflate.zlib(raw), to: &out)
         appendChunk("IEND", [], to: &out)
         return Data(out)
     }
@@ -63,42 +63,6 @@ public enum TinyImageEncoder {
         out += bigEndian(UInt32(data.count))
         out += typeBytes
         out += data
-        out += bigEndian(crc32(typeBytes + data))
-    }
-
-    /// A zlib stream of stored (uncompressed) deflate blocks.
-    private static func zlibStored(_ data: [UInt8]) -> [UInt8] {
-        var out: [UInt8] = [0x78, 0x01]
-        var offset = 0
-        repeat {
-            let length = min(65_535, data.count - offset)
-            let final: UInt8 = offset + length == data.count ? 1 : 0
-            out.append(final)
-            out += [UInt8(length & 0xFF), UInt8(length >> 8)]
-            out += [UInt8(~length & 0xFF), UInt8((~length >> 8) & 0xFF)]
-            out += data[offset..<(offset + length)]
-            offset += length
-        } while offset < data.count
-        out += bigEndian(adler32(data))
-        return out
-    }
-
-    static func crc32(_ data: [UInt8]) -> UInt32 {
-        var crc: UInt32 = 0xFFFF_FFFF
-        for byte in data {
-            crc ^= UInt32(byte)
-            for _ in 0..<8 { crc = crc & 1 == 1 ? (crc >> 1) ^ 0xEDB8_8320 : crc >> 1 }
-        }
-        return ~crc
-    }
-
-    static func adler32(_ data: [UInt8]) -> UInt32 {
-        var a: UInt32 = 1
-        var b: UInt32 = 0
-        for byte in data {
-            a = (a + UInt32(byte)) % 65_521
-            b = (b + a) % 65_521
-        }
-        return (b << 16) | a
+        out += bigEndian(StoredDeflate.crc32(typeBytes + data))
     }
 }

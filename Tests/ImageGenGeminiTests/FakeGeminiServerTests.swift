@@ -126,13 +126,13 @@ struct FakeGeminiServerTests {
             let length = first[offset..<offset + 4].reduce(0) { $0 << 8 | Int($1) }
             let typeAndData = Array(first[(offset + 4)..<(offset + 8 + length)])
             let crc = first[(offset + 8 + length)..<(offset + 12 + length)].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
-            #expect(TinyImageEncoder.crc32(typeAndData) == crc)
+            #expect(StoredDeflate.crc32(typeAndData) == crc)
             types.append(String(decoding: typeAndData.prefix(4), as: UTF8.self))
             offset += 12 + length
         }
         #expect(types == ["IHDR", "IDAT", "IEND"])
-        #expect(TinyImageEncoder.adler32(Array("Wikipedia".utf8)) == 0x11E6_0398)
-        #expect(TinyImageEncoder.crc32(Array("123456789".utf8)) == 0xCBF4_3926)
+        #expect(StoredDeflate.adler32(Array("Wikipedia".utf8)) == 0x11E6_0398)
+        #expect(StoredDeflate.crc32(Array("123456789".utf8)) == 0xCBF4_3926)
         #expect(TinyImageEncoder.jpeg().starts(with: [0xFF, 0xD8, 0xFF]))
     }
 

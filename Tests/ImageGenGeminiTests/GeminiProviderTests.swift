@@ -27,6 +27,8 @@ struct GeminiProviderTests {
             #expect(log.count == 1)
             let entry = try #require(log.first)
             #expect(entry.keySource == "header")
+            // libcurl asks for compression and the fake answered gzip.
+            #expect(entry.acceptEncoding?.contains("gzip") == true)
             #expect(entry.keyLabel == "…0001")
             #expect(entry.project == "project-a")
             #expect(entry.model == Support.model)
