@@ -196,6 +196,19 @@ struct GeminiProviderTests {
         }
     }
 
+    @Test func aOneMinuteWindowAsksToWaitUntilTheOldestRequestLeavesIt() async throws {
+        try await Support.withFake(Support.fakeConfiguration { $0.requestsPerMinute = 2 }) { _, provider in
+            for index in 0..<2 { _ = try await provider.generate(Support.request("minute \(index)")) }
+            guard case .rateLimited(let retryAfter?, false, let message)? = await Support.failure(of: provider, Support.request("minute 2"))
+            else {
+                Issue.record("expected a per-minute 429")
+                return
+            }
+            #expect(retryAfter > .seconds(55) && retryAfter <= .seconds(60))
+            #expect(message.contains("Please retry in"))
+        }
+    }
+
     @Test func dailyLimitIsPerDay() async throws {
         try await Support.withFake(Support.fakeConfiguration { $0.requestsPerDay = 2 }) { _, provider in
             for index in 0..<2 { _ = try await provider.generate(Support.request("day \(index)")) }
