@@ -38,6 +38,10 @@ final class FakeGeminiBackend: Sendable {
         state.withLock { $0.log }
     }
 
+    func clearRequestLog() {
+        state.withLock { $0.log.removeAll() }
+    }
+
     func connectionOpened() { state.withLock { $0.openConnections += 1 } }
     func connectionClosed() { state.withLock { $0.openConnections -= 1 } }
     var openConnections: Int { state.withLock { $0.openConnections } }

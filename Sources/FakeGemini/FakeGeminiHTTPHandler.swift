@@ -99,6 +99,9 @@ final class FakeGeminiHTTPHandler: ChannelInboundHandler {
             let log = backend.requestLog()
             let data = (try? encoder.encode(FakeGeminiLogDocument(requests: log))) ?? Data("{}".utf8)
             return .http(status: 200, contentType: "application/json", body: data)
+        case (.DELETE, "/_fake/log"):
+            backend.clearRequestLog()
+            return FakeGeminiPayloads.jsonReply(200, ["cleared": true])
         case (.POST, "/_fake/faults"):
             guard let faults = FakeGeminiLogDocument.parseFaults(body) else {
                 return FakeGeminiPayloads.invalidArgument("expected {\"faults\":[\"NAME\" or {\"fault\":\"NAME\",\"key\":\"…\"}]}")

@@ -20,7 +20,7 @@ import Synchronization
 /// try await server.shutdown()
 /// ```
 ///
-/// Control endpoints: `GET /_fake/health`, `GET /_fake/log` (JSON `{"requests":[…]}`),
+/// Control endpoints: `GET /_fake/health`, `GET /_fake/log` (JSON `{"requests":[…]}`), `DELETE /_fake/log`,
 /// `POST /_fake/faults` (JSON `{"faults":["rate_limit", {"fault":"drop","key":"…"}]}`).
 /// Prompts containing `[[fault:NAME]]` always answer that fault; `[[fault:NAME:N]]` only the first
 /// N attempts of that prompt.
@@ -112,6 +112,11 @@ public final class FakeGeminiServer: Sendable {
     /// Every generateContent request so far, oldest first.
     public func requestLog() -> [FakeGeminiRequestLogEntry] {
         backend.requestLog()
+    }
+
+    /// Forgets the requests logged so far (limits and queued faults stay).
+    public func clearRequestLog() {
+        backend.clearRequestLog()
     }
 
     /// The number of client connections open right now.

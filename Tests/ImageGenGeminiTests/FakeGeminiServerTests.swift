@@ -111,6 +111,9 @@ struct FakeGeminiServerTests {
             #expect(requests.first?["kind"] as? String == "unavailable")
             #expect(requests.first?["prompt"] as? String == "logged")
             #expect(server.requestLog().count == 1)
+            let (cleared, _) = try await Self.send("DELETE", base + "/_fake/log")
+            #expect(cleared == 200)
+            #expect(server.requestLog().isEmpty)
         }
     }
 

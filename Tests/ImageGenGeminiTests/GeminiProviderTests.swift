@@ -303,8 +303,20 @@ struct GeminiProviderTests {
             let elapsed = ContinuousClock.now - started
             #expect(server.requestLog().count == 51)
             // 50 × 300 ms one after another would take 15 s; concurrently it takes about one latency.
-            #expect(elapsed < .seconds(5))
+            #expect(elapsed < .seconds(8))
             #expect(peak - before < 10, "threads before \(before), peak \(peak)")
+        }
+    }
+
+    @Test func shutdownAbortsTransfersInFlight() async throws {
+        try await Support.withFake { server, provider in
+            async let failure = Support.failure(of: provider, Support.request("in flight [[fault:hang]]", timeout: .seconds(30)))
+            #expect(await Support.eventually { server.openConnectionCount == 1 })
+            let started = ContinuousClock.now
+            await provider.shutdown()
+            #expect(await failure == .cancelled)
+            #expect(ContinuousClock.now - started < .seconds(1))
+            #expect(await Support.eventually { server.openConnectionCount == 0 })
         }
     }
 
