@@ -1,5 +1,5 @@
 /// How a `FakeGeminiServer` behaves: where it listens, which keys it knows, its pace limits,
-/// latency and faults. Every field has a default; the defaults accept any key without limits.
+/// latency and faults. Every field has a default; by default no key is known (set `keys` or `acceptAnyKey`) and nothing is limited.
 public struct FakeGeminiConfiguration: Sendable {
     /// The address to bind; loopback by default.
     public var host: String
@@ -32,6 +32,7 @@ public struct FakeGeminiConfiguration: Sendable {
     /// gzip-encodes generateContent answers when the request accepts gzip, as Google's front end does.
     public var gzipResponses: Bool
 
+    /// Creates a configuration; the defaults accept no key (see `keys` and `acceptAnyKey`), with no limits or faults.
     public init(
         host: String = "127.0.0.1",
         port: Int = 0,

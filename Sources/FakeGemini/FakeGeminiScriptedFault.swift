@@ -5,6 +5,7 @@ public struct FakeGeminiScriptedFault: Sendable, Codable, Equatable {
     /// Only a request with this key (the secret) consumes it; nil matches any key.
     public var key: String?
 
+    /// A fault for the next request (with `key`: the next request made with that key).
     public init(_ fault: FakeGeminiFault, key: String? = nil) {
         self.fault = fault
         self.key = key

@@ -40,6 +40,7 @@ public final class FakeGeminiServer: Sendable {
     private let logger: Logger
     private let lifecycle = Mutex(Lifecycle.idle)
 
+    /// Creates a stopped server; `start()` binds it.
     public init(configuration: FakeGeminiConfiguration = FakeGeminiConfiguration(), logger: Logger) {
         self.configuration = configuration
         self.backend = FakeGeminiBackend(configuration: configuration)

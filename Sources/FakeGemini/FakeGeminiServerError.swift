@@ -2,5 +2,6 @@
 public struct FakeGeminiServerError: Error, Sendable, CustomStringConvertible {
     /// What went wrong.
     public var message: String
+    /// The message.
     public var description: String { message }
 }

@@ -23,6 +23,7 @@ public struct GeminiConfiguration: Sendable {
     /// handshake against a generation of many seconds.
     public var reuseConnections: Bool
 
+    /// Creates a configuration; every setting has a production default.
     public init(
         baseURL: String = "https://generativelanguage.googleapis.com",
         connectTimeout: Duration = .seconds(10),
