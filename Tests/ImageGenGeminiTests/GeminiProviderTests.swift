@@ -46,6 +46,19 @@ struct GeminiProviderTests {
         }
     }
 
+    @Test func multiMegabyteReferencesGoOutWithoutDelay() async throws {
+        try await Support.withFake { server, provider in
+            let references = (0..<3).map { index in
+                ReferenceImage(mimeType: "image/png", data: Data(repeating: UInt8(index + 1), count: 3 << 20))
+            }
+            let started = ContinuousClock.now
+            _ = try await provider.generate(Support.request("with big references", references: references))
+            // Generous bound under load; the provider also sends `Expect:` so libcurl never waits for a 100-continue.
+            #expect(ContinuousClock.now - started < .seconds(3))
+            #expect(server.requestLog().last?.referenceCount == 3)
+        }
+    }
+
     @Test func differentPromptsGiveDifferentValidImages() async throws {
         try await Support.withFake { _, provider in
             let first = try await provider.generate(Support.request("one", aspectRatio: nil, imageSize: nil))
