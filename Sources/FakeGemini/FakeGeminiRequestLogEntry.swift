@@ -34,4 +34,11 @@ public struct FakeGeminiRequestLogEntry: Sendable, Codable, Equatable {
     public var kind: String
     /// The HTTP status answered; nil for `drop` and `hang`.
     public var status: Int?
+
+    /// Decodes the body of `GET /_fake/log` (for tests that run the fake as a separate process).
+    public static func decodeLog(from data: Data) throws -> [FakeGeminiRequestLogEntry] {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return try decoder.decode(FakeGeminiLogDocument.self, from: data).requests
+    }
 }

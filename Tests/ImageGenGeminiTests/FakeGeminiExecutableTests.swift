@@ -1,3 +1,4 @@
+import FakeGemini
 import Foundation
 import ImageGenEngine
 import ImageGenGemini
@@ -67,15 +68,15 @@ struct FakeGeminiExecutableTests {
         let failure = await GeminiTestSupport.failure(of: provider, GeminiTestSupport.request("through a process"))
         #expect({ if case .transient(503, _, false)? = failure { true } else { false } }())
         let image = try await provider.generate(GeminiTestSupport.request("through a process"))
-        #expect(image.data == Data(image.data))
+        #expect(image.data == FakeGeminiServer.image(for: "through a process"))
         #expect(image.mimeType == "image/png")
         await provider.shutdown()
 
         let (data, _) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/_fake/log")!)
-        let root = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
-        let requests = try #require(root["requests"] as? [[String: Any]])
-        #expect(requests.count == 2)
-        #expect(requests.map { $0["kind"] as? String } == ["unavailable", "image"])
+        let requests = try FakeGeminiRequestLogEntry.decodeLog(from: data)
+        #expect(requests.map(\.kind) == ["unavailable", "image"])
+        #expect(requests.map(\.status) == [503, 200])
+        #expect(requests.allSatisfy { $0.keyLabel == "…0001" && $0.project == "project-a" && $0.keySource == "header" })
         #expect(!String(decoding: data, as: UTF8.self).contains(GeminiTestSupport.secretA))
 
         process.terminate()
