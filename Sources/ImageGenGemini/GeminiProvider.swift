@@ -57,6 +57,11 @@ public final class GeminiProvider: ImageProvider {
     /// sniffed from the bytes. Throws a classified `ProviderFailure` (`.cancelled` when the task is
     /// cancelled; the transfer is then aborted at once).
     public func generate(_ request: ImageRequest) async throws -> GeneratedImage {
+        // A line break in the key would smuggle headers into the request.
+        guard !request.key.secret.isEmpty, !request.key.secret.contains(where: { $0.isNewline || $0.asciiValue.map { $0 < 0x20 } == true })
+        else {
+            throw ProviderFailure.keyRejected(status: 0, message: "the key \(request.key.label) is empty or holds control characters")
+        }
         let body: Data
         do {
             body = try GeminiRequestBody(request).encoded()

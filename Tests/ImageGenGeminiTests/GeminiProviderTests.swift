@@ -185,6 +185,17 @@ struct GeminiProviderTests {
         }
     }
 
+    @Test func aKeyWithALineBreakIsRejectedBeforeSending() async throws {
+        try await Support.withFake { server, provider in
+            let key = APIKey(secret: "AIzaSyTEST\r\nX-Injected: 1", project: "x", label: "bad…key")
+            guard case .keyRejected(0, _)? = await Support.failure(of: provider, Support.request("p", key: key)) else {
+                Issue.record("expected a local key rejection")
+                return
+            }
+            #expect(server.requestLog().isEmpty)
+        }
+    }
+
     @Test func paceLimitAnswers429WithAnHonouredRetryDelay() async throws {
         let configuration = Support.fakeConfiguration {
             $0.requestsPerMinute = 3
