@@ -40,7 +40,7 @@ let package = Package(
         // Typed, non-variadic wrappers around libcurl.
         .target(
             name: "CCurl",
-            linkerSettings: [.linkedLibrary("curl")]
+            linkerSettings: [.linkedLibrary("curl"), .linkedLibrary("crypto")]
         ),
 
         // ---- Wire codec: Swift value types for every message, framing ----
@@ -98,6 +98,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "DequeModule", package: "swift-collections"),
             ],
             swiftSettings: strictSwift
         ),
@@ -246,7 +247,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ImageGenGeminiTests",
-            dependencies: ["ImageGenGemini", "ImageGenEngine", "FakeGemini"],
+            dependencies: ["ImageGenGemini", "ImageGenEngine", "FakeGemini", "imagegen-fake-gemini"],
             swiftSettings: strictSwift
         ),
     ],

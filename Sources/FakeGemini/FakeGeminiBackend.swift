@@ -1,0 +1,270 @@
+import DequeModule
+import Foundation
+import Synchronization
+
+/// The fake's brain: keys, pace limits, faults and the request log, behind one lock. Decides the
+/// reply of every request; the HTTP handler only moves bytes.
+final class FakeGeminiBackend: Sendable {
+    private struct State {
+        var scripted: [FakeGeminiScriptedFault]
+        var promptAttempts: [String: Int] = [:]
+        /// Accepted requests per project within the rate window.
+        var recent: [String: Deque<ContinuousClock.Instant>] = [:]
+        /// Accepted requests per project on `day`.
+        var daily: [String: Int] = [:]
+        var day = ""
+        var log: [FakeGeminiRequestLogEntry] = []
+        var openConnections = 0
+    }
+
+    /// Gemini's inline request limit.
+    static let maximumRequestBytes = 100 << 20
+
+    let configuration: FakeGeminiConfiguration
+    private let state: Mutex<State>
+
+    init(configuration: FakeGeminiConfiguration) {
+        self.configuration = configuration
+        state = Mutex(State(scripted: configuration.faults))
+    }
+
+    // MARK: - Control
+
+    func enqueue(_ faults: [FakeGeminiScriptedFault]) {
+        state.withLock { $0.scripted.append(contentsOf: faults) }
+    }
+
+    func requestLog() -> [FakeGeminiRequestLogEntry] {
+        state.withLock { $0.log }
+    }
+
+    func clearRequestLog() {
+        state.withLock { $0.log.removeAll() }
+    }
+
+    func connectionOpened() { state.withLock { $0.openConnections += 1 } }
+    func connectionClosed() { state.withLock { $0.openConnections -= 1 } }
+    var openConnections: Int { state.withLock { $0.openConnections } }
+
+    /// The delay before answering a generateContent request.
+    func responseDelay() -> Duration {
+        let jitter = configuration.jitter
+        guard jitter > .zero else { return configuration.latency }
+        let extra = Double.random(in: 0...1) * (Double(jitter.components.seconds) + Double(jitter.components.attoseconds) / 1e18)
+        return configuration.latency + .nanoseconds(Int64(extra * 1e9))
+    }
+
+    /// The label of a key in logs: never the key.
+    static func label(_ key: String) -> String {
+        key.count > 8 ? "…" + key.suffix(4) : "…****"
+    }
+
+    // MARK: - generateContent
+
+    /// Decides the reply to `POST path` with this key and body, and logs it.
+    func generate(path: String, key: String?, keySource: String, acceptEncoding: String?, body: Data) -> FakeGeminiReply {
+        var entry = FakeGeminiRequestLogEntry(
+            time: Date(), path: path, keyLabel: key.map(Self.label), keySource: keySource, project: nil,
+            acceptEncoding: acceptEncoding, model: "",
+            prompt: "", referenceCount: 0, referenceMimeTypes: [], aspectRatio: nil, imageSize: nil,
+            responseModalities: [], kind: "", status: nil)
+        let reply = decide(path: path, key: key, body: body, entry: &entry)
+        entry.status = reply.status
+        state.withLock { $0.log.append(entry) }
+        return reply
+    }
+
+    private func decide(path: String, key: String?, body: Data, entry: inout FakeGeminiRequestLogEntry) -> FakeGeminiReply {
+        let prefix = "/v1beta/models/"
+        let suffix = ":generateContent"
+        guard path.hasPrefix(prefix), path.hasSuffix(suffix), path.count > prefix.count + suffix.count else {
+            entry.kind = "not_found"
+            return FakeGeminiPayloads.notFound(path)
+        }
+        let rawModel = String(path.dropFirst(prefix.count).dropLast(suffix.count))
+        let model = rawModel.removingPercentEncoding ?? rawModel
+        entry.model = model
+
+        guard let key, !key.isEmpty else {
+            entry.kind = "missing_key"
+            return FakeGeminiPayloads.missingKey()
+        }
+        if configuration.forbiddenKeys.contains(key) {
+            entry.kind = "forbidden"
+            return FakeGeminiPayloads.forbidden()
+        }
+        let project: String
+        if let known = configuration.keys[key] {
+            project = known
+        } else if configuration.acceptAnyKey {
+            project = "default"
+        } else {
+            entry.kind = "invalid_key"
+            return FakeGeminiPayloads.invalidKey()
+        }
+        entry.project = project
+
+        guard body.count <= Self.maximumRequestBytes else {
+            entry.kind = "bad_request"
+            return FakeGeminiPayloads.invalidArgument("Request payload size exceeds the limit: \(Self.maximumRequestBytes) bytes.")
+        }
+        let parsed: FakeGeminiRequestParser.Parsed
+        switch FakeGeminiRequestParser.parse(body) {
+        case .failure(let error):
+            entry.kind = "bad_request"
+            return FakeGeminiPayloads.invalidArgument(error.message, field: error.field)
+        case .success(let value):
+            parsed = value
+        }
+        entry.prompt = parsed.prompt
+        entry.referenceCount = parsed.referenceMimeTypes.count
+        entry.referenceMimeTypes = parsed.referenceMimeTypes
+        entry.aspectRatio = parsed.aspectRatio
+        entry.imageSize = parsed.imageSize
+        entry.responseModalities = parsed.responseModalities
+
+        if let fault = takeFault(key: key, prompt: parsed.prompt) {
+            entry.kind = fault.rawValue
+            return reply(for: fault, model: model, parsed: parsed)
+        }
+        if let models = configuration.models, !models.contains(model) {
+            entry.kind = "model_not_found"
+            return FakeGeminiPayloads.modelNotFound(model)
+        }
+        if let limited = admit(project: project, model: model) {
+            entry.kind = limited.kind
+            return limited.reply
+        }
+        entry.kind = "image"
+        return FakeGeminiPayloads.image(
+            prompt: parsed.prompt, references: parsed.referenceMimeTypes.count, model: model,
+            data: TinyImageEncoder.png(seed: parsed.prompt))
+    }
+
+    /// The next scripted fault for this key, else a fault the prompt asks for.
+    private func takeFault(key: String, prompt: String) -> FakeGeminiFault? {
+        let trigger = Self.promptTrigger(prompt)
+        return state.withLock { state -> FakeGeminiFault? in
+            if let index = state.scripted.firstIndex(where: { $0.key == nil || $0.key == key }) {
+                return state.scripted.remove(at: index).fault
+            }
+            guard let (fault, limit) = trigger else { return nil }
+            guard let limit else { return fault }
+            let attempt = state.promptAttempts[prompt, default: 0] + 1
+            state.promptAttempts[prompt] = attempt
+            return attempt <= limit ? fault : nil
+        }
+    }
+
+    /// `[[fault:NAME]]` → (fault, nil); `[[fault:NAME:N]]` → (fault, N).
+    static func promptTrigger(_ prompt: String) -> (FakeGeminiFault, Int?)? {
+        guard let start = prompt.range(of: "[[fault:"), let end = prompt.range(of: "]]", range: start.upperBound..<prompt.endIndex) else {
+            return nil
+        }
+        let pieces = prompt[start.upperBound..<end.lowerBound].split(separator: ":", omittingEmptySubsequences: false)
+        guard let name = pieces.first, let fault = FakeGeminiFault(rawValue: String(name)) else { return nil }
+        if pieces.count >= 2, let count = Int(pieces[1]) { return (fault, count) }
+        return (fault, nil)
+    }
+
+    /// Counts an accepted request against the project's limits, or answers 429.
+    private func admit(project: String, model: String) -> (kind: String, reply: FakeGeminiReply)? {
+        let now = ContinuousClock.now
+        let today = Self.utcDay(Date())
+        let window = configuration.rateWindow
+        return state.withLock { state -> (kind: String, reply: FakeGeminiReply)? in
+            if state.day != today {
+                state.day = today
+                state.daily.removeAll()
+            }
+            if let perDay = configuration.requestsPerDay, state.daily[project, default: 0] >= perDay {
+                return (
+                    "daily_quota",
+                    FakeGeminiPayloads.rateLimited(
+                        retryDelay: nil, quotaID: "GenerateRequestsPerDayPerProjectPerModel-FreeTier", model: model, limit: perDay)
+                )
+            }
+            var recent = state.recent[project, default: []]
+            while let first = recent.first, now - first >= window { recent.removeFirst() }
+            if let perMinute = configuration.requestsPerMinute, recent.count >= perMinute, let oldest = recent.first {
+                state.recent[project] = recent
+                let delay = max(.milliseconds(1), oldest + window - now)
+                return (
+                    "rate_limited",
+                    FakeGeminiPayloads.rateLimited(
+                        retryDelay: delay, quotaID: "GenerateRequestsPerMinutePerProjectPerModel-FreeTier", model: model,
+                        limit: perMinute)
+                )
+            }
+            recent.append(now)
+            state.recent[project] = recent
+            state.daily[project, default: 0] += 1
+            return nil
+        }
+    }
+
+    private static func utcDay(_ date: Date) -> String {
+        let days = Int(date.timeIntervalSince1970 / 86_400)
+        return String(days)
+    }
+
+    private func reply(for fault: FakeGeminiFault, model: String, parsed: FakeGeminiRequestParser.Parsed) -> FakeGeminiReply {
+        let prompt = parsed.prompt
+        let references = parsed.referenceMimeTypes.count
+        switch fault {
+        case .rateLimit:
+            return FakeGeminiPayloads.rateLimited(
+                retryDelay: configuration.faultRetryDelay, quotaID: "GenerateRequestsPerMinutePerProjectPerModel-FreeTier",
+                model: model, limit: configuration.requestsPerMinute ?? 10)
+        case .rateLimitBare:
+            return FakeGeminiPayloads.rateLimitedBare()
+        case .dailyQuota:
+            return FakeGeminiPayloads.rateLimited(
+                retryDelay: nil, quotaID: "GenerateRequestsPerDayPerProjectPerModel-FreeTier", model: model,
+                limit: configuration.requestsPerDay ?? 100)
+        case .invalidKey:
+            return FakeGeminiPayloads.invalidKey()
+        case .forbidden:
+            return FakeGeminiPayloads.forbidden()
+        case .serverError:
+            return FakeGeminiPayloads.error(500, "INTERNAL", "An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting")
+        case .unavailable:
+            return FakeGeminiPayloads.error(503, "UNAVAILABLE", "The model is overloaded. Please try again later.")
+        case .gatewayTimeout:
+            return FakeGeminiPayloads.error(504, "DEADLINE_EXCEEDED", "Deadline expired before operation could complete.")
+        case .drop:
+            return .drop
+        case .hang:
+            return .hang
+        case .safety:
+            return FakeGeminiPayloads.jsonReply(200, [
+                "promptFeedback": ["blockReason": "PROHIBITED_CONTENT"],
+                "usageMetadata": FakeGeminiPayloads.usage(prompt: prompt, references: references),
+                "modelVersion": model,
+            ])
+        case .imageSafety:
+            return FakeGeminiPayloads.candidateReply(
+                parts: nil, finishReason: "IMAGE_SAFETY",
+                finishMessage: "Unable to show the generated image. The image was filtered out because it violated Google's Generative AI Prohibited Use policy.",
+                prompt: prompt, references: references, model: model)
+        case .textOnly:
+            return FakeGeminiPayloads.candidateReply(
+                parts: [["text": "I can describe the scene, but here is only text."]], finishReason: "STOP",
+                prompt: prompt, references: references, model: model)
+        case .noImage:
+            return FakeGeminiPayloads.candidateReply(
+                parts: nil, finishReason: "NO_IMAGE", finishMessage: "The model did not generate an image.",
+                prompt: prompt, references: references, model: model)
+        case .brokenBase64:
+            let parts: [[String: Any]] = [["inlineData": ["mimeType": "image/png", "data": "iVBORw0KGgo!!!not*base64###"]]]
+            return FakeGeminiPayloads.candidateReply(parts: parts, finishReason: "STOP", prompt: prompt, references: references, model: model)
+        case .htmlError:
+            let html = "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center></body></html>\n"
+            return .http(status: 502, contentType: "text/html", body: Data(html.utf8))
+        case .jpegAsPNG:
+            return FakeGeminiPayloads.image(prompt: prompt, references: references, model: model, data: TinyImageEncoder.jpeg(), declaredMimeType: "image/png")
+        case .modelNotFound:
+            return FakeGeminiPayloads.modelNotFound(model)
+        }
+    }
+}

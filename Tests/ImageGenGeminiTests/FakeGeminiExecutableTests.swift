@@ -1,0 +1,88 @@
+import FakeGemini
+import Foundation
+import ImageGenEngine
+import ImageGenGemini
+import Testing
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// `imagegen-fake-gemini` run as a real process.
+@Suite("imagegen-fake-gemini executable")
+struct FakeGeminiExecutableTests {
+    /// The executable sits next to the test bundle in the build directory.
+    static func executableURL() -> URL? {
+        let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        var directory = exe.deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = directory.appendingPathComponent("imagegen-fake-gemini")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            directory = directory.deletingLastPathComponent()
+        }
+        return nil
+    }
+
+    /// Reads stdout until the first line, off the cooperative pool.
+    static func firstLine(of handle: FileHandle) async -> String {
+        await withCheckedContinuation { (continuation: CheckedContinuation<String, Never>) in
+            let thread = Thread {
+                var bytes = Data()
+                while true {
+                    let chunk = handle.availableData
+                    if chunk.isEmpty { break }
+                    bytes.append(chunk)
+                    if bytes.contains(0x0A) { break }
+                }
+                let text = String(decoding: bytes, as: UTF8.self)
+                continuation.resume(returning: String(text.split(separator: "\n", omittingEmptySubsequences: false).first ?? ""))
+            }
+            thread.start()
+        }
+    }
+
+    @Test func runsAnswersLogsAndExitsZeroOnSIGTERM() async throws {
+        let url = try #require(Self.executableURL(), "build imagegen-fake-gemini first")
+        let process = Process()
+        process.executableURL = url
+        process.arguments = [
+            "--listen", "127.0.0.1:0", "--key", "project-a:\(GeminiTestSupport.secretA)", "--rpm", "100",
+            "--fault", "unavailable", "--log-level", "debug",
+        ]
+        let stdout = Pipe()
+        process.standardOutput = stdout
+        process.standardError = FileHandle.nullDevice
+        let exited = AsyncStream<Int32>.makeStream()
+        process.terminationHandler = { process in
+            exited.continuation.yield(process.terminationStatus)
+            exited.continuation.finish()
+        }
+        try process.run()
+        let line = await Self.firstLine(of: stdout.fileHandleForReading)
+        #expect(line.hasPrefix("listening on 127.0.0.1:"))
+        let port = try #require(Int(line.split(separator: ":").last ?? ""))
+        #expect(port > 0)
+
+        let provider = try GeminiProvider(
+            configuration: GeminiConfiguration(baseURL: "http://127.0.0.1:\(port)"), logger: LogRecorder().logger(label: "gemini"))
+        let failure = await GeminiTestSupport.failure(of: provider, GeminiTestSupport.request("through a process"))
+        #expect({ if case .transient(503, _, false)? = failure { true } else { false } }())
+        let image = try await provider.generate(GeminiTestSupport.request("through a process"))
+        #expect(image.data == FakeGeminiServer.image(for: "through a process"))
+        #expect(image.mimeType == "image/png")
+        await provider.shutdown()
+
+        let (data, _) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/_fake/log")!)
+        let requests = try FakeGeminiRequestLogEntry.decodeLog(from: data)
+        #expect(requests.map(\.kind) == ["unavailable", "image"])
+        #expect(requests.map(\.status) == [503, 200])
+        #expect(requests.allSatisfy { $0.keyLabel == "…0001" && $0.project == "project-a" && $0.keySource == "header" })
+        #expect(!String(decoding: data, as: UTF8.self).contains(GeminiTestSupport.secretA))
+
+        process.terminate()
+        var status: Int32 = -1
+        for await code in exited.stream { status = code }
+        #expect(status == 0)
+        #expect(process.terminationReason == .exit)
+    }
+}

@@ -1,0 +1,129 @@
+import Foundation
+import ImageGenEngine
+import Testing
+
+@testable import ImageGenGemini
+
+/// The classification table, without sockets.
+@Suite("GeminiResponseDecoder")
+struct GeminiResponseDecoderTests {
+    static let secret = "AIzaSyDECODER-secret-1234"
+    let decoder = GeminiResponseDecoder(secret: Self.secret)
+
+    func failure(_ status: Int, _ body: String) -> ProviderFailure? {
+        if case .failure(let failure) = decoder.decode(status: status, body: Data(body.utf8)) { return failure }
+        return nil
+    }
+
+    @Test func fractionalRetryDelayAndPerMinuteQuota() {
+        let body = """
+            {"error":{"code":429,"message":"You exceeded your current quota.","status":"RESOURCE_EXHAUSTED","details":[
+             {"@type":"type.googleapis.com/google.rpc.Help","links":[]},
+             {"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"45.837906927s"},
+             {"@type":"type.googleapis.com/google.rpc.QuotaFailure","violations":[{"quotaId":"GenerateRequestsPerMinutePerProjectPerModel-FreeTier"}]}]}}
+            """
+        #expect(failure(429, body) == .rateLimited(retryAfter: .nanoseconds(45_837_906_927), perDay: false, message: "You exceeded your current quota."))
+    }
+
+    @Test func retryDelayFromTheMessageAndPerDayAmongSeveralViolations() {
+        let body = """
+            {"error":{"code":429,"message":"Quota exceeded. Please retry in 58.93s.","status":"RESOURCE_EXHAUSTED","details":[
+             {"@type":"type.googleapis.com/google.rpc.QuotaFailure","violations":[
+               {"quotaId":"GenerateRequestsPerMinutePerProjectPerModel-FreeTier"},
+               {"quotaId":"GenerateRequestsPerDayPerProjectPerModel-FreeTier"}]}]}}
+            """
+        #expect(failure(429, body) == .rateLimited(retryAfter: .milliseconds(58_930), perDay: true, message: "Quota exceeded. Please retry in 58.93s."))
+    }
+
+    @Test func bare429() {
+        #expect(failure(429, #"{"error":{"code":429,"message":"Resource exhausted.","status":"RESOURCE_EXHAUSTED"}}"#)
+            == .rateLimited(retryAfter: nil, perDay: false, message: "Resource exhausted."))
+        guard case .rateLimited(nil, false, _)? = failure(429, "Too Many Requests") else {
+            Issue.record("non-JSON 429")
+            return
+        }
+    }
+
+    @Test(arguments: [
+        (400, #"{"error":{"code":400,"message":"API key expired. Please renew the API key.","status":"INVALID_ARGUMENT"}}"#, "keyRejected"),
+        (400, #"{"error":{"code":400,"message":"Bad.","status":"INVALID_ARGUMENT","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"API_KEY_INVALID"}]}}"#, "keyRejected"),
+        (400, #"{"error":{"code":400,"message":"User location is not supported for the API use.","status":"FAILED_PRECONDITION"}}"#, "configuration"),
+        (400, #"{"error":{"code":400,"message":"* GenerateContentRequest.contents: contents is not specified","status":"INVALID_ARGUMENT"}}"#, "badRequest"),
+        (401, #"{"error":{"code":401,"message":"Unauthenticated.","status":"UNAUTHENTICATED"}}"#, "keyRejected"),
+        (402, #"{"error":{"code":402,"message":"Your prepayment credits are depleted.","status":"RESOURCE_EXHAUSTED"}}"#, "configuration"),
+        (403, #"{"error":{"code":403,"message":"Permission denied.","status":"PERMISSION_DENIED"}}"#, "keyRejected"),
+        (404, #"{"error":{"code":404,"message":"models/x is not found.","status":"NOT_FOUND"}}"#, "configuration"),
+        (408, "Request Timeout", "transient"),
+        (500, #"{"error":{"code":500,"message":"Internal error.","status":"INTERNAL"}}"#, "transient"),
+        (502, "<html><body>502 Bad Gateway</body></html>", "transient"),
+        (503, #"{"error":{"code":503,"message":"The model is overloaded.","status":"UNAVAILABLE"}}"#, "transient"),
+        (504, #"{"error":{"code":504,"message":"Deadline expired.","status":"DEADLINE_EXCEEDED"}}"#, "transient"),
+    ])
+    func errorTable(status: Int, body: String, expected: String) {
+        let kind: String
+        switch failure(status, body) {
+        case .keyRejected?: kind = "keyRejected"
+        case .configuration?: kind = "configuration"
+        case .badRequest?: kind = "badRequest"
+        case .transient(status, _, false)?: kind = "transient"
+        default: kind = "other"
+        }
+        #expect(kind == expected)
+    }
+
+    @Test func theKeyIsScrubbedFromEchoedMessagesAndBodies() {
+        let json = #"{"error":{"code":400,"message":"API key not valid: \#(Self.secret)","status":"INVALID_ARGUMENT"}}"#
+        let html = "<html>bad key \(Self.secret)</html>"
+        for failure in [failure(400, json), failure(502, html), failure(200, "garbage \(Self.secret)")] {
+            let text = "\(String(describing: failure))"
+            #expect(!text.contains(Self.secret))
+            #expect(text.contains("[redacted]"))
+        }
+    }
+
+    @Test func thoughtPartsAreSkippedAndTheLastImageWins() throws {
+        let png = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 1, 2, 3])
+        let jpeg = Data([0xFF, 0xD8, 0xFF, 0xE0, 4, 5])
+        let body = """
+            {"candidates":[{"content":{"parts":[
+              {"inlineData":{"mimeType":"image/png","data":"\(png.base64EncodedString())"}},
+              {"text":"hello"},
+              {"inlineData":{"mimeType":"image/png","data":"\(jpeg.base64EncodedString())"}},
+              {"inlineData":{"mimeType":"image/png","data":"\(png.base64EncodedString())"},"thought":true}]},
+              "finishReason":"STOP"}],
+             "usageMetadata":{"promptTokenCount":15,"candidatesTokenCount":1318,"totalTokenCount":1333}}
+            """
+        let image = try decoder.decode(status: 200, body: Data(body.utf8)).get()
+        #expect(image.mimeType == "image/jpeg")
+        #expect(image.data == jpeg)
+        #expect(image.text == "hello")
+        #expect(image.usage == TokenUsage(promptTokens: 15, outputTokens: 1318, totalTokens: 1333))
+    }
+
+    @Test(arguments: [
+        (#"{"promptFeedback":{"blockReason":"SAFETY"}}"#, "blocked:SAFETY"),
+        (#"{"candidates":[{"finishReason":"IMAGE_PROHIBITED_CONTENT","finishMessage":"no"}]}"#, "blocked:IMAGE_PROHIBITED_CONTENT"),
+        (#"{"candidates":[{"content":{"parts":[]},"finishReason":"NO_IMAGE"}]}"#, "noImage:NO_IMAGE"),
+        (#"{"candidates":[{"content":{"parts":[{"text":"just words"}]},"finishReason":"STOP"}]}"#, "noImage:TEXT_ONLY"),
+        (#"{"candidates":[{"content":{"parts":[{"inlineData":{"mimeType":"image/png","data":"@@@"}}]}}]}"#, "transient"),
+        ("not json at all", "transient"),
+    ])
+    func imagelessSuccesses(body: String, expected: String) {
+        let kind: String
+        switch failure(200, body) {
+        case .blocked(let reason, _)?: kind = "blocked:" + reason
+        case .noImage(let reason, _)?: kind = "noImage:" + reason
+        case .transient(200, _, true)?: kind = "transient"
+        default: kind = "other"
+        }
+        #expect(kind == expected)
+    }
+
+    @Test func protobufDurations() {
+        #expect(GeminiResponseDecoder.parseProtobufDuration("26s") == .seconds(26))
+        #expect(GeminiResponseDecoder.parseProtobufDuration("0.5s") == .milliseconds(500))
+        #expect(GeminiResponseDecoder.parseProtobufDuration("abc") == nil)
+        #expect(GeminiResponseDecoder.parseRetryIn("Please retry in 850ms.") == .milliseconds(850))
+        #expect(GeminiResponseDecoder.parseRetryIn("no hint") == nil)
+    }
+}
