@@ -156,6 +156,7 @@ let package = Package(
             name: "ImageGenServerRuntime",
             dependencies: [
                 "ImageGenEngine",
+                "ImageGenGemini",
                 "ImageGenRPC",
                 "ImageGenService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

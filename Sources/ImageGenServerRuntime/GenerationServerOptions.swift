@@ -58,7 +58,7 @@ public struct GenerationServerOptions: ParsableArguments {
             throw ValidationError("--projects-root: \(error.message)")
         }
         let stateDirectory = URL(fileURLWithPath: stateDir ?? root.url.appendingPathComponent(".imagegen-state").path)
-        let engine = ImageEngine(configuration: configuration, logger: logger, providerFactory: ProviderFactory.make(logger: logger))
+        let engine = ImageEngine(configuration: configuration, logger: logger, providerFactory: ProviderFactory(logger: logger).engineFactory)
         let jobs = JobManager(
             configuration: ServiceConfiguration(projectsRoot: root, stateDirectory: stateDirectory, resumeJobsOnStart: !noResume),
             engine: engine, logger: logger)
