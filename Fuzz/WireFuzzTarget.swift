@@ -46,5 +46,14 @@ enum WireFuzzing {
         roundTrip(CallStatus.self),
         roundTrip(HealthCheckRequest.self),
         roundTrip(HealthCheckResponse.self),
+        roundTrip(StartGenerationRequest.self),
+        roundTrip(WatchJobRequest.self),
+        roundTrip(GetStatusRequest.self),
+        roundTrip(JobRequest.self),
+        roundTrip(ListJobsRequest.self),
+        roundTrip(ListJobsResponse.self),
+        roundTrip(JobStatus.self),
+        roundTrip(ProgressEvent.self),
+        roundTrip(Storyboard.self),
     ]
 }
