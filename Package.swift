@@ -78,6 +78,7 @@ let package = Package(
                 "CCurl",
                 "ImageGenEngine",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strictSwift
         ),
@@ -148,6 +149,7 @@ let package = Package(
             dependencies: [
                 "ImageGenEngine",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strictSwift
         ),

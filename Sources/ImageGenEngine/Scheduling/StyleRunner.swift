@@ -434,6 +434,8 @@ struct StyleRunner: Sendable {
         var decisions: [Decision] = []
         var first = true
         for shot in storyboard.shots {
+            Self.removeStaleTemporaryFiles(
+                in: project.appendingPathComponent("generated_images/\(style.name)/Shot_\(shot.id)", isDirectory: true))
             var previous: Int?
             for beat in shot.beats {
                 let attachReference = reference != nil && (first || beat.transition == .hardCut)
@@ -473,6 +475,14 @@ struct StyleRunner: Sendable {
             }
         }
         return Plan(beats: beats, decisions: decisions, styleReference: reference)
+    }
+
+    /// Removes temporary files a killed run left behind (".Beat_x.png.tmp-…"); never a final path.
+    static func removeStaleTemporaryFiles(in directory: URL) {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return }
+        for name in names where name.hasPrefix(".") && name.contains(".tmp-") {
+            try? FileManager.default.removeItem(at: directory.appendingPathComponent(name))
+        }
     }
 
     // MARK: - One request
