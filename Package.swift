@@ -69,6 +69,7 @@ let package = Package(
                 .product(name: "Collections", package: "swift-collections"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
+            exclude: ["CONFIGURATION.md"],
             swiftSettings: strictSwift
         ),
         // The Gemini provider over libcurl.

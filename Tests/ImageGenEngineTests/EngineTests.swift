@@ -51,7 +51,7 @@ struct EngineTests {
 
     @Test func rateLimitCoolsTheProjectAndMovesTheBeat() async throws {
         let dir = TempDirectory("429")
-        let provider = ScriptedProvider(latency: .milliseconds(5)) { request, _ in
+        let provider = ScriptedProvider(latency: .milliseconds(60)) { request, _ in
             if request.key.project == "slow", request.prompt.hasSuffix("moment 1") {
                 throw ProviderFailure.rateLimited(retryAfter: .milliseconds(300), perDay: false, message: "quota")
             }
@@ -71,6 +71,29 @@ struct EngineTests {
         let cooled = keyEvents(events).filter { $0.state == .cooled }
         #expect(cooled.count == 1 && cooled.first?.duration == .milliseconds(300) && cooled.first?.keyLabel == "clear#1…0001")
         #expect(summary.styles[0].spend.rateLimited == 1)
+        // The job outlasts the cool-down: the key is reported ready and used again.
+        #expect(keyEvents(events).contains { $0.state == .ready && $0.keyLabel == "clear#1…0001" })
+        #expect(!after.isEmpty)
+    }
+
+    @Test func bareRateLimitBacksOffExponentially() async throws {
+        let dir = TempDirectory("bare429")
+        let provider = ScriptedProvider { _, attempt in
+            if attempt < 2 { throw ProviderFailure.rateLimited(retryAfter: nil, perDay: false, message: "bare") }
+            return nil
+        }
+        let style = fastStyle(
+            "clear", keys: keys("clear", [(nil, "AIzaOnlyKey00001")]), inFlight: 1,
+            retry: RetryPolicy(baseDelay: .milliseconds(40), maxDelay: .seconds(1)))
+        let engine = ImageEngine(configuration: fastConfiguration(styles: [style]), logger: testLogger) { _ in provider }
+        let (summary, events) = await runJob(try engine.makeJob(storyboard: try makeStoryboard(shots: 1, beats: 1), project: dir.url))
+        #expect(summary.state == .completed)
+        let starts = provider.recorded.map(\.start)
+        #expect(starts.count == 3)
+        // Backoff with equal jitter: at least half of 40 ms, then half of 80 ms.
+        #expect(starts[1] - starts[0] >= .milliseconds(20))
+        #expect(starts[2] - starts[1] >= .milliseconds(40))
+        #expect(keyEvents(events).filter { $0.state == .cooled }.count == 2)
     }
 
     @Test func perDayQuotaSetsTheKeyAside() async throws {

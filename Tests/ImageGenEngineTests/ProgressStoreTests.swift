@@ -35,22 +35,4 @@ struct ProgressStoreTests {
         #expect(error?.code == .corruptProgress)
         #expect(error?.message.contains("move it aside") == true)
     }
-
-    /// Saving stays O(1): the time per save with 10,000 records is close to that with 1,000.
-    @Test func saveCostIsFlat() async throws {
-        func averageSave(records: Int) async throws -> Double {
-            let dir = TempDirectory("flat")
-            let store = try await ProgressStore.open(project: dir.url, style: "x", durability: .none, compactionLines: 1000)
-            for i in 0..<records { try await store.save(Self.record(i)) }
-            let clock = ContinuousClock()
-            let start = clock.now
-            let measured = 1000
-            for i in 0..<measured { try await store.save(Self.record(i % records)) }
-            return (clock.now - start).seconds / Double(measured)
-        }
-        let small = try await averageSave(records: 1000)
-        let large = try await averageSave(records: 10_000)
-        print("progress save: \(Int(small * 1e6)) µs/save at 1,000 records, \(Int(large * 1e6)) µs/save at 10,000")
-        #expect(large < small * 4 + 0.000_2)
-    }
 }

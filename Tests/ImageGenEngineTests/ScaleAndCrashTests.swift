@@ -35,6 +35,25 @@ struct ScaleAndCrashTests {
         #expect(hwm < 1_500_000)
     }
 
+    /// Saving stays O(1) amortised: the time per save with 10,000 records is close to that with 1,000.
+    /// Each measurement spans 10,000 saves, so it includes its share of journal compactions.
+    @Test func saveCostIsFlat() async throws {
+        func averageSave(records: Int) async throws -> Double {
+            let dir = TempDirectory("flat")
+            let store = try await ProgressStore.open(project: dir.url, style: "x", durability: .none, compactionLines: 1000)
+            for i in 0..<records { try await store.save(ProgressStoreTests.record(i)) }
+            let clock = ContinuousClock()
+            let start = clock.now
+            let measured = 10_000
+            for i in 0..<measured { try await store.save(ProgressStoreTests.record(i % records)) }
+            return (clock.now - start).seconds / Double(measured)
+        }
+        let small = try await averageSave(records: 1000)
+        let large = try await averageSave(records: 10_000)
+        print("progress save: \(Int(small * 1e6)) µs/save at 1,000 records, \(Int(large * 1e6)) µs/save at 10,000")
+        #expect(large < small * 4 + 0.000_2)
+    }
+
     static func peakRSSKilobytes() -> Int {
         guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
         for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {

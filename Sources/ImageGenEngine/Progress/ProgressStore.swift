@@ -27,6 +27,11 @@ public final class ProgressStore: Sendable {
         var journalFD: Int32 = -1
         var journalLines = 0
         var closed = false
+        let encoder: JSONEncoder = {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            return encoder
+        }()
     }
 
     /// The on-disk JSON document.
@@ -122,9 +127,7 @@ public final class ProgressStore: Sendable {
             guard !state.closed else { throw EngineError(.io, "progress of style \(style) is closed") }
             state.records[record.key] = record
             if state.journalFD < 0 { try openJournal(&state) }
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            var line = try encoder.encode(record)
+            var line = try state.encoder.encode(record)
             line.append(0x0A)
             try line.withUnsafeBytes { buffer in
                 var offset = 0
@@ -163,9 +166,7 @@ public final class ProgressStore: Sendable {
     private func compactSync(_ state: inout State) throws {
         let document = Document(
             version: 1, style: style, updatedAt: Date().timeIntervalSince1970, beats: Array(state.records.values))
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let data = try encoder.encode(document)
+        let data = try state.encoder.encode(document)
         try DurableFiles.write(data, to: fileURL, sync: sync)
         // The JSON file now holds everything: a crash from here on replays an already-applied journal.
         if state.journalFD < 0 { try openJournal(&state) }

@@ -187,6 +187,7 @@ struct StyleRunner: Sendable {
 
         await withTaskGroup(of: Completion.self) { group in
             var sleepers: [Instant] = []
+            var lastDispatchPublish = clock.now - .seconds(1)
             while true {
                 let now = clock.now
                 for key in pool.endCoolings(now: now) { keyEvent(key, .ready, reason: "cool-down over") }
@@ -227,7 +228,11 @@ struct StyleRunner: Sendable {
                                                         plan: plan, store: store, io: io))
                         }
                     }
-                    if dispatched { publish() }
+                    // Completions publish anyway; on dispatch, publish at most every 50 ms.
+                    if dispatched && clock.now - lastDispatchPublish >= .milliseconds(50) {
+                        lastDispatchPublish = clock.now
+                        publish()
+                    }
                 }
                 let finishedWork = ready.isEmpty && delayed.isEmpty
                 if inFlight == 0 && (cancelled || styleError != nil || finishedWork) { break }
