@@ -6,7 +6,7 @@ import Testing
 struct ScaleAndCrashTests {
     /// 10,000 beats × 3 styles on the offline renderer: finishes, with bounded memory.
     @Test func tenThousandBeatsInThreeStyles() async throws {
-        let dir = TempDirectory("scale")
+        let dir = TempDirectory("scale", inMemory: true)
         let board = try makeStoryboard(shots: 100, beats: 100)
         var config = EngineConfiguration(durability: .none, offline: OfflineSettings(width: 16, height: 9, concurrency: 8))
         config.styles = config.styles.map { style in

@@ -45,7 +45,7 @@ public struct OfflineProvider: ImageProvider {
 
     /// The hex SHA-256 of a prompt, as written to the render log.
     public static func promptDigest(_ prompt: String) -> String {
-        SHA256.hash(data: Data(prompt.utf8)).map { String(format: "%02x", $0) }.joined()
+        DurableFiles.sha256Hex(Data(prompt.utf8))
     }
 
     private static func appendLine(_ line: String, to path: String) {
