@@ -59,7 +59,7 @@ struct EngineTests {
         }
         let style = fastStyle("clear", keys: keys("clear", [("slow", "AIzaSlowKey00001"), ("fast", "AIzaFastKey00002")]), inFlight: 1)
         let engine = ImageEngine(configuration: fastConfiguration(styles: [style]), logger: testLogger) { _ in provider }
-        let (summary, events) = await runJob(try engine.makeJob(storyboard: try makeStoryboard(shots: 1, beats: 6), project: dir.url))
+        let (summary, events) = await runJob(try engine.makeJob(storyboard: try makeStoryboard(shots: 1, beats: 10), project: dir.url))
         #expect(summary.state == .completed)
         let calls = provider.recorded
         let limited = try #require(calls.first { $0.project == "slow" && $0.prompt.hasSuffix("moment 1") })
@@ -309,6 +309,22 @@ struct EngineTests {
         }
         // Keys of one project are used in turn.
         #expect(Set(provider.recorded.map(\.keyLabel)).count == 4)
+    }
+
+    @Test func aProjectSharedByTwoStylesIsPacedOnce() async throws {
+        let dir = TempDirectory("sharedpace")
+        let provider = ScriptedProvider(latency: .milliseconds(2))
+        let styles = ["clear", "illustration"].map {
+            fastStyle($0, keys: keys($0, [("shared", "AIzaShared\($0)")]), rpm: 1200, inFlight: 2)
+        }
+        let engine = ImageEngine(configuration: fastConfiguration(styles: styles), logger: testLogger) { _ in provider }
+        let (summary, _) = await runJob(try engine.makeJob(storyboard: try makeStoryboard(shots: 1, beats: 4), project: dir.url))
+        #expect(summary.state == .completed)
+        let starts = provider.recorded.map(\.start).sorted()
+        #expect(starts.count == 8)
+        for (a, b) in zip(starts, starts.dropFirst()) {
+            #expect(b - a >= .milliseconds(50), "gap \(b - a)")
+        }
     }
 
     @Test func jobWideConcurrencyCap() async throws {

@@ -108,7 +108,8 @@ struct StyleRunner: Sendable {
         var pool = KeyPool(
             keys: effectiveKeys, requestsPerMinute: isOffline ? 0 : style.requestsPerMinute,
             maxInFlightPerProject: isOffline ? configuration.offline.concurrency : style.maxInFlightPerProject,
-            now: clock.now, verified: isOffline)
+            now: clock.now, verified: isOffline,
+            gate: isOffline ? nil : { [control] project, spacing in control.gate(project: project, spacing: spacing) })
         let beats = plan.beats
         var counters = [BeatCounters](repeating: BeatCounters(), count: beats.count)
         var ready = Deque<Int>()
