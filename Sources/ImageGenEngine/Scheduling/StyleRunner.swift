@@ -149,10 +149,10 @@ struct StyleRunner: Sendable {
             case .generate:
                 if let predecessor = beats[index].predecessor, case .generate = plan.decisions[predecessor] {
                     dependents[predecessor, default: []].append(index)
-                    event(index, .waiting)
+                    event(index, .waiting, path: beats[index].relativeStem + ".png")
                 } else {
                     ready.append(index)
-                    event(index, .queued)
+                    event(index, .queued, path: beats[index].relativeStem + ".png")
                 }
             }
         }
@@ -181,6 +181,12 @@ struct StyleRunner: Sendable {
         }
 
         func keyEvent(_ key: APIKey, _ state: KeyEvent.State, duration: Duration? = nil, reason: String) {
+            logger.info(
+                "key \(state.rawValue)",
+                metadata: [
+                    "style": "\(style.name)", "key": "\(key.label)", "project": "\(key.project)", "reason": "\(reason)",
+                    "duration": "\(duration.map { "\($0)" } ?? "-")",
+                ])
             control.emit(
                 .key(KeyEvent(style: style.name, keyLabel: key.label, project: key.project, state: state, duration: duration,
                               reason: reason)))
@@ -284,7 +290,7 @@ struct StyleRunner: Sendable {
                           sha: record.sha256)
                     for dependent in (dependents.removeValue(forKey: index) ?? []).reversed() {
                         ready.prepend(dependent)
-                        event(dependent, .queued)
+                        event(dependent, .queued, path: beats[dependent].relativeStem + ".png")
                     }
                 case .storage(let message):
                     styleError = "style \(style.name): \(message)"
