@@ -302,11 +302,12 @@ struct EngineTests {
         #expect(summary.state == .completed)
         for project in 0..<projects {
             let starts = provider.recorded.filter { $0.project == "p\(project)" }.map(\.start).sorted()
-            #expect(starts.count == 10 / projects)
+            #expect(starts.count >= 1)
             for (a, b) in zip(starts, starts.dropFirst()) {
                 #expect(b - a >= .milliseconds(50), "gap \(b - a)")
             }
         }
+        #expect(provider.recorded.count == 10)
         // Keys of one project are used in turn.
         #expect(Set(provider.recorded.map(\.keyLabel)).count == 4)
     }
