@@ -32,8 +32,12 @@ struct OfflineProviderTests {
         #expect(image.mimeType == "image/png" && validatePNG(image.data) != nil)
         #expect(try String(contentsOfFile: log, encoding: .utf8) == "clear\t\(OfflineProvider.promptDigest("hello"))\n")
         let slow = OfflineProvider(style: "clear", settings: OfflineSettings(latency: .seconds(30)))
-        let task = Task { try await slow.generate(request) }
-        task.cancel()
-        await #expect(throws: ProviderFailure.cancelled) { try await task.value }
+        await #expect(throws: ProviderFailure.cancelled) {
+            try await withThrowingTaskGroup(of: GeneratedImage.self) { group in
+                group.addTask { try await slow.generate(request) }
+                group.cancelAll()
+                return try await group.next()!
+            }
+        }
     }
 }
