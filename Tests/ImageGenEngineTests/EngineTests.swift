@@ -47,6 +47,15 @@ struct EngineTests {
         #expect(job.status().styles.allSatisfy { $0.completed == 9 && $0.percent == 100 })
         let status = try await ProjectStatus.read(project: dir.url, styles: ["illustration", "clear", "consistent"], storyboard: board)
         #expect(status.isComplete)
+        // Without a storyboard, the records alone answer; a style never run is not complete.
+        let fromRecords = try await ProjectStatus.read(project: dir.url, styles: ["clear", "noir"])
+        #expect(fromRecords.styles[0].isComplete && fromRecords.styles[0].done == 9)
+        #expect(!fromRecords.styles[1].isComplete && !fromRecords.isComplete)
+        // Progress files hold key labels, never keys.
+        for style in ["illustration", "clear", "consistent"] {
+            let text = try String(contentsOf: dir.url.appendingPathComponent("image_progress_\(style).json"), encoding: .utf8)
+            #expect(!text.contains("AIzaSecret"))
+        }
     }
 
     @Test func rateLimitCoolsTheProjectAndMovesTheBeat() async throws {

@@ -94,6 +94,30 @@ struct ScaleAndCrashTests {
         ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n")
     }
 
+    @Test func renderToolRefusesABadStoryboardNamingTheProblem() async throws {
+        guard let executable = Self.renderExecutable() else {
+            Issue.record("imagegen-render not found next to the test bundle; run `swift build` first")
+            return
+        }
+        let dir = TempDirectory("badboard")
+        let board = dir.url.appendingPathComponent("storyboard.json")
+        try Data(#"{"shots":[{"id":"3","beats":[{"id":"3.2","prompt":" "}]}]}"#.utf8).write(to: board)
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = [board.path, "--project", dir.url.appendingPathComponent("p").path]
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        process.environment = [:]
+        let (exit, continuation) = AsyncStream<Int32>.makeStream()
+        process.terminationHandler = { continuation.yield($0.terminationStatus); continuation.finish() }
+        try process.run()
+        for await status in exit { #expect(status == 2) }
+        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(message.contains("shot 3, beat 3.2: prompt is empty"), "\(message)")
+        #expect(!FileManager.default.fileExists(atPath: dir.url.appendingPathComponent("p").path))
+    }
+
     @Test func killNineMidRunThenResume() async throws {
         guard let executable = Self.renderExecutable() else {
             Issue.record("imagegen-render not found next to the test bundle; run `swift build` first")
