@@ -112,6 +112,8 @@ struct StyleRunner: Sendable {
             gate: isOffline ? nil : { [control] project, spacing in control.gate(project: project, spacing: spacing) })
         let beats = plan.beats
         var counters = [BeatCounters](repeating: BeatCounters(), count: beats.count)
+        /// The image of each beat known to be done (skipped or generated in this job), relative to the project.
+        var files = [String?](repeating: nil, count: beats.count)
         var ready = Deque<Int>()
         var delayed: [(index: Int, at: Instant)] = []
         var dependents: [Int: [Int]] = [:]
@@ -145,6 +147,7 @@ struct StyleRunner: Sendable {
             switch decision {
             case .skip(let record):
                 skipped += 1
+                files[index] = record.file
                 event(index, .skipped, path: record.file, bytes: record.bytes, sha: record.sha256)
             case .generate:
                 if let predecessor = beats[index].predecessor, case .generate = plan.decisions[predecessor] {
@@ -228,11 +231,13 @@ struct StyleRunner: Sendable {
                         let beat = beats[index]
                         let snapshot = counters[index]
                         let gate = pool.gate(slot)
+                        let predecessorFile = beat.predecessor.flatMap { files[$0] }
                         event(index, .generating, attempt: snapshot.requests, key: key.label,
                               path: beat.relativeStem + ".png")
                         group.addTask {
                             .attempt(await self.attempt(beat, slot: slot, key: key, gate: gate, counters: snapshot,
-                                                        plan: plan, store: store, io: io))
+                                                        predecessorFile: predecessorFile, plan: plan, store: store,
+                                                        io: io))
                         }
                     }
                     // Completions publish anyway; on dispatch, publish at most every 50 ms.
@@ -283,6 +288,7 @@ struct StyleRunner: Sendable {
                 case .done(let record):
                     pool.succeeded(outcome.slot)
                     done += 1
+                    files[index] = record.file
                     spend.imagesReceived += 1
                     spend.usage.add(record.usage)
                     counters[index].usage.add(record.usage)
@@ -500,17 +506,15 @@ struct StyleRunner: Sendable {
     // MARK: - One request
 
     func attempt(
-        _ beat: PlannedBeat, slot: Int, key: APIKey, gate: PaceGate, counters: BeatCounters, plan: Plan,
-        store: ProgressStore,
+        _ beat: PlannedBeat, slot: Int, key: APIKey, gate: PaceGate, counters: BeatCounters, predecessorFile: String?,
+        plan: Plan, store: ProgressStore,
         io: BlockingIO
     ) async -> AttemptOutcome {
         var references: [ReferenceImage] = []
         if beat.attachStyleReference, let reference = plan.styleReference { references.append(reference) }
         var predecessorSHA: String?
         if let predecessor = beat.predecessor {
-            let path = project.appendingPathComponent(
-                store.record(shot: plan.beats[predecessor].shot, beat: plan.beats[predecessor].beat)?.file
-                    ?? plan.beats[predecessor].relativeStem + ".png")
+            let path = project.appendingPathComponent(predecessorFile ?? plan.beats[predecessor].relativeStem + ".png")
             guard let data = try? await io.run({ try Data(contentsOf: path) }) else {
                 return AttemptOutcome(
                     index: beat.index, slot: slot,
