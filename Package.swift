@@ -78,6 +78,7 @@ let package = Package(
                 .product(name: "Collections", package: "swift-collections"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
+            exclude: ["CONFIGURATION.md"],
             swiftSettings: strictSwift
         ),
         // The Gemini provider over libcurl.
@@ -87,6 +88,7 @@ let package = Package(
                 "CCurl",
                 "ImageGenEngine",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strictSwift
         ),
@@ -243,6 +245,7 @@ let package = Package(
             dependencies: [
                 "ImageGenEngine",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strictSwift
         ),

@@ -5,6 +5,7 @@ internal import Synchronization
 final class JobControl: Sendable {
     private let continuation: AsyncStream<EngineEvent>.Continuation
     private let state: Mutex<Shared>
+    private let gates = Mutex<[String: PaceGate]>([:])
 
     struct Shared {
         var paused = false
@@ -17,6 +18,18 @@ final class JobControl: Sendable {
     init(continuation: AsyncStream<EngineEvent>.Continuation, styles: [String], maxInFlight: Int?) {
         self.continuation = continuation
         self.state = Mutex(Shared(maxInFlight: maxInFlight, progress: styles.map { StyleProgress(style: $0) }))
+    }
+
+    /// The pace gate of a Google Cloud project, shared by every style of the job that names it:
+    /// a project's quota is one, whichever style spends it. The first style's spacing is used,
+    /// unless a later one asks for a wider spacing.
+    func gate(project: String, spacing: Duration) -> PaceGate {
+        gates.withLock { gates in
+            if let gate = gates[project], gate.spacing >= spacing { return gate }
+            let gate = PaceGate(spacing: spacing)
+            gates[project] = gate
+            return gate
+        }
     }
 
     func emit(_ event: EngineEvent) {

@@ -45,7 +45,7 @@ public struct OfflineProvider: ImageProvider {
 
     /// The hex SHA-256 of a prompt, as written to the render log.
     public static func promptDigest(_ prompt: String) -> String {
-        SHA256.hash(data: Data(prompt.utf8)).map { String(format: "%02x", $0) }.joined()
+        DurableFiles.sha256Hex(Data(prompt.utf8))
     }
 
     private static func appendLine(_ line: String, to path: String) {
@@ -75,7 +75,7 @@ public struct OfflineProvider: ImageProvider {
             let cy = Int(seed[(base + 1) % 32]) * height / 256
             let size = max(2, (8 + Int(seed[(base + 2) % 32]) % 40) * min(width, height) / 100)
             let fill = mix(color(seed, (base + 3) % 30), color(styleSeed, 6 + index % 20), 0.3)
-            switch style.utf8.reduce(0, { $0 &+ Int($1) }) % 3 {
+            switch Self.composition(of: style) {
             case 0:  // round shapes
                 canvas.fillCircle(cx: cx, cy: cy, radius: size / 2, fill)
             case 1:  // rectangles
@@ -89,6 +89,16 @@ public struct OfflineProvider: ImageProvider {
             }
         }
         return PNGEncoder.encode(width: width, height: height, rgb: canvas.pixels)
+    }
+
+    /// 0: round shapes, 1: rectangles, 2: a horizon band and discs. Fixed for the built-in styles.
+    static func composition(of style: String) -> Int {
+        switch style {
+        case "illustration": return 0
+        case "clear": return 1
+        case "consistent": return 2
+        default: return style.utf8.reduce(0, { $0 &+ Int($1) }) % 3
+        }
     }
 
     typealias RGB = (r: Double, g: Double, b: Double)

@@ -20,13 +20,20 @@ public final class ProgressStore: Sendable {
     private let sync: Bool
     private let compactionLines: Int
     private let io: BlockingIO
+    /// The records, read by anyone; held only briefly (never during I/O).
+    private let recordsLock = Mutex<OrderedDictionary<String, BeatRecord>>([:])
+    /// The journal's state, used only on the I/O queue (so its lock is never contended).
     private let state: Mutex<State>
 
     struct State: ~Copyable {
-        var records: OrderedDictionary<String, BeatRecord> = [:]
         var journalFD: Int32 = -1
         var journalLines = 0
         var closed = false
+        let encoder: JSONEncoder = {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            return encoder
+        }()
     }
 
     /// The on-disk JSON document.
@@ -76,12 +83,12 @@ public final class ProgressStore: Sendable {
 
     /// Every record, in the order beats were first saved.
     public var records: [BeatRecord] {
-        state.withLock { Array($0.records.values) }
+        recordsLock.withLock { Array($0.values) }
     }
 
     /// The record of beat `beat` in shot `shot`.
     public func record(shot: String, beat: String) -> BeatRecord? {
-        state.withLock { $0.records["\(shot)/\(beat)"] }
+        recordsLock.withLock { $0["\(shot)/\(beat)"] }
     }
 
     /// Saves one record durably (one journal line, fsynced); returns once it is on disk.
@@ -111,20 +118,19 @@ public final class ProgressStore: Sendable {
     private func openSync(project: URL) throws {
         try FileManager.default.createDirectory(at: project, withIntermediateDirectories: true)
         let loaded = try Self.loadRecords(fileURL: fileURL, journalURL: journalURL, style: style)
-        try state.withLock { state in
-            state.records = loaded
-            try compactSync(&state)
-        }
+        recordsLock.withLock { $0 = loaded }
+        try state.withLock { state in try compactSync(&state) }
     }
 
     private func saveSync(_ record: BeatRecord) throws {
         try state.withLock { state in
             guard !state.closed else { throw EngineError(.io, "progress of style \(style) is closed") }
-            state.records[record.key] = record
+            let count = recordsLock.withLock { records in
+                records[record.key] = record
+                return records.count
+            }
             if state.journalFD < 0 { try openJournal(&state) }
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            var line = try encoder.encode(record)
+            var line = try state.encoder.encode(record)
             line.append(0x0A)
             try line.withUnsafeBytes { buffer in
                 var offset = 0
@@ -139,7 +145,7 @@ public final class ProgressStore: Sendable {
             }
             if sync, fsync(state.journalFD) != 0 { throw DurableFiles.posixError("fsync \(journalURL.path)") }
             state.journalLines += 1
-            if state.journalLines > max(compactionLines, state.records.count) { try compactSync(&state) }
+            if state.journalLines > max(compactionLines, count) { try compactSync(&state) }
         }
     }
 
@@ -161,11 +167,9 @@ public final class ProgressStore: Sendable {
 
     /// Writes the JSON file from memory, then empties the journal.
     private func compactSync(_ state: inout State) throws {
-        let document = Document(
-            version: 1, style: style, updatedAt: Date().timeIntervalSince1970, beats: Array(state.records.values))
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let data = try encoder.encode(document)
+        let beats = recordsLock.withLock { Array($0.values) }
+        let document = Document(version: 1, style: style, updatedAt: Date().timeIntervalSince1970, beats: beats)
+        let data = try state.encoder.encode(document)
         try DurableFiles.write(data, to: fileURL, sync: sync)
         // The JSON file now holds everything: a crash from here on replays an already-applied journal.
         if state.journalFD < 0 { try openJournal(&state) }

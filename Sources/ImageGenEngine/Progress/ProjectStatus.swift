@@ -61,11 +61,14 @@ public struct ProjectStatus: Sendable, Equatable {
                 }
                 switch record.state {
                 case .done:
-                    let size = record.file.flatMap {
-                        try? FileManager.default.attributesOfItem(atPath: project.appendingPathComponent($0).path)[.size]
-                            as? Int
+                    var info = stat()
+                    if let file = record.file, stat(project.appendingPathComponent(file).path, &info) == 0,
+                        Int(info.st_size) == record.bytes
+                    {
+                        counts.done += 1
+                    } else {
+                        counts.pending += 1
                     }
-                    if let size, size == record.bytes { counts.done += 1 } else { counts.pending += 1 }
                 case .failed: counts.failed += 1
                 case .pending: counts.pending += 1
                 }

@@ -36,7 +36,11 @@ struct KeyPool {
     let spacing: Duration
     let maxInFlightPerProject: Int
 
-    init(keys: [APIKey], requestsPerMinute: Double, maxInFlightPerProject: Int, now: Instant, verified: Bool = false) {
+    /// - Parameter gate: the pace gate of a project (shared across a job's styles); nil makes a private one.
+    init(
+        keys: [APIKey], requestsPerMinute: Double, maxInFlightPerProject: Int, now: Instant, verified: Bool = false,
+        gate: ((_ project: String, _ spacing: Duration) -> PaceGate)? = nil
+    ) {
         var projectIndex: [String: Int] = [:]
         var projects: [Project] = []
         var slots: [Slot] = []
@@ -48,7 +52,10 @@ struct KeyPool {
             } else {
                 index = projects.count
                 projectIndex[key.project] = index
-                projects.append(Project(name: key.project, nextStart: now, gate: PaceGate(spacing: spacing)))
+                projects.append(
+                    Project(
+                        name: key.project, nextStart: now,
+                        gate: gate?(key.project, spacing) ?? PaceGate(spacing: spacing)))
             }
             slots.append(Slot(key: key, project: index, verified: verified))
         }

@@ -108,9 +108,12 @@ struct StyleRunner: Sendable {
         var pool = KeyPool(
             keys: effectiveKeys, requestsPerMinute: isOffline ? 0 : style.requestsPerMinute,
             maxInFlightPerProject: isOffline ? configuration.offline.concurrency : style.maxInFlightPerProject,
-            now: clock.now, verified: isOffline)
+            now: clock.now, verified: isOffline,
+            gate: isOffline ? nil : { [control] project, spacing in control.gate(project: project, spacing: spacing) })
         let beats = plan.beats
         var counters = [BeatCounters](repeating: BeatCounters(), count: beats.count)
+        /// The image of each beat known to be done (skipped or generated in this job), relative to the project.
+        var files = [String?](repeating: nil, count: beats.count)
         var ready = Deque<Int>()
         var delayed: [(index: Int, at: Instant)] = []
         var dependents: [Int: [Int]] = [:]
@@ -144,14 +147,15 @@ struct StyleRunner: Sendable {
             switch decision {
             case .skip(let record):
                 skipped += 1
+                files[index] = record.file
                 event(index, .skipped, path: record.file, bytes: record.bytes, sha: record.sha256)
             case .generate:
                 if let predecessor = beats[index].predecessor, case .generate = plan.decisions[predecessor] {
                     dependents[predecessor, default: []].append(index)
-                    event(index, .waiting)
+                    event(index, .waiting, path: beats[index].relativeStem + ".png")
                 } else {
                     ready.append(index)
-                    event(index, .queued)
+                    event(index, .queued, path: beats[index].relativeStem + ".png")
                 }
             }
         }
@@ -180,6 +184,12 @@ struct StyleRunner: Sendable {
         }
 
         func keyEvent(_ key: APIKey, _ state: KeyEvent.State, duration: Duration? = nil, reason: String) {
+            logger.info(
+                "key \(state.rawValue)",
+                metadata: [
+                    "style": "\(style.name)", "key": "\(key.label)", "project": "\(key.project)", "reason": "\(reason)",
+                    "duration": "\(duration.map { "\($0)" } ?? "-")",
+                ])
             control.emit(
                 .key(KeyEvent(style: style.name, keyLabel: key.label, project: key.project, state: state, duration: duration,
                               reason: reason)))
@@ -187,6 +197,7 @@ struct StyleRunner: Sendable {
 
         await withTaskGroup(of: Completion.self) { group in
             var sleepers: [Instant] = []
+            var lastDispatchPublish = clock.now - .seconds(1)
             while true {
                 let now = clock.now
                 for key in pool.endCoolings(now: now) { keyEvent(key, .ready, reason: "cool-down over") }
@@ -220,14 +231,20 @@ struct StyleRunner: Sendable {
                         let beat = beats[index]
                         let snapshot = counters[index]
                         let gate = pool.gate(slot)
+                        let predecessorFile = beat.predecessor.flatMap { files[$0] }
                         event(index, .generating, attempt: snapshot.requests, key: key.label,
                               path: beat.relativeStem + ".png")
                         group.addTask {
                             .attempt(await self.attempt(beat, slot: slot, key: key, gate: gate, counters: snapshot,
-                                                        plan: plan, store: store, io: io))
+                                                        predecessorFile: predecessorFile, plan: plan, store: store,
+                                                        io: io))
                         }
                     }
-                    if dispatched { publish() }
+                    // Completions publish anyway; on dispatch, publish at most every 50 ms.
+                    if dispatched && clock.now - lastDispatchPublish >= .milliseconds(50) {
+                        lastDispatchPublish = clock.now
+                        publish()
+                    }
                 }
                 let finishedWork = ready.isEmpty && delayed.isEmpty
                 if inFlight == 0 && (cancelled || styleError != nil || finishedWork) { break }
@@ -271,6 +288,7 @@ struct StyleRunner: Sendable {
                 case .done(let record):
                     pool.succeeded(outcome.slot)
                     done += 1
+                    files[index] = record.file
                     spend.imagesReceived += 1
                     spend.usage.add(record.usage)
                     counters[index].usage.add(record.usage)
@@ -278,7 +296,7 @@ struct StyleRunner: Sendable {
                           sha: record.sha256)
                     for dependent in (dependents.removeValue(forKey: index) ?? []).reversed() {
                         ready.prepend(dependent)
-                        event(dependent, .queued)
+                        event(dependent, .queued, path: beats[dependent].relativeStem + ".png")
                     }
                 case .storage(let message):
                     styleError = "style \(style.name): \(message)"
@@ -434,6 +452,8 @@ struct StyleRunner: Sendable {
         var decisions: [Decision] = []
         var first = true
         for shot in storyboard.shots {
+            Self.removeStaleTemporaryFiles(
+                in: project.appendingPathComponent("generated_images/\(style.name)/Shot_\(shot.id)", isDirectory: true))
             var previous: Int?
             for beat in shot.beats {
                 let attachReference = reference != nil && (first || beat.transition == .hardCut)
@@ -475,20 +495,26 @@ struct StyleRunner: Sendable {
         return Plan(beats: beats, decisions: decisions, styleReference: reference)
     }
 
+    /// Removes temporary files a killed run left behind (".Beat_x.png.tmp-…"); never a final path.
+    static func removeStaleTemporaryFiles(in directory: URL) {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return }
+        for name in names where name.hasPrefix(".") && name.contains(".tmp-") {
+            try? FileManager.default.removeItem(at: directory.appendingPathComponent(name))
+        }
+    }
+
     // MARK: - One request
 
     func attempt(
-        _ beat: PlannedBeat, slot: Int, key: APIKey, gate: PaceGate, counters: BeatCounters, plan: Plan,
-        store: ProgressStore,
+        _ beat: PlannedBeat, slot: Int, key: APIKey, gate: PaceGate, counters: BeatCounters, predecessorFile: String?,
+        plan: Plan, store: ProgressStore,
         io: BlockingIO
     ) async -> AttemptOutcome {
         var references: [ReferenceImage] = []
         if beat.attachStyleReference, let reference = plan.styleReference { references.append(reference) }
         var predecessorSHA: String?
         if let predecessor = beat.predecessor {
-            let path = project.appendingPathComponent(
-                store.record(shot: plan.beats[predecessor].shot, beat: plan.beats[predecessor].beat)?.file
-                    ?? plan.beats[predecessor].relativeStem + ".png")
+            let path = project.appendingPathComponent(predecessorFile ?? plan.beats[predecessor].relativeStem + ".png")
             guard let data = try? await io.run({ try Data(contentsOf: path) }) else {
                 return AttemptOutcome(
                     index: beat.index, slot: slot,

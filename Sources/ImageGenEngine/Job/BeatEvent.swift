@@ -1,0 +1,53 @@
+/// A beat's state change in one style.
+public struct BeatEvent: Sendable, Equatable {
+    /// The states a beat goes through.
+    public enum State: String, Sendable, Equatable {
+        /// Will be generated.
+        case queued
+        /// Waits for its predecessor's image (continuity).
+        case waiting
+        /// A request is in flight.
+        case generating
+        /// A retry is scheduled after `retryIn`.
+        case retrying
+        /// The image is on disk and recorded.
+        case done
+        /// Given up for this job (see `error`).
+        case failed
+        /// Already done by an earlier run with the same inputs.
+        case skipped
+    }
+
+    public var style: String
+    public var shot: String
+    public var beat: String
+    public var state: State
+    /// 1-based request number for this beat in this job (0 before the first request).
+    public var attempt: Int
+    public var keyLabel: String?
+    /// The image path relative to the project.
+    public var outputPath: String?
+    public var bytes: Int?
+    public var sha256: String?
+    public var error: String?
+    /// For `retrying`: how long until the next attempt may start.
+    public var retryIn: Duration?
+
+    public init(
+        style: String, shot: String, beat: String, state: State, attempt: Int = 0, keyLabel: String? = nil,
+        outputPath: String? = nil, bytes: Int? = nil, sha256: String? = nil, error: String? = nil,
+        retryIn: Duration? = nil
+    ) {
+        self.style = style
+        self.shot = shot
+        self.beat = beat
+        self.state = state
+        self.attempt = attempt
+        self.keyLabel = keyLabel
+        self.outputPath = outputPath
+        self.bytes = bytes
+        self.sha256 = sha256
+        self.error = error
+        self.retryIn = retryIn
+    }
+}
