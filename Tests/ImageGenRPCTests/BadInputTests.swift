@@ -79,17 +79,17 @@ struct BadInputTests {
         try await withServer(configuration) { _, port in
             let started = ContinuousClock.now
             let (frames, closed) = try await RawConnection.with(port: port) { raw in
-                let frame = Frame(callID: 1, kind: .start(CallStart(method: TestService.echo, request: Array(repeating: 1, count: 100))))
+                let frame = Frame(callID: 1, kind: .start(CallStart(method: TestService.echo, request: Array(repeating: 1, count: 400))))
                     .framedBytes()
-                for byte in frame.prefix(60) where !raw.isClosed {
+                for byte in frame.prefix(200) where !raw.isClosed {
                     try? await raw.send([byte])
                     try await Task.sleep(for: .milliseconds(50))
                 }
                 return try await raw.readUntilClosed(timeout: .seconds(5))
             }
             #expect(closed)
-            // Cut off after about the frame timeout, long before the trickle (60 × 50 ms) would end.
-            #expect(ContinuousClock.now - started < .seconds(2.5))
+            // Cut off after about the frame timeout, long before the trickle (200 × 50 ms) would end.
+            #expect(ContinuousClock.now - started < .seconds(6))
             guard case .status(let status)? = frames.first?.kind else {
                 Issue.record("expected a status, got \(frames)")
                 return
