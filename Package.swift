@@ -208,6 +208,12 @@ let package = Package(
         ),
 
         // ---- Tests ----
+        // Helpers shared by the test suites: real child processes of the package's executables.
+        .target(
+            name: "ImageGenTestSupport",
+            path: "Tests/ImageGenTestSupport",
+            swiftSettings: strictSwift
+        ),
         .testTarget(
             name: "ImageGenWireTests",
             dependencies: ["ImageGenWire", "CImageGenWire"],
@@ -216,7 +222,10 @@ let package = Package(
         .testTarget(
             name: "ImageGenRPCTests",
             dependencies: [
+                "imagegen-server",
+                "imagegen-interop-server",
                 "ImageGenRPC",
+                "ImageGenTestSupport",
                 "ImageGenInterop",
                 "ImageGenWire",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -237,7 +246,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ImageGenCLITests",
-            dependencies: ["ImageGenCLI", "ImageGenWire"],
+            dependencies: ["ImageGenCLI", "ImageGenWire", "ImageGenTestSupport", "imagegen", "imagegen-server"],
             swiftSettings: strictSwift
         ),
         .testTarget(

@@ -1,5 +1,6 @@
 import Foundation
 import ImageGenRPC
+import ImageGenTestSupport
 import ImageGenWire
 import Testing
 
@@ -8,7 +9,7 @@ import Testing
 struct ServerExecutableTests {
     @Test("prints its address, serves Health, exits 0 on SIGTERM and on SIGINT", arguments: [SIGTERM, SIGINT])
     func startServeStop(signal: Int32) async throws {
-        let server = try ServerProcess(arguments: ["--listen", "127.0.0.1:0"])
+        let server = try ChildProcess("imagegen-server", arguments: ["--listen", "127.0.0.1:0"])
         let port = try await server.port()
         try await expectHealthy(port: port)
         let started = ContinuousClock.now
@@ -19,8 +20,8 @@ struct ServerExecutableTests {
     @Test("the token comes from IMAGEGEN_AUTH_TOKEN, is enforced, and is never logged")
     func tokenFromEnvironment() async throws {
         let token = "tok-\(UInt64.random(in: 1...UInt64.max))"
-        let server = try ServerProcess(
-            arguments: ["--listen", "127.0.0.1:0", "--log-level", "trace"], environment: ["IMAGEGEN_AUTH_TOKEN": token])
+        let server = try ChildProcess(
+            "imagegen-server", arguments: ["--listen", "127.0.0.1:0", "--log-level", "trace"], environment: ["IMAGEGEN_AUTH_TOKEN": token])
         let port = try await server.port()
         try await withClient(port: port) { client in
             await expectRPCError(.unauthenticated) {
@@ -45,7 +46,7 @@ struct ServerExecutableTests {
         (["--log-level", "loud"], "--log-level"),
     ])
     func badFlags(arguments: [String], named: String) async throws {
-        let server = try ServerProcess(arguments: arguments)
+        let server = try ChildProcess("imagegen-server", arguments: arguments)
         let status = try await server.waitForExit()
         #expect(status != 0)
         #expect(server.stderr.contains(named), "stderr: \(server.stderr)")
@@ -53,9 +54,9 @@ struct ServerExecutableTests {
 
     @Test("a port already in use is reported, not hung on")
     func portInUse() async throws {
-        let first = try ServerProcess(arguments: ["--listen", "127.0.0.1:0"])
+        let first = try ChildProcess("imagegen-server", arguments: ["--listen", "127.0.0.1:0"])
         let port = try await first.port()
-        let second = try ServerProcess(arguments: ["--listen", "127.0.0.1:\(port)"])
+        let second = try ChildProcess("imagegen-server", arguments: ["--listen", "127.0.0.1:\(port)"])
         #expect(try await second.waitForExit() != 0)
         #expect(second.stderr.contains("\(port)"), "stderr: \(second.stderr)")
         #expect(try await first.stop() == 0)

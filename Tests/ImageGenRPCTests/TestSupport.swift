@@ -154,19 +154,6 @@ final class RawConnection: Sendable {
     }
 }
 
-/// The directory of the running test binary, where SwiftPM also puts the package's executables.
-func productsDirectory() -> URL {
-    let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-    var directory = executable.deletingLastPathComponent()
-    // On Linux the test bundle is `<products>/imagegenPackageTests.xctest` (a file), so its directory is <products>.
-    while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("imagegen-server").path),
-        directory.path != "/"
-    {
-        directory = directory.deletingLastPathComponent()
-    }
-    return directory
-}
-
 /// Runs a TCP peer on loopback that closes every connection as soon as it receives bytes.
 func withClosingPeer<R: Sendable>(_ body: (Int) async throws -> R) async throws -> R {
     let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
