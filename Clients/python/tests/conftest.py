@@ -24,6 +24,7 @@ from imagegen_client import Client  # noqa: E402
 
 BIN_DIR = Path(os.environ.get("IMAGEGEN_BIN_DIR") or REPO_ROOT / ".build" / "debug")
 SERVER_BIN = BIN_DIR / "imagegen-interop-server"
+PRODUCT_SERVER_BIN = BIN_DIR / "imagegen-server"
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child
@@ -45,14 +46,16 @@ def _watchdog() -> Iterator[None]:
 class ServerProcess:
     """A running imagegen-interop-server."""
 
-    def __init__(self, *args: str, token: Optional[str] = None) -> None:
+    def __init__(self, *args: str, token: Optional[str] = None, binary: Path = SERVER_BIN) -> None:
         env = dict(os.environ)
         env.pop("IMAGEGEN_AUTH_TOKEN", None)
+        for style in ("ILLUSTRATION", "CLEAR", "CONSISTENT"):
+            env.pop(f"IMAGEGEN_KEYS_{style}", None)  # tests never spend real keys
         if token is not None:
             env["IMAGEGEN_AUTH_TOKEN"] = token
         self.log = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
-            [str(SERVER_BIN), "--listen", "127.0.0.1:0", "--log-level", "warning", *args],
+            [str(binary), "--listen", "127.0.0.1:0", "--log-level", "warning", *args],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self.log, env=env,
             preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
         lines: "queue.Queue[str]" = queue.Queue()
@@ -61,10 +64,10 @@ class ServerProcess:
             line = lines.get(timeout=30)
         except queue.Empty:
             self.stop()
-            raise RuntimeError("imagegen-interop-server did not print 'listening on' within 30 s")
+            raise RuntimeError(f"{binary.name} did not print 'listening on' within 30 s; log: {self.log_text()}")
         if not line.startswith("listening on "):
             self.stop()
-            raise RuntimeError(f"imagegen-interop-server: unexpected first line {line!r}; log: {self.log_text()}")
+            raise RuntimeError(f"{binary.name}: unexpected first line {line!r}; log: {self.log_text()}")
         address = line[len("listening on "):].strip()
         host, _, port = address.rpartition(":")
         self.host = host.strip("[]")
