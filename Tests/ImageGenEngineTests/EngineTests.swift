@@ -178,7 +178,14 @@ struct EngineTests {
 
     @Test func transientFaultsAreRetriedWithinBudget() async throws {
         let dir = TempDirectory("transient")
+        let journal = dir.url.appendingPathComponent("image_progress_clear.journal")
+        let journalBeforeRetry = Mutex<String?>(nil)
         let provider = ScriptedProvider { request, attempt in
+            if request.prompt.hasSuffix("moment 4"), attempt == 1 {
+                // The unknown-outcome attempt is on disk before the retry is sent.
+                let text = try? String(contentsOf: journal, encoding: .utf8)
+                journalBeforeRetry.withLock { $0 = text }
+            }
             if request.prompt.hasSuffix("moment 3") {
                 throw ProviderFailure.transient(status: 503, message: "overloaded", outcomeUnknown: false)
             }
@@ -205,6 +212,8 @@ struct EngineTests {
         #expect(records["1/1.3"]?.state == .failed)
         #expect(records["1/1.3"]?.lastError?.contains("gave up after 5 attempts") == true)
         #expect(records["1/1.4"]?.unknownOutcomeAttempts == 2)
+        let seen = journalBeforeRetry.withLock { $0 } ?? ""
+        #expect(seen.contains(#""beat":"1.4""#) && seen.contains(#""unknownOutcomeAttempts":1"#) && seen.contains(#""state":"pending""#))
         #expect(beatEvents(events, state: .retrying).contains { $0.beat == "1.1" && $0.retryIn != nil && $0.attempt == 1 })
     }
 
