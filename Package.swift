@@ -88,7 +88,6 @@ let package = Package(
                 "CCurl",
                 "ImageGenEngine",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strictSwift
         ),

@@ -5,6 +5,7 @@ extension EngineConfiguration {
     /// environment (`IMAGEGEN_KEYS_<STYLE>`, `IMAGEGEN_GEMINI_BASE_URL`, `IMAGEGEN_KEY_RPM`,
     /// `IMAGEGEN_OFFLINE_LATENCY_MS`, `IMAGEGEN_OFFLINE_RENDER_LOG`). Every problem is reported at
     /// once in an ``EngineError`` with code `.invalidConfiguration`; key secrets never appear in it.
+    /// Blocking (a small file read): call it at start-up.
     public static func load(file: URL?, environment: [String: String]) throws(EngineError) -> EngineConfiguration {
         var loader = ConfigurationLoader()
         if let file {

@@ -21,11 +21,13 @@ final class JobControl: Sendable {
     }
 
     /// The pace gate of a Google Cloud project, shared by every style of the job that names it:
-    /// a project's quota is one, whichever style spends it. The first style's spacing is used,
-    /// unless a later one asks for a wider spacing.
+    /// a project's quota is one, whichever style spends it. The widest spacing asked for wins.
     func gate(project: String, spacing: Duration) -> PaceGate {
         gates.withLock { gates in
-            if let gate = gates[project], gate.spacing >= spacing { return gate }
+            if let gate = gates[project] {
+                gate.widen(to: spacing)
+                return gate
+            }
             let gate = PaceGate(spacing: spacing)
             gates[project] = gate
             return gate

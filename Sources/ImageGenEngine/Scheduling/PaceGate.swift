@@ -2,23 +2,36 @@ internal import Synchronization
 
 /// The last moment a request of one project actually started. The dispatcher already spaces
 /// dispatches by the project's pace; the gate also spaces the real starts, so a child task that
-/// happened to start late does not squeeze the next request closer than the pace allows.
+/// happened to start late does not squeeze the next request closer than the pace allows. A job
+/// shares one gate per project across its styles.
 final class PaceGate: Sendable {
-    private let lastStart = Mutex<ContinuousClock.Instant?>(nil)
-    let spacing: Duration
+    private struct State {
+        var lastStart: ContinuousClock.Instant?
+        var spacing: Duration
+    }
+
+    private let state: Mutex<State>
 
     init(spacing: Duration) {
-        self.spacing = spacing
+        state = Mutex(State(lastStart: nil, spacing: spacing))
+    }
+
+    /// The minimum time between two request starts.
+    var spacing: Duration { state.withLock { $0.spacing } }
+
+    /// Makes the spacing at least `spacing` (the slowest pace configured for the project wins).
+    func widen(to spacing: Duration) {
+        state.withLock { $0.spacing = max($0.spacing, spacing) }
     }
 
     /// Returns when a request may start now; throws `CancellationError` if cancelled while waiting.
     func waitTurn() async throws {
-        guard spacing > .zero else { return }
         while true {
             let now = ContinuousClock.now
-            let wait: ContinuousClock.Instant? = lastStart.withLock { last in
-                if let last, now < last + spacing { return last + spacing }
-                last = now
+            let wait: ContinuousClock.Instant? = state.withLock { state in
+                guard state.spacing > .zero else { return nil }
+                if let last = state.lastStart, now < last + state.spacing { return last + state.spacing }
+                state.lastStart = now
                 return nil
             }
             guard let wait else { return }

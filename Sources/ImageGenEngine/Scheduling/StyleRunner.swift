@@ -395,8 +395,7 @@ struct StyleRunner: Sendable {
             control.emit(.message(style: style.name, text: "style \(style.name): cancelled; \(done + skipped) of \(total) done"))
         } else if let styleError {
             // Everything not finished fails with the style's reason (not recorded: a rerun retries it).
-            var unfinished = Array(ready) + delayed.map(\.index)
-            for (predecessor, waiting) in dependents { unfinished += waiting; _ = predecessor }
+            let unfinished = Array(ready) + delayed.map(\.index) + dependents.values.flatMap { $0 }
             dependents = [:]
             for index in unfinished.sorted() {
                 failed += 1

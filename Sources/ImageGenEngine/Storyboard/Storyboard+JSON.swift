@@ -71,7 +71,8 @@ extension Storyboard {
         return try Storyboard(shots: shots)
     }
 
-    /// Reads and parses a storyboard file.
+    /// Reads and parses a storyboard file. Blocking (a small file read): call it at start-up or from
+    /// a thread that may block, not from the middle of a busy async system.
     public static func load(contentsOf url: URL) throws(EngineError) -> Storyboard {
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
