@@ -39,7 +39,9 @@ enum WireMapping {
         case .beat(let beat): .beat(self.beat(beat))
         case .progress(let progress): .style(self.progress(progress))
         case .key(let key): .key(self.key(key))
-        case .message(let style, let text): .message(style.map { "\($0): \(text)" } ?? text)
+        case .message(let style, let text):
+            // Engine messages name their style already; prefix only those that do not.
+            .message(style.map { text.contains($0) ? text : "\($0): \(text)" } ?? text)
         case .styleFinished(let summary):
             .message("style \(summary.style) \(name(summary.state)): \(summary.done + summary.skipped)/\(summary.total) done"
                 + (summary.failed > 0 ? ", \(summary.failed) failed" : "") + (summary.error.map { " (\($0))" } ?? ""))
