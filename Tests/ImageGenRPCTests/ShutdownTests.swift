@@ -6,13 +6,16 @@ import Testing
 
 @Suite("Graceful shutdown")
 struct ShutdownTests {
-    @Test("goaway, new calls refused, unary calls finish, streams end UNAVAILABLE, run returns")
-    func gracefulShutdown() async throws {
+    static func server(grace: Duration) -> RPCServer {
         var logger = Logger(label: "test-server")
         logger.logLevel = .critical
-        let server = RPCServer(
-            configuration: RPCServerConfiguration(shutdownGracePeriod: .seconds(30)), router: TestService.router(),
-            logger: logger)
+        return RPCServer(
+            configuration: RPCServerConfiguration(shutdownGracePeriod: grace), router: TestService.router(), logger: logger)
+    }
+
+    @Test("goaway, new calls refused, unary calls finish, streams end UNAVAILABLE, run returns")
+    func gracefulShutdown() async throws {
+        let server = Self.server(grace: .seconds(30))
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await server.run() }
             let port = try await server.listeningAddress.port
@@ -44,11 +47,7 @@ struct ShutdownTests {
 
     @Test("a handler that ignores shutdown is cut off after the grace period")
     func gracePeriodBound() async throws {
-        var logger = Logger(label: "test-server")
-        logger.logLevel = .critical
-        let server = RPCServer(
-            configuration: RPCServerConfiguration(shutdownGracePeriod: .milliseconds(500)), router: TestService.router(),
-            logger: logger)
+        let server = Self.server(grace: .milliseconds(500))
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await server.run() }
             let port = try await server.listeningAddress.port

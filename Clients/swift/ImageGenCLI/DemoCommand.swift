@@ -76,10 +76,6 @@ public struct DemoCommand: AsyncParsableCommand {
             contact sheet: \(sheet.path)
 
             """)
-        switch ending {
-        case .finished(let state): throw ExitCode.forJob(state)
-        case .detached: throw ExitCode.detached
-        case .streamEnded: return
-        }
+        try ending.exit()
     }
 }

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 public import ImageGenClient
 public import ImageGenRPC
@@ -17,6 +18,15 @@ public struct EventFollower: Sendable {
         case streamEnded
         /// The person pressed Ctrl-C.
         case detached
+
+        /// Ends the command with the exit code this ending calls for (returns for a plain end of stream).
+        public func exit() throws {
+            switch self {
+            case .finished(let state): throw ExitCode.forJob(state)
+            case .detached: throw ExitCode.detached
+            case .streamEnded: return
+            }
+        }
     }
 
     let client: ImageGenerationClient

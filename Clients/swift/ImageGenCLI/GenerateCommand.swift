@@ -53,10 +53,6 @@ public struct GenerateCommand: AsyncParsableCommand {
         defer { connection.close() }
         let follower = EventFollower(client: connection, mode: .choose(json: json))
         let (ending, _) = try await follower.follow(try await connection.startGeneration(request))
-        switch ending {
-        case .finished(let state): throw ExitCode.forJob(state)
-        case .detached: throw ExitCode.detached
-        case .streamEnded: return
-        }
+        try ending.exit()
     }
 }

@@ -24,10 +24,6 @@ public struct WatchCommand: AsyncParsableCommand {
         defer { connection.close() }
         let follower = EventFollower(client: connection, mode: .choose(json: json))
         let (ending, _) = try await follower.follow(try await connection.watchJob(job, afterSeq: after))
-        switch ending {
-        case .finished(let state): throw ExitCode.forJob(state)
-        case .detached: throw ExitCode.detached
-        case .streamEnded: return
-        }
+        try ending.exit()
     }
 }
