@@ -347,6 +347,26 @@ struct EngineTests {
         }
     }
 
+    @Test func twoJobsOnTheSameKeysShareTheProjectsPace() async throws {
+        let first = TempDirectory("sharedjobs-a")
+        let second = TempDirectory("sharedjobs-b")
+        let provider = ScriptedProvider(latency: .milliseconds(2))
+        let style = fastStyle("clear", keys: keys("clear", [("shared", "AIzaSharedAcrossJobs")]), rpm: 1200, inFlight: 2)
+        let engine = ImageEngine(configuration: fastConfiguration(styles: [style]), logger: testLogger) { _ in provider }
+        let jobA = try engine.makeJob(storyboard: try makeStoryboard(shots: 1, beats: 5), project: first.url)
+        let jobB = try engine.makeJob(storyboard: try makeStoryboard(shots: 1, beats: 5), project: second.url)
+        async let a = runJob(jobA)
+        async let b = runJob(jobB)
+        let (summaryA, summaryB) = await (a.0, b.0)
+        #expect(summaryA.state == .completed && summaryB.state == .completed)
+        // One project, one pace: the two jobs' requests together are 50 ms apart.
+        let starts = provider.recorded.map(\.start).sorted()
+        #expect(starts.count == 10)
+        for (earlier, later) in zip(starts, starts.dropFirst()) {
+            #expect(later - earlier >= .milliseconds(50), "gap \(later - earlier)")
+        }
+    }
+
     @Test func jobWideConcurrencyCap() async throws {
         let dir = TempDirectory("cap")
         let inFlight = InFlightCounter()

@@ -21,6 +21,8 @@ public struct ImageEngine: Sendable {
     public let configuration: EngineConfiguration
     private let providerFactory: ProviderFactory?
     private let logger: Logger
+    /// One pace gate per Google Cloud project, shared by all the jobs this engine makes.
+    private let paceGates = PaceGates()
 
     /// - Parameters:
     ///   - providerFactory: the provider for styles with keys; nil renders every style offline.
@@ -64,7 +66,7 @@ public struct ImageEngine: Sendable {
         let (events, continuation) = AsyncStream<EngineEvent>.makeStream()
         let control = JobControl(
             continuation: continuation, styles: styles.map(\.name),
-            maxInFlight: options.maxConcurrentRequests ?? configuration.maxConcurrentRequests)
+            maxInFlight: options.maxConcurrentRequests ?? configuration.maxConcurrentRequests, gates: paceGates)
         let runners = styles.map { style in
             StyleRunner(
                 style: style, provider: provider(for: style), project: project, storyboard: storyboard,

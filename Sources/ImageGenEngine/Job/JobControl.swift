@@ -5,7 +5,7 @@ internal import Synchronization
 final class JobControl: Sendable {
     private let continuation: AsyncStream<EngineEvent>.Continuation
     private let state: Mutex<Shared>
-    private let gates = Mutex<[String: PaceGate]>([:])
+    private let gates: PaceGates
 
     struct Shared {
         var paused = false
@@ -15,23 +15,16 @@ final class JobControl: Sendable {
         var progress: [StyleProgress]
     }
 
-    init(continuation: AsyncStream<EngineEvent>.Continuation, styles: [String], maxInFlight: Int?) {
+    init(continuation: AsyncStream<EngineEvent>.Continuation, styles: [String], maxInFlight: Int?, gates: PaceGates) {
         self.continuation = continuation
+        self.gates = gates
         self.state = Mutex(Shared(maxInFlight: maxInFlight, progress: styles.map { StyleProgress(style: $0) }))
     }
 
-    /// The pace gate of a Google Cloud project, shared by every style of the job that names it:
-    /// a project's quota is one, whichever style spends it. The widest spacing asked for wins.
+    /// The pace gate of a Google Cloud project, shared by every style of every job of the engine
+    /// that names it: a project's quota is one, whichever style or job spends it.
     func gate(project: String, spacing: Duration) -> PaceGate {
-        gates.withLock { gates in
-            if let gate = gates[project] {
-                gate.widen(to: spacing)
-                return gate
-            }
-            let gate = PaceGate(spacing: spacing)
-            gates[project] = gate
-            return gate
-        }
+        gates.gate(project: project, spacing: spacing)
     }
 
     func emit(_ event: EngineEvent) {
