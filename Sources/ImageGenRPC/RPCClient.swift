@@ -66,7 +66,7 @@ public final class RPCClient: Sendable {
             throw RPCError(.unavailable, "cannot connect to \(host):\(port): \(error)")
         }
         let client = RPCClient(channel: channel, token: token, decodeLimits: decodeLimits)
-        handler.attach(client, eventLoop: channel.eventLoop)
+        handler.attach(client)
         return client
     }
 
@@ -220,7 +220,7 @@ final class ClientFrameHandler: ChannelInboundHandler, Sendable {
 
     private let client = Mutex<RPCClient?>(nil)
 
-    func attach(_ client: RPCClient, eventLoop: any EventLoop) {
+    func attach(_ client: RPCClient) {
         self.client.withLock { $0 = client }
     }
 
