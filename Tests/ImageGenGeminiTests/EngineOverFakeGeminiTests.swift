@@ -343,6 +343,8 @@ struct EngineOverFakeGeminiTests {
         var failures: Int
         /// Attempts whose outcome is unknown (sent, maybe billed).
         var unknownOutcomes: Int
+        /// The style's request timeout (short for `hang`).
+        var timeout: Duration = .seconds(10)
         var description: String { "\(fault):\(failures)" }
     }
 
@@ -351,10 +353,13 @@ struct EngineOverFakeGeminiTests {
         TransientCase(fault: "server_error", failures: 1, unknownOutcomes: 0),
         TransientCase(fault: "drop", failures: 1, unknownOutcomes: 1),
         TransientCase(fault: "broken_base64", failures: 1, unknownOutcomes: 1),
+        TransientCase(fault: "gateway_timeout", failures: 1, unknownOutcomes: 0),
+        TransientCase(fault: "html_error", failures: 1, unknownOutcomes: 0),
+        TransientCase(fault: "hang", failures: 1, unknownOutcomes: 1, timeout: .milliseconds(400)),
     ])
     func transientFaultsAreRetriedAndTheBeatEndsDone(_ check: TransientCase) async throws {
         try await EngineRig.with(Self.fake()) { rig in
-            let style = rig.style("clear", keys: [Self.keyA])
+            let style = rig.style("clear", keys: [Self.keyA], timeout: check.timeout)
             let faulty = "a storm at sea [[fault:\(check.fault):\(check.failures)]]"
             let board = try Self.simpleBoard(3) { $0 == 2 ? faulty : nil }
             let (summary, events) = try await rig.run(rig.engine([style]), board)
@@ -517,6 +522,49 @@ struct EngineOverFakeGeminiTests {
             let log = rig.log(style: "clear")
             #expect(Set(log.map(\.prompt)) == hanging && log.count == 3)
             #expect(log.allSatisfy { $0.kind == "image" })
+        }
+    }
+
+    // MARK: - Extra: JPEG answers, unknown models
+
+    @Test func aJPEGAnswerIsStoredAsJPEGAndSentAsJPEGToItsSuccessor() async throws {
+        try await EngineRig.with(Self.fake()) { rig in
+            let style = rig.style("consistent", keys: [Self.keyA], continuity: true)
+            let engine = rig.engine([style])
+            let board = try Self.board([
+                ("1", "1.1", "a photo of a pier [[fault:jpeg_as_png]]", .cut), ("1", "1.2", "the pier at night", .continue),
+            ])
+            let (summary, _) = try await rig.run(engine, board)
+            #expect(summary.state == .completed)
+            let records = try rig.progress(style: "consistent")
+            #expect(records["1/1.1"]?.file == "generated_images/consistent/Shot_1/Beat_1.1.jpg")
+            let jpeg = try Data(contentsOf: rig.project.appendingPathComponent("generated_images/consistent/Shot_1/Beat_1.1.jpg"))
+            #expect(jpeg.starts(with: [0xFF, 0xD8, 0xFF]))
+            let successor = try #require(rig.log(style: "consistent").first { $0.prompt.hasSuffix("at night") })
+            #expect(successor.referenceMimeTypes == ["image/jpeg"])
+
+            rig.server.clearRequestLog()
+            let (again, _) = try await rig.run(engine, board)
+            #expect(try Self.summary(again, "consistent").skipped == 2)
+            #expect(rig.server.requestLog().isEmpty)
+        }
+    }
+
+    @Test func anUnknownModelFailsItsStyleAloneAfterOneRequest() async throws {
+        try await EngineRig.with(Self.fake { $0.models = [StyleConfiguration.defaultModel] }) { rig in
+            var retired = rig.style("clear", keys: [Self.keyA, Self.keyB])
+            retired.model = "gemini-2.0-retired-image"
+            let styles = [retired, rig.style("illustration", keys: [Self.keyB])]
+            let (summary, _) = try await rig.run(rig.engine(styles), try Self.simpleBoard(4))
+            #expect(summary.state == .completedWithErrors)
+            let clear = try Self.summary(summary, "clear")
+            #expect(clear.state == .failed && clear.failed == 4)
+            let message = try #require(clear.error)
+            #expect(message.contains("gemini-2.0-retired-image") && message.contains("404"), "\(message)")
+            let sent = rig.log(style: "clear")
+            #expect(sent.allSatisfy { $0.kind == "model_not_found" && $0.status == 404 })
+            #expect(sent.count <= 2, "\(sent.count) requests to a missing model")
+            #expect(try Self.summary(summary, "illustration").state == .completed)
         }
     }
 }
