@@ -567,4 +567,45 @@ struct EngineOverFakeGeminiTests {
             #expect(try Self.summary(summary, "illustration").state == .completed)
         }
     }
+
+    @Test func aBlockedPredecessorFailsItsContinuationsWithoutSendingThem() async throws {
+        try await EngineRig.with(Self.fake()) { rig in
+            let engine = rig.engine([rig.style("consistent", keys: [Self.keyB], continuity: true)])
+            let board = try Self.board([
+                ("1", "1.1", "a harbour [[fault:safety]]", .cut), ("1", "1.2", "boats leave", .continue),
+                ("1", "1.3", "gulls follow", .continue), ("2", "2.1", "the town square", .cut),
+            ])
+            for run in 1...2 {
+                rig.server.clearRequestLog()
+                let (summary, events) = try await rig.run(engine, board)
+                #expect(summary.state == .completedWithErrors)
+                let account = try Self.summary(summary, "consistent")
+                #expect((account.done, account.skipped, account.failed) == (run == 1 ? 1 : 0, run == 1 ? 0 : 1, 3))
+                // Only the blocked beat (and, the first time, 2.1) reach the fake.
+                let prompts = rig.server.requestLog().map(\.prompt).sorted()
+                #expect(prompts == (run == 1 ? ["consistent: a harbour [[fault:safety]]", "consistent: the town square"] : ["consistent: a harbour [[fault:safety]]"]))
+                let failed = Dictionary(uniqueKeysWithValues: Self.beats(events, state: .failed).map { ($0.beat, $0.error ?? "") })
+                #expect(failed["1.1"]?.contains("PROHIBITED_CONTENT") == true)
+                #expect(failed["1.2"]?.contains("predecessor 1.1 failed") == true)
+                #expect(failed["1.3"]?.contains("predecessor 1.2 failed") == true)
+                let records = try rig.progress(style: "consistent")
+                #expect(records.values.filter { $0.state == .failed }.map(\.beat).sorted() == ["1.1", "1.2", "1.3"])
+            }
+        }
+    }
+
+    @Test func theJobWideCapHoldsAcrossStyles() async throws {
+        let latency = Duration.milliseconds(80)
+        try await EngineRig.with(Self.fake { $0.latency = latency }) { rig in
+            let engine = rig.engine([rig.style("clear", keys: [Self.keyA]), rig.style("illustration", keys: [Self.keyB])])
+            let (summary, _) = try await rig.run(engine, try Self.simpleBoard(3), options: JobOptions(maxConcurrentRequests: 1))
+            #expect(summary.state == .completed)
+            let times = rig.server.requestLog().map(\.time).sorted()
+            #expect(times.count == 6)
+            // One request at a time: each starts after the previous answer (which took `latency`).
+            for (earlier, later) in zip(times, times.dropFirst()) {
+                #expect(later.timeIntervalSince(earlier) >= Self.seconds(latency) * 0.95)
+            }
+        }
+    }
 }
