@@ -478,49 +478,70 @@ struct EngineOverFakeGeminiTests {
 
     // MARK: - 9. Cancellation
 
-    @Test func cancellingMidRunEndsPromptlyAndASecondRunCompletesTheRest() async throws {
-        try await EngineRig.with(Self.fake()) { rig in
+    enum CancelMode: String, Sendable, CaseIterable {
+        /// Beats 1.4-1.6 hang on their first attempt (`[[fault:hang:1]]`): the fake never answers them.
+        case hangingFault
+        /// Every answer takes 700 ms; cancelled while three are on their way.
+        case slowAnswers
+    }
+
+    @Test(arguments: CancelMode.allCases)
+    func cancellingMidRunEndsPromptlyAndASecondRunCompletesTheRest(mode: CancelMode) async throws {
+        let latency = Duration.milliseconds(700)
+        try await EngineRig.with(Self.fake { if mode == .slowAnswers { $0.latency = latency } }) { rig in
             let style = rig.style("clear", keys: [Self.keyA], timeout: .seconds(30))
-            // Beats 1.4-1.6 hang on their first attempt (the fake never answers them).
-            let board = try Self.simpleBoard(6) { $0 >= 4 ? "scene \($0) in the fog [[fault:hang:1]]" : nil }
-            let hanging = Set((4...6).map { "clear: scene \($0) in the fog [[fault:hang:1]]" })
+            let board: Storyboard
+            let unfinished: Set<String>
+            let finished: [String]
+            switch mode {
+            case .hangingFault:
+                board = try Self.simpleBoard(6) { $0 >= 4 ? "scene \($0) in the fog [[fault:hang:1]]" : nil }
+                unfinished = Set((4...6).map { "clear: scene \($0) in the fog [[fault:hang:1]]" })
+                finished = ["1.1", "1.2", "1.3"]
+            case .slowAnswers:
+                board = try Self.simpleBoard(4)
+                unfinished = Set((2...4).map { "clear: scene \($0) of a quiet harbour" })
+                finished = ["1.1"]
+            }
             let engine = rig.engine([style])
             let job = try engine.makeJob(storyboard: board, project: rig.project)
             let running = Task { await job.run() }
             var events = job.events.makeAsyncIterator()
             var done = Set<String>()
-            while done.count < 3, let event = await events.next() {
+            while done.count < finished.count, let event = await events.next() {
                 if case .beat(let beat) = event, beat.state == .done { done.insert(beat.beat) }
             }
-            #expect(done == ["1.1", "1.2", "1.3"])
+            #expect(done == Set(finished))
             let allSent = await GeminiTestSupport.eventually(timeout: .seconds(5)) {
-                Set(rig.server.requestLog().map(\.prompt)).isSuperset(of: hanging)
+                Set(rig.server.requestLog().map(\.prompt)).isSuperset(of: unfinished)
             }
             #expect(allSent)
-            #expect(rig.server.requestLog().filter { hanging.contains($0.prompt) }.allSatisfy { $0.kind == "hang" })
+            #expect(rig.server.requestLog().count == board.beatCount)
 
             let clock = ContinuousClock()
             let cancelledAt = clock.now
             running.cancel()
             let summary = await running.value
             let elapsed = clock.now - cancelledAt
-            #expect(elapsed < .seconds(2), "cancellation took \(elapsed)")
+            // Well under the fake's latency: the transfers were aborted, not waited for.
+            #expect(elapsed < (mode == .slowAnswers ? .milliseconds(400) : .seconds(2)), "cancellation took \(elapsed)")
             #expect(summary.state == .cancelled)
+            #expect(try Self.summary(summary, "clear").done == finished.count)
             while await events.next() != nil {}
             #expect(await GeminiTestSupport.eventually { rig.server.openConnectionCount == 0 })
 
             let records = try rig.progress(style: "clear")
-            #expect(records.values.filter { $0.state == .done }.map(\.beat).sorted() == ["1.1", "1.2", "1.3"])
+            #expect(records.values.filter { $0.state == .done }.map(\.beat).sorted() == finished)
             let status = try await ProjectStatus.read(project: rig.project, styles: ["clear"], storyboard: board)
-            #expect(status.styles.first?.done == 3 && status.styles.first?.pending == 3)
+            #expect(status.styles.first?.done == finished.count && status.styles.first?.pending == unfinished.count)
 
             rig.server.clearRequestLog()
             let (second, _) = try await rig.run(engine, board)
             #expect(second.state == .completed)
             let account = try Self.summary(second, "clear")
-            #expect((account.done, account.skipped) == (3, 3))
+            #expect((account.done, account.skipped) == (unfinished.count, finished.count))
             let log = rig.log(style: "clear")
-            #expect(Set(log.map(\.prompt)) == hanging && log.count == 3)
+            #expect(Set(log.map(\.prompt)) == unfinished && log.count == unfinished.count)
             #expect(log.allSatisfy { $0.kind == "image" })
         }
     }
