@@ -163,9 +163,21 @@ struct EngineOverFakeGeminiTests {
                     #expect(gap >= Self.seconds(latency) * 0.95, "consistent \(row.beat) sent \(gap)s after \(predecessor)")
                 }
             }
-            // The predecessor image sent is the one on disk: the fingerprints recorded chain them.
             let records = try rig.progress(style: "consistent")
             #expect(records.values.allSatisfy { $0.state == .done && $0.fingerprint != nil })
+
+            // Unchanged inputs: nothing is sent. A new style reference: the beats that carry it are
+            // regenerated, and with continuity the beats chained to them too.
+            rig.server.clearRequestLog()
+            _ = try await rig.run(rig.engine(styles), board)
+            #expect(rig.server.requestLog().isEmpty)
+            try FakeGeminiServer.image(for: "a new style reference").write(to: rig.project.appendingPathComponent("style_reference.png"))
+            _ = try await rig.run(rig.engine(styles), board)
+            func regenerated(_ style: String) -> [String] {
+                rig.log(style: style).map { String($0.prompt.dropFirst("\(style): moment ".count).prefix(3)) }.sorted()
+            }
+            #expect(regenerated("clear") == ["1.1", "1.4", "2.3"])
+            #expect(regenerated("consistent") == ["1.1", "1.2", "1.3", "1.4", "1.5", "2.3"])
         }
     }
 
@@ -524,7 +536,7 @@ struct EngineOverFakeGeminiTests {
             let summary = await running.value
             let elapsed = clock.now - cancelledAt
             // Well under the fake's latency: the transfers were aborted, not waited for.
-            #expect(elapsed < (mode == .slowAnswers ? .milliseconds(400) : .seconds(2)), "cancellation took \(elapsed)")
+            #expect(elapsed < (mode == .slowAnswers ? .milliseconds(500) : .seconds(2)), "cancellation took \(elapsed)")
             #expect(summary.state == .cancelled)
             #expect(try Self.summary(summary, "clear").done == finished.count)
             while await events.next() != nil {}
