@@ -210,9 +210,12 @@ struct EngineOverFakeGeminiTests {
         }
     }
 
-    /// Checks that after each 429 no request of that project came before the delay the fake gave;
-    /// returns how many rate-limited beats were retried on another key.
-    static func checkPacingAfterRateLimits(_ log: [FakeGeminiRequestLogEntry], window: Double) throws -> Int {
+    /// Checks that after each 429 no request of that project came before the delay the fake gave
+    /// (ignoring those sent within `grace` of it, before the engine could know); returns how many
+    /// rate-limited beats were retried on another key.
+    static func checkPacingAfterRateLimits(_ log: [FakeGeminiRequestLogEntry], window: Double, grace: Double = 0) throws
+        -> Int
+    {
         var moved = 0
         for rejection in log where rejection.kind == "rate_limited" {
             let project = try #require(rejection.project)
@@ -223,7 +226,7 @@ struct EngineOverFakeGeminiTests {
             }
             let oldest = try #require(accepted.map(\.time).min())
             let delay = oldest.timeIntervalSince(t) + window
-            if let next = log.first(where: { $0.project == project && $0.time > t }) {
+            if let next = log.first(where: { $0.project == project && $0.time.timeIntervalSince(t) > grace }) {
                 let gap = next.time.timeIntervalSince(t)
                 #expect(gap >= delay - 0.010, "project \(project): request \(gap)s after a 429 that asked for \(delay)s")
             }
@@ -232,6 +235,21 @@ struct EngineOverFakeGeminiTests {
             }
         }
         return moved
+    }
+
+    @Test func aRateLimitCoolsTheProjectForEveryStyleThatSharesIt() async throws {
+        let window = Duration.milliseconds(600)
+        try await EngineRig.with(Self.fake { $0.requestsPerMinute = 2; $0.rateWindow = window }) { rig in
+            // Two styles with keys of the same two projects: one quota per project, not per style.
+            let styles = ["clear", "illustration"].map { rig.style($0, keys: [Self.keyA, Self.keyB], rpm: 600, inFlight: 1) }
+            let (summary, _) = try await rig.run(rig.engine(styles), try Self.simpleBoard(6))
+            #expect(summary.state == .completed)
+            let log = rig.server.requestLog().sorted { $0.time < $1.time }
+            #expect(log.filter { $0.kind == "image" }.count == 12)
+            #expect(log.contains { $0.kind == "rate_limited" })
+            // A request of the other style already on its way when the 429 came is fair; none after.
+            _ = try Self.checkPacingAfterRateLimits(log, window: Self.seconds(window), grace: 0.050)
+        }
     }
 
     // MARK: - 4. Daily quota
