@@ -607,7 +607,7 @@ struct EngineOverFakeGeminiTests {
         }
     }
 
-    @Test func anUnknownModelFailsItsStyleAloneAfterOneRequest() async throws {
+    @Test func anUnknownModelFailsItsStyleAloneAfterOneRequestPerKeyAtMost() async throws {
         try await EngineRig.with(Self.fake { $0.models = [StyleConfiguration.defaultModel] }) { rig in
             var retired = rig.style("clear", keys: [Self.keyA, Self.keyB])
             retired.model = "gemini-2.0-retired-image"
