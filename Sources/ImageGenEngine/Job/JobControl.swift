@@ -13,6 +13,8 @@ final class JobControl: Sendable {
         var maxInFlight: Int?
         var jobState = JobState.running
         var progress: [StyleProgress]
+        /// Rate-limit cool-downs by project name, shared by every style of the job (a quota is per project).
+        var projectCoolUntil: [String: ContinuousClock.Instant] = [:]
     }
 
     init(continuation: AsyncStream<EngineEvent>.Continuation, styles: [String], maxInFlight: Int?, gates: PaceGates) {
@@ -61,6 +63,18 @@ final class JobControl: Sendable {
             }
         }
         continuation.yield(.progress(progress))
+    }
+
+    /// Records that `project` is cooling until `until` (a 429 in any style), for every style's pool.
+    func coolProject(_ project: String, until: ContinuousClock.Instant) {
+        state.withLock { shared in
+            shared.projectCoolUntil[project] = max(shared.projectCoolUntil[project] ?? until, until)
+        }
+    }
+
+    /// The job-wide project cool-downs.
+    func projectCoolings() -> [String: ContinuousClock.Instant] {
+        state.withLock { $0.projectCoolUntil }
     }
 
     func setJobState(_ jobState: JobState) {

@@ -135,6 +135,18 @@ struct KeyPool {
         return (delay, activeKeys(ofProject: index))
     }
 
+    /// Adopts cool-downs another style recorded for projects this pool shares (by name); returns
+    /// each newly cooled project's active keys with the remaining delay.
+    mutating func adoptCoolings(_ coolings: [String: Instant], now: Instant) -> [(APIKey, Duration)] {
+        var cooled: [(APIKey, Duration)] = []
+        for index in projects.indices {
+            guard let until = coolings[projects[index].name], until > now, until > (projects[index].coolUntil ?? now) else { continue }
+            projects[index].coolUntil = until
+            cooled += activeKeys(ofProject: index).map { ($0, until - now) }
+        }
+        return cooled
+    }
+
     /// Cool-downs that ended by `now`; returns the keys that are ready again.
     mutating func endCoolings(now: Instant) -> [APIKey] {
         var ready: [APIKey] = []

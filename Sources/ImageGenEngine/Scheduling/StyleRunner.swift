@@ -200,6 +200,9 @@ struct StyleRunner: Sendable {
             var lastDispatchPublish = clock.now - .seconds(1)
             while true {
                 let now = clock.now
+                for (key, delay) in pool.adoptCoolings(control.projectCoolings(), now: now) {
+                    keyEvent(key, .cooled, duration: delay, reason: "rate limited: project \(key.project) cooling in another style")
+                }
                 for key in pool.endCoolings(now: now) { keyEvent(key, .ready, reason: "cool-down over") }
                 if !delayed.isEmpty {
                     let due = delayed.filter { $0.at <= now }.map(\.index)
@@ -314,7 +317,9 @@ struct StyleRunner: Sendable {
                                 keyEvent(exhausted, .exhausted, reason: reason)
                             }
                         } else {
-                            let (delay, cooled) = pool.cool(outcome.slot, retryAfter: retryAfter, policy: style.retry, now: clock.now)
+                            let coolStart = clock.now
+                            let (delay, cooled) = pool.cool(outcome.slot, retryAfter: retryAfter, policy: style.retry, now: coolStart)
+                            control.coolProject(key.project, until: coolStart + delay)
                             for cooledKey in cooled {
                                 keyEvent(cooledKey, .cooled, duration: delay, reason: "rate limited: \(message)")
                             }
