@@ -74,10 +74,9 @@ struct EngineTests {
         let limited = try #require(calls.first { $0.project == "slow" && $0.prompt.hasSuffix("moment 1") })
         let after = calls.filter { $0.project == "slow" && $0.start > limited.start }
         #expect(after.allSatisfy { $0.start - limited.end! >= .milliseconds(1995) })
-        // The beat went to the other key as soon as it was free, not after the 2 s cool-down
-        // (the bound leaves room for a loaded machine).
+        // The beat went on to the other key, not back to the cooled one after its 2 s cool-down.
         let moved = try #require(calls.first { $0.project == "fast" && $0.prompt == limited.prompt })
-        #expect(moved.start - limited.end! < .milliseconds(1500))
+        #expect(moved.start - limited.end! < .milliseconds(2000))
         let cooled = keyEvents(events).filter { $0.state == .cooled }
         #expect(cooled.count == 1 && cooled.first?.duration == .milliseconds(2000) && cooled.first?.keyLabel == "clear#1…0001")
         #expect(summary.styles[0].spend.rateLimited == 1)

@@ -240,11 +240,12 @@ struct EngineOverFakeGeminiTests {
     @Test func aRateLimitCoolsTheProjectForEveryStyleThatSharesIt() async throws {
         let window = Duration.milliseconds(500)
         try await EngineRig.with(Self.fake { $0.requestsPerMinute = 2; $0.rateWindow = window }) { rig in
-            // Two styles with the same project's key, paced differently (every 50 ms and every 300 ms):
-            // the fast one meets the 429 first; the slow one must then wait out the same cool-down.
+            // Two styles with the same project's key, together paced every 50 ms against a fake that
+            // allows 2 per 500 ms: the third request meets a 429, and then neither style may send on
+            // that project before the cool-down ends.
             let styles = [
                 rig.style("clear", keys: [Self.keyA], rpm: 1200, inFlight: 1),
-                rig.style("illustration", keys: [Self.keyA], rpm: 200, inFlight: 1),
+                rig.style("illustration", keys: [Self.keyA], rpm: 1200, inFlight: 1),
             ]
             let (summary, _) = try await rig.run(rig.engine(styles), try Self.simpleBoard(3))
             #expect(summary.state == .completed)

@@ -98,7 +98,7 @@ struct GenerationServiceTests {
         defer { sandbox.remove() }
         try sandbox.project("a")
         try sandbox.project("b")
-        try await withGenerationServer(sandbox, latency: .milliseconds(50)) { client, _ in
+        try await withGenerationServer(sandbox, latency: .milliseconds(100)) { client, _ in
             let a = try await collect(try await client.startGeneration(
                 StartGenerationRequest(projectDir: "a", storyboard: sampleStoryboard(shots: 4, beats: 5), detach: true)))
             let jobA = a[0].jobID
@@ -109,7 +109,7 @@ struct GenerationServiceTests {
             #expect(status.styles.allSatisfy { $0.completed < 20 })
 
             let b = try await collect(try await client.startGeneration(
-                StartGenerationRequest(projectDir: "b", storyboard: sampleStoryboard(shots: 1, beats: 6), detach: true)))
+                StartGenerationRequest(projectDir: "b", storyboard: sampleStoryboard(shots: 3, beats: 8), detach: true)))
             let jobB = b[0].jobID
             #expect(try await client.pauseGeneration(jobB).state == .paused)
             try await Task.sleep(for: .milliseconds(400))

@@ -43,12 +43,13 @@ public struct EventFollower: Sendable {
     /// off for falling behind; returns how it ended and the board of what was seen.
     public func follow(_ first: RPCResponseStream<ProgressEvent>) async throws -> (Ending, ProgressBoard) {
         let box = BoardBox()
+        // Trap Ctrl-C before anything is shown, so a person who sees the job can always detach.
+        let signals = await UnixSignalsSequence(trapping: .sigint)
         let ending = try await withThrowingTaskGroup(of: Ending?.self) { group in
             group.addTask {
                 try await self.consume(first, box: box)
             }
             group.addTask {
-                let signals = await UnixSignalsSequence(trapping: .sigint)
                 for await _ in signals { return .detached }
                 return nil
             }
