@@ -67,10 +67,11 @@ extension ProofTests {
             #expect(Set(results.map(\.events)).count == 1, "watchers saw different numbers of events: \(Set(results.map(\.events)))")
             let ratio = Double(loadedMs) / Double(max(quietMs, 1))
             #expect(quietMs > 0 && loadedMs > 0)
-            // Known issue: each watcher costs the server ~0.1 ms of CPU per event (one encode, one frame and one
-            // flush per message per watcher), and 200 watchers' send loops crowd the engine's tasks off the
-            // cooperative pool, so on this 2-core machine the job runs ~3.5x longer. Reported, not hidden:
-            // the expectation still runs and the run lists it as a known issue.
+            // Known issue: in the debug build the tests run, each delivered event costs the server ~0.08 ms of CPU
+            // (a protobuf encode and a frame per watcher per event; NIO's outbound path is ~45 % of its samples),
+            // and those 100 000 deliveries plus the 200 clients in this process take the CPU the job's renders
+            // need on a 2-core machine: the job runs ~3-4x longer. Reported, not hidden: the expectation still
+            // runs and the run lists it as a known issue (it passes silently when the ratio is within bounds).
             withKnownIssue("200 watchers slow the job beyond \(Self.allowedSlowdown)x on a 2-core machine", isIntermittent: true) {
                 #expect(ratio <= Self.allowedSlowdown, "the job took \(loadedMs) ms with \(Self.watcherCount) watchers, \(quietMs) ms without")
             }
