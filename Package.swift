@@ -257,6 +257,17 @@ let package = Package(
             ],
             swiftSettings: strictSwift
         ),
+        // Crash, fault and load tests of the real server process on loopback (issue 5).
+        .testTarget(
+            name: "ImageGenProofTests",
+            dependencies: [
+                "ImageGenClient", "ImageGenWire", "ImageGenRPC", "FakeGemini", "ImageGenTestSupport",
+                "imagegen-server", "imagegen-fake-gemini",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strictSwift
+        ),
         .testTarget(
             name: "ImageGenGeminiTests",
             dependencies: ["ImageGenGemini", "ImageGenEngine", "FakeGemini", "imagegen-fake-gemini"],

@@ -151,7 +151,9 @@ final class ServerConnection: Sendable {
         let timeout = start.timeoutMilliseconds
         let deadline = timeout > 0 ? ContinuousClock.now + .milliseconds(Int64(timeout)) : nil
         let context = ServerContext(method: start.method, metadata: metadata, deadline: deadline, peer: peer, logger: logger)
-        let sink = CallSink { [self] bytes in try await self.sendMessage(callID, bytes) }
+        let sink = CallSink(
+            sendBytes: { [self] bytes in try await self.sendMessages(callID, [bytes]) },
+            sendBatch: { [self] batch in try await self.sendMessages(callID, batch) })
         let limits = configuration.decodeLimits
 
         logger.debug("call started")
@@ -199,16 +201,21 @@ final class ServerConnection: Sendable {
         logger.debug("call ended")
     }
 
-    private func sendMessage(_ callID: UInt64, _ bytes: [UInt8]) async throws {
+    /// Writes response messages of a call as frames, all with one write and one flush.
+    private func sendMessages(_ callID: UInt64, _ messages: [[UInt8]]) async throws {
         let open = state.withLock { $0.calls[callID].map { !$0.ended } ?? false }
         guard open else { throw RPCError(.cancelled, "call \(callID) has ended") }
         // Framing adds a few bytes around the message; keep the whole frame under the peer's limit.
-        if bytes.count > configuration.maxFrameBytes - 32 {
+        if let bytes = messages.first(where: { $0.count > configuration.maxFrameBytes - 32 }) {
             throw RPCError(
                 .resourceExhausted,
                 "response of \(bytes.count) bytes exceeds the frame limit of \(configuration.maxFrameBytes) bytes")
         }
-        try await outbound.write(Frame(callID: callID, kind: .message(bytes)))
+        if messages.count == 1 {
+            try await outbound.write(Frame(callID: callID, kind: .message(messages[0])))
+        } else {
+            try await outbound.write(contentsOf: messages.map { Frame(callID: callID, kind: .message($0)) })
+        }
     }
 
     /// Ends a call with its one status; later attempts are ignored.

@@ -111,8 +111,12 @@ public struct EventSubscription<Event: Sendable>: AsyncSequence, Sendable {
     /// Suspends until the next event, the end of the log, or an overflow.
     public struct Iterator: AsyncIteratorProtocol {
         let watcher: Watcher<Event>
-        public mutating func next() async throws -> Element? { try await watcher.next() }
+        public mutating func next() async throws -> Element? { try await watcher.next(upTo: 1)?.first }
     }
+
+    /// Suspends until at least one event is queued, then returns every queued event (at most
+    /// `limit`), so a watcher that fell behind catches up in few writes; nil at the end of the log.
+    public func next(upTo limit: Int) async throws -> [Element]? { try await watcher.next(upTo: limit) }
 }
 
 /// One watcher's bounded queue between the log (producer) and its consumer.
@@ -125,7 +129,7 @@ final class Watcher<Event: Sendable>: Sendable {
         var waiter: CheckedContinuation<Void, Never>?
     }
 
-    private enum Step { case element((seq: UInt64, event: Event)), end, overflow(UInt64), wait }
+    private enum Step { case elements([(seq: UInt64, event: Event)]), end, overflow(UInt64), wait }
 
     private let capacity: Int
     private let state: Mutex<State>
@@ -161,19 +165,22 @@ final class Watcher<Event: Sendable>: Sendable {
         waiter?.resume()
     }
 
-    func next() async throws -> (seq: UInt64, event: Event)? {
+    /// The next queued events, at most `limit` (at least 1); waits when none is queued; nil at the end.
+    func next(upTo limit: Int) async throws -> [(seq: UInt64, event: Event)]? {
         while true {
             let step = state.withLock { state -> Step in
                 if let resume = state.overflow { return .overflow(resume) }
                 if !state.queue.isEmpty {
-                    let element = state.queue.removeFirst()
-                    state.lastDelivered = element.seq
-                    return .element(element)
+                    let count = min(max(1, limit), state.queue.count)
+                    let elements = Array(state.queue.prefix(count))
+                    state.queue.removeFirst(count)
+                    state.lastDelivered = elements[count - 1].seq
+                    return .elements(elements)
                 }
                 return state.finished ? .end : .wait
             }
             switch step {
-            case .element(let element): return element
+            case .elements(let elements): return elements
             case .end: return nil
             case .overflow(let resume): throw EventLogError.watcherOverflow(resumeAfter: resume)
             case .wait:

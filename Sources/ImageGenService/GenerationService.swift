@@ -56,8 +56,9 @@ public struct GenerationService: RPCService {
             throw rpcError(error, job: job, afterSeq: afterSeq)
         }
         do {
-            for try await (_, event) in subscription {
-                try await writer.send(event)
+            // Everything queued goes out in one write: a watcher that fell behind catches up in few flushes.
+            while let batch = try await subscription.next(upTo: 64) {
+                try await writer.send(contentsOf: batch.map(\.event))
             }
         } catch let error as EventLogError {
             throw rpcError(error, job: job, afterSeq: afterSeq)

@@ -1,0 +1,146 @@
+import FakeGemini
+import Foundation
+import ImageGenClient
+import ImageGenTestSupport
+import ImageGenWire
+import Logging
+import Testing
+
+extension ProofTests {
+    static let styles = ["illustration", "clear", "consistent"]
+
+    /// Keys for the fake: two keys per style in two projects, as `IMAGEGEN_KEYS_<STYLE>` values.
+    static let crashKeys: [String: String] = [
+        "IMAGEGEN_KEYS_ILLUSTRATION": "p1:AIzaTestKeyIllustration1,p2:AIzaTestKeyIllustration2",
+        "IMAGEGEN_KEYS_CLEAR": "p1:AIzaTestKeyClear00001,p2:AIzaTestKeyClear00002",
+        "IMAGEGEN_KEYS_CONSISTENT": "p1:AIzaTestKeyConsistent1,p2:AIzaTestKeyConsistent2",
+    ]
+
+    /// A job of 3 shots × 6 beats in 3 styles against the fake Gemini, with the server killed
+    /// (SIGKILL) at random moments and restarted over the same state directory: it resumes the job
+    /// by itself, under the same id, and finishes it with every image valid and recorded, and no
+    /// prompt requested more often than once plus once per kill.
+    @Test(.timeLimit(.minutes(2)))
+    func killedServerResumesAndFinishesWithoutLosingOrRepeatingWork() async throws {
+        let workspace = try ProofWorkspace("crash")
+        defer { workspace.remove() }
+        let storyboard = ProofStoryboard.grid(shots: 3, beats: 6, subject: "a lighthouse keeper's long night")
+        let project = try workspace.makeProject("film", storyboard: storyboard)
+
+        let fake = FakeGeminiServer(
+            configuration: FakeGeminiConfiguration(acceptAnyKey: true, latency: .milliseconds(150)),
+            logger: Logger(label: "fake-gemini", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let fakePort = try await fake.start()
+        var environment = Self.crashKeys
+        environment["IMAGEGEN_GEMINI_BASE_URL"] = "http://127.0.0.1:\(fakePort)"
+        environment["IMAGEGEN_KEY_RPM"] = "\(Self.crashRPM)"
+        let launcher = ServerLauncher(arguments: workspace.serverArguments(config: false), environment: environment)
+
+        var server = try await launcher.launch()
+        var kills = 0
+        do {
+            let started = ContinuousClock.now
+            let client = try await ServerLauncher.client(server)
+            let accepted = try await EventStreams.collect(
+                try await client.startGeneration(StartGenerationRequest(projectDir: "film", detach: true)))
+            client.close()
+            let jobID = try #require(accepted.first?.jobID)
+            #expect(!jobID.isEmpty)
+
+            // Kill and restart while the job runs: at least `minimumKills` times.
+            var generator = SystemRandomNumberGenerator()
+            while kills < Self.maximumKills {
+                try await Task.sleep(for: .milliseconds(Int.random(in: 300...1_200, using: &generator)))
+                let probe = try await ServerLauncher.client(server)
+                let status = try await probe.getStatus(.projectDir("film"))
+                probe.close()
+                if status.state == .completed { break }
+                _ = try await server.process.stop(signal: SIGKILL)
+                kills += 1
+                server = try await launcher.launch()
+                // The restarted server resumed the same job (unless it had just finished it).
+                let check = try await ServerLauncher.client(server)
+                let jobs = try await check.listJobs()
+                let onDisk = try await check.getStatus(.projectDir("film"))
+                check.close()
+                #expect(jobs.contains { $0.jobID == jobID } || onDisk.state == .completed, "kill \(kills): job \(jobID) not resumed")
+                #expect(jobs.allSatisfy { $0.jobID == jobID }, "kill \(kills): another job appeared: \(jobs.map(\.jobID))")
+            }
+            #expect(kills >= Self.minimumKills, "the job finished after only \(kills) kills")
+
+            let client2 = try await ServerLauncher.client(server)
+            let deadline = ContinuousClock.now + .seconds(60)
+            var final = try await client2.getStatus(.projectDir("film"))
+            while final.state != .completed && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(100))
+                final = try await client2.getStatus(.projectDir("film"))
+            }
+            let elapsed = ContinuousClock.now - started
+            client2.close()
+
+            // GetStatus by project: completed, 18/18 in every style.
+            #expect(final.state == .completed, "final state \(final.state): \(final.message)")
+            #expect(Set(final.styles.map(\.style)) == Set(Self.styles))
+            for style in final.styles {
+                #expect(style.total == UInt32(storyboard.beatCount) && style.completed == style.total && style.failed == 0,
+                        "style \(style.style): \(style.completed)/\(style.total), \(style.failed) failed")
+            }
+
+            // The progress files parse, and name every beat once, done, with a valid PNG of the recorded size and hash.
+            // (The server may have been killed before compacting: fold the journal in as the engine does.)
+            for style in Self.styles {
+                let file = try ProgressFile.read(project: project, style: style)
+                #expect(file.version == 1 && file.style == style)
+                var records: [String: ProgressFile.Record] = [:]
+                for record in file.beats + (try ProgressFile.journal(project: project, style: style)) {
+                    records["\(record.shot)/\(record.beat)"] = record
+                }
+                #expect(file.beats.count == Set(file.beats.map { "\($0.shot)/\($0.beat)" }).count, "\(style): duplicate records")
+                #expect(records.count == storyboard.beatCount, "\(style): \(records.count) records")
+                for shot in storyboard.shots {
+                    for beat in shot.beats {
+                        guard let record = records["\(shot.id)/\(beat.id)"] else {
+                            Issue.record("\(style) \(shot.id)/\(beat.id): no record")
+                            continue
+                        }
+                        if let problem = ProgressFile.problem(with: record, project: project) {
+                            Issue.record("\(style): \(problem)")
+                        }
+                    }
+                }
+                // Every image file in the style's folder is a valid PNG.
+                let folder = project.appendingPathComponent("generated_images/\(style)")
+                let files = FileManager.default.enumerator(at: folder, includingPropertiesForKeys: nil)?
+                    .compactMap { $0 as? URL }.filter { $0.pathExtension == "png" } ?? []
+                #expect(files.count == storyboard.beatCount, "\(style): \(files.count) images")
+                for url in files where !ProgressFile.isPNG((try? Data(contentsOf: url)) ?? Data()) {
+                    Issue.record("\(url.path) is not a valid PNG")
+                }
+            }
+
+            // The fake's log: no prompt (one per style and beat) requested more than 1 + kills times.
+            let log = fake.requestLog()
+            let perPrompt = Dictionary(grouping: log, by: \.prompt).mapValues(\.count)
+            #expect(perPrompt.count == storyboard.beatCount * Self.styles.count, "\(perPrompt.count) distinct prompts")
+            let worst = perPrompt.max { $0.value < $1.value }
+            for (prompt, count) in perPrompt where count > 1 + kills {
+                Issue.record("requested \(count) times with \(kills) kills: \(prompt)")
+            }
+            let repeated = perPrompt.values.reduce(0) { $0 + max(0, $1 - 1) }
+            #expect(log.allSatisfy { $0.kind == "image" }, "unexpected answers: \(Set(log.map(\.kind)))")
+            print(
+                "proof crash: \(kills) kills, \(log.count) requests for \(perPrompt.count) prompts, \(repeated) repeated,"
+                    + " at most \(worst?.value ?? 0) per prompt, \(elapsed) total")
+        } catch {
+            Issue.record("crash test: \(error); server stderr: \(server.process.stderr.suffix(2_000))")
+        }
+        await ServerLauncher.stop(server.process)
+        try await fake.shutdown()
+    }
+
+    /// Requests per minute per project: slow enough that the job outlives `minimumKills` kills even on an idle
+    /// machine (at 600 the whole job takes about a second, too short to be killed five times).
+    static let crashRPM = 90
+    static let minimumKills = 5
+    static let maximumKills = 6
+}
