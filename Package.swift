@@ -21,6 +21,7 @@ let package = Package(
         .executable(name: "imagegen-interop-server", targets: ["imagegen-interop-server"]),
         .executable(name: "imagegen-fake-gemini", targets: ["imagegen-fake-gemini"]),
         .executable(name: "imagegen-render", targets: ["imagegen-render"]),
+        .executable(name: "imagegen-bench", targets: ["imagegen-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -200,6 +201,24 @@ let package = Package(
             name: "imagegen-render",
             dependencies: [
                 "ImageGenEngine",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift
+        ),
+
+        // Benchmarks (issue 5): rate-bound throughput, continuity chains, scale, RPC. Built in
+        // release and run by hand (see BENCHMARKS.md); not part of the test run.
+        .executableTarget(
+            name: "imagegen-bench",
+            dependencies: [
+                "ImageGenEngine",
+                "ImageGenGemini",
+                "FakeGemini",
+                "ImageGenClient",
+                "ImageGenRPC",
+                "ImageGenService",
+                "ImageGenWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -1,0 +1,29 @@
+import ImageGenEngine
+
+/// Keys for the runs against the fake: `count` keys per style, each key its own project.
+struct BenchKeys: Sendable {
+    /// The keys of each style, by style name.
+    let keysByStyle: [String: [APIKey]]
+
+    init(styles: [String], count: Int) {
+        var keys: [String: [APIKey]] = [:]
+        for style in styles {
+            keys[style] = (1...max(count, 1)).map { index in
+                APIKey(secret: "AIzaBench-\(style)-\(index)-secret", project: "\(style)-p\(index)", style: style, index: index)
+            }
+        }
+        keysByStyle = keys
+    }
+
+    /// secret → project, for `FakeGeminiConfiguration.keys`.
+    var fakeKeys: [String: String] {
+        var map: [String: String] = [:]
+        for keys in keysByStyle.values {
+            for key in keys { map[key.secret] = key.project }
+        }
+        return map
+    }
+
+    /// The number of projects (quota groups) across styles.
+    var projectCount: Int { Set(keysByStyle.values.flatMap { $0.map(\.project) }).count }
+}
