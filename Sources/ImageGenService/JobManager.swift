@@ -25,6 +25,8 @@ public final class JobManager: Sendable {
     private let logger: Logger
     private let state = Mutex(State())
     private let stateFile: JobStateFile
+    /// Blocking reads of project files (storyboard.json), kept off the cooperative pool.
+    private let files = BlockingIO(label: "imagegen.service.files")
     private let launches: AsyncStream<GenerationJob>
     private let launchContinuation: AsyncStream<GenerationJob>.Continuation
 
@@ -97,15 +99,16 @@ public final class JobManager: Sendable {
         if let wire = request.storyboard {
             storyboard = try WireMapping.storyboard(wire)
         } else {
-            let file = project.appendingPathComponent("storyboard.json")
-            guard FileManager.default.fileExists(atPath: file.path) else {
-                throw RPCError(.failedPrecondition, "no storyboard in the request and no storyboard.json in project \"\(request.projectDir)\"")
-            }
+            let read: ImageGenEngine.Storyboard?
             do {
-                storyboard = try ImageGenEngine.Storyboard.load(contentsOf: file)
+                read = try await projectStoryboard(project)
             } catch {
                 throw RPCError(.invalidArgument, "\(request.projectDir)/storyboard.json: \(error.description)")
             }
+            guard let read else {
+                throw RPCError(.failedPrecondition, "no storyboard in the request and no storyboard.json in project \"\(request.projectDir)\"")
+            }
+            storyboard = read
         }
         let known = configuredStyles
         let unknown = request.styles.filter { !known.contains($0) }
@@ -287,8 +290,7 @@ public final class JobManager: Sendable {
     }
 
     private func statusFromDisk(project: URL) async throws(RPCError) -> ImageGenWire.JobStatus {
-        let file = project.appendingPathComponent("storyboard.json")
-        let storyboard = FileManager.default.fileExists(atPath: file.path) ? try? ImageGenEngine.Storyboard.load(contentsOf: file) : nil
+        let storyboard = (try? await projectStoryboard(project)) ?? nil
         let styles = configuredStyles
         let status: ProjectStatus
         do {
@@ -313,6 +315,21 @@ public final class JobManager: Sendable {
         return ImageGenWire.JobStatus(
             projectDir: Self.relativePath(project, root: configuration.projectsRoot.url), state: state, styles: progress,
             message: "no job running; read from the progress files" + (storyboard == nil ? " (no storyboard.json: counting recorded beats)" : ""))
+    }
+
+    /// The project's `storyboard.json`, nil when there is none; read off the cooperative pool.
+    private func projectStoryboard(_ project: URL) async throws(EngineError) -> ImageGenEngine.Storyboard? {
+        let file = project.appendingPathComponent("storyboard.json")
+        do {
+            return try await files.run { () throws -> ImageGenEngine.Storyboard? in
+                guard FileManager.default.fileExists(atPath: file.path) else { return nil }
+                return try ImageGenEngine.Storyboard.load(contentsOf: file)
+            }
+        } catch let error as EngineError {
+            throw error
+        } catch {
+            throw EngineError(.io, "cannot read \(file.path): \(error)")
+        }
     }
 
     // MARK: Persistence
