@@ -8,7 +8,7 @@ import NIOCore
 final class FrameDecoderHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = Frame
-    typealias OutboundOut = Frame
+    typealias OutboundOut = OutboundFrames
 
     /// What to do with a protocol error.
     enum ErrorPolicy { case tellPeerAndClose, raiseAndClose }
@@ -19,6 +19,8 @@ final class FrameDecoderHandler: ChannelInboundHandler, RemovableChannelHandler 
     private let policy: ErrorPolicy
     private var buffer: ByteBuffer?
     private var frameTimer: Scheduled<Void>?
+    /// When the first byte of the frame still incomplete in `buffer` arrived; nil when none is.
+    private var partialFrameSince: NIODeadline?
     private var failed = false
 
     init(maxFrameBytes: Int, decodeLimits: DecodeLimits, frameTimeout: Duration, policy: ErrorPolicy) {
@@ -42,6 +44,7 @@ final class FrameDecoderHandler: ChannelInboundHandler, RemovableChannelHandler 
     func channelInactive(context: ChannelHandlerContext) {
         frameTimer?.cancel()
         frameTimer = nil
+        partialFrameSince = nil
         buffer = nil
         context.fireChannelInactive()
     }
@@ -65,7 +68,7 @@ final class FrameDecoderHandler: ChannelInboundHandler, RemovableChannelHandler 
             guard readable >= FrameHeader.size + Int(length) else { break }
             buffer!.moveReaderIndex(forwardBy: FrameHeader.size)
             let bytes = buffer!.readBytes(length: Int(length))!
-            restartTimer(context: context, frameCompleted: true)
+            partialFrameSince = nil
             let frame: Frame
             do {
                 frame = try Frame(serializedBytes: bytes, limits: decodeLimits)
@@ -84,29 +87,35 @@ final class FrameDecoderHandler: ChannelInboundHandler, RemovableChannelHandler 
                 buffer!.discardReadBytes()
             }
         }
-        restartTimer(context: context, frameCompleted: false)
+        if (buffer?.readableBytes ?? 0) > 0, partialFrameSince == nil {
+            partialFrameSince = .now()
+            armFrameTimer(context: context)
+        }
     }
 
-    /// Keeps a timer running exactly while part of a frame is buffered.
-    private func restartTimer(context: ChannelHandlerContext, frameCompleted: Bool) {
-        if frameCompleted {
-            frameTimer?.cancel()
-            frameTimer = nil
+    /// Makes sure a timer will check the partial frame when its time is up. The timer is not moved
+    /// when frames complete (a busy stream completes thousands a second); it re-arms itself for the
+    /// frame partial when it fires, and does nothing when none is.
+    private func armFrameTimer(context: ChannelHandlerContext) {
+        guard frameTimer == nil, let since = partialFrameSince else { return }
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        frameTimer = context.eventLoop.scheduleTask(deadline: since + frameTimeout) {
+            let (handler, context) = loopBound.value
+            handler.frameTimer = nil
+            handler.frameTimerFired(context: context)
         }
-        let partial = (buffer?.readableBytes ?? 0) > 0
-        if !partial {
-            frameTimer?.cancel()
-            frameTimer = nil
-        } else if frameTimer == nil {
-            let timeout = frameTimeout
-            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-            frameTimer = context.eventLoop.scheduleTask(in: timeout) {
-                let (handler, context) = loopBound.value
-                handler.frameTimer = nil
-                handler.fail(
-                    context: context,
-                    error: RPCError(.deadlineExceeded, "a frame did not arrive whole within \(timeout.nanoseconds / 1_000_000) ms of its first byte"))
-            }
+    }
+
+    private func frameTimerFired(context: ChannelHandlerContext) {
+        guard !failed, let since = partialFrameSince else { return }
+        if NIODeadline.now() >= since + frameTimeout {
+            fail(
+                context: context,
+                error: RPCError(
+                    .deadlineExceeded,
+                    "a frame did not arrive whole within \(frameTimeout.nanoseconds / 1_000_000) ms of its first byte"))
+        } else {
+            armFrameTimer(context: context)
         }
     }
 
@@ -120,7 +129,7 @@ final class FrameDecoderHandler: ChannelInboundHandler, RemovableChannelHandler 
         case .tellPeerAndClose:
             let status = Frame(callID: 0, kind: .status(CallStatus(code: error.code.rawValue, message: error.message)))
             let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-            context.writeAndFlush(wrapOutboundOut(status)).whenComplete { _ in
+            context.writeAndFlush(wrapOutboundOut(.frame(status))).whenComplete { _ in
                 loopBound.value.close(promise: nil)
             }
         case .raiseAndClose:

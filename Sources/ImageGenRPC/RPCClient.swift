@@ -53,7 +53,7 @@ public final class RPCClient: Sendable {
                 .channelOption(.tcpOption(.tcp_nodelay), value: 1)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(FrameEncoder()))
+                        try channel.pipeline.syncOperations.addHandler(FrameEncoder())
                         try channel.pipeline.syncOperations.addHandler(
                             FrameDecoderHandler(
                                 maxFrameBytes: maxFrameBytes, decodeLimits: decodeLimits,
@@ -125,11 +125,11 @@ public final class RPCClient: Sendable {
             // The consumer stopped early: tell the server, if the call is still open.
             let wasOpen = self.state.withLock { $0.calls.removeValue(forKey: callID) != nil }
             if wasOpen {
-                self.channel.writeAndFlush(Frame(callID: callID, kind: .cancel), promise: nil)
+                self.channel.writeAndFlush(OutboundFrames.frame(Frame(callID: callID, kind: .cancel)), promise: nil)
             }
         }
         do {
-            try await channel.writeAndFlush(Frame(callID: callID, kind: .start(start))).get()
+            try await channel.writeAndFlush(OutboundFrames.frame(Frame(callID: callID, kind: .start(start)))).get()
         } catch {
             _ = state.withLock { $0.calls.removeValue(forKey: callID) }
             throw RPCError(.unavailable, "\(method): cannot send the call: \(error)")
@@ -155,7 +155,7 @@ public final class RPCClient: Sendable {
                 return nonce
             }
             if let nonce {
-                channel.writeAndFlush(Frame(callID: 0, kind: .ping(nonce: nonce)), promise: nil)
+                channel.writeAndFlush(OutboundFrames.frame(Frame(callID: 0, kind: .ping(nonce: nonce))), promise: nil)
             }
         }
     }
@@ -164,7 +164,7 @@ public final class RPCClient: Sendable {
     private func abandon(_ callID: UInt64, _ error: RPCError) {
         let continuation = state.withLock { $0.calls.removeValue(forKey: callID) }
         guard let continuation else { return }
-        channel.writeAndFlush(Frame(callID: callID, kind: .cancel), promise: nil)
+        channel.writeAndFlush(OutboundFrames.frame(Frame(callID: callID, kind: .cancel)), promise: nil)
         continuation.finish(throwing: error)
     }
 
@@ -185,7 +185,7 @@ public final class RPCClient: Sendable {
                 continuation?.finish(throwing: RPCError(RPCError.Code(rawValue: status.code), status.message))
             }
         case .ping(let nonce):
-            channel.writeAndFlush(Frame(callID: 0, kind: .pong(nonce: nonce)), promise: nil)
+            channel.writeAndFlush(OutboundFrames.frame(Frame(callID: 0, kind: .pong(nonce: nonce))), promise: nil)
         case .pong(let nonce):
             let waiter = state.withLock { $0.pings.removeValue(forKey: nonce) }
             waiter?.resume()

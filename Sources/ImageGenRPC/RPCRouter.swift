@@ -37,7 +37,7 @@ public struct RPCRouter: Sendable {
         routes[method] = Route(kind: .unary) { bytes, limits, context, sink in
             let request = try Self.decode(Request.self, bytes, limits, method)
             let response = try await handler(request, context)
-            try await sink.send(response.serializedBytes())
+            try await sink.send([EncodedMessage(response).frameField])
         }
     }
 

@@ -79,7 +79,7 @@ public final class RPCServer: Service, Sendable {
     /// Serves until a graceful shutdown completes or the task is cancelled.
     public func run() async throws {
         let configuration = self.configuration
-        let serverChannel: NIOAsyncChannel<NIOAsyncChannel<Frame, Frame>, Never>
+        let serverChannel: NIOAsyncChannel<NIOAsyncChannel<Frame, OutboundFrames>, Never>
         do {
             serverChannel = try await ServerBootstrap(group: eventLoopGroup)
                 .serverChannelOption(.backlog, value: 256)
@@ -87,12 +87,12 @@ public final class RPCServer: Service, Sendable {
                 .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
                 .bind(host: configuration.host, port: configuration.port) { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(FrameEncoder()))
+                        try channel.pipeline.syncOperations.addHandler(FrameEncoder())
                         try channel.pipeline.syncOperations.addHandler(
                             FrameDecoderHandler(
                                 maxFrameBytes: configuration.maxFrameBytes, decodeLimits: configuration.decodeLimits,
                                 frameTimeout: configuration.frameTimeout, policy: .tellPeerAndClose))
-                        return try NIOAsyncChannel<Frame, Frame>(wrappingChannelSynchronously: channel)
+                        return try NIOAsyncChannel<Frame, OutboundFrames>(wrappingChannelSynchronously: channel)
                     }
                 }
         } catch {
@@ -164,7 +164,7 @@ public final class RPCServer: Service, Sendable {
         for await _ in shutdownSignal {}
     }
 
-    private func serve(_ channel: NIOAsyncChannel<Frame, Frame>) async {
+    private func serve(_ channel: NIOAsyncChannel<Frame, OutboundFrames>) async {
         do {
             try await channel.executeThenClose { inbound, outbound in
                 let connection = ServerConnection(
@@ -181,7 +181,7 @@ public final class RPCServer: Service, Sendable {
                 }
                 if let refusal {
                     let status = CallStatus(code: refusal.code.rawValue, message: refusal.message)
-                    try? await outbound.write(Frame(callID: 0, kind: .status(status)))
+                    try? await outbound.write(.frame(Frame(callID: 0, kind: .status(status))))
                     return
                 }
                 defer { _ = state.withLock { $0.connections.removeValue(forKey: key) } }

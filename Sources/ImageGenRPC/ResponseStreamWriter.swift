@@ -7,21 +7,23 @@ public struct ResponseStreamWriter<Response: WireMessage>: Sendable {
 
     /// Sends one message; suspends while the connection's send buffer is full.
     public func send(_ message: Response) async throws {
-        try await sink.send(message.serializedBytes())
+        try await sink.send([EncodedMessage(message).frameField])
     }
 
     /// Sends several messages with one write and one flush; suspends while the send buffer is full.
     public func send(contentsOf messages: [Response]) async throws {
-        try await sink.sendBatch(messages.map { $0.serializedBytes() })
+        try await sink.send(messages.map { EncodedMessage($0).frameField })
+    }
+
+    /// Sends messages encoded beforehand (e.g. once for every watcher of a job) with one write and
+    /// one flush; suspends while the send buffer is full.
+    public func send(contentsOf messages: [EncodedMessage<Response>]) async throws {
+        try await sink.send(messages.map(\.frameField))
     }
 }
 
-/// Where a call's response messages go: the transport side of one call.
+/// Where a call's response messages go: the transport side of one call. It takes each message as
+/// its ``EncodedMessage/frameField`` and sends them all with one write.
 struct CallSink: Sendable {
-    let sendBytes: @Sendable ([UInt8]) async throws -> Void
-    let sendBatch: @Sendable ([[UInt8]]) async throws -> Void
-
-    func send(_ bytes: [UInt8]) async throws {
-        try await sendBytes(bytes)
-    }
+    let send: @Sendable (_ frameFields: [[UInt8]]) async throws -> Void
 }

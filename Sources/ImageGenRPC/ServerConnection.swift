@@ -27,7 +27,7 @@ final class ServerConnection: Sendable {
     }
 
     private let state = Mutex(State())
-    private let outbound: NIOAsyncChannelOutboundWriter<Frame>
+    private let outbound: NIOAsyncChannelOutboundWriter<OutboundFrames>
     private let channel: any Channel
     private let router: RPCRouter
     private let configuration: RPCServerConfiguration
@@ -36,7 +36,7 @@ final class ServerConnection: Sendable {
     let logger: Logger
 
     init(
-        outbound: NIOAsyncChannelOutboundWriter<Frame>, channel: any Channel, router: RPCRouter,
+        outbound: NIOAsyncChannelOutboundWriter<OutboundFrames>, channel: any Channel, router: RPCRouter,
         configuration: RPCServerConfiguration, logger: Logger
     ) {
         self.outbound = outbound
@@ -57,7 +57,7 @@ final class ServerConnection: Sendable {
         state.withLock { $0.lastActivity = .now }
         switch frame.kind {
         case .ping(let nonce):
-            try? await outbound.write(Frame(callID: frame.callID, kind: .pong(nonce: nonce)))
+            try? await outbound.write(.frame(Frame(callID: frame.callID, kind: .pong(nonce: nonce))))
             return .none
         case .pong:
             return .none
@@ -113,7 +113,7 @@ final class ServerConnection: Sendable {
     private func protocolError(_ message: String) async -> Action {
         logger.warning("protocol error, closing connection", metadata: ["error": "\(message)"])
         try? await outbound.write(
-            Frame(callID: 0, kind: .status(CallStatus(code: RPCError.Code.invalidArgument.rawValue, message: message))))
+            .frame(Frame(callID: 0, kind: .status(CallStatus(code: RPCError.Code.invalidArgument.rawValue, message: message)))))
         return .close
     }
 
@@ -151,9 +151,10 @@ final class ServerConnection: Sendable {
         let timeout = start.timeoutMilliseconds
         let deadline = timeout > 0 ? ContinuousClock.now + .milliseconds(Int64(timeout)) : nil
         let context = ServerContext(method: start.method, metadata: metadata, deadline: deadline, peer: peer, logger: logger)
-        let sink = CallSink(
-            sendBytes: { [self] bytes in try await self.sendMessages(callID, [bytes]) },
-            sendBatch: { [self] batch in try await self.sendMessages(callID, batch) })
+        let callIDField = Frame.callIDField(callID)
+        let sink = CallSink { [self] frameFields in
+            try await self.sendMessages(callID, callIDField: callIDField, frameFields: frameFields)
+        }
         let limits = configuration.decodeLimits
 
         logger.debug("call started")
@@ -202,20 +203,17 @@ final class ServerConnection: Sendable {
     }
 
     /// Writes response messages of a call as frames, all with one write and one flush.
-    private func sendMessages(_ callID: UInt64, _ messages: [[UInt8]]) async throws {
+    /// `frameFields` are the messages' ``EncodedMessage/frameField``s.
+    private func sendMessages(_ callID: UInt64, callIDField: [UInt8], frameFields: [[UInt8]]) async throws {
         let open = state.withLock { $0.calls[callID].map { !$0.ended } ?? false }
         guard open else { throw RPCError(.cancelled, "call \(callID) has ended") }
-        // Framing adds a few bytes around the message; keep the whole frame under the peer's limit.
-        if let bytes = messages.first(where: { $0.count > configuration.maxFrameBytes - 32 }) {
+        // The whole frame must fit the peer's limit.
+        if let field = frameFields.first(where: { callIDField.count + $0.count > configuration.maxFrameBytes }) {
             throw RPCError(
                 .resourceExhausted,
-                "response of \(bytes.count) bytes exceeds the frame limit of \(configuration.maxFrameBytes) bytes")
+                "a response frame of \(callIDField.count + field.count) bytes exceeds the frame limit of \(configuration.maxFrameBytes) bytes")
         }
-        if messages.count == 1 {
-            try await outbound.write(Frame(callID: callID, kind: .message(messages[0])))
-        } else {
-            try await outbound.write(contentsOf: messages.map { Frame(callID: callID, kind: .message($0)) })
-        }
+        try await outbound.write(.messages(callIDField: callIDField, frameFields: frameFields))
     }
 
     /// Ends a call with its one status; later attempts are ignored.
@@ -232,7 +230,7 @@ final class ServerConnection: Sendable {
 
     private func writeStatus(_ callID: UInt64, _ status: RPCError) async {
         try? await outbound.write(
-            Frame(callID: callID, kind: .status(CallStatus(code: status.code.rawValue, message: status.message))))
+            .frame(Frame(callID: callID, kind: .status(CallStatus(code: status.code.rawValue, message: status.message)))))
     }
 
     private func release(_ callID: UInt64) {
@@ -256,7 +254,7 @@ final class ServerConnection: Sendable {
             let streams = state.calls.values.filter { $0.kind == .serverStreaming }.map(\.interrupts)
             return (streams, state.calls.isEmpty)
         }
-        channel.writeAndFlush(Frame(callID: 0, kind: .goAway(reason: "server shutting down")), promise: nil)
+        channel.writeAndFlush(OutboundFrames.frame(Frame(callID: 0, kind: .goAway(reason: "server shutting down"))), promise: nil)
         for stream in streams { stream.yield(.serverShuttingDown) }
         if closeNow { close() }
     }

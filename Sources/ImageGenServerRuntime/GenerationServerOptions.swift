@@ -21,6 +21,15 @@ public struct GenerationServerOptions: ParsableArguments {
     @Flag(name: .long, help: "Do not resume the jobs that were running when the server last stopped.")
     public var noResume = false
 
+    @Option(name: .long, help: "Milliseconds a progress stream waits after a write, so the events of a busy job go out together (0: every event at once).")
+    public var eventFlushMs: Int = 50
+
+    public func validate() throws {
+        guard (0...10_000).contains(eventFlushMs) else {
+            throw ValidationError("--event-flush-ms must be between 0 and 10000, got \(eventFlushMs)")
+        }
+    }
+
     public init() {}
 
     /// Runs a rendering server with `server`'s flags until SIGTERM or SIGINT.
@@ -60,7 +69,9 @@ public struct GenerationServerOptions: ParsableArguments {
         let stateDirectory = URL(fileURLWithPath: stateDir ?? root.url.appendingPathComponent(".imagegen-state").path)
         let engine = ImageEngine(configuration: configuration, logger: logger, providerFactory: ProviderFactory(logger: logger).engineFactory)
         let jobs = JobManager(
-            configuration: ServiceConfiguration(projectsRoot: root, stateDirectory: stateDirectory, resumeJobsOnStart: !noResume),
+            configuration: ServiceConfiguration(
+                projectsRoot: root, stateDirectory: stateDirectory, resumeJobsOnStart: !noResume,
+                eventFlushInterval: .milliseconds(eventFlushMs)),
             engine: engine, logger: logger)
         var router = RPCRouter()
         GenerationService(jobs: jobs).register(into: &router)

@@ -19,7 +19,8 @@ final class GenerationJob: Sendable {
     let styles: [String]
     /// Identifies "the same work": storyboard, styles and force.
     let fingerprint: String
-    let events: EventLog<ProgressEvent>
+    /// The job's events, each encoded once when published and sent as those bytes to every watcher.
+    let events: EventLog<EncodedMessage<ProgressEvent>>
     let createdUnixMs: Int64
 
     private struct State {
@@ -94,9 +95,14 @@ final class GenerationJob: Sendable {
             }
         }
         let id = self.id
-        let event = events.append { seq in ProgressEvent(seq: seq, jobID: id, timeUnixMs: Self.nowMs(), kind: kind) }
-        if case .accepted = kind, let seq = event {
-            state.withLock { $0.accepted = ProgressEvent(seq: seq, jobID: id, timeUnixMs: Self.nowMs(), kind: kind) }
+        var accepted: ProgressEvent?
+        events.append { seq in
+            let event = ProgressEvent(seq: seq, jobID: id, timeUnixMs: Self.nowMs(), kind: kind)
+            if case .accepted = kind { accepted = event }
+            return EncodedMessage(event)
+        }
+        if let accepted {
+            state.withLock { $0.accepted = accepted }
         }
     }
 

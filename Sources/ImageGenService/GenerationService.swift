@@ -13,6 +13,7 @@ public struct GenerationService: RPCService {
 
     public func register(into router: inout RPCRouter) {
         let jobs = self.jobs
+        let flushInterval = jobs.configuration.eventFlushInterval
         router.registerServerStreaming(
             ImageGenerationMethod.startGeneration.rawValue, StartGenerationRequest.self, ProgressEvent.self
         ) { request, _, writer in
@@ -23,12 +24,13 @@ public struct GenerationService: RPCService {
             }
             try await writer.send(accepted)
             if request.detach { return }
-            try await Self.stream(job, after: accepted.seq, to: writer)
+            try await Self.stream(job, after: accepted.seq, flushInterval: flushInterval, to: writer)
         }
         router.registerServerStreaming(
             ImageGenerationMethod.watchJob.rawValue, WatchJobRequest.self, ProgressEvent.self
         ) { request, _, writer in
-            try await Self.stream(try await jobs.job(request.jobID), after: request.afterSeq, to: writer)
+            try await Self.stream(
+                try await jobs.job(request.jobID), after: request.afterSeq, flushInterval: flushInterval, to: writer)
         }
         router.registerUnary(ImageGenerationMethod.getStatus.rawValue, GetStatusRequest.self) { request, _ in
             try await jobs.status(request)
@@ -47,18 +49,30 @@ public struct GenerationService: RPCService {
         }
     }
 
+    /// Most events sent in one write.
+    static let batchLimit = 64
+
     /// Sends the job's events after `afterSeq` until the job finishes.
-    static func stream(_ job: GenerationJob, after afterSeq: UInt64, to writer: ResponseStreamWriter<ProgressEvent>) async throws {
-        let subscription: EventSubscription<ProgressEvent>
+    static func stream(
+        _ job: GenerationJob, after afterSeq: UInt64, flushInterval: Duration, to writer: ResponseStreamWriter<ProgressEvent>
+    ) async throws {
+        let subscription: EventSubscription<EncodedMessage<ProgressEvent>>
         do {
             subscription = try job.events.subscribe(after: afterSeq)
         } catch {
             throw rpcError(error, job: job, afterSeq: afterSeq)
         }
         do {
-            // Everything queued goes out in one write: a watcher that fell behind catches up in few flushes.
-            while let batch = try await subscription.next(upTo: 64) {
+            // Everything queued goes out in one write: a watcher that fell behind catches up in few
+            // flushes. After a write that emptied the queue the stream waits `flushInterval`, so the
+            // events of a busy job reach each watcher in one write per interval, not one per event
+            // (200 watchers × hundreds of events a second would otherwise cost the server more CPU
+            // than the job). The first event after a quiet spell still goes out at once.
+            while let batch = try await subscription.next(upTo: Self.batchLimit) {
                 try await writer.send(contentsOf: batch.map(\.event))
+                if batch.count < Self.batchLimit && flushInterval > .zero {
+                    try await Task.sleep(for: flushInterval)
+                }
             }
         } catch let error as EventLogError {
             throw rpcError(error, job: job, afterSeq: afterSeq)

@@ -20,7 +20,7 @@ public final class JobManager: Sendable {
         var readyWaiters: [CheckedContinuation<Void, Never>] = []
     }
 
-    private let configuration: ServiceConfiguration
+    let configuration: ServiceConfiguration
     private let engine: ImageEngine
     private let logger: Logger
     private let state = Mutex(State())

@@ -14,10 +14,13 @@ public struct ServiceConfiguration: Sendable {
     public var watcherBuffer: Int
     /// Finished jobs kept in memory for WatchJob, GetStatus and ListJobs.
     public var finishedJobsKept: Int
+    /// How often at most a watcher's stream writes: events published within this interval of a
+    /// write go out together in the next one. Zero writes every event at once.
+    public var eventFlushInterval: Duration
 
     public init(
         projectsRoot: ProjectsRoot, stateDirectory: URL, resumeJobsOnStart: Bool = true, eventRetention: Int = 50_000,
-        watcherBuffer: Int = 4_096, finishedJobsKept: Int = 100
+        watcherBuffer: Int = 4_096, finishedJobsKept: Int = 100, eventFlushInterval: Duration = .milliseconds(50)
     ) {
         self.projectsRoot = projectsRoot
         self.stateDirectory = stateDirectory
@@ -25,5 +28,6 @@ public struct ServiceConfiguration: Sendable {
         self.eventRetention = eventRetention
         self.watcherBuffer = watcherBuffer
         self.finishedJobsKept = finishedJobsKept
+        self.eventFlushInterval = eventFlushInterval
     }
 }

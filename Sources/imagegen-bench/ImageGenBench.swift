@@ -7,8 +7,9 @@ import ArgumentParser
 struct ImageGenBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "imagegen-bench",
-        abstract: "Benchmarks: rate-bound throughput, continuity chains, scale, RPC.",
+        abstract: "Benchmarks: rate-bound throughput, continuity chains, scale, RPC, load.",
         subcommands: [
             RateCommand.self, ContinuityCommand.self, ScaleCommand.self, ScaleRunCommand.self, RPCCommand.self,
+            LoadCommand.self,
         ])
 }

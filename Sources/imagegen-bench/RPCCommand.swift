@@ -7,8 +7,7 @@ import ImageGenService
 import ImageGenWire
 import Logging
 
-/// `imagegen-bench rpc`: an in-process server (`RPCServer` + `GenerationService` + `JobManager`,
-/// offline engine) with one finished job; measures GetStatus calls/s and p50/p99 latency over 1 and
+/// `imagegen-bench rpc`: an in-process server (``BenchServer``) with one finished job; measures GetStatus calls/s and p50/p99 latency over 1 and
 /// over N connections, then ProgressEvent delivery/s to 1 and to M watchers replaying the job from 0.
 /// Client and server share this process (and its cores).
 struct RPCCommand: AsyncParsableCommand {
@@ -37,43 +36,11 @@ struct RPCCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var logger = Logger(label: "imagegen-bench")
-        logger.logLevel = .critical
-        let directory = try BenchDirectory("rpc")
-        defer { directory.remove() }
-        let root = try directory.subdirectory("projects")
-        _ = try directory.subdirectory("projects/bench")
-        let engine = ImageEngine(
-            configuration: EngineConfiguration(
-                durability: .none, offline: OfflineSettings(width: 32, height: 18, latency: .zero, concurrency: 4)),
-            logger: logger)
-        let jobs = JobManager(
-            configuration: ServiceConfiguration(
-                projectsRoot: try ProjectsRoot(path: root.path), stateDirectory: directory.url.appendingPathComponent("state"),
-                resumeJobsOnStart: false, eventRetention: 10_000_000, watcherBuffer: 10_000_000),
-            engine: engine, logger: logger)
-        var router = RPCRouter()
-        GenerationService(jobs: jobs).register(into: &router)
-        let server = RPCServer(configuration: RPCServerConfiguration(), router: router, logger: logger)
-        let report = try await withThrowingTaskGroup(of: BenchReport?.self) { group in
-            group.addTask {
-                try await jobs.run()
-                return nil
-            }
-            group.addTask {
-                try await server.run()
-                return nil
-            }
-            let port = try await server.listeningAddress.port
-            do {
-                let report = try await measure(port: port)
-                group.cancelAll()
-                return report
-            } catch {
-                group.cancelAll()
-                throw error
-            }
-        }
+        let server = BenchServer(
+            offline: OfflineSettings(width: 32, height: 18, latency: .zero, concurrency: 4),
+            eventRetention: 10_000_000, watcherBuffer: 10_000_000)
+        let command = self
+        let report = try await server.run(label: "rpc", projects: ["bench"]) { port in try await command.measure(port: port) }
         report.print(json: json)
     }
 
