@@ -14,6 +14,8 @@ struct GeminiRun: Sendable {
     var storyboard: Storyboard
     /// The job's in-flight cap across styles; nil for none.
     var maxConcurrentRequests: Int?
+    /// The engine's `paceMarginPercent`.
+    var paceMarginPercent = EngineConfiguration().paceMarginPercent
 
     func run(logger: Logger) async throws -> GeminiRunResult {
         let directory = try BenchDirectory("gemini")
@@ -53,7 +55,8 @@ struct GeminiRun: Sendable {
         var configured = styles
         for index in configured.indices { configured[index].baseURL = baseURL }
         let configuration = EngineConfiguration(
-            styles: configured, maxConcurrentRequests: maxConcurrentRequests, durability: .none)
+            styles: configured, maxConcurrentRequests: maxConcurrentRequests, durability: .none,
+            paceMarginPercent: paceMarginPercent)
         let engine = ImageEngine(configuration: configuration, logger: logger) { _ in provider }
         let job = try engine.makeJob(storyboard: storyboard, project: project)
         let clock = ContinuousClock()

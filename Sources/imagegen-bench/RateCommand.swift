@@ -24,18 +24,21 @@ struct RateCommand: AsyncParsableCommand {
     var latencyMs = 500
     @Option(help: "Images excluded at the start of the steady-state rate.")
     var warmup = 10
+    @Option(help: "The engine's paceMarginPercent: request starts spaced this much wider than the fake's limit.")
+    var paceMargin = EngineConfiguration().paceMarginPercent
     @Option(help: "Beats of the sequential (maxConcurrentRequests=1) sample; 0 skips it.")
     var sequentialBeats = 10
     @Flag(help: "Also print the report as JSON.")
     var json = false
 
     var commandLine: String {
-        "imagegen-bench rate --beats \(beats) --keys \(keys) --limit \(limit) --window-ms \(windowMs) --latency-ms \(latencyMs) --warmup \(warmup) --sequential-beats \(sequentialBeats)"
+        "imagegen-bench rate --beats \(beats) --keys \(keys) --limit \(limit) --window-ms \(windowMs) --latency-ms \(latencyMs) --pace-margin \(BenchReport.format(paceMargin)) --warmup \(warmup) --sequential-beats \(sequentialBeats)"
     }
 
     func validate() throws {
-        guard beats >= 1, keys >= 1, limit >= 1, windowMs >= 100, latencyMs >= 0, warmup >= 0, sequentialBeats >= 0 else {
-            throw ValidationError("every option must be positive (window at least 100 ms)")
+        guard beats >= 1, keys >= 1, limit >= 1, windowMs >= 100, latencyMs >= 0, warmup >= 0, sequentialBeats >= 0,
+            (0...100).contains(paceMargin) else {
+            throw ValidationError("every option must be positive (window at least 100 ms, pace margin 0–100)")
         }
     }
 
@@ -64,14 +67,15 @@ struct RateCommand: AsyncParsableCommand {
 
         FileHandle.standardError.write(Data("rate: concurrent run of \(beats * styles.count) images…\n".utf8))
         let main = try await GeminiRun(
-            fake: fake, styles: styles, storyboard: try BenchStoryboards.cuts(beats: beats), maxConcurrentRequests: nil
+            fake: fake, styles: styles, storyboard: try BenchStoryboards.cuts(beats: beats), maxConcurrentRequests: nil,
+            paceMarginPercent: paceMargin
         ).run(logger: logger)
 
         var report = BenchReport(scenario: "rate", command: commandLine)
         let steady = main.steadyRate(warmup: warmup)
         let whole = Double(main.images) / max(main.wall.seconds, 1e-9)
         report.add("projects", Double(projects), "", "3 styles × \(keys) keys, each key its own project")
-        report.add("pace per project", Double(limit) / (Double(windowMs) / 1_000), "req/s", "fake: \(limit) per \(windowMs) ms window; engine requestsPerMinute = \(BenchReport.format(requestsPerMinute))")
+        report.add("pace per project", Double(limit) / (Double(windowMs) / 1_000), "req/s", "fake: \(limit) per \(windowMs) ms window; engine requestsPerMinute = \(BenchReport.format(requestsPerMinute)), pace margin \(BenchReport.format(paceMargin)) %")
         report.add("latency", Double(latencyMs), "ms", "fake's delay before each answer")
         report.add("bound", bound, "img/s", "sum of the projects' paces")
         report.add("images", Double(main.images), "", "done (failed: \(main.failed), job state \(main.state.rawValue))")

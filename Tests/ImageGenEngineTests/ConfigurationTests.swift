@@ -23,7 +23,7 @@ struct ConfigurationTests {
     @Test func fileSettingsApply() throws {
         let json = """
             {"geminiBaseURL":"http://127.0.0.1:8080","requestsPerMinute":30,"maxInFlightPerProject":2,
-             "maxConcurrentRequests":6,"durability":"none","retry":{"maxAttempts":3,"baseDelaySeconds":0.5},
+             "maxConcurrentRequests":6,"paceMarginPercent":5,"durability":"none","retry":{"maxAttempts":3,"baseDelaySeconds":0.5},
              "offline":{"width":64,"height":36,"latencyMilliseconds":20,"renderLogPath":"/tmp/x.log"},
              "styles":{"clear":{"model":"gemini-3-pro-image","imageSize":"2K","aspectRatio":"4:3","continuity":true,
                                  "keys":["AIzaSecretOne","projA:AIzaSecretTwo",{"key":"AIzaSecretThree","project":"projA"}],
@@ -48,7 +48,9 @@ struct ConfigurationTests {
         #expect(config.style(named: "noir")?.promptTemplate == "Film noir: {prompt}")
         #expect(config.maxConcurrentRequests == 6)
         #expect(config.durability == .none)
+        #expect(config.paceMarginPercent == 5)
         #expect(config.offline == OfflineSettings(width: 64, height: 36, latency: .milliseconds(20), renderLogPath: "/tmp/x.log"))
+        #expect(EngineConfiguration().paceMarginPercent == 2)
     }
 
     @Test func environmentOverridesFile() throws {
@@ -102,6 +104,8 @@ struct ConfigurationTests {
         (#"{"styles":{"clear":{"colour":"red"}}}"#, [:], "styles.clear.colour: unknown setting"),
         (#"{"geminiBaseUrl":"http://x"}"#, [:], "geminiBaseUrl: unknown setting"),
         (#"{"durability":"maybe"}"#, [:], "durability: must be \"full\" or \"none\""),
+        (#"{"paceMarginPercent":-1}"#, [:], "paceMarginPercent: -1.0 must be 0 or more"),
+        (#"{"paceMarginPercent":150}"#, [:], "paceMarginPercent: must be between 0 and 100, not 150.0"),
         (#"{"maxConcurrentRequests":0}"#, [:], "maxConcurrentRequests: 0.0 must be more than 0"),
         (#"{"styles":{"clear":{"continuity":"yes"}}}"#, [:], "styles.clear.continuity: must be true or false"),
         ("{oops", [:], "not valid JSON"),

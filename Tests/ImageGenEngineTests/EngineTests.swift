@@ -330,6 +330,24 @@ struct EngineTests {
         #expect(Set(provider.recorded.map(\.keyLabel)).count == 4)
     }
 
+    @Test(arguments: [0.0, 20.0, 50.0])
+    func paceMarginWidensTheSpacing(marginPercent: Double) async throws {
+        let dir = TempDirectory("margin")
+        let provider = ScriptedProvider(latency: .milliseconds(2))
+        let style = fastStyle("clear", keys: keys("clear", [("p", "AIzaMarginKey0001")]), rpm: 1200, inFlight: 2)  // 50 ms
+        var configuration = fastConfiguration(styles: [style])
+        configuration.paceMarginPercent = marginPercent
+        let engine = ImageEngine(configuration: configuration, logger: testLogger) { _ in provider }
+        let (summary, _) = await runJob(try engine.makeJob(storyboard: try makeStoryboard(shots: 1, beats: 5), project: dir.url))
+        #expect(summary.state == .completed)
+        let starts = provider.recorded.map(\.start).sorted()
+        #expect(starts.count == 5)
+        let spacing = Duration.milliseconds(50) * (1 + marginPercent / 100)
+        for (a, b) in zip(starts, starts.dropFirst()) {
+            #expect(b - a >= spacing, "gap \(b - a), spacing \(spacing)")
+        }
+    }
+
     @Test func aProjectSharedByTwoStylesIsPacedOnce() async throws {
         let dir = TempDirectory("sharedpace")
         let provider = ScriptedProvider(latency: .milliseconds(2))

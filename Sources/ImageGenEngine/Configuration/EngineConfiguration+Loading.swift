@@ -48,7 +48,8 @@ struct ConfigurationLoader {
 
     static let topKeys: Set<String> = [
         "geminiBaseURL", "requestsPerMinute", "maxInFlightPerProject", "maxConcurrentRequests",
-        "requestTimeoutSeconds", "durability", "journalCompactionLines", "retry", "offline", "styles", "$comment",
+        "requestTimeoutSeconds", "durability", "journalCompactionLines", "retry", "offline", "styles", "paceMarginPercent",
+        "$comment",
     ]
     static let styleKeys: Set<String> = [
         "template", "model", "aspectRatio", "imageSize", "continuity", "styleReference", "keys",
@@ -85,6 +86,13 @@ struct ConfigurationLoader {
             }
         }
         if let lines = integer(object, "journalCompactionLines", at: "", min: 1) { config.journalCompactionLines = lines }
+        if let margin = number(object, "paceMarginPercent", at: "", min: 0) {
+            if margin <= 100 {
+                config.paceMarginPercent = margin
+            } else {
+                problems.append("paceMarginPercent: must be between 0 and 100, not \(margin)")
+            }
+        }
         var retry = RetryPolicy()
         if let raw = object["retry"] { retry = parseRetry(raw, base: retry, at: "retry") }
         if let raw = object["offline"] { parseOffline(raw) }

@@ -28,16 +28,22 @@ public struct EngineConfiguration: Sendable, Equatable {
     /// (or than there are records, whichever is larger, so saves stay O(1) amortised).
     public var journalCompactionLines: Int
     public var offline: OfflineSettings
+    /// Request starts of a project are spaced this many percent wider than its `requestsPerMinute`
+    /// allows: the quota counts arrivals, and a request that reached Google a little late next to one
+    /// that arrived a little early would otherwise be one too many for the window (a 429).
+    public var paceMarginPercent: Double
 
     public init(
         styles: [StyleConfiguration] = StyleConfiguration.defaults, maxConcurrentRequests: Int? = nil,
-        durability: Durability = .full, journalCompactionLines: Int = 1000, offline: OfflineSettings = OfflineSettings()
+        durability: Durability = .full, journalCompactionLines: Int = 1000, offline: OfflineSettings = OfflineSettings(),
+        paceMarginPercent: Double = 2
     ) {
         self.styles = styles
         self.maxConcurrentRequests = maxConcurrentRequests
         self.durability = durability
         self.journalCompactionLines = journalCompactionLines
         self.offline = offline
+        self.paceMarginPercent = paceMarginPercent
     }
 
     /// The style called `name`, if configured.

@@ -36,15 +36,17 @@ struct KeyPool {
     let spacing: Duration
     let maxInFlightPerProject: Int
 
-    /// - Parameter gate: the pace gate of a project (shared across a job's styles); nil makes a private one.
+    /// - Parameters:
+    ///   - paceMarginPercent: request starts are spaced this much wider than `requestsPerMinute` allows.
+    ///   - gate: the pace gate of a project (shared across a job's styles); nil makes a private one.
     init(
-        keys: [APIKey], requestsPerMinute: Double, maxInFlightPerProject: Int, now: Instant, verified: Bool = false,
-        gate: ((_ project: String, _ spacing: Duration) -> PaceGate)? = nil
+        keys: [APIKey], requestsPerMinute: Double, paceMarginPercent: Double = 0, maxInFlightPerProject: Int, now: Instant,
+        verified: Bool = false, gate: ((_ project: String, _ spacing: Duration) -> PaceGate)? = nil
     ) {
         var projectIndex: [String: Int] = [:]
         var projects: [Project] = []
         var slots: [Slot] = []
-        let spacing: Duration = requestsPerMinute > 0 ? .milliseconds(Int64((60_000 / requestsPerMinute).rounded(.up))) : .zero
+        let spacing = Self.spacing(requestsPerMinute: requestsPerMinute, marginPercent: paceMarginPercent)
         for key in keys {
             let index: Int
             if let existing = projectIndex[key.project] {
@@ -63,6 +65,13 @@ struct KeyPool {
         self.projects = projects
         self.spacing = spacing
         self.maxInFlightPerProject = max(1, maxInFlightPerProject)
+    }
+
+    /// The time between two request starts of one project: 60 s ÷ `requestsPerMinute`, widened by
+    /// `marginPercent`, rounded up to the millisecond; zero (no pacing) when `requestsPerMinute` is 0.
+    static func spacing(requestsPerMinute: Double, marginPercent: Double) -> Duration {
+        guard requestsPerMinute > 0 else { return .zero }
+        return .milliseconds(Int64((60_000 / requestsPerMinute * (1 + marginPercent / 100)).rounded(.up)))
     }
 
     /// The pace gate of the slot's project.

@@ -107,6 +107,7 @@ struct StyleRunner: Sendable {
 
         var pool = KeyPool(
             keys: effectiveKeys, requestsPerMinute: isOffline ? 0 : style.requestsPerMinute,
+            paceMarginPercent: configuration.paceMarginPercent,
             maxInFlightPerProject: isOffline ? configuration.offline.concurrency : style.maxInFlightPerProject,
             now: clock.now, verified: isOffline,
             gate: isOffline ? nil : { [control] project, spacing in control.gate(project: project, spacing: spacing) })
