@@ -104,16 +104,19 @@ func fastStyle(
         maxInFlightPerProject: inFlight, retry: retry)
 }
 
-/// "shot/beat" storyboard with `shots` shots of `beats` beats each; prompts are unique.
-func makeStoryboard(shots: Int, beats: Int, transition: (Int, Int) -> Storyboard.Transition = { _, _ in .cut })
-    throws -> Storyboard
-{
+/// "shot/beat" storyboard with `shots` shots of `beats` beats each; prompts are unique
+/// ("scene S moment B", after "`subject`: " when given).
+func makeStoryboard(
+    shots: Int, beats: Int, subject: String? = nil, transition: (Int, Int) -> Storyboard.Transition = { _, _ in .cut }
+) throws -> Storyboard {
     try Storyboard(
         shots: (1...shots).map { s in
             Storyboard.Shot(
                 id: "\(s)",
                 beats: (1...beats).map { b in
-                    Storyboard.Beat(id: "\(s).\(b)", prompt: "scene \(s) moment \(b)", transition: transition(s, b))
+                    Storyboard.Beat(
+                        id: "\(s).\(b)", prompt: (subject.map { "\($0): " } ?? "") + "scene \(s) moment \(b)",
+                        transition: transition(s, b))
                 })
         })
 }

@@ -23,6 +23,7 @@ public struct ImageEngine: Sendable {
     private let logger: Logger
     /// One pace gate per Google Cloud project, shared by all the jobs this engine makes.
     private let paceGates = PaceGates()
+    private let quotas = ProjectQuotaBook()
 
     /// - Parameters:
     ///   - providerFactory: the provider for styles with keys; nil renders every style offline.
@@ -66,7 +67,8 @@ public struct ImageEngine: Sendable {
         let (events, continuation) = AsyncStream<EngineEvent>.makeStream()
         let control = JobControl(
             continuation: continuation, styles: styles.map(\.name),
-            maxInFlight: options.maxConcurrentRequests ?? configuration.maxConcurrentRequests, gates: paceGates)
+            maxInFlight: options.maxConcurrentRequests ?? configuration.maxConcurrentRequests, gates: paceGates,
+            quotas: quotas)
         let runners = styles.map { style in
             StyleRunner(
                 style: style, provider: provider(for: style), project: project, storyboard: storyboard,

@@ -1,11 +1,14 @@
+import Foundation
 internal import Synchronization
 
 /// State shared by a job's style runners: the event stream, pause flag, the job-wide cap on
-/// requests in flight, and the status snapshot.
+/// requests in flight, and the status snapshot; and, through it, the engine-wide state of each
+/// project's quota (pace gates, cool-downs, spent daily quotas).
 final class JobControl: Sendable {
     private let continuation: AsyncStream<EngineEvent>.Continuation
     private let state: Mutex<Shared>
     private let gates: PaceGates
+    private let quotas: ProjectQuotaBook
 
     struct Shared {
         var paused = false
@@ -13,13 +16,15 @@ final class JobControl: Sendable {
         var maxInFlight: Int?
         var jobState = JobState.running
         var progress: [StyleProgress]
-        /// Rate-limit cool-downs by project name, shared by every style of the job (a quota is per project).
-        var projectCoolUntil: [String: ContinuousClock.Instant] = [:]
     }
 
-    init(continuation: AsyncStream<EngineEvent>.Continuation, styles: [String], maxInFlight: Int?, gates: PaceGates) {
+    init(
+        continuation: AsyncStream<EngineEvent>.Continuation, styles: [String], maxInFlight: Int?, gates: PaceGates,
+        quotas: ProjectQuotaBook
+    ) {
         self.continuation = continuation
         self.gates = gates
+        self.quotas = quotas
         self.state = Mutex(Shared(maxInFlight: maxInFlight, progress: styles.map { StyleProgress(style: $0) }))
     }
 
@@ -65,16 +70,26 @@ final class JobControl: Sendable {
         continuation.yield(.progress(progress))
     }
 
-    /// Records that `project` is cooling until `until` (a 429 in any style), for every style's pool.
+    /// Records that `project` is cooling until `until` (a 429 in any style), for every style's pool
+    /// in every job of the engine.
     func coolProject(_ project: String, until: ContinuousClock.Instant) {
-        state.withLock { shared in
-            shared.projectCoolUntil[project] = max(shared.projectCoolUntil[project] ?? until, until)
-        }
+        quotas.cool(project, until: until)
     }
 
-    /// The job-wide project cool-downs.
-    func projectCoolings() -> [String: ContinuousClock.Instant] {
-        state.withLock { $0.projectCoolUntil }
+    /// The engine-wide project cool-downs still running.
+    func projectCoolings(now: ContinuousClock.Instant) -> [String: ContinuousClock.Instant] {
+        quotas.coolings(now: now)
+    }
+
+    /// Records that `project`'s daily quota is spent (until midnight Pacific time), for every style
+    /// and job of the engine.
+    func markDailyQuotaSpent(_ project: String, reason: String) {
+        quotas.markDailyQuotaSpent(project, reason: reason, now: Date())
+    }
+
+    /// The projects whose daily quota is known to be spent today, with the reason.
+    func spentDailyQuotas() -> [String: String] {
+        quotas.spentDailyQuotas(now: Date())
     }
 
     func setJobState(_ jobState: JobState) {

@@ -183,6 +183,19 @@ struct KeyPool {
         return keys
     }
 
+    /// Sets aside the active keys of every project in `spent` (project → reason), whose daily quota
+    /// another style or job found spent; returns them with the reason.
+    mutating func adoptSpentDailyQuotas(_ spent: [String: String]) -> [(APIKey, String)] {
+        guard !spent.isEmpty else { return [] }
+        var keys: [(APIKey, String)] = []
+        for index in slots.indices where slots[index].state == .active {
+            guard let reason = spent[projects[slots[index].project].name] else { continue }
+            slots[index].state = .exhausted(reason)
+            keys.append((slots[index].key, reason))
+        }
+        return keys
+    }
+
     /// Disables one key. Returns false if it already was.
     mutating func disable(_ slot: Int, reason: String) -> Bool {
         guard slots[slot].state == .active else { return false }

@@ -201,8 +201,11 @@ struct StyleRunner: Sendable {
             var lastDispatchPublish = clock.now - .seconds(1)
             while true {
                 let now = clock.now
-                for (key, delay) in pool.adoptCoolings(control.projectCoolings(), now: now) {
-                    keyEvent(key, .cooled, duration: delay, reason: "rate limited: project \(key.project) cooling in another style")
+                for (key, delay) in pool.adoptCoolings(control.projectCoolings(now: now), now: now) {
+                    keyEvent(key, .cooled, duration: delay, reason: "rate limited: project \(key.project) cooling (a 429 in another style or job)")
+                }
+                for (key, reason) in pool.adoptSpentDailyQuotas(control.spentDailyQuotas()) {
+                    keyEvent(key, .exhausted, reason: "\(reason) (found by another style or job; resets at midnight Pacific time)")
                 }
                 for key in pool.endCoolings(now: now) { keyEvent(key, .ready, reason: "cool-down over") }
                 if !delayed.isEmpty {
@@ -314,6 +317,7 @@ struct StyleRunner: Sendable {
                         counters[index].rateLimited += 1
                         if perDay {
                             let reason = "daily quota exhausted: \(message)"
+                            control.markDailyQuotaSpent(key.project, reason: "daily quota exhausted")
                             for exhausted in pool.exhaust(outcome.slot, reason: "daily quota exhausted") {
                                 keyEvent(exhausted, .exhausted, reason: reason)
                             }

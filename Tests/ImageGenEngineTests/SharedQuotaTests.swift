@@ -1,0 +1,75 @@
+import Foundation
+@testable import ImageGenEngine
+import Testing
+
+/// A project's quota is one, whichever job spends it: what one job learns from a 429 (a cool-down,
+/// a spent daily quota) holds for every other job of the engine on the same project.
+@Suite("Quota state shared across jobs")
+struct SharedQuotaTests {
+    @Test func aCoolDownInOneJobHoldsTheOtherJobOffTheProject() async throws {
+        let first = TempDirectory("sharedcool-a")
+        let second = TempDirectory("sharedcool-b")
+        let provider = ScriptedProvider(latency: .milliseconds(20)) { request, attempt in
+            if attempt == 0, request.prompt.contains("first job"), request.prompt.hasSuffix("moment 1") {
+                throw ProviderFailure.rateLimited(retryAfter: .milliseconds(1_500), perDay: false, message: "quota")
+            }
+            return nil
+        }
+        let style = fastStyle("clear", keys: keys("clear", [("shared", "AIzaSharedCoolKey1")]), inFlight: 2)
+        let engine = ImageEngine(configuration: fastConfiguration(styles: [style]), logger: testLogger) { _ in provider }
+        let jobA = try engine.makeJob(storyboard: try makeStoryboard(shots: 1, beats: 3, subject: "first job"), project: first.url)
+        async let a = runJob(jobA)
+        // The second job starts once the first one's 429 has been answered.
+        while !provider.recorded.contains(where: { $0.prompt.contains("first job") && $0.end != nil }) {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        let jobB = try engine.makeJob(storyboard: try makeStoryboard(shots: 1, beats: 3, subject: "second job"), project: second.url)
+        let (summaryB, eventsB) = await runJob(jobB)
+        let (summaryA, _) = await a
+        #expect(summaryA.state == .completed && summaryB.state == .completed)
+        let limited = try #require(provider.recorded.first { $0.prompt.contains("first job") && $0.prompt.hasSuffix("moment 1") })
+        let secondJob = provider.recorded.filter { $0.prompt.contains("second job") }
+        #expect(secondJob.count == 3)
+        for call in secondJob {
+            #expect(call.start - limited.end! >= .milliseconds(1_490), "the second job started a request \(call.start - limited.end!) after the 429")
+        }
+        #expect(keyEvents(eventsB).contains { $0.state == .cooled && $0.reason.contains("another style or job") })
+    }
+
+    @Test func aSpentDailyQuotaInOneJobSetsTheProjectAsideForTheNext() async throws {
+        let first = TempDirectory("sharedday-a")
+        let second = TempDirectory("sharedday-b")
+        let provider = ScriptedProvider { request, _ in
+            if request.key.project == "daily" {
+                throw ProviderFailure.rateLimited(retryAfter: nil, perDay: true, message: "GenerateRequestsPerDay")
+            }
+            return nil
+        }
+        let style = fastStyle("clear", keys: keys("clear", [("daily", "AIzaDailySharedKey1"), ("other", "AIzaOtherSharedKey2")]))
+        let engine = ImageEngine(configuration: fastConfiguration(styles: [style]), logger: testLogger) { _ in provider }
+        let (summaryA, _) = await runJob(try engine.makeJob(storyboard: try makeStoryboard(shots: 1, beats: 4), project: first.url))
+        let dailyAfterFirst = provider.recorded.filter { $0.project == "daily" }.count
+        let (summaryB, eventsB) = await runJob(try engine.makeJob(storyboard: try makeStoryboard(shots: 1, beats: 4), project: second.url))
+        #expect(summaryA.state == .completed && summaryB.state == .completed)
+        #expect(dailyAfterFirst == 1)
+        #expect(provider.recorded.filter { $0.project == "daily" }.count == 1, "the second job spent a request on a spent project")
+        let exhausted = keyEvents(eventsB).filter { $0.state == .exhausted }
+        #expect(exhausted.map(\.keyLabel) == ["clear#1…Key1"])
+        #expect(exhausted.first?.reason.contains("midnight Pacific") == true)
+    }
+
+    /// Gemini's per-day quotas reset at midnight Pacific time, standard or daylight.
+    @Test(arguments: [
+        ("2026-11-29T12:00:00Z", "2026-11-30T08:00:00Z"),  // PST (UTC−8)
+        ("2026-11-30T07:59:59Z", "2026-11-30T08:00:00Z"),  // one second before midnight PST
+        ("2026-11-30T08:00:00Z", "2026-12-01T08:00:00Z"),  // exactly midnight: the next one
+        ("2026-07-01T06:59:00Z", "2026-07-01T07:00:00Z"),  // PDT (UTC−7)
+        ("2026-03-08T09:00:00Z", "2026-03-09T07:00:00Z"),  // the day daylight time starts
+        ("2026-11-01T12:00:00Z", "2026-11-02T08:00:00Z"),  // the day it ends
+    ])
+    func nextPacificMidnight(now: String, expected: String) throws {
+        let formatter = ISO8601DateFormatter()
+        let date = try #require(formatter.date(from: now))
+        #expect(ProjectQuotaBook.nextPacificMidnight(after: date) == formatter.date(from: expected))
+    }
+}
