@@ -3,32 +3,40 @@ import Synchronization
 
 /// The numbered event history of one job, and its live watchers.
 ///
-/// Events get sequence numbers 1, 2, 3, … with no gaps. The log keeps the newest `retention`
-/// events for replay; any number of watchers follow it, each with its own bounded buffer, so a
-/// slow or stalled watcher never slows the job or other watchers: when its buffer overflows, its
-/// stream ends with ``EventLogError/watcherOverflow(resumeAfter:)`` and it can reattach.
+/// Events get sequence numbers `firstSeq`, `firstSeq + 1`, … with no gaps (a fresh job's log starts
+/// at 1; a job resumed after a server restart starts beyond every seq its earlier runs could have
+/// issued, so an `after_seq` of an earlier run is recognised, never mistaken for one of this run's).
+/// The log keeps the newest `retention` events for replay; any number of watchers follow it, each
+/// with its own bounded buffer, so a slow or stalled watcher never slows the job or other watchers:
+/// when its buffer overflows, its stream ends with ``EventLogError/watcherOverflow(resumeAfter:)``
+/// and it can reattach.
 public final class EventLog<Event: Sendable>: Sendable {
     private struct State {
         var events: Deque<(seq: UInt64, event: Event)> = []
-        var lastSeq: UInt64 = 0
+        var lastSeq: UInt64
         var finished = false
         var watchers: [UInt64: Watcher<Event>] = [:]
         var nextWatcherID: UInt64 = 0
     }
 
-    private let state = Mutex(State())
+    private let state: Mutex<State>
+    /// The seq of this log's first event: 1 for a fresh job, higher for a job resumed after a restart.
+    public let firstSeq: UInt64
     /// How many of the newest events are kept for replay.
     public let retention: Int
     /// How many undelivered events one watcher may fall behind before it is cut off.
     public let watcherBuffer: Int
 
-    public init(retention: Int = 10_000, watcherBuffer: Int = 1_000) {
+    public init(firstSeq: UInt64 = 1, retention: Int = 10_000, watcherBuffer: Int = 1_000) {
         precondition(retention > 0 && watcherBuffer > 0, "retention and watcherBuffer must be positive")
+        precondition(firstSeq > 0, "seqs start at 1 or later")
+        self.firstSeq = firstSeq
+        self.state = Mutex(State(lastSeq: firstSeq - 1))
         self.retention = retention
         self.watcherBuffer = watcherBuffer
     }
 
-    /// The sequence number of the newest event; 0 before the first.
+    /// The sequence number of the newest event; `firstSeq - 1` before the first.
     public var lastSeq: UInt64 { state.withLock { $0.lastSeq } }
 
     /// True once `finish()` was called.
@@ -65,16 +73,21 @@ public final class EventLog<Event: Sendable>: Sendable {
     }
 
     /// Replays the events after `afterSeq`, then follows live ones until the log finishes.
-    /// Throws ``EventLogError/tooOld(oldestKept:)`` when events after `afterSeq` are no longer kept,
-    /// and ``EventLogError/inFuture(lastSeq:)`` when `afterSeq` is beyond the newest event.
+    /// `afterSeq` 0 means from this log's first event. Throws ``EventLogError/tooOld(oldestKept:)``
+    /// when events after `afterSeq` are no longer kept, ``EventLogError/earlierRun(firstSeq:)`` when
+    /// `afterSeq` belongs to an earlier run of the job (0 < afterSeq < firstSeq - 1), and
+    /// ``EventLogError/inFuture(lastSeq:)`` when `afterSeq` is beyond the newest event.
     public func subscribe(after afterSeq: UInt64) throws(EventLogError) -> EventSubscription<Event> {
+        let firstSeq = self.firstSeq
         let result: Result<Watcher<Event>, EventLogError> = state.withLock { state in
             if afterSeq > state.lastSeq { return .failure(.inFuture(lastSeq: state.lastSeq)) }
+            if afterSeq > 0 && afterSeq < firstSeq - 1 { return .failure(.earlierRun(firstSeq: firstSeq)) }
+            let start = max(afterSeq, firstSeq - 1)
             let oldest = state.events.first?.seq ?? state.lastSeq + 1
-            if afterSeq + 1 < oldest { return .failure(.tooOld(oldestKept: oldest)) }
-            let backlog = state.events.filter { $0.seq > afterSeq }
+            if start + 1 < oldest { return .failure(.tooOld(oldestKept: oldest)) }
+            let backlog = state.events.filter { $0.seq > start }
             // A watcher needs room for its replay as well as its live buffer.
-            let watcher = Watcher<Event>(capacity: watcherBuffer + backlog.count, lastDelivered: afterSeq)
+            let watcher = Watcher<Event>(capacity: watcherBuffer + backlog.count, lastDelivered: start)
             for entry in backlog { _ = watcher.deliver(seq: entry.seq, event: entry.event) }
             if state.finished {
                 watcher.finish()
@@ -97,6 +110,9 @@ public enum EventLogError: Error, Sendable, Equatable {
     case tooOld(oldestKept: UInt64)
     /// The requested seq is beyond the newest event.
     case inFuture(lastSeq: UInt64)
+    /// The requested seq belongs to an earlier run of the job (before a server restart): those
+    /// events were not kept. This run's events start at `firstSeq`.
+    case earlierRun(firstSeq: UInt64)
     /// The watcher fell too far behind; reattach with `after_seq = resumeAfter`.
     case watcherOverflow(resumeAfter: UInt64)
 }

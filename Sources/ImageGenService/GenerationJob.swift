@@ -10,6 +10,16 @@ final class GenerationJob: Sendable {
     /// Why a job's run should stop early.
     enum StopReason: Sendable { case cancelledByClient }
 
+    /// What became of an event handed to ``publish(_:)``.
+    enum Publication: Sendable, Equatable {
+        /// Numbered and stored (or dropped: the log is finished).
+        case published
+        /// Published, and fewer than half a reservation of seqs is left: reserve more now.
+        case publishedRunningLow
+        /// Not published: every reserved seq is issued. Reserve more, then publish again.
+        case needsReservation
+    }
+
     let id: String
     /// The project as clients name it (relative to the projects root).
     let projectDir: String
@@ -22,6 +32,8 @@ final class GenerationJob: Sendable {
     /// The job's events, each encoded once when published and sent as those bytes to every watcher.
     let events: EventLog<EncodedMessage<ProgressEvent>>
     let createdUnixMs: Int64
+    /// How many seqs are reserved at a time (see ``seqReservationTarget``).
+    let seqReservation: UInt64
 
     private struct State {
         var state: ImageGenWire.JobState = .queued
@@ -37,13 +49,16 @@ final class GenerationJob: Sendable {
         var stopRequested: StopReason?
         var stopWaiter: CheckedContinuation<Void, Never>?
         var accepted: ProgressEvent?
+        /// The highest seq this run may issue: saved in the state file before it is granted here.
+        var seqGrantedThrough: UInt64
     }
 
     private let state: Mutex<State>
 
     init(
         id: String, projectDir: String, project: URL, request: StartGenerationRequest,
-        storyboard: ImageGenEngine.Storyboard, styles: [String], fingerprint: String, retention: Int, watcherBuffer: Int
+        storyboard: ImageGenEngine.Storyboard, styles: [String], fingerprint: String, firstSeq: UInt64,
+        seqReservation: UInt64, retention: Int, watcherBuffer: Int
     ) {
         self.id = id
         self.projectDir = projectDir
@@ -52,18 +67,25 @@ final class GenerationJob: Sendable {
         self.storyboard = storyboard
         self.styles = styles
         self.fingerprint = fingerprint
-        self.events = EventLog(retention: retention, watcherBuffer: watcherBuffer)
+        self.events = EventLog(firstSeq: firstSeq, retention: retention, watcherBuffer: watcherBuffer)
+        self.seqReservation = max(1, seqReservation)
         self.createdUnixMs = Self.nowMs()
-        self.state = Mutex(State(styles: styles.map { ImageGenWire.StyleProgress(style: $0) }))
+        self.state = Mutex(State(styles: styles.map { ImageGenWire.StyleProgress(style: $0) }, seqGrantedThrough: firstSeq - 1))
     }
 
     static func nowMs() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded()) }
 
     // MARK: Events
 
-    /// Numbers and stores an event, and folds it into the status.
-    func publish(_ kind: ProgressEvent.Kind) {
-        state.withLock { state in
+    /// Numbers and stores an event, and folds it into the status, unless every seq granted to
+    /// this run is issued: then nothing happens and the caller reserves more and publishes again
+    /// (see ``JobManager``), so that no seq is issued before the state file reserves it.
+    func publish(_ kind: ProgressEvent.Kind) -> Publication {
+        let id = self.id
+        let half = seqReservation / 2
+        return state.withLock { state -> Publication in
+            let lastSeq = events.lastSeq
+            if lastSeq >= state.seqGrantedThrough && !events.isFinished { return .needsReservation }
             switch kind {
             case .style(let progress):
                 if let index = state.styles.firstIndex(where: { $0.style == progress.style }) {
@@ -93,20 +115,32 @@ final class GenerationJob: Sendable {
             case .accepted, .key:
                 break
             }
-        }
-        let id = self.id
-        var accepted: ProgressEvent?
-        events.append { seq in
-            let event = ProgressEvent(seq: seq, jobID: id, timeUnixMs: Self.nowMs(), kind: kind)
-            if case .accepted = kind { accepted = event }
-            return EncodedMessage(event)
-        }
-        if let accepted {
-            state.withLock { $0.accepted = accepted }
+            var accepted: ProgressEvent?
+            let seq = events.append { seq in
+                let event = ProgressEvent(seq: seq, jobID: id, timeUnixMs: Self.nowMs(), kind: kind)
+                if case .accepted = kind { accepted = event }
+                return EncodedMessage(event)
+            }
+            if let accepted { state.accepted = accepted }
+            guard let seq else { return .published }
+            // The final event is the last: no need to reserve more after it.
+            if case .finished = kind { return .published }
+            return seq + half > state.seqGrantedThrough ? .publishedRunningLow : .published
         }
     }
 
-    /// The job's accepted event (seq 1), marked `attached` for a caller that joins a running job.
+    /// The seq bound to save for this job now: beyond every seq issued, by a whole reservation.
+    func seqReservationTarget() -> UInt64 {
+        let lastSeq = events.lastSeq
+        return state.withLock { max($0.seqGrantedThrough, lastSeq + seqReservation) }
+    }
+
+    /// Lets the run issue seqs through `bound`, once the state file holds it (never lowers it).
+    func grantSeqs(through bound: UInt64) {
+        state.withLock { $0.seqGrantedThrough = max($0.seqGrantedThrough, bound) }
+    }
+
+    /// The job's accepted event (its run's first), marked `attached` for a caller that joins a running job.
     func acceptedEvent(attached: Bool) -> ProgressEvent? {
         state.withLock { state in
             guard var event = state.accepted, case .accepted(var accepted) = event.kind else { return nil }
@@ -140,9 +174,10 @@ final class GenerationJob: Sendable {
         state.withLock { [.queued, .running, .paused].contains($0.state) }
     }
 
-    /// Marks the job failed before it could run (e.g. the engine refused it).
-    func failBeforeStart(_ message: String) {
-        publish(.finished(JobFinished(state: .failed, message: message)))
+    /// True while a restarted server should resume the job: it is active, or a server shutdown
+    /// (not a client) stopped it.
+    var isResumable: Bool {
+        state.withLock { [.queued, .running, .paused].contains($0.state) || ($0.state == .cancelled && $0.stopRequested == nil) }
     }
 
     /// Asks the running job to stop; its run observes it through `waitForStop()`.

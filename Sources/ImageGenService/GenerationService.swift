@@ -85,6 +85,11 @@ public struct GenerationService: RPCService {
             return RPCError(
                 .outOfRange,
                 "job \(job.id): events after seq \(afterSeq) are no longer kept (the oldest kept is \(oldest)); use GetStatus")
+        case .earlierRun(let first):
+            return RPCError(
+                .outOfRange,
+                "job \(job.id): the server restarted; events up to seq \(first - 1) were not kept across the restart"
+                    + " (this run's events start at seq \(first)); use GetStatus, then WatchJob with after_seq=\(first - 1)")
         case .inFuture(let last):
             return RPCError(.outOfRange, "job \(job.id): after_seq \(afterSeq) is beyond its last event (\(last)); use GetStatus")
         case .watcherOverflow(let resumeAfter):

@@ -9,6 +9,10 @@ import Synchronization
 /// Owns the service's jobs: starts them (one per project at a time), runs them as children of its
 /// own `run()`, remembers the running ones across restarts, and answers status from memory or,
 /// when no job runs, from a project's progress files.
+///
+/// A job's seqs increase across restarts: the state file reserves seqs for each running job
+/// (``ServiceConfiguration/seqReservation`` at a time, extended durably when half is used), a run
+/// issues only reserved seqs, and a resumed run starts after the reservation of the run before.
 public final class JobManager: Sendable {
     private struct State {
         var jobs: [String: GenerationJob] = [:]
@@ -18,6 +22,8 @@ public final class JobManager: Sendable {
         /// False until the jobs of the previous run are resumed; calls wait for it.
         var ready = false
         var readyWaiters: [CheckedContinuation<Void, Never>] = []
+        /// Jobs of the previous run not resumed yet: kept in the state file meanwhile.
+        var pendingResume: [JobStateFile.Entry] = []
     }
 
     let configuration: ServiceConfiguration
@@ -90,7 +96,11 @@ public final class JobManager: Sendable {
         }
     }
 
-    func startJob(_ request: StartGenerationRequest, id: String?) async throws(RPCError) -> (GenerationJob, attached: Bool) {
+    /// Starts a job (`id` and `firstSeq` given when resuming one after a restart), or finds the
+    /// job it should attach to.
+    func startJob(
+        _ request: StartGenerationRequest, id: String?, firstSeq: UInt64 = 1
+    ) async throws(RPCError) -> (GenerationJob, attached: Bool) {
         if !request.requestID.isEmpty, let existing = state.withLock({ state in state.byRequestID[request.requestID].flatMap { state.jobs[$0] } }) {
             return (existing, true)
         }
@@ -127,7 +137,8 @@ public final class JobManager: Sendable {
         let jobID = id ?? Self.newJobID()
         let job = GenerationJob(
             id: jobID, projectDir: normalized.projectDir, project: project, request: normalized,
-            storyboard: storyboard, styles: styles, fingerprint: fingerprint, retention: configuration.eventRetention,
+            storyboard: storyboard, styles: styles, fingerprint: fingerprint, firstSeq: firstSeq,
+            seqReservation: configuration.seqReservation, retention: configuration.eventRetention,
             watcherBuffer: configuration.watcherBuffer)
 
         enum Admission { case new, attach(GenerationJob), conflict(GenerationJob) }
@@ -166,9 +177,10 @@ public final class JobManager: Sendable {
             return ImageGenWire.StyleProgress(
                 style: style, total: total, completed: completed, percent: total == 0 ? 100 : Double(completed) * 100 / Double(total))
         }
-        job.publish(.accepted(JobAccepted(styles: progress, resumed: UInt32(clamping: done.values.reduce(0, +)))))
-        for entry in progress { job.publish(.style(entry)) }
+        // Saved, with the seqs its run may issue, before its first event is numbered.
         await persistRunningJobs()
+        await publish(.accepted(JobAccepted(styles: progress, resumed: UInt32(clamping: done.values.reduce(0, +)))), to: job)
+        for entry in progress { await publish(.style(entry), to: job) }
         logger.info(
             "job accepted",
             metadata: ["job": "\(job.id)", "project": "\(normalized.projectDir)", "beats": "\(total)", "styles": "\(styles.joined(separator: ","))"])
@@ -186,7 +198,7 @@ public final class JobManager: Sendable {
         do {
             imageJob = try engine.makeJob(storyboard: job.storyboard, project: job.project, options: options)
         } catch {
-            job.failBeforeStart(WireMapping.rpcError(error).message)
+            await publish(.finished(JobFinished(state: .failed, message: WireMapping.rpcError(error).message)), to: job)
             await finish(job, shuttingDown: false)
             return
         }
@@ -194,7 +206,7 @@ public final class JobManager: Sendable {
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 for await event in imageJob.events {
-                    if let kind = WireMapping.kind(event) { job.publish(kind) }
+                    if let kind = WireMapping.kind(event) { await self.publish(kind, to: job) }
                 }
             }
             group.addTask {
@@ -255,14 +267,14 @@ public final class JobManager: Sendable {
     public func pause(_ id: String) async throws(RPCError) -> ImageGenWire.JobStatus {
         let job = try await job(id)
         try job.pause()
-        job.publish(.message("paused: no new requests start; those in flight finish"))
+        await publish(.message("paused: no new requests start; those in flight finish"), to: job)
         return job.status(includeBeats: false)
     }
 
     public func resume(_ id: String) async throws(RPCError) -> ImageGenWire.JobStatus {
         let job = try await job(id)
         try job.resume()
-        job.publish(.message("resumed"))
+        await publish(.message("resumed"), to: job)
         return job.status(includeBeats: false)
     }
 
@@ -332,21 +344,57 @@ public final class JobManager: Sendable {
         }
     }
 
-    // MARK: Persistence
+    // MARK: Events
 
-    private func persistRunningJobs() async {
-        let entries = state.withLock { state in
-            state.order.compactMap { state.jobs[$0] }.filter(\.isActive).map { job in
-                JobStateFile.Entry(
-                    id: job.id, projectDir: job.projectDir, request: Data(job.request.serializedBytes()).base64EncodedString(),
-                    createdUnixMs: job.createdUnixMs)
+    /// Publishes an event of `job`; reserves more seqs in the state file first when the run has
+    /// issued all it reserved, and after it when the reservation runs low.
+    private func publish(_ kind: ProgressEvent.Kind, to job: GenerationJob) async {
+        while true {
+            switch job.publish(kind) {
+            case .published:
+                return
+            case .publishedRunningLow:
+                await persistRunningJobs(reservingFor: job)
+                return
+            case .needsReservation:
+                await persistRunningJobs(reservingFor: job)
             }
         }
-        do {
-            try await stateFile.save(entries)
-        } catch {
-            logger.error("cannot save the running jobs", metadata: ["file": "\(stateFile.url.path)", "error": "\(error)"])
+    }
+
+    // MARK: Persistence
+
+    /// Saves the running jobs, each with a seq reservation beyond its last seq, then lets each run
+    /// issue seqs up to what was saved. `job`, when given, gets seqs even if it is not in the file
+    /// (it no longer runs, so no later server resumes it).
+    private func persistRunningJobs(reservingFor job: GenerationJob? = nil) async {
+        let (entries, failure) = await stateFile.save { self.stateEntries() }
+        if let failure {
+            // The job goes on all the same; only a crash before the next good save could repeat seqs.
+            logger.error(
+                "cannot save the running jobs; after a crash their resumed runs may reuse seqs",
+                metadata: ["file": "\(stateFile.url.path)", "error": "\(failure)"])
         }
+        let granted = state.withLock { state in
+            entries.compactMap { entry in state.jobs[entry.id].map { ($0, entry.seqReservedThrough ?? 0) } }
+        }
+        for (running, bound) in granted { running.grantSeqs(through: bound) }
+        if let job, !entries.contains(where: { $0.id == job.id }) { job.grantSeqs(through: .max) }
+    }
+
+    /// What the state file should hold now: the running jobs (and those a shutdown stopped) with
+    /// fresh seq reservations, and the previous run's jobs not resumed yet.
+    private func stateEntries() -> [JobStateFile.Entry] {
+        let (running, pending) = state.withLock { state in
+            (state.order.compactMap { state.jobs[$0] }.filter(\.isResumable), state.pendingResume)
+        }
+        let entries = running.map { job in
+            JobStateFile.Entry(
+                id: job.id, projectDir: job.projectDir, request: Data(job.request.serializedBytes()).base64EncodedString(),
+                createdUnixMs: job.createdUnixMs, seqReservedThrough: job.seqReservationTarget())
+        }
+        let ids = Set(entries.map(\.id))
+        return entries + pending.filter { !ids.contains($0.id) }
     }
 
     private func resumePersistedJobs() async {
@@ -357,7 +405,9 @@ public final class JobManager: Sendable {
             logger.error("cannot read the running jobs; none resumed", metadata: ["file": "\(stateFile.url.path)", "error": "\(error)"])
             return
         }
+        state.withLock { $0.pendingResume = entries }
         for entry in entries {
+            defer { state.withLock { $0.pendingResume.removeAll { $0.id == entry.id } } }
             guard let bytes = Data(base64Encoded: entry.request),
                 let request = try? StartGenerationRequest(serializedBytes: Array(bytes))
             else {
@@ -365,9 +415,13 @@ public final class JobManager: Sendable {
                 continue
             }
             do {
-                let (job, _) = try await startJob(request, id: entry.id)
-                job.publish(.message("resumed after a server restart"))
-                logger.info("job resumed after restart", metadata: ["job": "\(entry.id)", "project": "\(entry.projectDir)"])
+                // Beyond every seq the previous run could issue (servers that did not reserve seqs started at 1).
+                let firstSeq = (entry.seqReservedThrough ?? 0) + 1
+                let (job, _) = try await startJob(request, id: entry.id, firstSeq: firstSeq)
+                await publish(.message("resumed after a server restart; this run's events start at seq \(firstSeq)"), to: job)
+                logger.info(
+                    "job resumed after restart",
+                    metadata: ["job": "\(entry.id)", "project": "\(entry.projectDir)", "first_seq": "\(firstSeq)"])
             } catch {
                 logger.error("cannot resume job", metadata: ["job": "\(entry.id)", "error": "\(error)"])
             }

@@ -17,10 +17,15 @@ public struct ServiceConfiguration: Sendable {
     /// How often at most a watcher's stream writes: events published within this interval of a
     /// write go out together in the next one. Zero writes every event at once.
     public var eventFlushInterval: Duration
+    /// Seqs reserved at a time for a running job in the state file (rewritten when half are used):
+    /// a job resumed after a restart or crash continues after its reservation, so its seqs never
+    /// repeat. Larger means fewer state-file writes and bigger seq gaps across restarts.
+    public var seqReservation: UInt64
 
     public init(
         projectsRoot: ProjectsRoot, stateDirectory: URL, resumeJobsOnStart: Bool = true, eventRetention: Int = 50_000,
-        watcherBuffer: Int = 4_096, finishedJobsKept: Int = 100, eventFlushInterval: Duration = .milliseconds(50)
+        watcherBuffer: Int = 4_096, finishedJobsKept: Int = 100, eventFlushInterval: Duration = .milliseconds(50),
+        seqReservation: UInt64 = 10_000
     ) {
         self.projectsRoot = projectsRoot
         self.stateDirectory = stateDirectory
@@ -29,5 +34,6 @@ public struct ServiceConfiguration: Sendable {
         self.watcherBuffer = watcherBuffer
         self.finishedJobsKept = finishedJobsKept
         self.eventFlushInterval = eventFlushInterval
+        self.seqReservation = max(1, seqReservation)
     }
 }

@@ -10,8 +10,8 @@ struct CLIProcessTests {
     /// A projects root with a project and a storyboard file, and a running server over it.
     struct Fixture {
         let base: URL
-        let server: ChildProcess
-        let port: Int
+        private(set) var server: ChildProcess
+        private(set) var port: Int
 
         init(latencyMs: Int = 5) async throws {
             base = FileManager.default.temporaryDirectory.appendingPathComponent("imagegen-cli-\(UUID().uuidString)")
@@ -19,14 +19,26 @@ struct CLIProcessTests {
             try FileManager.default.createDirectory(at: root.appendingPathComponent("film"), withIntermediateDirectories: true)
             try Data(CLIProcessTests.storyboard.utf8).write(to: base.appendingPathComponent("storyboard.json"))
             try Data(#"{"offline":{"latencyMilliseconds":\#(latencyMs)}}"#.utf8).write(to: base.appendingPathComponent("config.json"))
-            server = try ChildProcess(
+            (server, port) = try await Self.launchServer(base: base)
+        }
+
+        static func launchServer(base: URL) async throws -> (ChildProcess, Int) {
+            let server = try ChildProcess(
                 "imagegen-server",
                 arguments: [
-                    "--listen", "127.0.0.1:0", "--projects-root", root.path, "--state-dir", base.appendingPathComponent("state").path,
+                    "--listen", "127.0.0.1:0", "--projects-root", base.appendingPathComponent("projects").path,
+                    "--state-dir", base.appendingPathComponent("state").path,
                     "--config", base.appendingPathComponent("config.json").path,
                 ],
                 environment: Self.noKeys)
-            port = try await server.port()
+            return (server, try await server.port())
+        }
+
+        /// Stops the server gracefully (its running jobs stay in the state directory) and starts a
+        /// new one over the same folders, which resumes them.
+        mutating func restartServer() async throws {
+            _ = try await server.stop()
+            (server, port) = try await Self.launchServer(base: base)
         }
 
         /// Keys in the test's environment must not turn the offline server into a billed one.
@@ -132,6 +144,34 @@ struct CLIProcessTests {
         #expect(watchStatus == 0, "\(watchOutput)")
         #expect(watchOutput.contains("job \(jobID) completed"))
         await fixture.stop()
+    }
+
+    @Test("watch --after a seq from before a server restart: a note, then the resumed run from its start, with higher seqs")
+    func watchAcrossRestart() async throws {
+        var fixture = try await Fixture(latencyMs: 1000)
+        let (startStatus, startOutput, startError) = try await fixture.cli(
+            ["generate", fixture.storyboardPath, "--project", "film", "--detach", "--json"])
+        #expect(startStatus == 0, "stderr: \(startError)")
+        let accepted = startOutput.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }.first
+        let jobID = try #require(accepted?["job_id"] as? String, "\(startOutput)")
+        #expect(accepted?["seq"] as? Int == 1)
+        try await Task.sleep(for: .milliseconds(300))
+        try await fixture.restartServer()
+        let (status, stdout, stderr) = try await fixture.cli(["watch", jobID, "--after", "1", "--json"])
+        await fixture.stop()
+        #expect(status == 0, "stdout: \(stdout)\nstderr: \(stderr)")
+        #expect(stderr.contains("note:") && stderr.contains("server restarted"), "stderr: \(stderr)")
+        let objects = stdout.split(separator: "\n").filter { $0.hasPrefix("{") }.compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+        let seqs = objects.compactMap { $0["seq"] as? Int }
+        let first = try #require(seqs.first)
+        #expect(first > 2, "the resumed run's seqs go on above the first run's")
+        #expect(seqs == Array(first..<first + seqs.count))
+        #expect(objects.allSatisfy { $0["job_id"] as? String == jobID })
+        #expect((objects.last?["finished"] as? [String: Any])?["state"] as? String == "completed", "stdout: \(stdout)")
     }
 
     @Test("status, jobs, cancel, sheet and exit codes")

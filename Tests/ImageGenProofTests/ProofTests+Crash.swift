@@ -1,6 +1,7 @@
 import FakeGemini
 import Foundation
 import ImageGenClient
+import ImageGenRPC
 import ImageGenTestSupport
 import ImageGenWire
 import Logging
@@ -19,7 +20,10 @@ extension ProofTests {
     /// A job of 3 shots × 6 beats in 3 styles against the fake Gemini, with the server killed
     /// (SIGKILL) at random moments and restarted over the same state directory: it resumes the job
     /// by itself, under the same id, and finishes it with every image valid and recorded, and no
-    /// prompt requested more often than once plus once per kill.
+    /// prompt requested more often than once plus once per kill. A watcher attached to each server
+    /// sees the job's seqs strictly increase across the kills, and a watcher reattaching to the
+    /// restarted server with the last seq of the killed one is told so (OUT_OF_RANGE), not handed
+    /// the new run's events from a seq that happens to match.
     @Test(.timeLimit(.minutes(2)))
     func killedServerResumesAndFinishesWithoutLosingOrRepeatingWork() async throws {
         let workspace = try ProofWorkspace("crash")
@@ -46,6 +50,9 @@ extension ProofTests {
             client.close()
             let jobID = try #require(accepted.first?.jobID)
             #expect(!jobID.isEmpty)
+            // The seqs each server's run showed a watcher, one list per server.
+            var runs: [[UInt64]] = []
+            var watcher: Task<[UInt64], Never>? = Self.watchSeqs(server, jobID: jobID)
 
             // Kill and restart while the job runs: at least `minimumKills` times.
             var generator = SystemRandomNumberGenerator()
@@ -57,14 +64,30 @@ extension ProofTests {
                 if status.state == .completed { break }
                 _ = try await server.process.stop(signal: SIGKILL)
                 kills += 1
+                if let watcher { runs.append(await watcher.value) }
+                watcher = nil
                 server = try await launcher.launch()
                 // The restarted server resumed the same job (unless it had just finished it).
                 let check = try await ServerLauncher.client(server)
                 let jobs = try await check.listJobs()
                 let onDisk = try await check.getStatus(.projectDir("film"))
-                check.close()
                 #expect(jobs.contains { $0.jobID == jobID } || onDisk.state == .completed, "kill \(kills): job \(jobID) not resumed")
                 #expect(jobs.allSatisfy { $0.jobID == jobID }, "kill \(kills): another job appeared: \(jobs.map(\.jobID))")
+                if jobs.contains(where: { $0.jobID == jobID }) {
+                    // Reattaching with the last seq the killed server showed: refused, naming where this run starts.
+                    if let lastSeen = runs.last?.last {
+                        do {
+                            for try await event in try await check.watchJob(jobID, afterSeq: lastSeen) {
+                                Issue.record("kill \(kills): after_seq \(lastSeen) of the killed run gave seq \(event.seq) of the new one")
+                                break
+                            }
+                        } catch let error as RPCError {
+                            #expect(error.code == .outOfRange && error.message.contains("server restarted"), "kill \(kills): \(error)")
+                        }
+                    }
+                    watcher = Self.watchSeqs(server, jobID: jobID)
+                }
+                check.close()
             }
             #expect(kills >= Self.minimumKills, "the job finished after only \(kills) kills")
 
@@ -77,6 +100,15 @@ extension ProofTests {
             }
             let elapsed = ContinuousClock.now - started
             client2.close()
+            if let watcher { runs.append(await watcher.value) }
+
+            // Within a run seqs go on by 1; each run starts beyond every seq of the runs before.
+            #expect(runs.count >= 2, "watched \(runs.count) runs")
+            for (index, run) in runs.enumerated() {
+                #expect(run == Array(run.indices).map { run[0] + UInt64($0) }, "run \(index + 1) has a gap or repeat")
+            }
+            let seqs = runs.flatMap { $0 }
+            #expect(zip(seqs, seqs.dropFirst()).allSatisfy { $0 < $1 }, "seqs across kills are not strictly increasing: \(runs.map { ($0.first ?? 0, $0.last ?? 0) })")
 
             // GetStatus by project: completed, 18/18 in every style.
             #expect(final.state == .completed, "final state \(final.state): \(final.message)")
@@ -130,12 +162,29 @@ extension ProofTests {
             #expect(log.allSatisfy { $0.kind == "image" }, "unexpected answers: \(Set(log.map(\.kind)))")
             print(
                 "proof crash: \(kills) kills, \(log.count) requests for \(perPrompt.count) prompts, \(repeated) repeated,"
-                    + " at most \(worst?.value ?? 0) per prompt, \(elapsed) total")
+                    + " at most \(worst?.value ?? 0) per prompt, \(elapsed) total;"
+                    + " seqs watched per run: \(runs.map { "\($0.first ?? 0)…\($0.last ?? 0)" }.joined(separator: ", "))")
         } catch {
             Issue.record("crash test: \(error); server stderr: \(server.process.stderr.suffix(2_000))")
         }
         await ServerLauncher.stop(server.process)
         try await fake.shutdown()
+    }
+
+    /// Follows the job on `running` from the start of its current run (after_seq 0) and returns the
+    /// seqs it showed, when the job finishes or the server dies.
+    static func watchSeqs(_ running: ServerLauncher.Running, jobID: String) -> Task<[UInt64], Never> {
+        Task {
+            var seqs: [UInt64] = []
+            do {
+                let client = try await ServerLauncher.client(running)
+                defer { client.close() }
+                for try await event in try await client.watchJob(jobID, afterSeq: 0) { seqs.append(event.seq) }
+            } catch {
+                // The server was killed: the stream ends here.
+            }
+            return seqs
+        }
     }
 
     /// Requests per minute per project: slow enough that the job outlives `minimumKills` kills even on an idle

@@ -83,6 +83,73 @@ struct EventLogTests {
         _ = try log.subscribe(after: 15)
     }
 
+    /// How a subscription to a log that starts at seq 101 (a job resumed after a restart) went.
+    enum FirstSeqOutcome: Equatable, CustomStringConvertible {
+        case replays([UInt64])
+        case refused(EventLogError)
+        var description: String {
+            switch self {
+            case .replays(let seqs): "replays \(seqs.first.map(String.init) ?? "-")…\(seqs.last.map(String.init) ?? "-") (\(seqs.count))"
+            case .refused(let error): "refused: \(error)"
+            }
+        }
+    }
+
+    @Test("a log that starts at a later seq (a resumed run): after_seq 0, firstSeq − 1, within, beyond, from an earlier run",
+          arguments: [
+            (UInt64(0), FirstSeqOutcome.replays(Array(101...110))),
+            (100, .replays(Array(101...110))),
+            (105, .replays(Array(106...110))),
+            (110, .replays([])),
+            (111, .refused(.inFuture(lastSeq: 110))),
+            (1, .refused(.earlierRun(firstSeq: 101))),
+            (50, .refused(.earlierRun(firstSeq: 101))),
+            (99, .refused(.earlierRun(firstSeq: 101))),
+          ])
+    func firstSeq(after: UInt64, expected: FirstSeqOutcome) async throws {
+        let log = EventLog<UInt64>(firstSeq: 101)
+        #expect(log.lastSeq == 100)
+        for _ in 0..<10 { log.append { $0 } }
+        #expect(log.lastSeq == 110)
+        log.finish()
+        let outcome: FirstSeqOutcome
+        do {
+            var seqs: [UInt64] = []
+            for try await (seq, value) in try log.subscribe(after: after) {
+                #expect(seq == value)
+                seqs.append(seq)
+            }
+            outcome = .replays(seqs)
+        } catch let error as EventLogError {
+            outcome = .refused(error)
+        }
+        #expect(outcome == expected)
+    }
+
+    @Test("a resumed run's log: seqs go on by 1 from firstSeq; after_seq 0 follows live from its first event; retention still applies")
+    func firstSeqLiveAndRetention() async throws {
+        let log = EventLog<UInt64>(firstSeq: 10_001, retention: 5)
+        // Before its first event: after_seq 0 and firstSeq − 1 wait for it; an earlier run's seq is refused.
+        let fromZero = try log.subscribe(after: 0)
+        let fromStart = try log.subscribe(after: 10_000)
+        #expect(throws: EventLogError.earlierRun(firstSeq: 10_001)) { _ = try log.subscribe(after: 9_999) }
+        #expect(throws: EventLogError.inFuture(lastSeq: 10_000)) { _ = try log.subscribe(after: 10_001) }
+        for _ in 0..<8 { log.append { $0 } }
+        log.finish()
+        for subscription in [fromZero, fromStart] {
+            var seqs: [UInt64] = []
+            for try await (seq, _) in subscription { seqs.append(seq) }
+            #expect(seqs == Array(10_001...10_008))
+        }
+        // Only the newest 5 are kept: after_seq 0 is now too old, like any seq before the oldest kept.
+        #expect(throws: EventLogError.tooOld(oldestKept: 10_004)) { _ = try log.subscribe(after: 0) }
+        #expect(throws: EventLogError.tooOld(oldestKept: 10_004)) { _ = try log.subscribe(after: 10_000) }
+        #expect(throws: EventLogError.earlierRun(firstSeq: 10_001)) { _ = try log.subscribe(after: 7) }
+        var kept: [UInt64] = []
+        for try await (seq, _) in try log.subscribe(after: 10_003) { kept.append(seq) }
+        #expect(kept == Array(10_004...10_008))
+    }
+
     @Test("subscribing to a finished log replays and ends; appends after finish are ignored")
     func finished() async throws {
         let log = EventLog<Int>()

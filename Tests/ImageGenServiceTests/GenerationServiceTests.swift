@@ -335,6 +335,87 @@ struct GenerationServiceTests {
     }
 }
 
+extension GenerationServiceTests {
+    /// With a reservation of 1 every event waits for the state file to reserve its seq (the run
+    /// never has seqs to spare); with 8 the reservation is mostly extended ahead of need.
+    @Test("seqs of a job increase across restarts: each resumed run starts beyond its reservation; an earlier run's after_seq is refused naming where to resume",
+          arguments: [UInt64(1), 8])
+    func seqsIncreaseAcrossRestarts(reservation: UInt64) async throws {
+        let sandbox = try ServiceSandbox()
+        defer { sandbox.remove() }
+        try sandbox.project("film")
+        let board = sampleStoryboard(shots: 4, beats: 4)
+        // A small reservation, so that runs extend it many times (each extension rewrites the state file).
+        let stateFile = sandbox.state.appendingPathComponent("jobs.json")
+
+        /// The seq reservation the state file holds for `jobID`.
+        func reservedThrough(_ jobID: String) throws -> UInt64 {
+            let entries = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: stateFile)) as? [[String: Any]])
+            let entry = try #require(entries.first { $0["id"] as? String == jobID }, "job \(jobID) not in \(stateFile.path)")
+            return try #require((entry["seqReservedThrough"] as? NSNumber)?.uint64Value)
+        }
+
+        // Run 1: a fresh job, seqs from 1; the server stops a few events in, long before the job's end
+        // (48 images of 200 ms each, 4 at a time per style).
+        let firstRun = try await withGenerationServer(sandbox, latency: .milliseconds(200), seqReservation: reservation) { client, _ in
+            var events: [ProgressEvent] = []
+            for try await event in try await client.startGeneration(StartGenerationRequest(projectDir: "film", storyboard: board)) {
+                events.append(event)
+                if events.count >= 8 { break }
+            }
+            return events
+        }
+        expectConsecutive(firstRun, from: 1)
+        let jobID = try #require(firstRun.first?.jobID)
+        var runs = [firstRun]
+
+        // Runs 2 and 3: each resumed run's seqs start right after the reservation saved by the run before.
+        for run in 2...3 {
+            let reserved = try reservedThrough(jobID)
+            let previous = try #require(runs.last?.last?.seq)
+            #expect(reserved >= previous, "run \(run - 1) issued seq \(previous) beyond its reservation \(reserved)")
+            let last = run == 3
+            let events = try await withGenerationServer(
+                sandbox, latency: .milliseconds(last ? 1 : 200), seqReservation: reservation
+            ) { client, _ in
+                var events: [ProgressEvent] = []
+                for try await event in try await client.watchJob(jobID, afterSeq: 0) {
+                    events.append(event)
+                    if !last && events.count >= 8 { break }
+                }
+                let first = try #require(events.first?.seq)
+                // A watcher of an earlier run reattaching with its last seq is told, not handed this run's later events.
+                for earlier in [UInt64(1), previous] where earlier < first - 1 {
+                    let error = await expectCode(.outOfRange) { _ = try await collect(try await client.watchJob(jobID, afterSeq: earlier)) }
+                    let message = error?.message ?? ""
+                    #expect(message.contains("server restarted"), "\(message)")
+                    #expect(message.contains("start at seq \(first)") && message.contains("after_seq=\(first - 1)"), "\(message)")
+                }
+                // From just before this run, or from the start (0), it replays this run from its first event.
+                for after in [first - 1, 0] {
+                    var iterator = try await client.watchJob(jobID, afterSeq: after).makeAsyncIterator()
+                    #expect(try await iterator.next()?.seq == first, "after_seq \(after)")
+                }
+                await expectCode(.outOfRange) { _ = try await collect(try await client.watchJob(jobID, afterSeq: UInt64.max / 2)) }
+                return events
+            }
+            let first = try #require(events.first?.seq)
+            #expect(first == reserved + 1, "run \(run) starts at \(first), after the reservation \(reserved)")
+            #expect(runs.allSatisfy { $0.allSatisfy { $0.seq < first } }, "run \(run) reuses a seq of an earlier run")
+            expectConsecutive(events, from: first)
+            let resumed = events.contains { event in
+                if case .message(let text) = event.kind { return text.contains("start at seq \(first)") }
+                return false
+            }
+            #expect(resumed, "run \(run) says where its events start")
+            if last { #expect(finished(events)?.state == .completed) }
+            runs.append(events)
+        }
+        let all = runs.flatMap { $0 }.map(\.seq)
+        #expect(all == all.sorted() && Set(all).count == all.count, "seqs across runs: \(all)")
+    }
+}
+
 /// Collects the bytes a connection receives.
 final class ByteCollector: ChannelInboundHandler, Sendable {
     typealias InboundIn = ByteBuffer

@@ -47,7 +47,7 @@ func sampleStoryboard(shots: Int, beats: Int, prompt: String = "a lighthouse at 
 /// Runs the generation service on a real loopback server for the duration of `body`.
 func withGenerationServer<R: Sendable>(
     _ sandbox: ServiceSandbox, latency: Duration = .milliseconds(20), watcherBuffer: Int = 4_096,
-    resume: Bool = true, durability: EngineConfiguration.Durability = .full,
+    resume: Bool = true, durability: EngineConfiguration.Durability = .full, seqReservation: UInt64 = 10_000,
     _ body: (ImageGenerationClient, Int) async throws -> R
 ) async throws -> R {
     var logger = Logger(label: "test-service")
@@ -58,7 +58,7 @@ func withGenerationServer<R: Sendable>(
     let jobs = JobManager(
         configuration: ServiceConfiguration(
             projectsRoot: try ProjectsRoot(path: sandbox.root.path), stateDirectory: sandbox.state,
-            resumeJobsOnStart: resume, watcherBuffer: watcherBuffer),
+            resumeJobsOnStart: resume, watcherBuffer: watcherBuffer, seqReservation: seqReservation),
         engine: engine, logger: logger)
     var router = RPCRouter()
     GenerationService(jobs: jobs).register(into: &router)

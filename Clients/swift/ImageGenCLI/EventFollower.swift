@@ -7,8 +7,9 @@ import Synchronization
 import UnixSignals
 
 /// Follows a job's events to its end and shows them (bars, plain lines or JSON lines). A watcher
-/// that falls behind is reattached from its last seq; Ctrl-C detaches without stopping the job and
-/// says how to reattach; the end prints a summary.
+/// that falls behind is reattached from its last seq; a watch from a seq the server no longer has
+/// (from before a server restart) follows the job's current run from its start instead, with a
+/// note; Ctrl-C detaches without stopping the job and says how to reattach; the end prints a summary.
 public struct EventFollower: Sendable {
     /// How a follow ended.
     public enum Ending: Sendable, Equatable {
@@ -32,22 +33,33 @@ public struct EventFollower: Sendable {
     let client: ImageGenerationClient
     let mode: OutputMode
     let write: @Sendable (String) -> Void
+    /// Where notes for the person go (not the event output, which may be JSON lines).
+    let note: @Sendable (String) -> Void
 
-    public init(client: ImageGenerationClient, mode: OutputMode, write: @escaping @Sendable (String) -> Void = writeToStandardOutput) {
+    public init(
+        client: ImageGenerationClient, mode: OutputMode, write: @escaping @Sendable (String) -> Void = writeToStandardOutput,
+        note: @escaping @Sendable (String) -> Void = writeToStandardError
+    ) {
         self.client = client
         self.mode = mode
         self.write = write
+        self.note = note
     }
 
     /// Shows the events of `first`, then of `watch` from the last seq seen if the stream is cut
-    /// off for falling behind; returns how it ended and the board of what was seen.
-    public func follow(_ first: RPCResponseStream<ProgressEvent>) async throws -> (Ending, ProgressBoard) {
+    /// off for falling behind; returns how it ended and the board of what was seen. `watched`
+    /// names the job and after_seq when `first` is a WatchJob stream: if the server answers
+    /// OUT_OF_RANGE for a seq it no longer has (e.g. from before it restarted), the job's current
+    /// run is followed from its start (after_seq 0).
+    public func follow(
+        _ first: RPCResponseStream<ProgressEvent>, watched: (jobID: String, afterSeq: UInt64)? = nil
+    ) async throws -> (Ending, ProgressBoard) {
         let box = BoardBox()
         // Trap Ctrl-C before anything is shown, so a person who sees the job can always detach.
         let signals = await UnixSignalsSequence(trapping: .sigint)
         let ending = try await withThrowingTaskGroup(of: Ending?.self) { group in
             group.addTask {
-                try await self.consume(first, box: box)
+                try await self.consume(first, watched: watched, box: box)
             }
             group.addTask {
                 for await _ in signals { return .detached }
@@ -67,8 +79,11 @@ public struct EventFollower: Sendable {
         return (ending, board)
     }
 
-    private func consume(_ first: RPCResponseStream<ProgressEvent>, box: BoardBox) async throws -> Ending {
+    private func consume(
+        _ first: RPCResponseStream<ProgressEvent>, watched: (jobID: String, afterSeq: UInt64)?, box: BoardBox
+    ) async throws -> Ending {
         var stream = first
+        var fallback = watched
         var renderer = TerminalRenderer(width: { if case .bars(let width) = mode { return width } else { return 100 } }())
         while true {
             do {
@@ -86,6 +101,16 @@ public struct EventFollower: Sendable {
                 // Fell behind the server's buffer: reattach after the last event shown.
                 let board = box.board
                 stream = try await client.watchJob(board.jobID, afterSeq: board.lastSeq)
+            } catch let error as RPCError where error.code == .outOfRange && box.board.lastSeq == 0 && fallback != nil {
+                // Nothing shown yet: the after_seq asked for is not kept (older than what the server
+                // keeps, or from before a restart; a resumed job goes on with higher seqs). Unless it
+                // is beyond the job's events, follow the current run from its start.
+                guard let watch = fallback, watch.afterSeq > 0 else { throw error }
+                fallback = nil
+                let status = try await client.getStatus(.jobID(watch.jobID))
+                guard watch.afterSeq < status.lastSeq else { throw error }
+                note("note: \(error.message)\nfollowing job \(watch.jobID) from the start of its current run (after_seq=0)\n")
+                stream = try await client.watchJob(watch.jobID, afterSeq: 0)
             }
         }
     }
@@ -116,6 +141,11 @@ public struct EventFollower: Sendable {
 /// Writes text to standard output, unbuffered.
 public func writeToStandardOutput(_ text: String) {
     FileHandle.standardOutput.write(Data(text.utf8))
+}
+
+/// Writes text to standard error, unbuffered.
+public func writeToStandardError(_ text: String) {
+    FileHandle.standardError.write(Data(text.utf8))
 }
 
 /// The board shared between the consuming task and the summary.

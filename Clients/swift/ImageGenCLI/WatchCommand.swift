@@ -11,7 +11,9 @@ public struct WatchCommand: AsyncParsableCommand {
     @Argument(help: "The job id.")
     public var job: String
 
-    @Option(name: .long, help: "Replay events after this sequence number (0: from the start).")
+    @Option(
+        name: .long,
+        help: "Replay events after this sequence number (0: from the start of the job's current run). A seq from before a server restart follows the current run from its start.")
     public var after: UInt64 = 0
 
     @Flag(name: .long, help: "Print events as JSON lines.")
@@ -23,7 +25,8 @@ public struct WatchCommand: AsyncParsableCommand {
         let connection = try await client.connect()
         defer { connection.close() }
         let follower = EventFollower(client: connection, mode: .choose(json: json))
-        let (ending, _) = try await follower.follow(try await connection.watchJob(job, afterSeq: after))
+        let (ending, _) = try await follower.follow(
+            try await connection.watchJob(job, afterSeq: after), watched: (jobID: job, afterSeq: after))
         try ending.exit()
     }
 }

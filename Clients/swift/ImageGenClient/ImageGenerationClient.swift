@@ -35,8 +35,10 @@ public struct ImageGenerationClient: Sendable {
             ImageGenerationMethod.startGeneration.rawValue, request, as: ProgressEvent.self, timeout: timeout)
     }
 
-    /// Replays a job's events after `afterSeq`, then follows live until the job finishes.
-    /// Throws OUT_OF_RANGE when the server no longer keeps those events (use `getStatus`).
+    /// Replays a job's events after `afterSeq`, then follows live until the job finishes; 0 replays
+    /// the job's current run from its start. Throws OUT_OF_RANGE when the server no longer keeps
+    /// those events (use `getStatus`), e.g. for an `afterSeq` from before a server restart: a
+    /// resumed job goes on with higher seqs, and the message names the `afterSeq` to use.
     public func watchJob(_ jobID: String, afterSeq: UInt64 = 0) async throws -> RPCResponseStream<ProgressEvent> {
         try await rpc.serverStreaming(
             ImageGenerationMethod.watchJob.rawValue, WatchJobRequest(jobID: jobID, afterSeq: afterSeq),

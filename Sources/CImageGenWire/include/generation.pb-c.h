@@ -196,7 +196,9 @@ struct  Imagegen__V1__WatchJobRequest
   ProtobufCMessage base;
   char *job_id;
   /*
-   * replay events with seq > after_seq, then follow live
+   * Replay events with seq > after_seq, then follow live. 0: from the first event of the job's
+   * current run. An after_seq from a run before a server restart answers OUT_OF_RANGE (those
+   * events were not kept; the message names the after_seq to use).
    */
   uint64_t after_seq;
 };
@@ -346,6 +348,9 @@ struct  Imagegen__V1__JobStatus
   size_t n_styles;
   Imagegen__V1__StyleProgress **styles;
   char *message;
+  /*
+   * the seq of the job's newest event (first seq of its run − 1 before any)
+   */
   uint64_t last_seq;
   int64_t created_unix_ms;
   int64_t started_unix_ms;
@@ -472,7 +477,8 @@ struct  Imagegen__V1__ProgressEvent
 {
   ProtobufCMessage base;
   /*
-   * 1, 2, 3, … per job, no gaps
+   * Per job: 1, 2, 3, … with no gaps within one run of the server. A job resumed after a server
+   * restart continues with higher seqs (a gap): seqs of one job id never repeat.
    */
   uint64_t seq;
   char *job_id;

@@ -374,7 +374,13 @@ class Client:
     def watch(
         self, job_id: str, after_seq: int = 0, timeout: Optional[float] = None
     ) -> ResponseStream[generation_pb2.ProgressEvent]:
-        """``WatchJob``: replays a job's events with ``seq > after_seq``, then follows it live."""
+        """``WatchJob``: replays a job's events with ``seq > after_seq``, then follows it live.
+
+        ``after_seq=0`` replays the job's current run from its start. Seqs increase by 1 within a
+        run of the server; a job resumed after a server restart goes on with higher seqs, and an
+        ``after_seq`` from before the restart fails with ``OUT_OF_RANGE`` (the message names the
+        ``after_seq`` to use).
+        """
         request = generation_pb2.WatchJobRequest(job_id=job_id, after_seq=after_seq)
         return self.server_stream(Methods.WATCH_JOB, request, generation_pb2.ProgressEvent, timeout)
 
