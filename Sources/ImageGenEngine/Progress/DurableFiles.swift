@@ -39,6 +39,13 @@ public enum DurableFiles {
 
     /// Writes `data` to `url` atomically; with `sync` it survives power loss once this returns.
     public static func write(_ data: Data, to url: URL, sync: Bool) throws {
+        try write(to: url, sync: sync) { append in try append(data) }
+    }
+
+    /// Writes a file atomically from pieces: `body` calls `append` with each piece in order, so a
+    /// large file never has to be held in memory whole. With `sync` it survives power loss once
+    /// this returns; if `body` throws, `url` is left untouched.
+    static func write(to url: URL, sync: Bool, body: (_ append: (Data) throws -> Void) throws -> Void) throws {
         let directory = url.deletingLastPathComponent()
         let temp = directory.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         var fd = open(temp.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
@@ -53,15 +60,17 @@ public enum DurableFiles {
         }
         do {
             defer { close(fd) }
-            try data.withUnsafeBytes { buffer in
-                var offset = 0
-                while offset < buffer.count {
-                    let written = Foundation.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                    if written < 0 {
-                        if errno == EINTR { continue }
-                        throw posixError("write \(temp.path)")
+            try body { data in
+                try data.withUnsafeBytes { buffer in
+                    var offset = 0
+                    while offset < buffer.count {
+                        let written = Foundation.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                        if written < 0 {
+                            if errno == EINTR { continue }
+                            throw posixError("write \(temp.path)")
+                        }
+                        offset += written
                     }
-                    offset += written
                 }
             }
             if sync, fsync(fd) != 0 { throw posixError("fsync \(temp.path)") }
