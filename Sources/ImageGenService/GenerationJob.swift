@@ -49,6 +49,11 @@ final class GenerationJob: Sendable {
         var stopRequested: StopReason?
         var stopWaiter: CheckedContinuation<Void, Never>?
         var accepted: ProgressEvent?
+        /// Callers that attached before the accepted event was published, waiting for it.
+        var acceptedWaiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
+        var nextWaiterID: UInt64 = 0
+        /// True once the event log is finished (no accepted event can come any more).
+        var eventsFinished = false
         /// The highest seq this run may issue: saved in the state file before it is granted here.
         var seqGrantedThrough: UInt64
     }
@@ -83,6 +88,8 @@ final class GenerationJob: Sendable {
     func publish(_ kind: ProgressEvent.Kind) -> Publication {
         let id = self.id
         let half = seqReservation / 2
+        var waiters: [CheckedContinuation<Void, Never>] = []
+        defer { for waiter in waiters { waiter.resume() } }
         return state.withLock { state -> Publication in
             let lastSeq = events.lastSeq
             if lastSeq >= state.seqGrantedThrough && !events.isFinished { return .needsReservation }
@@ -121,7 +128,11 @@ final class GenerationJob: Sendable {
                 if case .accepted = kind { accepted = event }
                 return EncodedMessage(event)
             }
-            if let accepted { state.accepted = accepted }
+            if let accepted {
+                state.accepted = accepted
+                waiters = Array(state.acceptedWaiters.values)
+                state.acceptedWaiters = [:]
+            }
             guard let seq else { return .published }
             // The final event is the last: no need to reserve more after it.
             if case .finished = kind { return .published }
@@ -140,15 +151,57 @@ final class GenerationJob: Sendable {
         state.withLock { $0.seqGrantedThrough = max($0.seqGrantedThrough, bound) }
     }
 
-    /// The job's accepted event (its run's first), marked `attached` for a caller that joins a running job.
-    func acceptedEvent(attached: Bool) -> ProgressEvent? {
-        state.withLock { state in
-            guard var event = state.accepted, case .accepted(var accepted) = event.kind else { return nil }
-            accepted.attached = attached
-            if attached { accepted.styles = state.styles }
-            event.kind = .accepted(accepted)
-            return event
+    /// The job's accepted event (its run's first), marked `attached` for a caller that joins a
+    /// running job. A caller that attaches while the job is still being admitted (its progress
+    /// files read, its state saved) waits for it; nil only if the job ended without one or the
+    /// calling task is cancelled.
+    func acceptedEvent(attached: Bool) async -> ProgressEvent? {
+        while true {
+            let (event, waiting) = state.withLock { state -> (ProgressEvent?, Bool) in
+                guard var event = state.accepted, case .accepted(var accepted) = event.kind else {
+                    return (nil, !state.eventsFinished)
+                }
+                accepted.attached = attached
+                if attached { accepted.styles = state.styles }
+                event.kind = .accepted(accepted)
+                return (event, false)
+            }
+            if let event { return event }
+            guard waiting, !Task.isCancelled else { return nil }
+            await waitForAccepted()
         }
+    }
+
+    /// Returns once the accepted event is published, the events end, or the task is cancelled.
+    private func waitForAccepted() async {
+        let id = state.withLock { state -> UInt64 in
+            state.nextWaiterID += 1
+            return state.nextWaiterID
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let now = state.withLock { state -> Bool in
+                    if state.accepted != nil || state.eventsFinished || Task.isCancelled { return true }
+                    state.acceptedWaiters[id] = continuation
+                    return false
+                }
+                if now { continuation.resume() }
+            }
+        } onCancel: {
+            state.withLock { $0.acceptedWaiters.removeValue(forKey: id) }?.resume()
+        }
+    }
+
+    /// Ends the job's event log: watchers get what is queued, then their streams end; callers
+    /// still waiting for an accepted event stop waiting.
+    func finishEvents() {
+        events.finish()
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.eventsFinished = true
+            defer { state.acceptedWaiters = [:] }
+            return Array(state.acceptedWaiters.values)
+        }
+        for waiter in waiters { waiter.resume() }
     }
 
     // MARK: Life cycle

@@ -19,8 +19,8 @@ public struct GenerationService: RPCService {
         ) { request, _, writer in
             await jobs.waitUntilReady()
             let (job, attached) = try await jobs.startJob(request, id: nil)
-            guard let accepted = job.acceptedEvent(attached: attached) else {
-                throw RPCError(.internalError, "job \(job.id) has no accepted event")
+            guard let accepted = await job.acceptedEvent(attached: attached) else {
+                throw RPCError(.unavailable, "job \(job.id) ended before it was accepted; start it again")
             }
             try await writer.send(accepted)
             if request.detach { return }

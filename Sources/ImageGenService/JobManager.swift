@@ -224,7 +224,7 @@ public final class JobManager: Sendable {
     }
 
     private func finish(_ job: GenerationJob, shuttingDown: Bool) async {
-        job.events.finish()
+        job.finishEvents()
         state.withLock { state in
             if state.running[job.project.path] == job.id { state.running[job.project.path] = nil }
             // Keep a bounded history of finished jobs.

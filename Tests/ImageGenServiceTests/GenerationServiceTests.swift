@@ -155,6 +155,38 @@ struct GenerationServiceTests {
         }
     }
 
+    @Test("the same start from many clients at once: one job, every caller gets its accepted event", arguments: [false, true])
+    func simultaneousStartsOfTheSameWork(sameRequestID: Bool) async throws {
+        let sandbox = try ServiceSandbox()
+        defer { sandbox.remove() }
+        try sandbox.project("film")
+        try await withGenerationServer(sandbox, latency: .milliseconds(50)) { _, port in
+            let board = sampleStoryboard(shots: 2, beats: 5)
+            let callers = 16
+            var clients: [ImageGenerationClient] = []
+            defer { for client in clients { client.close() } }
+            for _ in 0..<callers { clients.append(try await ImageGenerationClient.connect(host: "127.0.0.1", port: port)) }
+            // Callers arriving while the first is still being admitted (progress files read, state
+            // saved) attach to a job whose accepted event is not published yet: they must wait for it.
+            let accepted = try await withThrowingTaskGroup(of: (String, Bool).self) { group in
+                for client in clients {
+                    group.addTask {
+                        let events = try await collect(try await client.startGeneration(
+                            StartGenerationRequest(
+                                projectDir: "film", storyboard: board, detach: true, requestID: sameRequestID ? "same" : "")))
+                        guard case .accepted(let accepted)? = events.first?.kind else { return ("", false) }
+                        return (events[0].jobID, accepted.attached)
+                    }
+                }
+                return try await group.reduce(into: [(String, Bool)]()) { $0.append($1) }
+            }
+            #expect(accepted.count == callers)
+            #expect(Set(accepted.map(\.0)).count == 1 && accepted[0].0 != "", "\(accepted)")
+            #expect(accepted.filter { !$0.1 }.count == 1, "exactly one caller started the job")
+            _ = try await clients[0].cancelGeneration(accepted[0].0)
+        }
+    }
+
     @Test("bad requests are refused with the field and changes nothing", arguments: [
         ("../outside", RPCError.Code.permissionDenied), ("/etc", .permissionDenied), ("", .invalidArgument),
         ("missing", .notFound),
