@@ -10,11 +10,6 @@ public struct ResponseStreamWriter<Response: WireMessage>: Sendable {
         try await sink.send([EncodedMessage(message).frameField])
     }
 
-    /// Sends several messages with one write and one flush; suspends while the send buffer is full.
-    public func send(contentsOf messages: [Response]) async throws {
-        try await sink.send(messages.map { EncodedMessage($0).frameField })
-    }
-
     /// Sends messages encoded beforehand (e.g. once for every watcher of a job) with one write and
     /// one flush; suspends while the send buffer is full.
     public func send(contentsOf messages: [EncodedMessage<Response>]) async throws {

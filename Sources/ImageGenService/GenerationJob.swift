@@ -47,10 +47,10 @@ final class GenerationJob: Sendable {
         var imageJob: ImageJob?
         var pausedBeforeStart = false
         var stopRequested: StopReason?
-        var stopWaiter: CheckedContinuation<Void, Never>?
         var accepted: ProgressEvent?
-        /// Callers that attached before the accepted event was published, waiting for it.
-        var acceptedWaiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
+        /// Tasks in ``wait(until:)``, woken to re-check their condition when the stop request, the
+        /// accepted event or the end of the events changes.
+        var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
         var nextWaiterID: UInt64 = 0
         /// True once the event log is finished (no accepted event can come any more).
         var eventsFinished = false
@@ -130,8 +130,7 @@ final class GenerationJob: Sendable {
             }
             if let accepted {
                 state.accepted = accepted
-                waiters = Array(state.acceptedWaiters.values)
-                state.acceptedWaiters = [:]
+                waiters = Self.takeWaiters(&state)
             }
             guard let seq else { return .published }
             // The final event is the last: no need to reserve more after it.
@@ -174,22 +173,7 @@ final class GenerationJob: Sendable {
 
     /// Returns once the accepted event is published, the events end, or the task is cancelled.
     private func waitForAccepted() async {
-        let id = state.withLock { state -> UInt64 in
-            state.nextWaiterID += 1
-            return state.nextWaiterID
-        }
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let now = state.withLock { state -> Bool in
-                    if state.accepted != nil || state.eventsFinished || Task.isCancelled { return true }
-                    state.acceptedWaiters[id] = continuation
-                    return false
-                }
-                if now { continuation.resume() }
-            }
-        } onCancel: {
-            state.withLock { $0.acceptedWaiters.removeValue(forKey: id) }?.resume()
-        }
+        await wait { $0.accepted != nil || $0.eventsFinished }
     }
 
     /// Ends the job's event log: watchers get what is queued, then their streams end; callers
@@ -198,8 +182,7 @@ final class GenerationJob: Sendable {
         events.finish()
         let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
             state.eventsFinished = true
-            defer { state.acceptedWaiters = [:] }
-            return Array(state.acceptedWaiters.values)
+            return Self.takeWaiters(&state)
         }
         for waiter in waiters { waiter.resume() }
     }
@@ -235,34 +218,47 @@ final class GenerationJob: Sendable {
 
     /// Asks the running job to stop; its run observes it through `waitForStop()`.
     func requestStop(_ reason: StopReason) {
-        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
             if state.stopRequested == nil { state.stopRequested = reason }
-            defer { state.stopWaiter = nil }
-            return state.stopWaiter
+            return Self.takeWaiters(&state)
         }
-        waiter?.resume()
+        for waiter in waiters { waiter.resume() }
     }
 
     var stopReason: StopReason? { state.withLock { $0.stopRequested } }
 
     /// Returns when a stop is requested, or when the calling task is cancelled.
     func waitForStop() async {
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let now = state.withLock { state -> Bool in
-                    if state.stopRequested != nil || Task.isCancelled { return true }
-                    state.stopWaiter = continuation
-                    return false
+        await wait { $0.stopRequested != nil }
+    }
+
+    /// Suspends until `isSatisfied` holds, re-checked each time the waiters are woken, or until the
+    /// calling task is cancelled.
+    private func wait(until isSatisfied: (State) -> Bool) async {
+        while !Task.isCancelled, !state.withLock({ isSatisfied($0) }) {
+            let id = state.withLock { state -> UInt64 in
+                state.nextWaiterID += 1
+                return state.nextWaiterID
+            }
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                    let now = state.withLock { state -> Bool in
+                        if isSatisfied(state) || Task.isCancelled { return true }
+                        state.waiters[id] = continuation
+                        return false
+                    }
+                    if now { continuation.resume() }
                 }
-                if now { continuation.resume() }
+            } onCancel: {
+                state.withLock { $0.waiters.removeValue(forKey: id) }?.resume()
             }
-        } onCancel: {
-            let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
-                defer { state.stopWaiter = nil }
-                return state.stopWaiter
-            }
-            waiter?.resume()
         }
+    }
+
+    /// Removes every waiter, to be resumed (outside the lock) so each re-checks its condition.
+    private static func takeWaiters(_ state: inout State) -> [CheckedContinuation<Void, Never>] {
+        defer { state.waiters = [:] }
+        return Array(state.waiters.values)
     }
 
     /// Stops starting new requests (in-flight ones finish). Throws FAILED_PRECONDITION when finished.
