@@ -232,6 +232,18 @@ final class GenerationJob: Sendable {
         await wait { $0.stopRequested != nil }
     }
 
+    /// Returns true once the job has finished (its events ended), false when `limit` passes first
+    /// or the calling task is cancelled. Woken by ``finishEvents()``, never by polling.
+    func waitUntilFinished(within limit: Duration) async -> Bool {
+        await withTaskGroup(of: Void.self) { race in
+            race.addTask { await self.wait { $0.eventsFinished } }
+            race.addTask { try? await Task.sleep(for: limit) }
+            await race.next()
+            race.cancelAll()
+        }
+        return state.withLock { $0.eventsFinished }
+    }
+
     /// Suspends until `isSatisfied` holds, re-checked each time the waiters are woken, or until the
     /// calling task is cancelled.
     private func wait(until isSatisfied: (State) -> Bool) async {

@@ -17,7 +17,7 @@ public struct GenerationService: RPCService {
         router.registerServerStreaming(
             ImageGenerationMethod.startGeneration.rawValue, StartGenerationRequest.self, ProgressEvent.self
         ) { request, _, writer in
-            await jobs.waitUntilReady()
+            try await jobs.requireReady()
             let (job, attached) = try await jobs.startJob(request, id: nil)
             guard let accepted = await job.acceptedEvent(attached: attached) else {
                 throw RPCError(.unavailable, "job \(job.id) ended before it was accepted; start it again")
@@ -35,8 +35,8 @@ public struct GenerationService: RPCService {
         router.registerUnary(ImageGenerationMethod.getStatus.rawValue, GetStatusRequest.self) { request, _ in
             try await jobs.status(request)
         }
-        router.registerUnary(ImageGenerationMethod.cancelGeneration.rawValue, JobRequest.self) { request, _ in
-            try await jobs.cancel(request.jobID)
+        router.registerUnary(ImageGenerationMethod.cancelGeneration.rawValue, JobRequest.self) { request, context in
+            try await jobs.cancel(request.jobID, deadline: context.deadline)
         }
         router.registerUnary(ImageGenerationMethod.pauseGeneration.rawValue, JobRequest.self) { request, _ in
             try await jobs.pause(request.jobID)

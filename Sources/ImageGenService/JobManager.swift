@@ -21,7 +21,9 @@ public final class JobManager: Sendable {
         var running: [String: String] = [:]  // project path → job id
         /// False until the jobs of the previous run are resumed; calls wait for it.
         var ready = false
-        var readyWaiters: [CheckedContinuation<Void, Never>] = []
+        /// Calls in ``waitUntilReady()``, by waiter id (a cancelled call removes its own).
+        var readyWaiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
+        var nextReadyWaiterID: UInt64 = 0
         /// Jobs of the previous run not resumed yet: kept in the state file meanwhile.
         var pendingResume: [JobStateFile.Entry] = []
     }
@@ -69,7 +71,7 @@ public final class JobManager: Sendable {
     /// Starts a job for `request`, or finds the job it should attach to.
     /// - Returns: the job and whether the caller attached to a job that already existed.
     public func start(_ request: StartGenerationRequest) async throws(RPCError) -> (jobID: String, attached: Bool) {
-        await waitUntilReady()
+        try await requireReady()
         let (job, attached) = try await startJob(request, id: nil)
         return (job.id, attached)
     }
@@ -78,21 +80,42 @@ public final class JobManager: Sendable {
     private func becomeReady() {
         let waiters = state.withLock { state in
             state.ready = true
-            defer { state.readyWaiters = [] }
-            return state.readyWaiters
+            defer { state.readyWaiters = [:] }
+            return Array(state.readyWaiters.values)
         }
         for waiter in waiters { waiter.resume() }
     }
 
     /// Returns once the jobs of the previous run are resumed, so that a call made during start-up
-    /// sees them (and does not start a duplicate).
-    func waitUntilReady() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let ready = state.withLock { state in
-                if !state.ready { state.readyWaiters.append(continuation) }
-                return state.ready
+    /// sees them (and does not start a duplicate), or at once when the calling task is cancelled
+    /// (its call ended: cancelled by the client or past its deadline). True when ready.
+    @discardableResult
+    func waitUntilReady() async -> Bool {
+        let id = state.withLock { state -> UInt64 in
+            state.nextReadyWaiterID += 1
+            return state.nextReadyWaiterID
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                // Checked under the lock the cancellation handler takes: a cancellation that comes
+                // after this finds the waiter, one that came before is seen here.
+                let now = state.withLock { state -> Bool in
+                    if state.ready || Task.isCancelled { return true }
+                    state.readyWaiters[id] = continuation
+                    return false
+                }
+                if now { continuation.resume() }
             }
-            if ready { continuation.resume() }
+        } onCancel: {
+            state.withLock { $0.readyWaiters.removeValue(forKey: id) }?.resume()
+        }
+        return state.withLock { $0.ready }
+    }
+
+    /// ``waitUntilReady()``, throwing CANCELLED when the call ends before the server is ready.
+    func requireReady() async throws(RPCError) {
+        guard await waitUntilReady() else {
+            throw RPCError(.cancelled, "the call ended while the server was still resuming the jobs of its previous run")
         }
     }
 
@@ -243,7 +266,7 @@ public final class JobManager: Sendable {
     // MARK: Controls and status
 
     func job(_ id: String) async throws(RPCError) -> GenerationJob {
-        await waitUntilReady()
+        try await requireReady()
         guard !id.isEmpty else { throw RPCError(.invalidArgument, "job_id is empty") }
         guard let job = state.withLock({ $0.jobs[id] }) else {
             throw RPCError(.notFound, "no job \"\(id)\" on this server (it may have finished long ago or never existed)")
@@ -251,15 +274,19 @@ public final class JobManager: Sendable {
         return job
     }
 
-    /// Stops a job; waits briefly for it to wind down so the answer shows its final state.
-    public func cancel(_ id: String) async throws(RPCError) -> ImageGenWire.JobStatus {
+    /// How long ``cancel(_:deadline:)`` waits for a job to wind down before answering anyway.
+    static let cancelWindDown = Duration.seconds(10)
+
+    /// Stops a job; waits (woken by its end, not polling) for it to wind down so the answer shows
+    /// its final state, but no longer than ``cancelWindDown`` or `deadline`, and not at all once
+    /// the calling task is cancelled (the call's client went away or its deadline passed).
+    public func cancel(_ id: String, deadline: ContinuousClock.Instant? = nil) async throws(RPCError) -> ImageGenWire.JobStatus {
         let job = try await job(id)
         if job.isActive {
             job.requestStop(.cancelledByClient)
-            let deadline = ContinuousClock.now + .seconds(10)
-            while !job.isFinished, ContinuousClock.now < deadline {
-                try? await Task.sleep(for: .milliseconds(20))
-            }
+            var limit = Self.cancelWindDown
+            if let deadline { limit = min(limit, max(.zero, deadline - ContinuousClock.now)) }
+            _ = await job.waitUntilFinished(within: limit)
         }
         return job.status(includeBeats: false)
     }
@@ -289,7 +316,7 @@ public final class JobManager: Sendable {
         case .jobID(let id)?:
             return try await job(id).status(includeBeats: request.includeBeats)
         case .projectDir(let dir)?:
-            await waitUntilReady()
+            try await requireReady()
             let project = try configuration.projectsRoot.resolve(dir)
             let latest = state.withLock { state in
                 state.order.reversed().compactMap { state.jobs[$0] }.first { $0.project.path == project.path }
