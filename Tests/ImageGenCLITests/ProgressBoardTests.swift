@@ -2,7 +2,7 @@ import ImageGenCLI
 import ImageGenWire
 import Testing
 
-@Suite("ProgressBoard and renderers")
+@Suite("ProgressBoard and renderers", .timeLimit(.minutes(1)))
 struct ProgressBoardTests {
     static func progress(_ style: String, _ completed: UInt32, of total: UInt32, failed: UInt32 = 0, cooling: UInt32 = 0) -> StyleProgress {
         StyleProgress(

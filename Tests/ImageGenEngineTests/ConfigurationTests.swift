@@ -2,7 +2,7 @@ import Foundation
 import ImageGenEngine
 import Testing
 
-@Suite("Configuration loading")
+@Suite("Configuration loading", .timeLimit(.minutes(1)))
 struct ConfigurationTests {
     @Test func defaultsHaveThreeOfflineStyles() throws {
         let config = try EngineConfiguration.load(file: nil, environment: [:])

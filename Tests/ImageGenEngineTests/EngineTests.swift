@@ -3,7 +3,7 @@ import Synchronization
 import ImageGenEngine
 import Testing
 
-@Suite("Engine with a scripted provider")
+@Suite("Engine with a scripted provider", .timeLimit(.minutes(2)))
 struct EngineTests {
     @Test func allStylesDoneInTheOriginalLayout() async throws {
         let dir = TempDirectory("all")

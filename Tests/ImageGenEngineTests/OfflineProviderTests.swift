@@ -2,7 +2,7 @@ import Foundation
 import ImageGenEngine
 import Testing
 
-@Suite("Offline provider")
+@Suite("Offline provider", .timeLimit(.minutes(1)))
 struct OfflineProviderTests {
     @Test(arguments: [(256, 144), (16, 9), (33, 17)])
     func drawsValidPNGs(width: Int, height: Int) throws {

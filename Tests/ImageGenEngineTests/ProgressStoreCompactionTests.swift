@@ -4,7 +4,7 @@ import Testing
 
 /// Compaction writes the progress document one record at a time (``ProgressStore/encodeDocument``)
 /// instead of encoding the whole document at once, which used to be the job's peak memory.
-@Suite("Progress store compaction")
+@Suite("Progress store compaction", .timeLimit(.minutes(3)))
 struct ProgressStoreCompactionTests {
     static func encoder() -> JSONEncoder {
         let encoder = JSONEncoder()

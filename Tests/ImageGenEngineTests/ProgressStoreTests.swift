@@ -2,7 +2,7 @@ import Foundation
 import ImageGenEngine
 import Testing
 
-@Suite("Progress store")
+@Suite("Progress store", .timeLimit(.minutes(2)))
 struct ProgressStoreTests {
     static func record(_ i: Int, state: BeatRecord.State = .done) -> BeatRecord {
         BeatRecord(

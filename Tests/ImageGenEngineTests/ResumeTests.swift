@@ -3,7 +3,7 @@ import ImageGenEngine
 import Synchronization
 import Testing
 
-@Suite("Resume, cancellation and pause")
+@Suite("Resume, cancellation and pause", .timeLimit(.minutes(2)))
 struct ResumeTests {
     static func engine(_ provider: ScriptedProvider, continuity: Bool = false) -> ImageEngine {
         let styles = [

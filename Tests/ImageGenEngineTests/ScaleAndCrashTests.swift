@@ -2,7 +2,7 @@ import Foundation
 import ImageGenEngine
 import Testing
 
-@Suite("Scale and crash safety", .serialized)
+@Suite("Scale and crash safety", .serialized, .timeLimit(.minutes(3)))
 struct ScaleAndCrashTests {
     /// 10,000 beats × 3 styles on the offline renderer: finishes, with bounded memory.
     @Test func tenThousandBeatsInThreeStyles() async throws {

@@ -4,7 +4,7 @@ import Testing
 
 /// A project's quota is one, whichever job spends it: what one job learns from a 429 (a cool-down,
 /// a spent daily quota) holds for every other job of the engine on the same project.
-@Suite("Quota state shared across jobs")
+@Suite("Quota state shared across jobs", .timeLimit(.minutes(2)))
 struct SharedQuotaTests {
     @Test func aCoolDownInOneJobHoldsTheOtherJobOffTheProject() async throws {
         let first = TempDirectory("sharedcool-a")

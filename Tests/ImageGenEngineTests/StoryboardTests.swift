@@ -2,7 +2,7 @@ import Foundation
 import ImageGenEngine
 import Testing
 
-@Suite("Storyboard validation")
+@Suite("Storyboard validation", .timeLimit(.minutes(1)))
 struct StoryboardTests {
     @Test func parsesTransitionsAndDefaults() throws {
         let board = try Storyboard.parse(

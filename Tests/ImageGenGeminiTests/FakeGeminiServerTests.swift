@@ -8,7 +8,7 @@ import FoundationNetworking
 #endif
 
 /// The fake on its own: request validation, control endpoints, the images it makes.
-@Suite("FakeGeminiServer")
+@Suite("FakeGeminiServer", .timeLimit(.minutes(2)))
 struct FakeGeminiServerTests {
     static let secret = GeminiTestSupport.secretA
 

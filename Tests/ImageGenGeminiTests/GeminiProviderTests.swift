@@ -5,7 +5,7 @@ import ImageGenGemini
 import Testing
 
 /// The real provider over real loopback HTTP against the in-process fake.
-@Suite("GeminiProvider against FakeGeminiServer", .serialized)
+@Suite("GeminiProvider against FakeGeminiServer", .serialized, .timeLimit(.minutes(2)))
 struct GeminiProviderTests {
     typealias Support = GeminiTestSupport
 

@@ -5,7 +5,7 @@ import Testing
 @testable import ImageGenGemini
 
 /// The classification table, without sockets.
-@Suite("GeminiResponseDecoder")
+@Suite("GeminiResponseDecoder", .timeLimit(.minutes(1)))
 struct GeminiResponseDecoderTests {
     static let secret = "AIzaSyDECODER-secret-1234"
     let decoder = GeminiResponseDecoder(secret: Self.secret)

@@ -1,7 +1,7 @@
 import ImageGenService
 import Testing
 
-@Suite("EventLog")
+@Suite("EventLog", .timeLimit(.minutes(2)))
 struct EventLogTests {
     @Test("sequence numbers start at 1 with no gaps; replay after any seq then follow live", arguments: [0, 1, 5, 10])
     func replayThenLive(after: Int) async throws {

@@ -1,7 +1,7 @@
 import ImageGenWire
 import Testing
 
-@Suite("FrameHeader")
+@Suite("FrameHeader", .timeLimit(.minutes(1)))
 struct FrameHeaderTests {
     static let limit = FrameHeader.defaultMaxFrameBytes
 

@@ -1,7 +1,7 @@
 import ImageGenWire
 import Testing
 
-@Suite("Round trips of the frame and health messages")
+@Suite("Round trips of the frame and health messages", .timeLimit(.minutes(1)))
 struct FrameRoundTripTests {
     @Test("Frame with every kind", arguments: Samples.frameKinds.map(\.0))
     func frame(kindName: String) throws {

@@ -1,7 +1,7 @@
 import Testing
 
 /// Fails when the committed protoc-c and Python code no longer matches `Proto/*.proto`.
-@Suite("Generated code")
+@Suite("Generated code", .timeLimit(.minutes(1)))
 struct GeneratedCodeTests {
     static let generatorsInstalled = succeeds(["protoc-c", "--version"]) && succeeds(["protoc", "--version"])
 

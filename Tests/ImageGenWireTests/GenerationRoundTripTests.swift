@@ -1,7 +1,7 @@
 import ImageGenWire
 import Testing
 
-@Suite("Round trips of the generation messages")
+@Suite("Round trips of the generation messages", .timeLimit(.minutes(1)))
 struct GenerationRoundTripTests {
     /// Every generation message with its default value and a maximal one.
     static let cases: [RoundTripCase] = [

@@ -1,7 +1,7 @@
 import ImageGenWire
 import Testing
 
-@Suite("Known limits of protobuf-c")
+@Suite("Known limits of protobuf-c", .timeLimit(.minutes(1)))
 struct ProtobufCLimitTests {
     @Test("A string holding U+0000 is cut at the NUL (protobuf-c strings are C strings)")
     func embeddedNUL() throws {
