@@ -5,7 +5,7 @@ import ImageGenWire
 import Testing
 
 /// A bad peer gets one connection-level status and a closed connection; the server keeps serving.
-@Suite("Bad input")
+@Suite("Bad input", .timeLimit(.minutes(2)))
 struct BadInputTests {
     enum BadInput: String, CaseIterable, Sendable {
         case lengthAboveLimit, zeroLength, maxLength, randomBytes, undecodableFrame

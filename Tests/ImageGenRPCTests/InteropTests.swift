@@ -5,7 +5,7 @@ import ImageGenWire
 import Testing
 
 /// gRPC's interop cases, adapted to this protocol, over real TCP on loopback.
-@Suite("Interop")
+@Suite("Interop", .timeLimit(.minutes(2)))
 struct InteropTests {
     @Test("empty unary: Health/Check answers SERVING")
     func emptyUnary() async throws {

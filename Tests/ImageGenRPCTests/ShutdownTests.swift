@@ -4,7 +4,7 @@ import ImageGenWire
 import Logging
 import Testing
 
-@Suite("Graceful shutdown")
+@Suite("Graceful shutdown", .timeLimit(.minutes(2)))
 struct ShutdownTests {
     static func server(grace: Duration) -> RPCServer {
         var logger = Logger(label: "test-server")
