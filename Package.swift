@@ -232,6 +232,15 @@ let package = Package(
             path: "Tests/ImageGenTestSupport",
             swiftSettings: strictSwift
         ),
+        // Runs a test's child process so that it dies with the test process (PR_SET_PDEATHSIG).
+        .executableTarget(name: "imagegen-child-guard", path: "Tests/ImageGenChildGuard"),
+        // A stand-in test process for the test that kills it and watches its child go.
+        .executableTarget(
+            name: "imagegen-test-parent",
+            dependencies: ["ImageGenTestSupport", "imagegen-child-guard", "imagegen-server"],
+            path: "Tests/ImageGenTestParent",
+            swiftSettings: strictSwift
+        ),
         .testTarget(
             name: "ImageGenWireTests",
             dependencies: ["ImageGenWire", "CImageGenWire"],
@@ -242,6 +251,7 @@ let package = Package(
             dependencies: [
                 "imagegen-server",
                 "imagegen-interop-server",
+                "imagegen-child-guard",
                 "ImageGenRPC",
                 "ImageGenTestSupport",
                 "ImageGenInterop",
@@ -264,13 +274,13 @@ let package = Package(
         ),
         .testTarget(
             name: "ImageGenCLITests",
-            dependencies: ["ImageGenCLI", "ImageGenWire", "ImageGenTestSupport", "imagegen", "imagegen-server"],
+            dependencies: ["ImageGenCLI", "ImageGenWire", "ImageGenTestSupport", "imagegen", "imagegen-server", "imagegen-child-guard"],
             swiftSettings: strictSwift
         ),
         .testTarget(
             name: "ImageGenEngineTests",
             dependencies: [
-                "ImageGenEngine",
+                "ImageGenEngine", "ImageGenTestSupport", "imagegen-child-guard",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -281,7 +291,7 @@ let package = Package(
             name: "ImageGenProofTests",
             dependencies: [
                 "ImageGenClient", "ImageGenWire", "ImageGenRPC", "FakeGemini", "ImageGenTestSupport",
-                "imagegen-server", "imagegen-fake-gemini",
+                "imagegen-server", "imagegen-fake-gemini", "imagegen-child-guard", "imagegen-test-parent",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -289,7 +299,10 @@ let package = Package(
         ),
         .testTarget(
             name: "ImageGenGeminiTests",
-            dependencies: ["ImageGenGemini", "ImageGenEngine", "FakeGemini", "imagegen-fake-gemini"],
+            dependencies: [
+                "ImageGenGemini", "ImageGenEngine", "FakeGemini", "imagegen-fake-gemini", "ImageGenTestSupport",
+                "imagegen-child-guard",
+            ],
             swiftSettings: strictSwift
         ),
     ],

@@ -1,4 +1,5 @@
 import Foundation
+import ImageGenTestSupport
 import ImageGenEngine
 import Testing
 
@@ -86,7 +87,9 @@ struct ScaleAndCrashTests {
             continuation.yield(process.terminationStatus)
             continuation.finish()
         }
-        try process.run()
+        // Dies with this test process, even one killed with SIGKILL.
+        ChildProcess.guarded(process)
+        try SpawnThread.shared.start(process)
         return (process, exit)
     }
 
@@ -111,7 +114,9 @@ struct ScaleAndCrashTests {
         process.environment = [:]
         let (exit, continuation) = AsyncStream<Int32>.makeStream()
         process.terminationHandler = { continuation.yield($0.terminationStatus); continuation.finish() }
-        try process.run()
+        // Dies with this test process, even one killed with SIGKILL.
+        ChildProcess.guarded(process)
+        try SpawnThread.shared.start(process)
         for await status in exit { #expect(status == 2) }
         let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(message.contains("shot 3, beat 3.2: prompt is empty"), "\(message)")

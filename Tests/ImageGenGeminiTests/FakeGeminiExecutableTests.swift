@@ -1,5 +1,6 @@
 import FakeGemini
 import Foundation
+import ImageGenTestSupport
 import ImageGenEngine
 import ImageGenGemini
 import Testing
@@ -57,7 +58,9 @@ struct FakeGeminiExecutableTests {
             exited.continuation.yield(process.terminationStatus)
             exited.continuation.finish()
         }
-        try process.run()
+        // Dies with this test process, even one killed with SIGKILL.
+        ChildProcess.guarded(process)
+        try SpawnThread.shared.start(process)
         let line = await Self.firstLine(of: stdout.fileHandleForReading)
         #expect(line.hasPrefix("listening on 127.0.0.1:"))
         let port = try #require(Int(line.split(separator: ":").last ?? ""))

@@ -3,6 +3,7 @@ import Synchronization
 
 /// A real process of one of the package's executables, for end-to-end tests: its output
 /// collected, its "listening on HOST:PORT" line read, stopped with a signal, killed at the end.
+/// It dies with the test process, even one killed with SIGKILL (see ``ChildProcess/guarded(_:)``).
 public final class ChildProcess: Sendable {
     private let process: Process
     private let output = OutputBuffer()
@@ -17,6 +18,7 @@ public final class ChildProcess: Sendable {
         process.executableURL =
             executable.hasPrefix("/") ? URL(fileURLWithPath: executable) : productsDirectory().appendingPathComponent(executable)
         process.arguments = arguments
+        Self.guarded(process)
         var env = ProcessInfo.processInfo.environment
         env["IMAGEGEN_AUTH_TOKEN"] = nil
         for (key, value) in environment { env[key] = value }
@@ -40,7 +42,17 @@ public final class ChildProcess: Sendable {
             let text = String(decoding: handle.availableData, as: UTF8.self)
             output.append(stderr: text)
         }
-        try process.run()
+        try SpawnThread.shared.start(process)
+    }
+
+    /// Makes `process` (not started yet) die with this test process: it runs through
+    /// `imagegen-child-guard`, which asks for SIGKILL at its parent's death and then becomes the
+    /// program (same pid). Start it with ``SpawnThread/start(_:)``: the signal comes when the
+    /// spawning *thread* exits, and that thread lives as long as the process.
+    public static func guarded(_ process: Process) {
+        guard let program = process.executableURL else { return }
+        process.executableURL = productsDirectory().appendingPathComponent("imagegen-child-guard")
+        process.arguments = [String(getpid()), program.path] + (process.arguments ?? [])
     }
 
     /// What the process wrote to stdout (when it goes to a pipe) and stderr so far.
