@@ -36,6 +36,27 @@ struct SharedQuotaTests {
         #expect(keyEvents(eventsB).contains { $0.state == .cooled && $0.reason.contains("another style or job") })
     }
 
+    /// A key whose request is out when another style finds its project's daily quota spent, and
+    /// which then comes back rejected: disabled (bad after midnight too), with a key event, not
+    /// silently left "exhausted" (the proof's fault test saw that order under load).
+    @Test func aKeyRejectedAfterItsProjectsQuotaWasFoundSpentIsDisabled() throws {
+        let bad = APIKey(secret: "AIzaBadKeyOfASpentProject", project: "p2", style: "clear", index: 1)
+        let good = APIKey(secret: "AIzaGoodKeyOfAnotherOne", project: "p1", style: "clear", index: 2)
+        let now = ContinuousClock.now
+        var pool = KeyPool(keys: [bad, good], requestsPerMinute: 0, maxInFlightPerProject: 1, now: now)
+        let acquired = pool.acquire(now: now)
+        let slot = try #require(acquired)
+        #expect(pool.slots[slot].key.label == bad.label)
+        let adopted = pool.adoptSpentDailyQuotas(["p2": "daily quota exhausted"])
+        #expect(adopted.map(\.0.label) == [bad.label])
+        pool.release(slot, answered: false)
+        let first = pool.disable(slot, reason: "API key not valid")
+        let second = pool.disable(slot, reason: "API key not valid")
+        #expect(first && !second, "disabled once, not twice")
+        #expect(pool.exhaustedSummary().contains("\(bad.label): API key not valid"))
+        #expect(pool.hasUsableKey)
+    }
+
     @Test func aSpentDailyQuotaInOneJobSetsTheProjectAsideForTheNext() async throws {
         let first = TempDirectory("sharedday-a")
         let second = TempDirectory("sharedday-b")

@@ -57,7 +57,9 @@ extension ProofTests {
             "IMAGEGEN_GEMINI_BASE_URL": "http://127.0.0.1:\(fakePort)",
             "IMAGEGEN_KEY_RPM": "600",
             "IMAGEGEN_KEYS_ILLUSTRATION": "p1:AIzaFaultKeyIllustration1,p2:AIzaFaultKeyIllustration2",
-            "IMAGEGEN_KEYS_CLEAR": "p1:AIzaFaultKeyClearGood001,p2:\(Self.badClearKey)",
+            // The unknown key in a project of its own: in p2 it would share the daily quota that
+            // consistent#2 finds spent, and be set aside before or without its request.
+            "IMAGEGEN_KEYS_CLEAR": "p1:AIzaFaultKeyClearGood001,p3:\(Self.badClearKey)",
             "IMAGEGEN_KEYS_CONSISTENT": "p1:AIzaFaultKeyConsistent01,p2:\(Self.dailyQuotaKey)",
         ]
         let server = try await ServerLauncher(arguments: workspace.serverArguments(config: true), environment: environment).launch()

@@ -196,9 +196,11 @@ struct KeyPool {
         return keys
     }
 
-    /// Disables one key. Returns false if it already was.
+    /// Disables one key, also one already set aside because its project's daily quota is spent (a
+    /// rejected key stays bad after midnight: say so, not "quota exhausted"). Returns false if it
+    /// already was disabled.
     mutating func disable(_ slot: Int, reason: String) -> Bool {
-        guard slots[slot].state == .active else { return false }
+        if case .disabled = slots[slot].state { return false }
         slots[slot].state = .disabled(reason)
         return true
     }
