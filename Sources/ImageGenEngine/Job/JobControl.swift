@@ -76,6 +76,11 @@ final class JobControl: Sendable {
         quotas.cool(project, until: until)
     }
 
+    /// Whether `project` is cooling now (a 429 in any style or job of the engine).
+    func isCooling(_ project: String, now: ContinuousClock.Instant) -> Bool {
+        quotas.coolings(now: now)[project] != nil
+    }
+
     /// The engine-wide project cool-downs still running.
     func projectCoolings(now: ContinuousClock.Instant) -> [String: ContinuousClock.Instant] {
         quotas.coolings(now: now)

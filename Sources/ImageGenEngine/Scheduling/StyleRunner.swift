@@ -34,11 +34,15 @@ struct StyleRunner: Sendable {
         case failure(ProviderFailure)
         /// Writing the image or its record failed.
         case storage(String)
+        /// Not sent: while it waited for its project's pace, a 429 (in any style or job) started a
+        /// cool-down of the project. The beat goes back to the queue; no attempt is counted.
+        case deferred
 
         /// Whether the server answered in a way that shows the key works.
         var answered: Bool {
             switch self {
             case .done, .storage: return true
+            case .deferred: return false
             case .failure(let failure):
                 switch failure {
                 case .keyRejected, .transient, .cancelled: return false
@@ -308,6 +312,12 @@ struct StyleRunner: Sendable {
                 case .storage(let message):
                     styleError = "style \(style.name): \(message)"
                     ready.prepend(index)
+                case .deferred:
+                    // Never sent: undo the dispatch's count; the next loop adopts the cool-down.
+                    counters[index].requests -= 1
+                    spend.requests -= 1
+                    ready.prepend(index)
+                    event(index, .queued, path: beat.relativeStem + ".png")
                 case .failure(let failure):
                     counters[index].lastError = failure.description
                     let attempt = counters[index].requests
@@ -542,6 +552,10 @@ struct StyleRunner: Sendable {
             try await gate.waitTurn()
         } catch {
             return AttemptOutcome(index: beat.index, slot: slot, result: .failure(.cancelled))
+        }
+        // The pace wait may have outlasted the moment a 429 cooled this project: do not send into it.
+        if control.isCooling(key.project, now: clock.now) {
+            return AttemptOutcome(index: beat.index, slot: slot, result: .deferred)
         }
         let started = clock.now
         do {
