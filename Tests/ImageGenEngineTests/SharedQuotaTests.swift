@@ -36,6 +36,34 @@ struct SharedQuotaTests {
         #expect(keyEvents(eventsB).contains { $0.state == .cooled && $0.reason.contains("another style or job") })
     }
 
+    /// Two styles on one project share its pace: a request dispatched before the other style's 429
+    /// and still waiting for the pace when that 429 starts a cool-down is not sent into it.
+    @Test func aRequestWaitingForThePaceIsNotSentIntoACoolDownThatBeganMeanwhile() async throws {
+        let dir = TempDirectory("pace-cool")
+        let coolDown = Duration.seconds(2)
+        let provider = ScriptedProvider { request, attempt in
+            if request.prompt.hasPrefix("fast:"), attempt == 0 {
+                try await Task.sleep(for: .milliseconds(150))
+                throw ProviderFailure.rateLimited(retryAfter: coolDown, perDay: false, message: "quota")
+            }
+            return nil
+        }
+        // 150/min: one request start per 400 ms on the project, whichever style sends it.
+        let styles = [
+            fastStyle("fast", keys: keys("fast", [("shared", "AIzaPaceCoolFastKey1")]), rpm: 150, inFlight: 1),
+            fastStyle("slow", keys: keys("slow", [("shared", "AIzaPaceCoolSlowKey2")]), rpm: 150, inFlight: 1),
+        ]
+        let engine = ImageEngine(configuration: fastConfiguration(styles: styles), logger: testLogger) { _ in provider }
+        let (summary, _) = await runJob(try engine.makeJob(storyboard: try makeStoryboard(shots: 1, beats: 2), project: dir.url))
+        #expect(summary.state == .completed)
+        let calls = provider.recorded
+        let limited = try #require(calls.first { $0.prompt.hasPrefix("fast:") && $0.promptAttempt == 0 && $0.end != nil })
+        let answered = try #require(limited.end)
+        // Every request started either before the 429 was answered or after the cool-down.
+        let inside = calls.filter { $0.start > answered && $0.start < answered + coolDown - .milliseconds(10) }
+        #expect(inside.isEmpty, "sent into the cool-down: \(inside.map { "\($0.prompt) at +\($0.start - answered)" })")
+    }
+
     /// A key whose request is out when another style finds its project's daily quota spent, and
     /// which then comes back rejected: disabled (bad after midnight too), with a key event, not
     /// silently left "exhausted" (the proof's fault test saw that order under load).
