@@ -148,7 +148,10 @@ struct CLIProcessTests {
 
     @Test("watch --after a seq from before a server restart: a note, then the resumed run from its start, with higher seqs")
     func watchAcrossRestart() async throws {
-        var fixture = try await Fixture(latencyMs: 1000)
+        // Each beat takes 2 s, so the job (two beats in a row) still runs when the server stops,
+        // even when a loaded machine is slow to deliver the SIGTERM (at 1 s it had finished, and
+        // the restarted server rightly knew no such job: NOT_FOUND).
+        var fixture = try await Fixture(latencyMs: 2000)
         let (startStatus, startOutput, startError) = try await fixture.cli(
             ["generate", fixture.storyboardPath, "--project", "film", "--detach", "--json"])
         #expect(startStatus == 0, "stderr: \(startError)")
