@@ -48,10 +48,12 @@ struct SharedQuotaTests {
             }
             return nil
         }
-        // 150/min: one request start per 400 ms on the project, whichever style sends it.
+        // 50/min: one request start per 1.2 s on the project, whichever style sends it, so the
+        // other style's request waits ~1 s past the 429 (150 ms) for its turn: far longer than the
+        // engine takes to record the cool-down, even on a loaded machine.
         let styles = [
-            fastStyle("fast", keys: keys("fast", [("shared", "AIzaPaceCoolFastKey1")]), rpm: 150, inFlight: 1),
-            fastStyle("slow", keys: keys("slow", [("shared", "AIzaPaceCoolSlowKey2")]), rpm: 150, inFlight: 1),
+            fastStyle("fast", keys: keys("fast", [("shared", "AIzaPaceCoolFastKey1")]), rpm: 50, inFlight: 1),
+            fastStyle("slow", keys: keys("slow", [("shared", "AIzaPaceCoolSlowKey2")]), rpm: 50, inFlight: 1),
         ]
         let engine = ImageEngine(configuration: fastConfiguration(styles: styles), logger: testLogger) { _ in provider }
         let (summary, _) = await runJob(try engine.makeJob(storyboard: try makeStoryboard(shots: 1, beats: 2), project: dir.url))

@@ -86,6 +86,12 @@ struct StyleRunner: Sendable {
                 skipped: skipped, duration: clock.now - started, spend: spend, error: error)
         }
 
+        // Cancelled before it began: nothing to open, plan or record.
+        if Task.isCancelled {
+            control.emit(.message(style: style.name, text: "style \(style.name): cancelled before it started"))
+            return summary(.cancelled)
+        }
+
         // Open the progress store and plan.
         let store: ProgressStore
         do {
