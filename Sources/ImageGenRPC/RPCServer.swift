@@ -79,7 +79,8 @@ public final class RPCServer: Service, Sendable {
     /// Serves until a graceful shutdown completes or the task is cancelled.
     public func run() async throws {
         let configuration = self.configuration
-        let serverChannel: NIOAsyncChannel<NIOAsyncChannel<Frame, OutboundFrames>, Never>
+        let accepted = AcceptedConnections()
+        let serverChannel: NIOAsyncChannel<AcceptedConnections.Connection, Never>
         do {
             serverChannel = try await ServerBootstrap(group: eventLoopGroup)
                 .serverChannelOption(.backlog, value: 256)
@@ -87,15 +88,18 @@ public final class RPCServer: Service, Sendable {
                 .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
                 .bind(host: configuration.host, port: configuration.port) { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(FrameEncoder())
-                        try channel.pipeline.syncOperations.addHandler(
-                            FrameDecoderHandler(
-                                maxFrameBytes: configuration.maxFrameBytes, decodeLimits: configuration.decodeLimits,
-                                frameTimeout: configuration.frameTimeout, policy: .tellPeerAndClose))
-                        return try NIOAsyncChannel<Frame, OutboundFrames>(wrappingChannelSynchronously: channel)
+                        try accepted.wrap(channel) { channel in
+                            try channel.pipeline.syncOperations.addHandler(FrameEncoder())
+                            try channel.pipeline.syncOperations.addHandler(
+                                FrameDecoderHandler(
+                                    maxFrameBytes: configuration.maxFrameBytes, decodeLimits: configuration.decodeLimits,
+                                    frameTimeout: configuration.frameTimeout, policy: .tellPeerAndClose))
+                            return try NIOAsyncChannel<Frame, OutboundFrames>(wrappingChannelSynchronously: channel)
+                        }
                     }
                 }
         } catch {
+            await accepted.closeAll()
             let failure = RPCError(.unavailable, "cannot listen on \(configuration.host):\(configuration.port): \(error)")
             let waiters = state.withLock { state in
                 state.addressFailure = failure
@@ -128,11 +132,19 @@ public final class RPCServer: Service, Sendable {
                     for connection in self.state.withLock({ Array($0.connections.values) }) { connection.close() }
                 }
                 try await withThrowingDiscardingTaskGroup { connections in
-                    try await serverChannel.executeThenClose { inbound in
-                        for try await connection in inbound {
-                            connections.addTask { await self.serve(connection) }
+                    do {
+                        try await serverChannel.executeThenClose { inbound in
+                            for try await connection in inbound where accepted.take(connection) {
+                                connections.addTask { await self.serve(connection) }
+                            }
                         }
+                    } catch {
+                        await accepted.closeAll()
+                        throw error
                     }
+                    // Connections accepted while the listener closed (or the loop was cancelled)
+                    // that the loop never took.
+                    await accepted.closeAll()
                 }
                 outer.cancelAll()
             }
