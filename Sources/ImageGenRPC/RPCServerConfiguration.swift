@@ -22,6 +22,12 @@ public struct RPCServerConfiguration: Sendable {
     public var frameTimeout: Duration
     /// How long a graceful shutdown waits for open calls before it closes connections.
     public var shutdownGracePeriod: Duration
+    /// The longest method name a call may name, in bytes; longer is refused with INVALID_ARGUMENT.
+    public var maxMethodBytes: Int
+    /// The most metadata entries one call may carry; more is refused with RESOURCE_EXHAUSTED.
+    public var maxMetadataEntries: Int
+    /// The most bytes of metadata (keys and values) one call may carry; more is refused with RESOURCE_EXHAUSTED.
+    public var maxMetadataBytes: Int
 
     public init(
         host: String = "127.0.0.1",
@@ -33,7 +39,10 @@ public struct RPCServerConfiguration: Sendable {
         maxConnections: Int = 1024,
         idleTimeout: Duration = .seconds(300),
         frameTimeout: Duration = .seconds(30),
-        shutdownGracePeriod: Duration = .seconds(10)
+        shutdownGracePeriod: Duration = .seconds(10),
+        maxMethodBytes: Int = 256,
+        maxMetadataEntries: Int = 64,
+        maxMetadataBytes: Int = 16 * 1024
     ) {
         self.host = host
         self.port = port
@@ -45,6 +54,9 @@ public struct RPCServerConfiguration: Sendable {
         self.idleTimeout = idleTimeout
         self.frameTimeout = frameTimeout
         self.shutdownGracePeriod = shutdownGracePeriod
+        self.maxMethodBytes = maxMethodBytes
+        self.maxMetadataEntries = maxMetadataEntries
+        self.maxMetadataBytes = maxMetadataBytes
     }
 }
 

@@ -84,6 +84,12 @@ final class ServerConnection: Sendable {
         if callID == 0 {
             return await protocolError("call id 0 is reserved for the connection; calls use a nonzero id")
         }
+        if let refusal = sizeRefusal(start) {
+            logger.notice(
+                "call refused", metadata: ["call": "\(callID)", "method": "\(ClientText.loggable(start.method))", "error": "\(refusal.message)"])
+            await writeStatus(callID, refusal)
+            return .none
+        }
         let limit = configuration.maxCallsPerConnection
         let admission: Admission = state.withLock { state in
             if state.calls[callID] != nil { return .duplicate }
@@ -110,6 +116,24 @@ final class ServerConnection: Sendable {
         }
     }
 
+    /// Why a call's method name or metadata is over the configured caps, if it is.
+    private func sizeRefusal(_ start: CallStart) -> RPCError? {
+        let methodBytes = start.method.utf8.count
+        if methodBytes > configuration.maxMethodBytes {
+            return RPCError(.invalidArgument, "method name is \(methodBytes) bytes; at most \(configuration.maxMethodBytes) are allowed")
+        }
+        if start.metadata.count > configuration.maxMetadataEntries {
+            return RPCError(
+                .resourceExhausted, "call metadata has \(start.metadata.count) entries; at most \(configuration.maxMetadataEntries) are allowed")
+        }
+        let metadataBytes = start.metadata.reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count }
+        if metadataBytes > configuration.maxMetadataBytes {
+            return RPCError(
+                .resourceExhausted, "call metadata is \(metadataBytes) bytes; at most \(configuration.maxMetadataBytes) are allowed")
+        }
+        return nil
+    }
+
     private func protocolError(_ message: String) async -> Action {
         logger.warning("protocol error, closing connection", metadata: ["error": "\(message)"])
         try? await outbound.write(
@@ -130,7 +154,7 @@ final class ServerConnection: Sendable {
         defer { release(callID) }
         var logger = self.logger
         logger[metadataKey: "call"] = "\(callID)"
-        logger[metadataKey: "method"] = "\(start.method)"
+        logger[metadataKey: "method"] = "\(ClientText.loggable(start.method))"
 
         if let expected = expectedAuthorization {
             let given = Array((start.metadata["authorization"] ?? "").utf8)
@@ -141,7 +165,7 @@ final class ServerConnection: Sendable {
             }
         }
         guard let route = router.route(for: start.method) else {
-            await end(callID, RPCError(.unimplemented, "method \"\(start.method)\" is not implemented by this server"))
+            await end(callID, RPCError(.unimplemented, "method \(ClientText.loggable(start.method)) is not implemented by this server"))
             return
         }
         guard let interrupts = state.withLock({ $0.calls[callID]?.interruptStream }) else { return }

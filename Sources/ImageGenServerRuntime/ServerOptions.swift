@@ -28,6 +28,15 @@ public struct ServerOptions: ParsableArguments {
     @Option(name: .long, help: "Seconds a graceful shutdown waits for open calls.")
     public var shutdownGrace: Double = 10
 
+    @Option(name: .long, help: "Longest method name a call may name, in bytes.")
+    public var maxMethodBytes: Int = 256
+
+    @Option(name: .long, help: "Most metadata entries one call may carry.")
+    public var maxMetadataEntries: Int = 64
+
+    @Option(name: .long, help: "Most bytes of metadata (keys and values) one call may carry.")
+    public var maxMetadataBytes: Int = 16 * 1024
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     public var logLevel: String = "info"
 
@@ -38,6 +47,10 @@ public struct ServerOptions: ParsableArguments {
         guard maxFrameBytes >= 64 else { throw ValidationError("--max-frame-bytes must be at least 64, got \(maxFrameBytes)") }
         guard maxCallsPerConnection >= 1 else { throw ValidationError("--max-calls-per-connection must be at least 1") }
         guard maxConnections >= 1 else { throw ValidationError("--max-connections must be at least 1") }
+        for (name, value) in [("--max-method-bytes", maxMethodBytes), ("--max-metadata-entries", maxMetadataEntries), ("--max-metadata-bytes", maxMetadataBytes)]
+        where value < 1 {
+            throw ValidationError("\(name) must be at least 1, got \(value)")
+        }
         for (name, value) in [("--idle-timeout", idleTimeout), ("--frame-timeout", frameTimeout), ("--shutdown-grace", shutdownGrace)]
         where !(value > 0) {
             throw ValidationError("\(name) must be a positive number of seconds, got \(value)")
@@ -67,7 +80,8 @@ public struct ServerOptions: ParsableArguments {
             host: address.host, port: address.port, authToken: authToken, maxFrameBytes: maxFrameBytes,
             maxCallsPerConnection: maxCallsPerConnection, maxConnections: maxConnections,
             idleTimeout: .seconds(idleTimeout), frameTimeout: .seconds(frameTimeout),
-            shutdownGracePeriod: .seconds(shutdownGrace))
+            shutdownGracePeriod: .seconds(shutdownGrace), maxMethodBytes: maxMethodBytes, maxMetadataEntries: maxMetadataEntries,
+            maxMetadataBytes: maxMetadataBytes)
     }
 
     /// Serves `router` until SIGTERM or SIGINT, with `services` (started before the server, shut
