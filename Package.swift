@@ -38,6 +38,8 @@ let package = Package(
             name: "CImageGenWire",
             linkerSettings: [.linkedLibrary("protobuf-c")]
         ),
+        // Process hardening (prctl) for the server executables.
+        .target(name: "CImageGenSystem"),
         // Typed, non-variadic wrappers around libcurl.
         .target(
             name: "CCurl",
@@ -157,6 +159,7 @@ let package = Package(
         .target(
             name: "ImageGenServerRuntime",
             dependencies: [
+                "CImageGenSystem",
                 "ImageGenEngine",
                 "ImageGenGemini",
                 "ImageGenRPC",

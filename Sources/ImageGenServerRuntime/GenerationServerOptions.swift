@@ -42,6 +42,8 @@ public struct GenerationServerOptions: ParsableArguments {
 
     /// Runs a rendering server with `server`'s flags until SIGTERM or SIGINT.
     public func serve(with server: ServerOptions, label: String) async throws {
+        // Before the keys are read into memory.
+        try ProcessHardening.apply()
         server.bootstrapLogging()
         let logger = Logger(label: label)
         let assembly = try assemble(logger: logger)

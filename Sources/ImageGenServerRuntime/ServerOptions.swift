@@ -90,6 +90,7 @@ public struct ServerOptions: ParsableArguments {
     public func serve(
         router: RPCRouter, label: String, services: [any Service] = [], announce: [String] = [], logger: Logger? = nil
     ) async throws {
+        try ProcessHardening.apply()
         let logger = logger ?? Logger(label: label)
         let token = Self.tokenFromEnvironment
         let server = RPCServer(configuration: try configuration(authToken: token), router: router, logger: logger)

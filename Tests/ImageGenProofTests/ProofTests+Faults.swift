@@ -56,9 +56,9 @@ extension ProofTests {
         let environment = [
             "IMAGEGEN_GEMINI_BASE_URL": "http://127.0.0.1:\(fakePort)",
             "IMAGEGEN_KEY_RPM": "600",
-            "IMAGEGEN_KEYS_ILLUSTRATION": "p1:AIzaFaultKeyIllustration1,p2:AIzaFaultKeyIllustration2",
-            "IMAGEGEN_KEYS_CLEAR": "p1:AIzaFaultKeyClearGood001,p2:\(Self.badClearKey)",
-            "IMAGEGEN_KEYS_CONSISTENT": "p1:AIzaFaultKeyConsistent01,p2:\(Self.dailyQuotaKey)",
+            "IMAGEGEN_KEYS_ILLUSTRATION": "proj-1:AIzaFaultKeyIllustration1,proj-2:AIzaFaultKeyIllustration2",
+            "IMAGEGEN_KEYS_CLEAR": "proj-1:AIzaFaultKeyClearGood001,proj-2:\(Self.badClearKey)",
+            "IMAGEGEN_KEYS_CONSISTENT": "proj-1:AIzaFaultKeyConsistent01,proj-2:\(Self.dailyQuotaKey)",
         ]
         let server = try await ServerLauncher(arguments: workspace.serverArguments(config: true), environment: environment).launch()
         do {
