@@ -15,12 +15,18 @@ final class ServerConnection: Sendable {
     private struct OpenCall {
         var kind: RPCRouter.Kind?
         var ended = false
+        /// The call passed the authorization check (or none is configured).
+        var authenticated = false
         let interrupts: AsyncStream<Interrupt>.Continuation
         let interruptStream: AsyncStream<Interrupt>
     }
 
     private struct State {
         var calls: [UInt64: OpenCall] = [:]
+        let openedAt = ContinuousClock.now
+        /// A call on this connection passed the authorization check.
+        var authenticated = false
+        /// When an authenticated call last started or ended; pings and refused calls do not count.
         var lastActivity = ContinuousClock.now
         var shuttingDown = false
         var closed = false
@@ -31,18 +37,20 @@ final class ServerConnection: Sendable {
     private let channel: any Channel
     private let router: RPCRouter
     private let configuration: RPCServerConfiguration
+    private let budget: BufferBudget
     private let expectedAuthorization: [UInt8]?
     private let peer: String
     let logger: Logger
 
     init(
         outbound: NIOAsyncChannelOutboundWriter<OutboundFrames>, channel: any Channel, router: RPCRouter,
-        configuration: RPCServerConfiguration, logger: Logger
+        configuration: RPCServerConfiguration, budget: BufferBudget, logger: Logger
     ) {
         self.outbound = outbound
         self.channel = channel
         self.router = router
         self.configuration = configuration
+        self.budget = budget
         self.expectedAuthorization = configuration.authToken.map { Array("Bearer \($0)".utf8) }
         self.peer = channel.remoteAddress?.description ?? "unknown peer"
         var logger = logger
@@ -54,7 +62,6 @@ final class ServerConnection: Sendable {
 
     /// Handles one frame from the client and says what the connection loop should do next.
     func receive(_ frame: Frame) async -> Action {
-        state.withLock { $0.lastActivity = .now }
         switch frame.kind {
         case .ping(let nonce):
             try? await outbound.write(.frame(Frame(callID: frame.callID, kind: .pong(nonce: nonce))))
@@ -88,6 +95,12 @@ final class ServerConnection: Sendable {
             logger.notice(
                 "call refused", metadata: ["call": "\(callID)", "method": "\(ClientText.loggable(start.method))", "error": "\(refusal.message)"])
             await writeStatus(callID, refusal)
+            return .none
+        }
+        if budget.isExhausted {
+            await writeStatus(
+                callID,
+                RPCError(.resourceExhausted, "the server is holding all the bytes it may for its clients (\(budget.limit) bytes): try again later"))
             return .none
         }
         let limit = configuration.maxCallsPerConnection
@@ -164,6 +177,7 @@ final class ServerConnection: Sendable {
                 return
             }
         }
+        markAuthenticated(callID)
         guard let route = router.route(for: start.method) else {
             await end(callID, RPCError(.unimplemented, "method \(ClientText.loggable(start.method)) is not implemented by this server"))
             return
@@ -257,11 +271,19 @@ final class ServerConnection: Sendable {
             .frame(Frame(callID: callID, kind: .status(CallStatus(code: status.code.rawValue, message: status.message)))))
     }
 
+    private func markAuthenticated(_ callID: UInt64) {
+        state.withLock { state in
+            state.calls[callID]?.authenticated = true
+            state.authenticated = true
+            state.lastActivity = .now
+        }
+    }
+
     private func release(_ callID: UInt64) {
         let closeNow = state.withLock { state -> Bool in
             state.calls[callID]?.interrupts.finish()
+            if state.calls[callID]?.authenticated == true { state.lastActivity = .now }
             state.calls[callID] = nil
-            state.lastActivity = .now
             return state.shuttingDown && state.calls.isEmpty && !state.closed
         }
         if closeNow { close() }
@@ -292,9 +314,28 @@ final class ServerConnection: Sendable {
         if first { channel.close(promise: nil) }
     }
 
-    /// True when the connection has had no open call and received nothing for `idleTimeout`.
-    func isIdle(now: ContinuousClock.Instant) -> Bool {
-        state.withLock { $0.calls.isEmpty && now - $0.lastActivity >= configuration.idleTimeout }
+    /// Why the connection should be closed now, if it should: it made no authenticated call within
+    /// `authTimeout` of opening, or it had no open call and no authenticated call for `idleTimeout`.
+    func closeReason(now: ContinuousClock.Instant) -> String? {
+        state.withLock { state in
+            if !state.authenticated, now - state.openedAt >= configuration.authTimeout {
+                return "no authenticated call within \(configuration.authTimeout) of connecting"
+            }
+            if state.calls.isEmpty, now - state.lastActivity >= configuration.idleTimeout {
+                return "idle for \(configuration.idleTimeout)"
+            }
+            return nil
+        }
+    }
+
+    /// When ``closeReason(now:)`` could next say something: the auth deadline while unauthenticated,
+    /// else the end of the idle timeout (an open call or a later one only moves it later).
+    func nextCheck(now: ContinuousClock.Instant) -> ContinuousClock.Instant {
+        state.withLock { state in
+            let idleEnd = state.calls.isEmpty ? state.lastActivity + configuration.idleTimeout : now + configuration.idleTimeout
+            guard !state.authenticated else { return idleEnd }
+            return min(idleEnd, state.openedAt + configuration.authTimeout)
+        }
     }
 
     /// Compares two byte strings in time that depends only on their lengths.
