@@ -179,6 +179,7 @@ final class ServerConnection: Sendable {
         }
         markAuthenticated(callID)
         guard let route = router.route(for: start.method) else {
+            logger.debug("call refused: no such method")
             await end(callID, RPCError(.unimplemented, "method \(ClientText.loggable(start.method)) is not implemented by this server"))
             return
         }

@@ -185,7 +185,7 @@ public final class JobManager: Sendable {
         for entry in progress { await publish(.style(entry), to: job) }
         logger.info(
             "job accepted",
-            metadata: ["job": "\(job.id)", "project": "\(normalized.projectDir)", "beats": "\(total)", "styles": "\(styles.joined(separator: ","))"])
+            metadata: ["job": "\(job.id)", "project": "\(ClientText.loggable(normalized.projectDir))", "beats": "\(total)", "styles": "\(styles.joined(separator: ","))"])
         launchContinuation.yield(job)
         return (job, false)
     }

@@ -124,6 +124,25 @@ struct RequestBoundsTests {
         #expect(try await server.stop() == 0)
     }
 
+    @Test("a method name goes into the log and the status escaped and shortened")
+    func methodNameIsEscapedInLogs() async throws {
+        let server = try await ServerProcess.start(["--log-level", "debug"])
+        let forged = "evil\n2026-12-01T00:00:00+0000 critical imagegen-server: forged line" + String(repeating: "x", count: 150)
+        try await withClient(port: server.port) { client in
+            let error = await expectRPCError(.unimplemented) {
+                _ = try await client.unary(forged, HealthCheckRequest(), as: HealthCheckResponse.self, timeout: .seconds(10))
+            }
+            #expect(error?.message.contains("evil\\u{a}2026") == true, "\(error?.message ?? "")")
+            #expect(error?.message.contains("\n") == false)
+            #expect((error?.message.utf8.count ?? 0) < 200)
+        }
+        #expect(try await server.stop() == 0)
+        let stderr = server.process.stderr
+        #expect(stderr.contains("evil\\u{a}2026"), "\(stderr.suffix(2000))")
+        #expect(!stderr.contains("\n2026-12-01T00:00:00+0000 critical"))
+        #expect(!stderr.contains(String(repeating: "x", count: 100)))
+    }
+
     @Test("client text in a status is escaped and the status cut to its bound at a UTF-8 boundary")
     func unknownStylesAnswerIsBounded() async throws {
         let server = try await ServerProcess.start()
