@@ -27,21 +27,22 @@ struct PeerBoundsTests {
         // The authenticated client calls on one connection all along, past the timeout.
         try await withClient(port: server.port, token: Self.token) { client in
             let started = ContinuousClock.now
-            var calls = 0
+            var lastAnswer = started
             while ContinuousClock.now - started < .seconds(authTimeout * 2) || log.closedCount < flood.count {
                 let response = try await client.unary(
-                    RPCServer.healthCheckMethod, HealthCheckRequest(), as: HealthCheckResponse.self, timeout: .seconds(5))
+                    RPCServer.healthCheckMethod, HealthCheckRequest(), as: HealthCheckResponse.self, timeout: .seconds(10))
                 #expect(response.status == .serving)
-                calls += 1
-                if ContinuousClock.now - started > .seconds(authTimeout + 10) { break }
+                lastAnswer = .now
+                if ContinuousClock.now - started > .seconds(authTimeout + 20) { break }
                 try await Task.sleep(for: .milliseconds(100))
             }
-            #expect(calls >= 20)
+            // Every call was answered, on one connection, well past the auth timeout.
+            #expect(lastAnswer - started >= .seconds(authTimeout) + .milliseconds(500))
         }
         #expect(log.closedCount == flood.count, "\(log.closedCount) of \(flood.count) closed")
         let lifetimes = log.lifetimes
         #expect(lifetimes.allSatisfy { $0 >= .seconds(authTimeout) - .milliseconds(100) }, "closed early: \(lifetimes.min() ?? .zero)")
-        #expect(lifetimes.allSatisfy { $0 < .seconds(authTimeout + 5) }, "closed late: \(lifetimes.max() ?? .zero)")
+        #expect(lifetimes.allSatisfy { $0 < .seconds(authTimeout + 15) }, "closed late: \(lifetimes.max() ?? .zero)")
         // The stranger's connection was closed too.
         await expectRPCError(.unavailable) {
             _ = try await stranger.unary(RPCServer.healthCheckMethod, HealthCheckRequest(), as: HealthCheckResponse.self)
