@@ -225,6 +225,21 @@ struct PeerBoundsTests {
     }
 }
 
+/// The flags of the bounds, refused when out of range.
+@Suite("Bounds flags", .timeLimit(.minutes(1)))
+struct BoundsFlagsTests {
+    @Test("out-of-range bounds are refused with a message naming the flag", arguments: [
+        "--auth-timeout", "--write-stall-timeout", "--max-connections-per-address", "--buffer-budget-bytes",
+        "--max-method-bytes", "--max-metadata-entries", "--max-metadata-bytes", "--max-beats", "--max-prompt-bytes",
+    ])
+    func refused(flag: String) async throws {
+        let server = try ChildProcess("imagegen-server", arguments: ["--listen", "127.0.0.1:0", flag, "0"])
+        #expect(try await server.waitForExit() != 0)
+        try await waitUntil(timeout: .seconds(5)) { server.stderr.contains(flag) }
+        #expect(!server.stdout.contains("listening on"))
+    }
+}
+
 /// Waits until `condition` holds, checking every 20 ms; fails the test after `timeout`.
 func waitUntil(
     timeout: Duration, sourceLocation: SourceLocation = #_sourceLocation, _ condition: () async throws -> Bool
