@@ -197,7 +197,7 @@ public final class RPCServer: Service, Sendable {
                 let address = channel.channel.remoteAddress?.ipAddress ?? "unknown"
                 let refusal = admit(connection, key: key, address: address)
                 if let refusal {
-                    connection.logger.notice("connection refused", metadata: ["error": "\(refusal.message)"])
+                    connection.logger.debug("connection refused", metadata: ["error": "\(refusal.message)"])
                     let status = CallStatus(code: refusal.code.rawValue, message: refusal.message)
                     try? await outbound.write(.frame(Frame(callID: 0, kind: .status(status))))
                     return

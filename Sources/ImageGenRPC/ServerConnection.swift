@@ -92,7 +92,7 @@ final class ServerConnection: Sendable {
             return await protocolError("call id 0 is reserved for the connection; calls use a nonzero id")
         }
         if let refusal = sizeRefusal(start) {
-            logger.notice(
+            logger.debug(
                 "call refused", metadata: ["call": "\(callID)", "method": "\(ClientText.loggable(start.method))", "error": "\(refusal.message)"])
             await writeStatus(callID, refusal)
             return .none
