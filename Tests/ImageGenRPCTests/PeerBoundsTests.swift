@@ -7,7 +7,7 @@ import Testing
 
 /// Nothing is spent on a caller before it is known, and no peer holds what it does not use:
 /// the real `imagegen-server` on loopback against floods, non-readers and greedy peers.
-@Suite("Peer bounds (imagegen-server process)", .timeLimit(.minutes(3)))
+@Suite("Peer bounds (imagegen-server process)", .serialized, .timeLimit(.minutes(3)))
 struct PeerBoundsTests {
     static let token = "tok-peer-bounds"
 

@@ -71,7 +71,7 @@ final class PingingPeer: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     /// Connects `count` pinging peers to 127.0.0.1:`port`, `batch` at a time; returns their channels.
-    static func connect(count: Int, port: Int, log: PeerLog, interval: TimeAmount = .milliseconds(500)) async throws -> [any Channel] {
+    static func connect(count: Int, port: Int, log: PeerLog, interval: TimeAmount = .seconds(1)) async throws -> [any Channel] {
         var channels: [any Channel] = []
         let batch = 50
         for start in stride(from: 0, to: count, by: batch) {
