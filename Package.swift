@@ -38,6 +38,8 @@ let package = Package(
             name: "CImageGenWire",
             linkerSettings: [.linkedLibrary("protobuf-c")]
         ),
+        // Process hardening (prctl) for the server executables.
+        .target(name: "CImageGenSystem"),
         // Typed, non-variadic wrappers around libcurl.
         .target(
             name: "CCurl",
@@ -157,6 +159,7 @@ let package = Package(
         .target(
             name: "ImageGenServerRuntime",
             dependencies: [
+                "CImageGenSystem",
                 "ImageGenEngine",
                 "ImageGenGemini",
                 "ImageGenRPC",
@@ -258,6 +261,7 @@ let package = Package(
                 "ImageGenWire",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSwift

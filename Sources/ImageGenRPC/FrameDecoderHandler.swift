@@ -17,17 +17,25 @@ final class FrameDecoderHandler: ChannelInboundHandler, RemovableChannelHandler 
     private let decodeLimits: DecodeLimits
     private let frameTimeout: TimeAmount
     private let policy: ErrorPolicy
+    /// The server-wide budget the bytes of incomplete frames count against; nil on the client side.
+    private let budget: BufferBudget?
+    /// Bytes of `buffer` taken from `budget`.
+    private(set) var reserved = 0
     private var buffer: ByteBuffer?
     private var frameTimer: Scheduled<Void>?
     /// When the first byte of the frame still incomplete in `buffer` arrived; nil when none is.
     private var partialFrameSince: NIODeadline?
     private var failed = false
 
-    init(maxFrameBytes: Int, decodeLimits: DecodeLimits, frameTimeout: Duration, policy: ErrorPolicy) {
+    init(
+        maxFrameBytes: Int, decodeLimits: DecodeLimits, frameTimeout: Duration, policy: ErrorPolicy,
+        budget: BufferBudget? = nil
+    ) {
         self.maxFrameBytes = maxFrameBytes
         self.decodeLimits = decodeLimits
         self.frameTimeout = .milliseconds(frameTimeout.milliseconds)
         self.policy = policy
+        self.budget = budget
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -39,6 +47,7 @@ final class FrameDecoderHandler: ChannelInboundHandler, RemovableChannelHandler 
             buffer!.writeBuffer(&incoming)
         }
         drain(context: context)
+        account(context: context)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -46,12 +55,37 @@ final class FrameDecoderHandler: ChannelInboundHandler, RemovableChannelHandler 
         frameTimer = nil
         partialFrameSince = nil
         buffer = nil
+        account(context: context)
         context.fireChannelInactive()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         frameTimer?.cancel()
         frameTimer = nil
+        buffer = nil
+        budget?.release(reserved)
+        reserved = 0
+    }
+
+    /// Makes the bytes taken from the budget match the bytes buffered; when more do not fit, the
+    /// connection is refused (RESOURCE_EXHAUSTED) and its buffer dropped.
+    private func account(context: ChannelHandlerContext) {
+        guard let budget else { return }
+        let buffered = buffer?.readableBytes ?? 0
+        if buffered < reserved {
+            budget.release(reserved - buffered)
+            reserved = buffered
+        } else if buffered > reserved {
+            if budget.reserve(buffered - reserved) {
+                reserved = buffered
+            } else {
+                fail(
+                    context: context,
+                    error: RPCError(
+                        .resourceExhausted,
+                        "the server is holding all the bytes it may for its clients (\(budget.limit) bytes): try again later"))
+            }
+        }
     }
 
     private func drain(context: ChannelHandlerContext) {
@@ -123,6 +157,8 @@ final class FrameDecoderHandler: ChannelInboundHandler, RemovableChannelHandler 
         guard !failed else { return }
         failed = true
         buffer = nil
+        budget?.release(reserved)
+        reserved = 0
         frameTimer?.cancel()
         frameTimer = nil
         switch policy {

@@ -18,7 +18,7 @@ final class FrameEncoder: ChannelOutboundHandler, RemovableChannelHandler {
         pending = nil  // keeps `buffer` uniquely referenced while it grows
         switch unwrapOutboundIn(data) {
         case .frame(let frame):
-            Self.append(head: [], body: frame.serializedBytes(), to: &buffer)
+            Self.append(head: [], body: Self.bounded(frame).serializedBytes(), to: &buffer)
         case .messages(let callIDField, let frameFields):
             for field in frameFields { Self.append(head: callIDField, body: field, to: &buffer) }
         }
@@ -30,6 +30,13 @@ final class FrameEncoder: ChannelOutboundHandler, RemovableChannelHandler {
                 pendingPromise = promise
             }
         }
+    }
+
+    /// `frame`, with a status message cut to ``RPCError/maxMessageBytes``: every status sent passes here.
+    static func bounded(_ frame: Frame) -> Frame {
+        guard case .status(var status) = frame.kind, status.message.utf8.count > RPCError.maxMessageBytes else { return frame }
+        status.message = ClientText.truncated(status.message, maxBytes: RPCError.maxMessageBytes)
+        return Frame(callID: frame.callID, kind: .status(status))
     }
 
     /// Appends one frame whose bytes are `head` then `body`: their total length, then both.

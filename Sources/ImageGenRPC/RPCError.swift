@@ -42,6 +42,10 @@ public struct RPCError: Error, Sendable, Equatable, CustomStringConvertible {
     public var code: Code
     public var message: String
 
+    /// The most bytes of a status message on the wire. Longer messages are cut at a UTF-8 boundary
+    /// (ending in "…") where every frame is encoded, so no status can outgrow a peer's frame limit.
+    public static let maxMessageBytes = 8 * 1024
+
     public init(_ code: Code, _ message: String) {
         self.code = code
         self.message = message

@@ -28,6 +28,8 @@ public final class RPCServer: Service, Sendable {
         var addressWaiters: [CheckedContinuation<(host: String, port: Int), any Error>] = []
         var serverChannel: (any Channel)?
         var connections: [ObjectIdentifier: ServerConnection] = [:]
+        /// Open connections by remote IP address.
+        var perAddress: [String: Int] = [:]
         var shuttingDown = false
     }
 
@@ -36,6 +38,8 @@ public final class RPCServer: Service, Sendable {
     private let logger: Logger
     private let eventLoopGroup: any EventLoopGroup
     private let state = Mutex(State())
+    /// Bytes held for all peers: frames being received, answers not yet taken by the socket.
+    private let budget: BufferBudget
     /// Finished when a graceful shutdown begins.
     private let shutdownSignal: AsyncStream<Void>
     private let shutdownSignalContinuation: AsyncStream<Void>.Continuation
@@ -47,6 +51,7 @@ public final class RPCServer: Service, Sendable {
         self.configuration = configuration
         self.logger = logger
         self.eventLoopGroup = eventLoopGroup
+        self.budget = BufferBudget(limit: configuration.bufferBudgetBytes)
         (shutdownSignal, shutdownSignalContinuation) = AsyncStream.makeStream(of: Void.self)
         let serving = ServingFlag()
         self.serving = serving
@@ -79,7 +84,10 @@ public final class RPCServer: Service, Sendable {
     /// Serves until a graceful shutdown completes or the task is cancelled.
     public func run() async throws {
         let configuration = self.configuration
-        let serverChannel: NIOAsyncChannel<NIOAsyncChannel<Frame, OutboundFrames>, Never>
+        let budget = self.budget
+        let logger = self.logger
+        let accepted = AcceptedConnections()
+        let serverChannel: NIOAsyncChannel<AcceptedConnections.Connection, Never>
         do {
             serverChannel = try await ServerBootstrap(group: eventLoopGroup)
                 .serverChannelOption(.backlog, value: 256)
@@ -87,15 +95,22 @@ public final class RPCServer: Service, Sendable {
                 .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
                 .bind(host: configuration.host, port: configuration.port) { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(FrameEncoder())
-                        try channel.pipeline.syncOperations.addHandler(
-                            FrameDecoderHandler(
-                                maxFrameBytes: configuration.maxFrameBytes, decodeLimits: configuration.decodeLimits,
-                                frameTimeout: configuration.frameTimeout, policy: .tellPeerAndClose))
-                        return try NIOAsyncChannel<Frame, OutboundFrames>(wrappingChannelSynchronously: channel)
+                        try accepted.wrap(channel) { channel in
+                            var connectionLogger = logger
+                            connectionLogger[metadataKey: "peer"] = "\(channel.remoteAddress?.description ?? "unknown peer")"
+                            try channel.pipeline.syncOperations.addHandler(
+                                WriteStallHandler(budget: budget, stallTimeout: configuration.writeStallTimeout, logger: connectionLogger))
+                            try channel.pipeline.syncOperations.addHandler(FrameEncoder())
+                            try channel.pipeline.syncOperations.addHandler(
+                                FrameDecoderHandler(
+                                    maxFrameBytes: configuration.maxFrameBytes, decodeLimits: configuration.decodeLimits,
+                                    frameTimeout: configuration.frameTimeout, policy: .tellPeerAndClose, budget: budget))
+                            return try NIOAsyncChannel<Frame, OutboundFrames>(wrappingChannelSynchronously: channel)
+                        }
                     }
                 }
         } catch {
+            await accepted.closeAll()
             let failure = RPCError(.unavailable, "cannot listen on \(configuration.host):\(configuration.port): \(error)")
             let waiters = state.withLock { state in
                 state.addressFailure = failure
@@ -128,11 +143,19 @@ public final class RPCServer: Service, Sendable {
                     for connection in self.state.withLock({ Array($0.connections.values) }) { connection.close() }
                 }
                 try await withThrowingDiscardingTaskGroup { connections in
-                    try await serverChannel.executeThenClose { inbound in
-                        for try await connection in inbound {
-                            connections.addTask { await self.serve(connection) }
+                    do {
+                        try await serverChannel.executeThenClose { inbound in
+                            for try await connection in inbound where accepted.take(connection) {
+                                connections.addTask { await self.serve(connection) }
+                            }
                         }
+                    } catch {
+                        await accepted.closeAll()
+                        throw error
                     }
+                    // Connections accepted while the listener closed (or the loop was cancelled)
+                    // that the loop never took.
+                    await accepted.closeAll()
                 }
                 outer.cancelAll()
             }
@@ -169,22 +192,23 @@ public final class RPCServer: Service, Sendable {
             try await channel.executeThenClose { inbound, outbound in
                 let connection = ServerConnection(
                     outbound: outbound, channel: channel.channel, router: router, configuration: configuration,
-                    logger: logger)
+                    budget: budget, logger: logger)
                 let key = ObjectIdentifier(connection)
-                let refusal = state.withLock { state -> RPCError? in
-                    if state.shuttingDown { return RPCError(.unavailable, "server shutting down: no new connections") }
-                    if state.connections.count >= configuration.maxConnections {
-                        return RPCError(.resourceExhausted, "too many connections (limit \(configuration.maxConnections))")
-                    }
-                    state.connections[key] = connection
-                    return nil
-                }
+                let address = channel.channel.remoteAddress?.ipAddress ?? "unknown"
+                let refusal = admit(connection, key: key, address: address)
                 if let refusal {
+                    connection.logger.debug("connection refused", metadata: ["error": "\(refusal.message)"])
                     let status = CallStatus(code: refusal.code.rawValue, message: refusal.message)
                     try? await outbound.write(.frame(Frame(callID: 0, kind: .status(status))))
                     return
                 }
-                defer { _ = state.withLock { $0.connections.removeValue(forKey: key) } }
+                defer {
+                    state.withLock { state in
+                        state.connections[key] = nil
+                        state.perAddress[address, default: 1] -= 1
+                        if state.perAddress[address] == 0 { state.perAddress[address] = nil }
+                    }
+                }
                 connection.logger.debug("connection opened")
                 try await withThrowingDiscardingTaskGroup { calls in
                     calls.addTask { try await self.closeWhenIdle(connection) }
@@ -212,12 +236,34 @@ public final class RPCServer: Service, Sendable {
         }
     }
 
+    /// Registers a new connection, or says why it is refused (shutting down, a limit reached).
+    private func admit(_ connection: ServerConnection, key: ObjectIdentifier, address: String) -> RPCError? {
+        state.withLock { state -> RPCError? in
+            if state.shuttingDown { return RPCError(.unavailable, "server shutting down: no new connections") }
+            if state.connections.count >= configuration.maxConnections {
+                return RPCError(.resourceExhausted, "too many connections (limit \(configuration.maxConnections))")
+            }
+            if state.perAddress[address, default: 0] >= configuration.maxConnectionsPerAddress {
+                return RPCError(
+                    .resourceExhausted,
+                    "too many connections from \(address) (limit \(configuration.maxConnectionsPerAddress)): close one first")
+            }
+            if budget.isExhausted {
+                return RPCError(
+                    .resourceExhausted, "the server is holding all the bytes it may for its clients (\(budget.limit) bytes): try again later")
+            }
+            state.connections[key] = connection
+            state.perAddress[address, default: 0] += 1
+            return nil
+        }
+    }
+
+    /// Closes the connection when it has not authenticated in time, or has been idle too long.
     private func closeWhenIdle(_ connection: ServerConnection) async throws {
-        let tick = min(configuration.idleTimeout, .seconds(1))
         while true {
-            try await Task.sleep(for: tick)
-            if connection.isIdle(now: .now) {
-                connection.logger.info("closing idle connection")
+            try await Task.sleep(until: connection.nextCheck(now: .now), clock: .continuous)
+            if let reason = connection.closeReason(now: .now) {
+                connection.logger.info("closing connection: \(reason)")
                 connection.close()
                 return
             }

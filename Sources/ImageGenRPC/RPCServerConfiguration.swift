@@ -22,6 +22,22 @@ public struct RPCServerConfiguration: Sendable {
     public var frameTimeout: Duration
     /// How long a graceful shutdown waits for open calls before it closes connections.
     public var shutdownGracePeriod: Duration
+    /// The longest method name a call may name, in bytes; longer is refused with INVALID_ARGUMENT.
+    public var maxMethodBytes: Int
+    /// The most metadata entries one call may carry; more is refused with RESOURCE_EXHAUSTED.
+    public var maxMetadataEntries: Int
+    /// The most bytes of metadata (keys and values) one call may carry; more is refused with RESOURCE_EXHAUSTED.
+    public var maxMetadataBytes: Int
+    /// A connection that has not made an authenticated call within this long of opening is closed
+    /// (pings do not count). Without a token, any call counts.
+    public var authTimeout: Duration
+    /// A peer that takes no byte for this long while the server has bytes for it is closed, and its calls end.
+    public var writeStallTimeout: Duration
+    /// Connections open at once from one remote address; more are answered RESOURCE_EXHAUSTED and closed.
+    public var maxConnectionsPerAddress: Int
+    /// Bytes held for all peers at once: frames being received and answers not yet taken by the
+    /// socket. Past it, new connections, calls and frames are refused with RESOURCE_EXHAUSTED.
+    public var bufferBudgetBytes: Int
 
     public init(
         host: String = "127.0.0.1",
@@ -33,7 +49,14 @@ public struct RPCServerConfiguration: Sendable {
         maxConnections: Int = 1024,
         idleTimeout: Duration = .seconds(300),
         frameTimeout: Duration = .seconds(30),
-        shutdownGracePeriod: Duration = .seconds(10)
+        shutdownGracePeriod: Duration = .seconds(10),
+        maxMethodBytes: Int = 256,
+        maxMetadataEntries: Int = 64,
+        maxMetadataBytes: Int = 16 * 1024,
+        authTimeout: Duration = .seconds(10),
+        writeStallTimeout: Duration = .seconds(30),
+        maxConnectionsPerAddress: Int = 256,
+        bufferBudgetBytes: Int = 256 * 1024 * 1024
     ) {
         self.host = host
         self.port = port
@@ -45,6 +68,13 @@ public struct RPCServerConfiguration: Sendable {
         self.idleTimeout = idleTimeout
         self.frameTimeout = frameTimeout
         self.shutdownGracePeriod = shutdownGracePeriod
+        self.maxMethodBytes = maxMethodBytes
+        self.maxMetadataEntries = maxMetadataEntries
+        self.maxMetadataBytes = maxMetadataBytes
+        self.authTimeout = authTimeout
+        self.writeStallTimeout = writeStallTimeout
+        self.maxConnectionsPerAddress = maxConnectionsPerAddress
+        self.bufferBudgetBytes = bufferBudgetBytes
     }
 }
 

@@ -15,12 +15,18 @@ final class ServerConnection: Sendable {
     private struct OpenCall {
         var kind: RPCRouter.Kind?
         var ended = false
+        /// The call passed the authorization check (or none is configured).
+        var authenticated = false
         let interrupts: AsyncStream<Interrupt>.Continuation
         let interruptStream: AsyncStream<Interrupt>
     }
 
     private struct State {
         var calls: [UInt64: OpenCall] = [:]
+        let openedAt = ContinuousClock.now
+        /// A call on this connection passed the authorization check.
+        var authenticated = false
+        /// When an authenticated call last started or ended; pings and refused calls do not count.
         var lastActivity = ContinuousClock.now
         var shuttingDown = false
         var closed = false
@@ -31,18 +37,20 @@ final class ServerConnection: Sendable {
     private let channel: any Channel
     private let router: RPCRouter
     private let configuration: RPCServerConfiguration
+    private let budget: BufferBudget
     private let expectedAuthorization: [UInt8]?
     private let peer: String
     let logger: Logger
 
     init(
         outbound: NIOAsyncChannelOutboundWriter<OutboundFrames>, channel: any Channel, router: RPCRouter,
-        configuration: RPCServerConfiguration, logger: Logger
+        configuration: RPCServerConfiguration, budget: BufferBudget, logger: Logger
     ) {
         self.outbound = outbound
         self.channel = channel
         self.router = router
         self.configuration = configuration
+        self.budget = budget
         self.expectedAuthorization = configuration.authToken.map { Array("Bearer \($0)".utf8) }
         self.peer = channel.remoteAddress?.description ?? "unknown peer"
         var logger = logger
@@ -54,7 +62,6 @@ final class ServerConnection: Sendable {
 
     /// Handles one frame from the client and says what the connection loop should do next.
     func receive(_ frame: Frame) async -> Action {
-        state.withLock { $0.lastActivity = .now }
         switch frame.kind {
         case .ping(let nonce):
             try? await outbound.write(.frame(Frame(callID: frame.callID, kind: .pong(nonce: nonce))))
@@ -84,6 +91,18 @@ final class ServerConnection: Sendable {
         if callID == 0 {
             return await protocolError("call id 0 is reserved for the connection; calls use a nonzero id")
         }
+        if let refusal = sizeRefusal(start) {
+            logger.debug(
+                "call refused", metadata: ["call": "\(callID)", "method": "\(ClientText.loggable(start.method))", "error": "\(refusal.message)"])
+            await writeStatus(callID, refusal)
+            return .none
+        }
+        if budget.isExhausted {
+            await writeStatus(
+                callID,
+                RPCError(.resourceExhausted, "the server is holding all the bytes it may for its clients (\(budget.limit) bytes): try again later"))
+            return .none
+        }
         let limit = configuration.maxCallsPerConnection
         let admission: Admission = state.withLock { state in
             if state.calls[callID] != nil { return .duplicate }
@@ -110,6 +129,24 @@ final class ServerConnection: Sendable {
         }
     }
 
+    /// Why a call's method name or metadata is over the configured caps, if it is.
+    private func sizeRefusal(_ start: CallStart) -> RPCError? {
+        let methodBytes = start.method.utf8.count
+        if methodBytes > configuration.maxMethodBytes {
+            return RPCError(.invalidArgument, "method name is \(methodBytes) bytes; at most \(configuration.maxMethodBytes) are allowed")
+        }
+        if start.metadata.count > configuration.maxMetadataEntries {
+            return RPCError(
+                .resourceExhausted, "call metadata has \(start.metadata.count) entries; at most \(configuration.maxMetadataEntries) are allowed")
+        }
+        let metadataBytes = start.metadata.reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count }
+        if metadataBytes > configuration.maxMetadataBytes {
+            return RPCError(
+                .resourceExhausted, "call metadata is \(metadataBytes) bytes; at most \(configuration.maxMetadataBytes) are allowed")
+        }
+        return nil
+    }
+
     private func protocolError(_ message: String) async -> Action {
         logger.warning("protocol error, closing connection", metadata: ["error": "\(message)"])
         try? await outbound.write(
@@ -130,7 +167,7 @@ final class ServerConnection: Sendable {
         defer { release(callID) }
         var logger = self.logger
         logger[metadataKey: "call"] = "\(callID)"
-        logger[metadataKey: "method"] = "\(start.method)"
+        logger[metadataKey: "method"] = "\(ClientText.loggable(start.method))"
 
         if let expected = expectedAuthorization {
             let given = Array((start.metadata["authorization"] ?? "").utf8)
@@ -140,8 +177,10 @@ final class ServerConnection: Sendable {
                 return
             }
         }
+        markAuthenticated(callID)
         guard let route = router.route(for: start.method) else {
-            await end(callID, RPCError(.unimplemented, "method \"\(start.method)\" is not implemented by this server"))
+            logger.debug("call refused: no such method")
+            await end(callID, RPCError(.unimplemented, "method \(ClientText.loggable(start.method)) is not implemented by this server"))
             return
         }
         guard let interrupts = state.withLock({ $0.calls[callID]?.interruptStream }) else { return }
@@ -233,11 +272,19 @@ final class ServerConnection: Sendable {
             .frame(Frame(callID: callID, kind: .status(CallStatus(code: status.code.rawValue, message: status.message)))))
     }
 
+    private func markAuthenticated(_ callID: UInt64) {
+        state.withLock { state in
+            state.calls[callID]?.authenticated = true
+            state.authenticated = true
+            state.lastActivity = .now
+        }
+    }
+
     private func release(_ callID: UInt64) {
         let closeNow = state.withLock { state -> Bool in
             state.calls[callID]?.interrupts.finish()
+            if state.calls[callID]?.authenticated == true { state.lastActivity = .now }
             state.calls[callID] = nil
-            state.lastActivity = .now
             return state.shuttingDown && state.calls.isEmpty && !state.closed
         }
         if closeNow { close() }
@@ -268,9 +315,28 @@ final class ServerConnection: Sendable {
         if first { channel.close(promise: nil) }
     }
 
-    /// True when the connection has had no open call and received nothing for `idleTimeout`.
-    func isIdle(now: ContinuousClock.Instant) -> Bool {
-        state.withLock { $0.calls.isEmpty && now - $0.lastActivity >= configuration.idleTimeout }
+    /// Why the connection should be closed now, if it should: it made no authenticated call within
+    /// `authTimeout` of opening, or it had no open call and no authenticated call for `idleTimeout`.
+    func closeReason(now: ContinuousClock.Instant) -> String? {
+        state.withLock { state in
+            if !state.authenticated, now - state.openedAt >= configuration.authTimeout {
+                return "no authenticated call within \(configuration.authTimeout) of connecting"
+            }
+            if state.calls.isEmpty, now - state.lastActivity >= configuration.idleTimeout {
+                return "idle for \(configuration.idleTimeout)"
+            }
+            return nil
+        }
+    }
+
+    /// When ``closeReason(now:)`` could next say something: the auth deadline while unauthenticated,
+    /// else the end of the idle timeout (an open call or a later one only moves it later).
+    func nextCheck(now: ContinuousClock.Instant) -> ContinuousClock.Instant {
+        state.withLock { state in
+            let idleEnd = state.calls.isEmpty ? state.lastActivity + configuration.idleTimeout : now + configuration.idleTimeout
+            guard !state.authenticated else { return idleEnd }
+            return min(idleEnd, state.openedAt + configuration.authTimeout)
+        }
     }
 
     /// Compares two byte strings in time that depends only on their lengths.

@@ -24,7 +24,15 @@ public struct GenerationServerOptions: ParsableArguments {
     @Option(name: .long, help: "Milliseconds a progress stream waits after a write, so the events of a busy job go out together (0: every event at once).")
     public var eventFlushMs: Int = 50
 
+    @Option(name: .long, help: "Most beats a storyboard sent in a request may have, in all shots.")
+    public var maxBeats: Int = 50_000
+
+    @Option(name: .long, help: "Most bytes (UTF-8) of one beat's prompt in a storyboard sent in a request.")
+    public var maxPromptBytes: Int = 32 * 1024
+
     public func validate() throws {
+        guard maxBeats >= 1 else { throw ValidationError("--max-beats must be at least 1, got \(maxBeats)") }
+        guard maxPromptBytes >= 1 else { throw ValidationError("--max-prompt-bytes must be at least 1, got \(maxPromptBytes)") }
         guard (0...10_000).contains(eventFlushMs) else {
             throw ValidationError("--event-flush-ms must be between 0 and 10000, got \(eventFlushMs)")
         }
@@ -34,6 +42,8 @@ public struct GenerationServerOptions: ParsableArguments {
 
     /// Runs a rendering server with `server`'s flags until SIGTERM or SIGINT.
     public func serve(with server: ServerOptions, label: String) async throws {
+        // Before the keys are read into memory.
+        try ProcessHardening.apply()
         server.bootstrapLogging()
         let logger = Logger(label: label)
         let assembly = try assemble(logger: logger)
@@ -71,7 +81,8 @@ public struct GenerationServerOptions: ParsableArguments {
         let jobs = JobManager(
             configuration: ServiceConfiguration(
                 projectsRoot: root, stateDirectory: stateDirectory, resumeJobsOnStart: !noResume,
-                eventFlushInterval: .milliseconds(eventFlushMs)),
+                eventFlushInterval: .milliseconds(eventFlushMs),
+                storyboardLimits: StoryboardLimits(maxBeats: maxBeats, maxPromptBytes: maxPromptBytes)),
             engine: engine, logger: logger)
         var router = RPCRouter()
         GenerationService(jobs: jobs).register(into: &router)

@@ -28,17 +28,56 @@ public struct ServerOptions: ParsableArguments {
     @Option(name: .long, help: "Seconds a graceful shutdown waits for open calls.")
     public var shutdownGrace: Double = 10
 
+    @Option(name: .long, help: "Longest method name a call may name, in bytes.")
+    public var maxMethodBytes: Int = 256
+
+    @Option(name: .long, help: "Most metadata entries one call may carry.")
+    public var maxMetadataEntries: Int = 64
+
+    @Option(name: .long, help: "Most bytes of metadata (keys and values) one call may carry.")
+    public var maxMetadataBytes: Int = 16 * 1024
+
+    @Option(name: .long, help: "Seconds a new connection has to make an authenticated call before it is closed (pings do not count).")
+    public var authTimeout: Double = 10
+
+    @Option(name: .long, help: "Seconds a peer may take no bytes while the server has bytes for it, before it is closed.")
+    public var writeStallTimeout: Double = 30
+
+    @Option(name: .long, help: "Connections open at once from one remote address.")
+    public var maxConnectionsPerAddress: Int = 256
+
+    @Option(name: .long, help: "Bytes held for all clients at once (frames being received, answers not yet sent); past it new work is refused.")
+    public var bufferBudgetBytes: Int = 256 * 1024 * 1024
+
+    @Flag(name: .long, help: "Listen on a non-loopback address without IMAGEGEN_AUTH_TOKEN (anyone who can reach it can spend your keys).")
+    public var allowUnauthenticated = false
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     public var logLevel: String = "info"
 
     public init() {}
 
     public func validate() throws {
-        _ = try ListenAddress(listen)
+        let address = try ListenAddress(listen)
+        if !address.isLoopback, Self.tokenFromEnvironment == nil, !allowUnauthenticated {
+            throw ValidationError(
+                "--listen \(listen) is not a loopback address and IMAGEGEN_AUTH_TOKEN is not set: anyone who can reach it could spend the keys; set IMAGEGEN_AUTH_TOKEN, or pass --allow-unauthenticated")
+        }
         guard maxFrameBytes >= 64 else { throw ValidationError("--max-frame-bytes must be at least 64, got \(maxFrameBytes)") }
         guard maxCallsPerConnection >= 1 else { throw ValidationError("--max-calls-per-connection must be at least 1") }
         guard maxConnections >= 1 else { throw ValidationError("--max-connections must be at least 1") }
-        for (name, value) in [("--idle-timeout", idleTimeout), ("--frame-timeout", frameTimeout), ("--shutdown-grace", shutdownGrace)]
+        for (name, value) in [
+            ("--max-method-bytes", maxMethodBytes), ("--max-metadata-entries", maxMetadataEntries),
+            ("--max-metadata-bytes", maxMetadataBytes), ("--max-connections-per-address", maxConnectionsPerAddress),
+            ("--buffer-budget-bytes", bufferBudgetBytes),
+        ]
+        where value < 1 {
+            throw ValidationError("\(name) must be at least 1, got \(value)")
+        }
+        for (name, value) in [
+            ("--idle-timeout", idleTimeout), ("--frame-timeout", frameTimeout), ("--shutdown-grace", shutdownGrace),
+            ("--auth-timeout", authTimeout), ("--write-stall-timeout", writeStallTimeout),
+        ]
         where !(value > 0) {
             throw ValidationError("\(name) must be a positive number of seconds, got \(value)")
         }
@@ -67,7 +106,9 @@ public struct ServerOptions: ParsableArguments {
             host: address.host, port: address.port, authToken: authToken, maxFrameBytes: maxFrameBytes,
             maxCallsPerConnection: maxCallsPerConnection, maxConnections: maxConnections,
             idleTimeout: .seconds(idleTimeout), frameTimeout: .seconds(frameTimeout),
-            shutdownGracePeriod: .seconds(shutdownGrace))
+            shutdownGracePeriod: .seconds(shutdownGrace), maxMethodBytes: maxMethodBytes, maxMetadataEntries: maxMetadataEntries,
+            maxMetadataBytes: maxMetadataBytes, authTimeout: .seconds(authTimeout), writeStallTimeout: .seconds(writeStallTimeout),
+            maxConnectionsPerAddress: maxConnectionsPerAddress, bufferBudgetBytes: bufferBudgetBytes)
     }
 
     /// Serves `router` until SIGTERM or SIGINT, with `services` (started before the server, shut
@@ -76,6 +117,7 @@ public struct ServerOptions: ParsableArguments {
     public func serve(
         router: RPCRouter, label: String, services: [any Service] = [], announce: [String] = [], logger: Logger? = nil
     ) async throws {
+        try ProcessHardening.apply()
         let logger = logger ?? Logger(label: label)
         let token = Self.tokenFromEnvironment
         let server = RPCServer(configuration: try configuration(authToken: token), router: router, logger: logger)
@@ -111,5 +153,18 @@ public struct ListenAddress: Sendable, Equatable {
         }
         self.host = host
         self.port = port
+    }
+
+    /// True for "localhost" and the loopback addresses (127.0.0.0/8, ::1, ::ffff:127.x.x.x).
+    public var isLoopback: Bool {
+        if host == "localhost" { return true }
+        var v4 = in_addr()
+        if inet_pton(AF_INET, host, &v4) == 1 { return UInt32(bigEndian: v4.s_addr) >> 24 == 127 }
+        var v6 = in6_addr()
+        guard inet_pton(AF_INET6, host, &v6) == 1 else { return false }
+        let bytes = withUnsafeBytes(of: v6) { Array($0) }
+        if bytes[0..<15].allSatisfy({ $0 == 0 }) && bytes[15] == 1 { return true }
+        let mapped = bytes[0..<10].allSatisfy { $0 == 0 } && bytes[10] == 0xFF && bytes[11] == 0xFF
+        return mapped && bytes[12] == 127
     }
 }

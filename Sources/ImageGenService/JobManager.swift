@@ -130,7 +130,7 @@ public final class JobManager: Sendable {
         let project = try configuration.projectsRoot.resolve(request.projectDir)
         let storyboard: ImageGenEngine.Storyboard
         if let wire = request.storyboard {
-            storyboard = try WireMapping.storyboard(wire)
+            storyboard = try WireMapping.storyboard(wire, limits: configuration.storyboardLimits)
         } else {
             let read: ImageGenEngine.Storyboard?
             do {
@@ -146,7 +146,9 @@ public final class JobManager: Sendable {
         let known = configuredStyles
         let unknown = request.styles.filter { !known.contains($0) }
         guard unknown.isEmpty else {
-            throw RPCError(.invalidArgument, "unknown style\(unknown.count == 1 ? "" : "s") \(unknown.map { "\"\($0)\"" }.joined(separator: ", ")) (configured: \(known.joined(separator: ", ")))")
+            var names = ProblemList()
+            for name in unknown { names.append(ClientText.loggable(name)) }
+            throw RPCError(.invalidArgument, "unknown style\(unknown.count == 1 ? "" : "s") \(names.lines.joined(separator: ", ")) (configured: \(known.joined(separator: ", ")))")
         }
         var styles: [String] = []
         for style in request.styles.isEmpty ? known : request.styles where !styles.contains(style) { styles.append(style) }
@@ -206,7 +208,7 @@ public final class JobManager: Sendable {
         for entry in progress { await publish(.style(entry), to: job) }
         logger.info(
             "job accepted",
-            metadata: ["job": "\(job.id)", "project": "\(normalized.projectDir)", "beats": "\(total)", "styles": "\(styles.joined(separator: ","))"])
+            metadata: ["job": "\(job.id)", "project": "\(ClientText.loggable(normalized.projectDir))", "beats": "\(total)", "styles": "\(styles.joined(separator: ","))"])
         launchContinuation.yield(job)
         return (job, false)
     }

@@ -1,4 +1,5 @@
 public import Foundation
+public import ImageGenEngine
 
 /// How the generation service keeps and shares jobs. Every field has a default but the roots.
 public struct ServiceConfiguration: Sendable {
@@ -21,11 +22,13 @@ public struct ServiceConfiguration: Sendable {
     /// a job resumed after a restart or crash continues after its reservation, so its seqs never
     /// repeat. Larger means fewer state-file writes and bigger seq gaps across restarts.
     public var seqReservation: UInt64
+    /// Caps on a storyboard sent in a request (beats, prompt bytes).
+    public var storyboardLimits: StoryboardLimits
 
     public init(
         projectsRoot: ProjectsRoot, stateDirectory: URL, resumeJobsOnStart: Bool = true, eventRetention: Int = 50_000,
         watcherBuffer: Int = 4_096, finishedJobsKept: Int = 100, eventFlushInterval: Duration = .milliseconds(50),
-        seqReservation: UInt64 = 10_000
+        seqReservation: UInt64 = 10_000, storyboardLimits: StoryboardLimits = .unlimited
     ) {
         self.projectsRoot = projectsRoot
         self.stateDirectory = stateDirectory
@@ -35,5 +38,6 @@ public struct ServiceConfiguration: Sendable {
         self.finishedJobsKept = finishedJobsKept
         self.eventFlushInterval = eventFlushInterval
         self.seqReservation = max(1, seqReservation)
+        self.storyboardLimits = storyboardLimits
     }
 }

@@ -7,8 +7,11 @@ import ImageGenWire
 enum WireMapping {
     // MARK: Storyboard (wire → engine)
 
-    /// The engine's storyboard for a wire storyboard; invalid ones throw INVALID_ARGUMENT listing every problem.
-    static func storyboard(_ wire: ImageGenWire.Storyboard) throws(RPCError) -> ImageGenEngine.Storyboard {
+    /// The engine's storyboard for a wire storyboard; invalid ones (rules or `limits`) throw
+    /// INVALID_ARGUMENT listing the first problems and how many more there are.
+    static func storyboard(
+        _ wire: ImageGenWire.Storyboard, limits: StoryboardLimits = .unlimited
+    ) throws(RPCError) -> ImageGenEngine.Storyboard {
         let shots = wire.shots.map { shot in
             ImageGenEngine.Storyboard.Shot(
                 id: shot.id,
@@ -17,7 +20,7 @@ enum WireMapping {
                 })
         }
         do {
-            return try ImageGenEngine.Storyboard(shots: shots)
+            return try ImageGenEngine.Storyboard(shots: shots, limits: limits)
         } catch {
             throw RPCError(.invalidArgument, error.description)
         }

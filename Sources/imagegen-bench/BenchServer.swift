@@ -33,7 +33,8 @@ struct BenchServer {
             engine: engine, logger: logger)
         var router = RPCRouter()
         GenerationService(jobs: jobs).register(into: &router)
-        let server = RPCServer(configuration: RPCServerConfiguration(), router: router, logger: logger)
+        // Every watcher of the load benchmark connects from 127.0.0.1 (up to 1,000 of them).
+        let server = RPCServer(configuration: RPCServerConfiguration(maxConnectionsPerAddress: 1_024), router: router, logger: logger)
         return try await withThrowingTaskGroup(of: Result?.self) { group in
             group.addTask {
                 try await jobs.run()

@@ -148,10 +148,9 @@ struct CLIProcessTests {
 
     @Test("watch --after a seq from before a server restart: a note, then the resumed run from its start, with higher seqs")
     func watchAcrossRestart() async throws {
-        // Each beat takes 2 s, so the job (two beats in a row) still runs when the server stops,
-        // even when a loaded machine is slow to deliver the SIGTERM (at 1 s it had finished, and
-        // the restarted server rightly knew no such job: NOT_FOUND).
-        var fixture = try await Fixture(latencyMs: 2000)
+        // The first server cannot finish the job (a minute per image), however slow the machine is;
+        // the server that resumes it renders fast.
+        var fixture = try await Fixture(latencyMs: 60_000)
         let (startStatus, startOutput, startError) = try await fixture.cli(
             ["generate", fixture.storyboardPath, "--project", "film", "--detach", "--json"])
         #expect(startStatus == 0, "stderr: \(startError)")
@@ -160,7 +159,7 @@ struct CLIProcessTests {
         }.first
         let jobID = try #require(accepted?["job_id"] as? String, "\(startOutput)")
         #expect(accepted?["seq"] as? Int == 1)
-        try await Task.sleep(for: .milliseconds(300))
+        try Data(#"{"offline":{"latencyMilliseconds":5}}"#.utf8).write(to: fixture.base.appendingPathComponent("config.json"))
         try await fixture.restartServer()
         let (status, stdout, stderr) = try await fixture.cli(["watch", jobID, "--after", "1", "--json"])
         await fixture.stop()

@@ -26,7 +26,7 @@ struct ConfigurationTests {
              "maxConcurrentRequests":6,"paceMarginPercent":5,"durability":"none","retry":{"maxAttempts":3,"baseDelaySeconds":0.5},
              "offline":{"width":64,"height":36,"latencyMilliseconds":20,"renderLogPath":"/tmp/x.log"},
              "styles":{"clear":{"model":"gemini-3-pro-image","imageSize":"2K","aspectRatio":"4:3","continuity":true,
-                                 "keys":["AIzaSecretOne","projA:AIzaSecretTwo",{"key":"AIzaSecretThree","project":"projA"}],
+                                 "keys":["AIzaSecretOne","proj-a:AIzaSecretTwo",{"key":"AIzaSecretThree","project":"proj-a"}],
                                  "requestsPerMinute":5},
                        "noir":{"template":"Film noir: {prompt}"}}}
             """
@@ -41,7 +41,7 @@ struct ConfigurationTests {
         #expect(clear.retry.maxAttempts == 3)
         #expect(clear.retry.baseDelay == .milliseconds(500))
         #expect(clear.baseURL == "http://127.0.0.1:8080")
-        #expect(clear.keys.map(\.project) == ["clear#1", "projA", "projA"])
+        #expect(clear.keys.map(\.project) == ["clear#1", "proj-a", "proj-a"])
         #expect(clear.keys.map(\.label) == ["clear#1…tOne", "clear#2…tTwo", "clear#3…hree"])
         #expect(clear.providerKind == "gemini")
         #expect(config.style(named: "illustration")?.requestsPerMinute == 30)
@@ -58,7 +58,7 @@ struct ConfigurationTests {
         let config = try EngineConfiguration.parse(
             json: Data(json.utf8),
             environment: [
-                "IMAGEGEN_KEYS_CLEAR": "p1:AIzaEnvKeyAAAA, p1:AIzaEnvKeyBBBB,AIzaEnvKeyCCCC",
+                "IMAGEGEN_KEYS_CLEAR": "proj-1:AIzaEnvKeyAAAA, proj-1:AIzaEnvKeyBBBB,AIzaEnvKeyCCCC",
                 "IMAGEGEN_KEYS_CONSISTENT": "AIzaConsistent9",
                 "IMAGEGEN_GEMINI_BASE_URL": "https://example.test",
                 "IMAGEGEN_KEY_RPM": "120",
@@ -67,7 +67,7 @@ struct ConfigurationTests {
             ])
         let clear = try #require(config.style(named: "clear"))
         #expect(clear.keys.map(\.secret) == ["AIzaEnvKeyAAAA", "AIzaEnvKeyBBBB", "AIzaEnvKeyCCCC"])
-        #expect(clear.keys.map(\.project) == ["p1", "p1", "clear#3"])
+        #expect(clear.keys.map(\.project) == ["proj-1", "proj-1", "clear#3"])
         #expect(config.style(named: "consistent")?.keys.count == 1)
         #expect(config.style(named: "illustration")?.keys.isEmpty == true)
         #expect(config.styles.allSatisfy { $0.baseURL == "https://example.test" && $0.requestsPerMinute == 120 })
@@ -89,7 +89,7 @@ struct ConfigurationTests {
     @Test(arguments: [
         (#"{}"#, ["IMAGEGEN_KEYS_SEPIA": "AIzaKey12345"], "IMAGEGEN_KEYS_SEPIA: unknown style \"sepia\""),
         (#"{}"#, ["IMAGEGEN_KEYS_CLEAR": "AIzaKey12345,,AIzaKey67890"], "IMAGEGEN_KEYS_CLEAR entry 2: key is empty"),
-        (#"{}"#, ["IMAGEGEN_KEYS_CLEAR": "projX:"], "IMAGEGEN_KEYS_CLEAR entry 1: key is empty (project \"projX\")"),
+        (#"{}"#, ["IMAGEGEN_KEYS_CLEAR": "proj-x:"], "IMAGEGEN_KEYS_CLEAR entry 1: key is empty (project \"proj-x\")"),
         (#"{}"#, ["IMAGEGEN_KEYS_CLEAR": ":AIzaKey12345"], "IMAGEGEN_KEYS_CLEAR entry 1: project before \":\" is empty"),
         (#"{}"#, ["IMAGEGEN_GEMINI_BASE_URL": "ftp://x"], "gemini base URL \"ftp://x\""),
         (#"{}"#, ["IMAGEGEN_GEMINI_BASE_URL": "not a url"], "gemini base URL \"not a url\""),
@@ -127,6 +127,32 @@ struct ConfigurationTests {
                 environment: ["IMAGEGEN_KEYS_BLUE": "k", "IMAGEGEN_GEMINI_BASE_URL": "x"])
         }
         #expect(error?.problems.count == 4)
+    }
+
+    @Test(
+        "an entry whose part before \":\" is not a Google Cloud project id is one key, never split or printed",
+        arguments: [
+            "AIzaSecret:PartTwoOfIt", "p1:AIzaShortPrefix", "Project-A:AIzaUpper", "my_project:AIzaUnderscore",
+            "proj-:AIzaTrailingHyphen", "1project:AIzaDigitFirst", "abcdefghijklmnopqrstuvwxyz12345:AIzaTooLong",
+            "sk:live:AIzaTwoColons",
+        ])
+    func colonInAKeyIsNotAProject(entry: String) throws {
+        let config = try EngineConfiguration.parse(json: Data("{}".utf8), environment: ["IMAGEGEN_KEYS_CLEAR": entry])
+        let key = try #require(config.style(named: "clear")?.keys.first)
+        #expect(key.secret == entry)
+        #expect(key.project == "clear#1")
+        let prefix = String(entry.prefix { $0 != ":" })
+        let text = "\(key) \(key.debugDescription) \(key.label) \(key.project)"
+        #expect(!text.contains(prefix), "\(text)")
+    }
+
+    @Test("a Google Cloud project id before \":\" is the key's project", arguments: ["my-project", "film-a1", "abcdef", "a2345678901234567890123456789b"])
+    func projectPrefix(project: String) throws {
+        let config = try EngineConfiguration.parse(
+            json: Data("{}".utf8), environment: ["IMAGEGEN_KEYS_CLEAR": "\(project):AIzaProjectKey1"])
+        let key = try #require(config.style(named: "clear")?.keys.first)
+        #expect(key.project == project)
+        #expect(key.secret == "AIzaProjectKey1")
     }
 
     @Test func keysPrintOnlyTheirLabel() throws {

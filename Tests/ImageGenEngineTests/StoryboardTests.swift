@@ -93,3 +93,40 @@ struct StoryboardTests {
         #expect(error?.problems.contains("shot 1, beat 1.1: prompt is empty") == true)
     }
 }
+
+/// Storyboard caps and the bound on the problems listed.
+@Suite("Storyboard limits", .timeLimit(.minutes(1)))
+struct StoryboardLimitsTests {
+    @Test("at most 20 problems are listed, then how many more", arguments: [0, 1, 19, 20, 21, 200_000])
+    func problemsAreBounded(emptyBeats: Int) {
+        let shots = [Storyboard.Shot(id: "s", beats: [Storyboard.Beat(id: "ok", prompt: "a fox")] + (0..<emptyBeats).map { Storyboard.Beat(id: "b\($0)", prompt: " ") })]
+        let error: EngineError?
+        do { _ = try Storyboard(shots: shots); error = nil } catch let thrown { error = thrown }
+        guard emptyBeats > 0 else {
+            #expect(error == nil)
+            return
+        }
+        #expect(error?.message == "storyboard has \(emptyBeats) problem\(emptyBeats == 1 ? "" : "s")")
+        let listed = min(emptyBeats, ProblemList.maxListed)
+        #expect(error?.problems.prefix(listed) == ArraySlice((0..<listed).map { "shot s, beat b\($0): prompt is empty" }))
+        #expect(error?.problems.count == listed + (emptyBeats > listed ? 1 : 0))
+        if emptyBeats > listed { #expect(error?.problems.last == "and \(emptyBeats - listed) more problem\(emptyBeats - listed == 1 ? "" : "s")") }
+    }
+
+    @Test("beat and prompt caps", arguments: [
+        (3, 10, 3, "abcdefghij", nil),
+        (3, 10, 4, "abcdefghij", "storyboard has 4 beats (at most 3 are allowed)"),
+        (3, 10, 1, "abcdefghijk", "shot s, beat b0: prompt is 11 bytes (at most 10 are allowed)"),
+        (3, 10, 1, "ééééé", nil),
+        (3, 10, 1, "éééééé", "shot s, beat b0: prompt is 12 bytes (at most 10 are allowed)"),
+    ] as [(Int, Int, Int, String, String?)])
+    func caps(maxBeats: Int, maxPromptBytes: Int, beats: Int, prompt: String, problem: String?) {
+        let shots = [Storyboard.Shot(id: "s", beats: (0..<beats).map { Storyboard.Beat(id: "b\($0)", prompt: prompt) })]
+        do {
+            _ = try Storyboard(shots: shots, limits: StoryboardLimits(maxBeats: maxBeats, maxPromptBytes: maxPromptBytes))
+            #expect(problem == nil)
+        } catch {
+            #expect(error.problems == [problem].compactMap { $0 })
+        }
+    }
+}

@@ -12,9 +12,9 @@ extension ProofTests {
 
     /// Keys for the fake: two keys per style in two projects, as `IMAGEGEN_KEYS_<STYLE>` values.
     static let crashKeys: [String: String] = [
-        "IMAGEGEN_KEYS_ILLUSTRATION": "p1:AIzaTestKeyIllustration1,p2:AIzaTestKeyIllustration2",
-        "IMAGEGEN_KEYS_CLEAR": "p1:AIzaTestKeyClear00001,p2:AIzaTestKeyClear00002",
-        "IMAGEGEN_KEYS_CONSISTENT": "p1:AIzaTestKeyConsistent1,p2:AIzaTestKeyConsistent2",
+        "IMAGEGEN_KEYS_ILLUSTRATION": "proj-1:AIzaTestKeyIllustration1,proj-2:AIzaTestKeyIllustration2",
+        "IMAGEGEN_KEYS_CLEAR": "proj-1:AIzaTestKeyClear00001,proj-2:AIzaTestKeyClear00002",
+        "IMAGEGEN_KEYS_CONSISTENT": "proj-1:AIzaTestKeyConsistent1,proj-2:AIzaTestKeyConsistent2",
     ]
 
     /// A job of 3 shots × 6 beats in 3 styles against the fake Gemini, with the server killed

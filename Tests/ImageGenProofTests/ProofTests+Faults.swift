@@ -56,11 +56,11 @@ extension ProofTests {
         let environment = [
             "IMAGEGEN_GEMINI_BASE_URL": "http://127.0.0.1:\(fakePort)",
             "IMAGEGEN_KEY_RPM": "600",
-            "IMAGEGEN_KEYS_ILLUSTRATION": "p1:AIzaFaultKeyIllustration1,p2:AIzaFaultKeyIllustration2",
-            // The unknown key in a project of its own: in p2 it would share the daily quota that
+            "IMAGEGEN_KEYS_ILLUSTRATION": "proj-1:AIzaFaultKeyIllustration1,proj-2:AIzaFaultKeyIllustration2",
+            // The unknown key in a project of its own: in proj-2 it would share the daily quota that
             // consistent#2 finds spent, and be set aside before or without its request.
-            "IMAGEGEN_KEYS_CLEAR": "p1:AIzaFaultKeyClearGood001,p3:\(Self.badClearKey)",
-            "IMAGEGEN_KEYS_CONSISTENT": "p1:AIzaFaultKeyConsistent01,p2:\(Self.dailyQuotaKey)",
+            "IMAGEGEN_KEYS_CLEAR": "proj-1:AIzaFaultKeyClearGood001,proj-3:\(Self.badClearKey)",
+            "IMAGEGEN_KEYS_CONSISTENT": "proj-1:AIzaFaultKeyConsistent01,proj-2:\(Self.dailyQuotaKey)",
         ]
         let server = try await ServerLauncher(arguments: workspace.serverArguments(config: true), environment: environment).launch()
         do {

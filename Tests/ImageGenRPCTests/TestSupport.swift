@@ -154,26 +154,31 @@ final class RawConnection: Sendable {
     }
 }
 
-/// Runs a TCP peer on loopback that closes every connection as soon as it receives bytes.
+/// Runs a TCP peer on loopback that closes every connection as soon as it receives bytes. It uses
+/// NIO's future-based bootstrap: no accepted connection is wrapped in a NIOAsyncChannel that a
+/// cancelled accept loop could leave unfinished.
 func withClosingPeer<R: Sendable>(_ body: (Int) async throws -> R) async throws -> R {
     let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-        .bind(host: "127.0.0.1", port: 0) { channel in
-            channel.eventLoop.makeCompletedFuture {
-                try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
-            }
+        .childChannelInitializer { channel in
+            channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(CloseOnRead()) }
         }
-    let port = server.channel.localAddress!.port!
-    return try await withThrowingTaskGroup(of: Void.self) { group in
-        group.addTask {
-            try await server.executeThenClose { inbound in
-                for try await connection in inbound {
-                    try await connection.executeThenClose { input, _ in
-                        for try await _ in input { return }
-                    }
-                }
-            }
-        }
-        defer { group.cancelAll() }
-        return try await body(port)
+        .bind(host: "127.0.0.1", port: 0).get()
+    let port = server.localAddress!.port!
+    do {
+        let result = try await body(port)
+        try? await server.close().get()
+        return result
+    } catch {
+        try? await server.close().get()
+        throw error
+    }
+}
+
+/// Closes its connection on the first bytes it receives.
+private final class CloseOnRead: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        context.close(promise: nil)
     }
 }

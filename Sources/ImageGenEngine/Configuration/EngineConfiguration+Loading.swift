@@ -239,25 +239,40 @@ struct ConfigurationLoader {
         if let path = environment["IMAGEGEN_OFFLINE_RENDER_LOG"], !path.isEmpty { config.offline.renderLogPath = path }
     }
 
+    /// `KEY` or `PROJECT:KEY`. The part before the first ":" is a project only when it is a Google
+    /// Cloud project id (``isProjectID(_:)``); otherwise the whole entry is the key, so a secret
+    /// that happens to contain ":" is never split and never printed as a project name.
     mutating func parseKeyEntry(_ text: String, place: String) -> KeyEntry? {
+        if text.hasPrefix(":") {
+            problems.append("\(place): project before \":\" is empty (use KEY or PROJECT:KEY)")
+            return nil
+        }
         if let colon = text.firstIndex(of: ":") {
             let project = String(text[..<colon]).trimmingCharacters(in: .whitespaces)
-            let secret = String(text[text.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
-            if project.isEmpty {
-                problems.append("\(place): project before \":\" is empty (use KEY or PROJECT:KEY)")
-                return nil
+            if Self.isProjectID(project) {
+                let secret = String(text[text.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
+                if secret.isEmpty {
+                    problems.append("\(place): key is empty (project \(Storyboard.quoted(project)))")
+                    return nil
+                }
+                return KeyEntry(project: project, secret: secret)
             }
-            if secret.isEmpty {
-                problems.append("\(place): key is empty (project \(Storyboard.quoted(project)))")
-                return nil
-            }
-            return KeyEntry(project: project, secret: secret)
         }
         if text.isEmpty {
             problems.append("\(place): key is empty")
             return nil
         }
         return KeyEntry(project: nil, secret: text)
+    }
+
+    /// Google Cloud's project id syntax: 6 to 30 characters, lowercase letters, digits and hyphens,
+    /// starting with a letter and not ending with a hyphen.
+    static func isProjectID(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        guard (6...30).contains(bytes.count), let first = bytes.first, let last = bytes.last else { return false }
+        let isLower = { (byte: UInt8) in byte >= 0x61 && byte <= 0x7A }
+        let isDigit = { (byte: UInt8) in byte >= 0x30 && byte <= 0x39 }
+        return isLower(first) && last != 0x2D && bytes.allSatisfy { isLower($0) || isDigit($0) || $0 == 0x2D }
     }
 
     mutating func finish() throws(EngineError) -> EngineConfiguration {

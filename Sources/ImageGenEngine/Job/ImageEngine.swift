@@ -39,6 +39,15 @@ public struct ImageEngine: Sendable {
         return OfflineProvider(style: style.name, settings: configuration.offline)
     }
 
+    /// The requests a job may have in flight: a job's own cap can lower the operator's, never raise it.
+    static func concurrencyCap(job: Int?, operator configured: Int?) -> Int? {
+        switch (job, configured) {
+        case (let job?, let configured?): min(job, configured)
+        case (let job?, nil): job
+        case (nil, let configured): configured
+        }
+    }
+
     /// Prepares a job; nothing runs until ``ImageJob/run()``. Throws `.invalidOptions` for an
     /// unknown style name.
     public func makeJob(storyboard: Storyboard, project: URL, options: JobOptions = JobOptions()) throws(EngineError)
@@ -67,7 +76,8 @@ public struct ImageEngine: Sendable {
         let (events, continuation) = AsyncStream<EngineEvent>.makeStream()
         let control = JobControl(
             continuation: continuation, styles: styles.map(\.name),
-            maxInFlight: options.maxConcurrentRequests ?? configuration.maxConcurrentRequests, gates: paceGates,
+            maxInFlight: Self.concurrencyCap(job: options.maxConcurrentRequests, operator: configuration.maxConcurrentRequests),
+            gates: paceGates,
             quotas: quotas)
         let runners = styles.map { style in
             StyleRunner(

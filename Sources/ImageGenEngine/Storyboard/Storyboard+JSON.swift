@@ -58,15 +58,17 @@ extension Storyboard {
             if let shotID { shots.append(Shot(id: shotID, beats: beats)) }
         }
         // Rule checks on what could be read; skip the duplicates of "must be a string" problems.
-        let ruleProblems = Self.problems(in: shots).filter { problem in
-            !(problem.hasSuffix("prompt is empty") && problems.contains { $0.hasPrefix(problem.replacingOccurrences(of: "prompt is empty", with: "")) })
-                && !(problem.contains("id \"\" is not allowed") && problems.contains { $0.hasPrefix(problem.components(separatedBy: ": id").first ?? problem) })
-        }
-        problems += ruleProblems
         if !problems.isEmpty {
-            throw EngineError(
-                .invalidStoryboard, "storyboard has \(problems.count) problem\(problems.count == 1 ? "" : "s")",
-                problems: problems)
+            var all = ProblemList()
+            all.append(contentsOf: problems)
+            let rules = Self.problems(in: shots)
+            let ruleProblems = rules.listed.filter { problem in
+                !(problem.hasSuffix("prompt is empty") && problems.contains { $0.hasPrefix(problem.replacingOccurrences(of: "prompt is empty", with: "")) })
+                    && !(problem.contains("id \"\" is not allowed") && problems.contains { $0.hasPrefix(problem.components(separatedBy: ": id").first ?? problem) })
+            }
+            all.append(contentsOf: ruleProblems)
+            all.addUnlisted(rules.unlisted)
+            throw all.error(.invalidStoryboard, subject: "storyboard")
         }
         return try Storyboard(shots: shots)
     }

@@ -43,16 +43,12 @@ public struct Storyboard: Sendable, Equatable {
 
     public var shots: [Shot]
 
-    /// Builds a storyboard after checking it; throws ``EngineError`` listing every problem.
-    public init(shots: [Shot]) throws(EngineError) {
+    /// Builds a storyboard after checking it against its rules and `limits`; throws ``EngineError``
+    /// listing the first ``ProblemList/maxListed`` problems and how many more there are.
+    public init(shots: [Shot], limits: StoryboardLimits = .unlimited) throws(EngineError) {
         self.shots = shots
-        let problems = Self.problems(in: shots)
-        if !problems.isEmpty {
-            throw EngineError(
-                .invalidStoryboard,
-                "storyboard has \(problems.count) problem\(problems.count == 1 ? "" : "s")",
-                problems: problems)
-        }
+        let problems = Self.problems(in: shots, limits: limits)
+        if !problems.isEmpty { throw problems.error(.invalidStoryboard, subject: "storyboard") }
     }
 
     /// The number of beats in all shots.
@@ -67,11 +63,14 @@ public struct Storyboard: Sendable, Equatable {
         }
     }
 
-    static func problems(in shots: [Shot]) -> [String] {
-        var problems: [String] = []
+    static func problems(in shots: [Shot], limits: StoryboardLimits = .unlimited) -> ProblemList {
+        var problems = ProblemList()
         if shots.isEmpty { problems.append("storyboard has no shots") }
+        let beatCount = shots.reduce(0) { $0 + $1.beats.count }
+        if beatCount > limits.maxBeats {
+            problems.append("storyboard has \(beatCount) beats (at most \(limits.maxBeats) are allowed)")
+        }
         var shotIDs: Set<String> = []
-        var beatCount = 0
         for (shotIndex, shot) in shots.enumerated() {
             let shotName = Self.name(shot.id, index: shotIndex)
             if !isValidID(shot.id) {
@@ -82,14 +81,18 @@ public struct Storyboard: Sendable, Equatable {
             if shot.beats.isEmpty { problems.append("shot \(shotName): has no beats") }
             var beatIDs: Set<String> = []
             for (beatIndex, beat) in shot.beats.enumerated() {
-                beatCount += 1
-                let place = "shot \(shotName), beat \(Self.name(beat.id, index: beatIndex))"
+                let place = { "shot \(shotName), beat \(Self.name(beat.id, index: beatIndex))" }
                 if !isValidID(beat.id) {
-                    problems.append("\(place): id \(Self.quoted(beat.id)) \(Self.idRule)")
+                    problems.append("\(place()): id \(Self.quoted(beat.id)) \(Self.idRule)")
                 } else if !beatIDs.insert(beat.id).inserted {
-                    problems.append("\(place): duplicate beat id in this shot")
+                    problems.append("\(place()): duplicate beat id in this shot")
                 }
-                if beat.prompt.allSatisfy(\.isWhitespace) { problems.append("\(place): prompt is empty") }
+                let promptBytes = beat.prompt.utf8.count
+                if promptBytes > limits.maxPromptBytes {
+                    problems.append("\(place()): prompt is \(promptBytes) bytes (at most \(limits.maxPromptBytes) are allowed)")
+                } else if beat.prompt.allSatisfy(\.isWhitespace) {
+                    problems.append("\(place()): prompt is empty")
+                }
             }
         }
         return problems
