@@ -38,6 +38,8 @@ let package = Package(
             name: "CImageGenWire",
             linkerSettings: [.linkedLibrary("protobuf-c")]
         ),
+        // Descriptor-relative file operations that never follow a link or leave a project (openat2).
+        .target(name: "CProjectFS"),
         // Typed, non-variadic wrappers around libcurl.
         .target(
             name: "CCurl",
@@ -75,6 +77,7 @@ let package = Package(
         .target(
             name: "ImageGenEngine",
             dependencies: [
+                "CProjectFS",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Collections", package: "swift-collections"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -271,6 +274,7 @@ let package = Package(
             name: "ImageGenEngineTests",
             dependencies: [
                 "ImageGenEngine",
+                "ImageGenTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
