@@ -39,11 +39,19 @@ public struct ImageEngine: Sendable {
         return OfflineProvider(style: style.name, settings: configuration.offline)
     }
 
-    /// Prepares a job; nothing runs until ``ImageJob/run()``. Throws `.invalidOptions` for an
-    /// unknown style name.
+    /// Prepares a job in the project folder at `project` (created if missing); nothing runs until
+    /// ``ImageJob/run()``. Throws `.invalidOptions` for an unknown style name. Blocking (opens the folder).
     public func makeJob(storyboard: Storyboard, project: URL, options: JobOptions = JobOptions()) throws(EngineError)
         -> ImageJob
     {
+        try makeJob(storyboard: storyboard, directory: ProjectDirectory(url: project, create: true), options: options)
+    }
+
+    /// Prepares a job in an open project folder: every file it touches is reached through `directory`.
+    public func makeJob(storyboard: Storyboard, directory: ProjectDirectory, options: JobOptions = JobOptions())
+        throws(EngineError) -> ImageJob
+    {
+        let project = directory.url
         var styles = configuration.styles
         if let selected = options.styles {
             var problems: [String] = []
@@ -71,7 +79,7 @@ public struct ImageEngine: Sendable {
             quotas: quotas)
         let runners = styles.map { style in
             StyleRunner(
-                style: style, provider: provider(for: style), project: project, storyboard: storyboard,
+                style: style, provider: provider(for: style), project: directory, storyboard: storyboard,
                 force: options.force, configuration: configuration, control: control,
                 logger: logger)
         }

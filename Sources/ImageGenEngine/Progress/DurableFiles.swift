@@ -10,6 +10,13 @@ public struct BlockingIO: Sendable {
         queue = DispatchQueue(label: label)
     }
 
+    /// Runs `body` on the queue and returns its result, keeping the error's type.
+    public func runResult<T: Sendable, E: Error>(_ body: @escaping @Sendable () throws(E) -> T) async -> Result<T, E> {
+        await withCheckedContinuation { continuation in
+            queue.async { continuation.resume(returning: Result { () throws(E) -> T in try body() }) }
+        }
+    }
+
     /// Runs `body` on the queue and resumes with its result. Not cancellable: once started, the
     /// work finishes (an image is either fully renamed into place or not at all).
     public func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
