@@ -179,6 +179,10 @@ public final class JobManager: Sendable {
         let done: [String: Int]
         do {
             try await lockProject(directory, for: job)
+            let engine = self.engine
+            try await files.runResult { [styles] () throws(EngineError) in
+                try engine.checkProject(directory, storyboard: storyboard, styles: styles)
+            }.get()
             if request.options.force {
                 done = [:]
             } else {

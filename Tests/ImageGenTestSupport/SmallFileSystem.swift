@@ -50,6 +50,16 @@ public final class SmallFileSystem: Sendable {
         try? FileManager.default.removeItem(at: url)
     }
 
+    /// Bind-mounts `folder` at `target` (root only): a second path to the same device and inode.
+    public static func bind(_ folder: URL, at target: URL) -> Bool {
+        run("/bin/mount", ["--bind", folder.path, target.path])
+    }
+
+    /// Undoes ``bind(_:at:)``.
+    public static func unbind(_ target: URL) {
+        _ = run("/bin/umount", ["-l", target.path])
+    }
+
     static func run(_ tool: String, _ arguments: [String]) -> Bool {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: tool)

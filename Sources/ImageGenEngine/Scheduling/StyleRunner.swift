@@ -602,7 +602,9 @@ struct StyleRunner: Sendable {
         do {
             try await io.run { [project] in try project.writeFile(relative, sync: sync) { append in try append(data) } }
         } catch {
-            return AttemptOutcome(index: beat.index, slot: slot, result: .storage("cannot write \(relative): \(error)"))
+            // ProjectDirectory's errors name the path already.
+            let message = (error as? EngineError)?.description ?? "cannot write \(relative): \(error)"
+            return AttemptOutcome(index: beat.index, slot: slot, result: .storage(message))
         }
         var usage = counters.usage
         usage.add(image.usage)
