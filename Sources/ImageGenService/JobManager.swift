@@ -236,6 +236,8 @@ public final class JobManager: Sendable {
             state.holds[job.id] = nil
             if !requestID.isEmpty, state.byRequestID[requestID] == job.id { state.byRequestID[requestID] = nil }
         }
+        // A caller that attached meanwhile stops waiting for an accepted event that never comes.
+        job.finishEvents()
     }
 
     // MARK: Running

@@ -200,6 +200,58 @@ struct ConfinementProofTests {
         #expect(await ServerLauncher.stop(server.process) == 0)
     }
 
+    @Test("progress the server may not read (EACCES, the server run as nobody) refuses the job with DATA_LOSS",
+          .enabled(if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv"), "needs root and setpriv"))
+    func unreadableProgressIsDataLoss() async throws {
+        let rig = try Rig("eacces")
+        defer { rig.workspace.remove() }
+        let project = try rig.workspace.makeProject("film", storyboard: Self.storyboard)
+        let file = project.appendingPathComponent("image_progress_clear.json")
+        try Data(#"{"beats":[],"style":"clear","updatedAt":1,"version":1}"#.utf8).write(to: file)
+        let chown = Process()
+        chown.executableURL = URL(fileURLWithPath: "/bin/chown")
+        chown.arguments = ["-R", "65534:65534", rig.workspace.base.path]
+        try chown.run()
+        chown.waitUntilExit()
+        #expect(chown.terminationStatus == 0)
+        #expect(chmod(file.path, 0) == 0)
+        let before = try Snapshot.of(project)
+
+        let launcher = rig.launcher()
+        let server = try ChildProcess(
+            "/usr/bin/setpriv",
+            arguments: ["--reuid=65534", "--regid=65534", "--clear-groups", "--",
+                        productsDirectory().appendingPathComponent("imagegen-server").path] + launcher.arguments,
+            environment: launcher.environment)
+        let client = try await ImageGenerationClient.connect(host: "127.0.0.1", port: try await server.port())
+        defer { client.close() }
+        guard case .failure(let error) = await Self.run(client, "film") else {
+            Issue.record("the job was accepted")
+            return
+        }
+        #expect(error.code == .dataLoss, "\(error)")
+        #expect(error.message.contains("image_progress_clear.json"), "\(error.message)")
+        #expect(error.message.contains("Permission denied"), "\(error.message)")
+        #expect(try Snapshot.of(project).filter { $0.key != ".imagegen.lock" } == before.filter { $0.key != ".imagegen.lock" })
+        #expect(try FileManager.default.attributesOfItem(atPath: file.path)[.posixPermissions] as? Int == 0)
+        #expect(try await client.health() == .serving)
+        #expect(try await server.stop(signal: SIGTERM) == 0)
+    }
+
+    @Test("without --projects-root, a --state-dir in the current directory (the default root) refuses to start")
+    func stateDirectoryInTheDefaultRootRefusesToStart() async throws {
+        let rig = try Rig("statedir")
+        defer { rig.workspace.remove() }
+        let server = try ChildProcess(
+            "imagegen-server",
+            arguments: ["--listen", "127.0.0.1:0", "--state-dir", rig.workspace.base.appendingPathComponent("state").path],
+            environment: ServerLauncher.clearedEnvironment, directory: rig.workspace.base)
+        let status = try await server.waitForExit(timeout: .seconds(20))
+        #expect(status != 0)
+        #expect(server.stderr.contains("--state-dir"), "\(server.stderr)")
+        #expect(server.stderr.contains("--projects-root"), "\(server.stderr)")
+    }
+
     @Test("a full disk mid-job loses no record; the next job does only what is left",
           .enabled(if: SmallFileSystem.isAvailable, "needs root to mount a tmpfs"))
     func fullDiskMidJobThenResume() async throws {
