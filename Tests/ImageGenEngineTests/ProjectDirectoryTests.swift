@@ -192,6 +192,18 @@ struct ProjectDirectoryTests {
         #expect(try project.readFile("storyboard.json", limit: 5000)?.count == 5000)
     }
 
+    @Test("the input caps are configuration with defaults")
+    func capsAreConfiguration() throws {
+        let defaults = try EngineConfiguration.parse(json: Data("{}".utf8))
+        #expect(defaults.maxStoryboardBytes == 64 << 20)
+        #expect(defaults.maxReferenceImageBytes == 32 << 20)
+        let set = try EngineConfiguration.parse(json: Data(#"{"maxStoryboardBytes":2048,"maxReferenceImageBytes":4096}"#.utf8))
+        #expect(set.maxStoryboardBytes == 2048)
+        #expect(set.maxReferenceImageBytes == 4096)
+        let error = #expect(throws: EngineError.self) { _ = try EngineConfiguration.parse(json: Data(#"{"maxStoryboardBytes":10}"#.utf8)) }
+        #expect(error?.description.contains("maxStoryboardBytes") == true)
+    }
+
     @Test("paths that are not inside the project are refused", arguments: ["", "/etc/passwd", "..", "../x", "a/../b", "a//b", "./a", "a/"])
     func badPaths(path: String) throws {
         let fixture = try Fixture()

@@ -238,6 +238,26 @@ struct ConfinementProofTests {
         #expect(try await server.stop(signal: SIGTERM) == 0)
     }
 
+    @Test("a storyboard.json over maxStoryboardBytes is refused without being read")
+    func oversizedStoryboardIsRefused() async throws {
+        let rig = try Rig("bigboard")
+        defer { rig.workspace.remove() }
+        try rig.workspace.writeConfig(#"{"durability":"none","maxStoryboardBytes":1024}"#)
+        let board = ProofStoryboard.grid(shots: 4, beats: 10, subject: "a storyboard a little too long for its cap")
+        try rig.workspace.makeProject("film", storyboard: board)
+        #expect(try board.jsonData().count > 1024)
+        let server = try await rig.launcher().launch()
+        let client = try await ServerLauncher.client(server)
+        defer { client.close() }
+        guard case .failure(let error) = await Self.run(client, "film") else {
+            Issue.record("the oversized storyboard was accepted")
+            return
+        }
+        #expect(error.code == .failedPrecondition, "\(error)")
+        #expect(error.message.contains("storyboard.json is \(try board.jsonData().count) bytes, more than maxStoryboardBytes (1024 bytes)"), "\(error.message)")
+        #expect(await ServerLauncher.stop(server.process) == 0)
+    }
+
     @Test("without --projects-root, a --state-dir in the current directory (the default root) refuses to start")
     func stateDirectoryInTheDefaultRootRefusesToStart() async throws {
         let rig = try Rig("statedir")
