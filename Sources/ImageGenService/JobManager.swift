@@ -219,9 +219,10 @@ public final class JobManager: Sendable {
 
     /// Takes the project's cross-process lock for `job`; held until the job finishes.
     private func lockProject(_ directory: ProjectDirectory, for job: GenerationJob) async throws(EngineError) {
-        let holder = "pid \(getpid()) on host \(ProcessInfo.processInfo.hostName), job \(job.id)"
+        let id = job.id
         let result = await files.runResult { () throws(EngineError) -> ProjectLock in
-            try ProjectLock.acquire(directory, holder: holder)
+            // The host name may take a resolver call: off the cooperative pool, like the lock.
+            try ProjectLock.acquire(directory, holder: "pid \(getpid()) on host \(ProcessInfo.processInfo.hostName), job \(id)")
         }
         let lock = try result.get()
         state.withLock { state in state.holds[job.id]?.lock = lock }
