@@ -9,6 +9,11 @@ struct ProjectDirectoryTests {
     /// What replaces an expected file or folder.
     enum Intruder: String, CaseIterable, Sendable {
         case linkToOutsideFile, linkToOutsideFolder, danglingLink, fifo, folder
+        /// A character device (the null device's numbers): only root may make one.
+        case device
+
+        /// Every intruder this process can make.
+        static let available: [Intruder] = allCases.filter { $0 != .device || getuid() == 0 }
 
         /// The kind the refusal names.
         var kind: ProjectDirectory.Kind {
@@ -16,6 +21,7 @@ struct ProjectDirectoryTests {
             case .linkToOutsideFile, .linkToOutsideFolder, .danglingLink: .symbolicLink
             case .fifo: .fifo
             case .folder: .directory
+            case .device: .device
             }
         }
     }
@@ -51,6 +57,7 @@ struct ProjectDirectoryTests {
                 try FileManager.default.createSymbolicLink(atPath: url.path, withDestinationPath: outside.path + "/missing")
             case .fifo: #expect(mkfifo(url.path, 0o644) == 0)
             case .folder: try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+            case .device: #expect(mknod(url.path, S_IFCHR | 0o644, dev_t((1 << 8) | 3)) == 0)
             }
         }
 
@@ -77,7 +84,7 @@ struct ProjectDirectoryTests {
         }
     }
 
-    @Test("reading a file that something else replaced", arguments: Intruder.allCases, resolutions)
+    @Test("reading a file that something else replaced", arguments: Intruder.available, resolutions)
     func readRefused(intruder: Intruder, resolution: ProjectDirectory.Resolution) throws {
         let fixture = try Fixture()
         try fixture.place(intruder, at: "a/b/file.json")
@@ -86,7 +93,7 @@ struct ProjectDirectoryTests {
         try fixture.expectOutsideUntouched()
     }
 
-    @Test("reading below a folder that something else replaced", arguments: Intruder.allCases, resolutions)
+    @Test("reading below a folder that something else replaced", arguments: Intruder.available, resolutions)
     func readBelowRefused(intruder: Intruder, resolution: ProjectDirectory.Resolution) throws {
         let fixture = try Fixture()
         try fixture.place(intruder, at: "a/b")
@@ -99,7 +106,7 @@ struct ProjectDirectoryTests {
         try fixture.expectOutsideUntouched()
     }
 
-    @Test("writing a file that something else replaced", arguments: Intruder.allCases, resolutions)
+    @Test("writing a file that something else replaced", arguments: Intruder.available, resolutions)
     func writeRefused(intruder: Intruder, resolution: ProjectDirectory.Resolution) throws {
         let fixture = try Fixture()
         try fixture.place(intruder, at: "images/Shot_1/Beat_1.png")
@@ -113,7 +120,7 @@ struct ProjectDirectoryTests {
         try fixture.expectOutsideUntouched()
     }
 
-    @Test("writing below a folder that something else replaced", arguments: Intruder.allCases, resolutions)
+    @Test("writing below a folder that something else replaced", arguments: Intruder.available, resolutions)
     func writeBelowRefused(intruder: Intruder, resolution: ProjectDirectory.Resolution) throws {
         guard intruder != .folder else { return }
         let fixture = try Fixture()
@@ -126,7 +133,7 @@ struct ProjectDirectoryTests {
         try fixture.expectOutsideUntouched()
     }
 
-    @Test("appending to a journal that something else replaced", arguments: Intruder.allCases, resolutions)
+    @Test("appending to a journal that something else replaced", arguments: Intruder.available, resolutions)
     func appendRefused(intruder: Intruder, resolution: ProjectDirectory.Resolution) throws {
         let fixture = try Fixture()
         try fixture.place(intruder, at: "progress.journal")

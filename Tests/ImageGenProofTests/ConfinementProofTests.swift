@@ -35,6 +35,11 @@ struct ConfinementProofTests {
         case linkToOutsideFile, linkToOutsideFolder, danglingLink, fifo
         /// A folder where a file is expected, a file where a folder is.
         case wrongKind
+        /// A character device (the null device's numbers): only root may make one.
+        case device
+
+        /// Every intruder this process can make.
+        static let available: [Intruder] = allCases.filter { $0 != .device || getuid() == 0 }
     }
 
     static let storyboard = ProofStoryboard(shots: [(id: "1", beats: [("1.1", "a red kite", "hard_cut"), ("1.2", "a blue kite", "cut")])])
@@ -73,6 +78,7 @@ struct ConfinementProofTests {
             case .danglingLink:
                 try FileManager.default.createSymbolicLink(atPath: url.path, withDestinationPath: outside.path + "/missing")
             case .fifo: #expect(mkfifo(url.path, 0o644) == 0)
+            case .device: #expect(mknod(url.path, S_IFCHR | 0o644, dev_t((1 << 8) | 3)) == 0)
             case .wrongKind:
                 if folderExpected {
                     try Data("not a folder".utf8).write(to: url)
@@ -105,7 +111,7 @@ struct ConfinementProofTests {
         let server = try await rig.launcher().launch()
         let client = try await ServerLauncher.client(server)
         defer { client.close() }
-        for intruder in Intruder.allCases {
+        for intruder in Intruder.available {
             let name = "p-\(intruder.rawValue)"
             let project = try rig.workspace.makeProject(name, storyboard: Self.storyboard)
             if target == .image {
