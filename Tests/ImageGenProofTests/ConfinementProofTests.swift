@@ -334,7 +334,7 @@ struct ConfinementProofTests {
     func twoServersOneProject() async throws {
         let rig = try Rig("lock")
         defer { rig.workspace.remove() }
-        let storyboard = ProofStoryboard.grid(shots: 2, beats: 20, subject: "a slow train")
+        let storyboard = ProofStoryboard.grid(shots: 2, beats: 40, subject: "a slow train")
         try rig.workspace.makeProject("film", storyboard: storyboard)
         try FileManager.default.createSymbolicLink(
             at: rig.workspace.project("alias"), withDestinationURL: rig.workspace.project("film"))
@@ -388,6 +388,9 @@ struct ConfinementProofTests {
         var counts: [Substring: Int] = [:]
         for line in lines { counts[line, default: 0] += 1 }
         #expect(counts.values.allSatisfy { $0 <= 2 }, "\(counts.filter { $0.value > 2 })")
+        // Only what was in flight at the kill (4 renders per style at once) is rendered twice.
+        #expect(lines.count <= storyboard.beatCount * 3 + 12, "\(lines.count) renders")
+        #expect(Set(lines).count == storyboard.beatCount * 3)
         let status = try await clientB.getStatus(.projectDir("film"))
         #expect(status.state == .completed)
         #expect(await ServerLauncher.stop(second.process) == 0)
