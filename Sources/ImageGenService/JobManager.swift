@@ -122,7 +122,8 @@ public final class JobManager: Sendable {
             do {
                 read = try await projectStoryboard(directory)
             } catch {
-                let code: RPCError.Code = [.unsafePath, .inputTooLarge].contains(error.code) ? .failedPrecondition : .invalidArgument
+                // A storyboard that breaks the rules is a bad argument; one that cannot be read is a bad project.
+                let code: RPCError.Code = error.code == .invalidStoryboard ? .invalidArgument : .failedPrecondition
                 throw RPCError(code, "\(request.projectDir)/storyboard.json: \(error.description)")
             }
             guard let read else {

@@ -346,7 +346,9 @@ public final class ProjectDirectory: Sendable {
     /// should be when the failure is a link, a non-folder or an escape.
     func failure(opening path: String, expecting expected: Kind) -> EngineError {
         let code = errno
-        guard [ELOOP, ENOTDIR, EXDEV, ENXIO, EISDIR, EWOULDBLOCK].contains(code) else {
+        // ELOOP: a link (O_NOFOLLOW, RESOLVE_NO_SYMLINKS); ENOTDIR: a non-folder on the way; EXDEV:
+        // an escape (RESOLVE_BENEATH); ENXIO: a FIFO without reader or a socket; EISDIR: a folder.
+        guard [ELOOP, ENOTDIR, EXDEV, ENXIO, EISDIR].contains(code) else {
             errno = code
             return Self.systemError("open \(path)")
         }
