@@ -3,7 +3,7 @@ import ImageGenRPC
 import ImageGenService
 import Testing
 
-@Suite("ProjectsRoot")
+@Suite("ProjectsRoot", .timeLimit(.minutes(1)))
 struct ProjectsRootTests {
     /// A temporary root with a project, a file, an outside folder and symbolic links.
     struct Fixture {
