@@ -16,7 +16,8 @@ public final class SmallFileSystem: Sendable {
 
     /// Mounts a tmpfs of `bytes` (rounded up to pages by the kernel) on a fresh temporary folder.
     public init(bytes: Int) throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("imagegen-smallfs-\(UUID().uuidString)")
+        Self.removeOrphans()
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("imagegen-smallfs-\(getpid())-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         guard Self.run("/bin/mount", ["-t", "tmpfs", "-o", "size=\(bytes),mode=0755", "tmpfs", url.path]) else {
             try? FileManager.default.removeItem(at: url)
@@ -58,6 +59,20 @@ public final class SmallFileSystem: Sendable {
     /// Undoes ``bind(_:at:)``.
     public static func unbind(_ target: URL) {
         _ = run("/bin/umount", ["-l", target.path])
+    }
+
+    /// Unmounts the file systems of test processes that died before unmounting theirs (the
+    /// folder names the pid that mounted it).
+    static func removeOrphans() {
+        let base = FileManager.default.temporaryDirectory
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: base.path) else { return }
+        for name in names where name.hasPrefix("imagegen-smallfs-") {
+            let parts = name.split(separator: "-")
+            guard parts.count > 3, let pid = Int32(parts[2]), pid != getpid(), kill(pid, 0) != 0, errno == ESRCH else { continue }
+            let folder = base.appendingPathComponent(name)
+            _ = run("/bin/umount", ["-l", folder.path])
+            try? FileManager.default.removeItem(at: folder)
+        }
     }
 
     static func run(_ tool: String, _ arguments: [String]) -> Bool {
