@@ -40,6 +40,8 @@ let package = Package(
         ),
         // Process hardening (prctl) for the server executables.
         .target(name: "CImageGenSystem"),
+        // Descriptor-relative file operations that never follow a link or leave a project (openat2).
+        .target(name: "CProjectFS"),
         // Typed, non-variadic wrappers around libcurl.
         .target(
             name: "CCurl",
@@ -77,6 +79,7 @@ let package = Package(
         .target(
             name: "ImageGenEngine",
             dependencies: [
+                "CProjectFS",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Collections", package: "swift-collections"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -20,8 +20,15 @@ public struct EngineError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let invalidOptions = Code("invalidOptions")
         /// Reading or writing the project directory failed.
         public static let io = Code("io")
-        /// A progress file exists but cannot be read.
+        /// A progress file or journal exists but cannot be read or decoded; it is left as it was.
         public static let corruptProgress = Code("corruptProgress")
+        /// Something in the project is not what the engine expects there: a symbolic link, FIFO,
+        /// device or directory where a regular file (or a directory) must be. Nothing is followed.
+        public static let unsafePath = Code("unsafePath")
+        /// A file read from the project is larger than its configured cap.
+        public static let inputTooLarge = Code("inputTooLarge")
+        /// Another job (in this or another process) holds the project's lock.
+        public static let projectLocked = Code("projectLocked")
     }
 
     public var code: Code

@@ -9,10 +9,10 @@ public import ServiceLifecycle
 /// The flags of a server that renders (`imagegen-server`, `imagegen serve`): where projects and
 /// state live, the engine configuration, and whether to resume jobs after a restart.
 public struct GenerationServerOptions: ParsableArguments {
-    @Option(name: .long, help: "Projects must lie under this folder (default: the current directory).")
-    public var projectsRoot: String = "."
+    @Option(name: .long, help: "Projects must lie under this folder (default: the current directory, unless it holds an explicit --state-dir).")
+    public var projectsRoot: String?
 
-    @Option(name: .long, help: "Where the server remembers running jobs across restarts (default: <projects root>/.imagegen-state).")
+    @Option(name: .long, help: "Where the server remembers running jobs across restarts (default: <projects root>/.imagegen-state). Never a project: one under the projects root is refused as a project_dir.")
     public var stateDir: String?
 
     @Option(name: .long, help: "The engine configuration file (styles, keys, pacing); see Sources/ImageGenEngine/CONFIGURATION.md.")
@@ -70,9 +70,17 @@ public struct GenerationServerOptions: ParsableArguments {
         } catch {
             throw ValidationError("configuration: \(error.description)")
         }
+        if projectsRoot == nil, let stateDir {
+            let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath).standardizedFileURL.path
+            let state = URL(fileURLWithPath: stateDir).standardizedFileURL.path
+            if state == cwd || state.hasPrefix(cwd.hasSuffix("/") ? cwd : cwd + "/") {
+                throw ValidationError(
+                    "--state-dir \(stateDir) lies in the current directory, which would be the default projects root: pass --projects-root (a folder that does not hold the state directory)")
+            }
+        }
         let root: ProjectsRoot
         do {
-            root = try ProjectsRoot(path: projectsRoot)
+            root = try ProjectsRoot(path: projectsRoot ?? ".")
         } catch {
             throw ValidationError("--projects-root: \(error.message)")
         }

@@ -18,7 +18,9 @@ public final class JobManager: Sendable {
         var jobs: [String: GenerationJob] = [:]
         var order: [String] = []
         var byRequestID: [String: String] = [:]
-        var running: [String: String] = [:]  // project path → job id
+        var running: [ProjectDirectory.Identity: String] = [:]  // project folder (device, inode) → job id
+        /// Each admitted job's open project folder and, once taken, its cross-process lock.
+        var holds: [String: ProjectHold] = [:]
         /// False until the jobs of the previous run are resumed; calls wait for it.
         var ready = false
         /// Calls in ``waitUntilReady()``, by waiter id (a cancelled call removes its own).
@@ -26,6 +28,12 @@ public final class JobManager: Sendable {
         var nextReadyWaiterID: UInt64 = 0
         /// Jobs of the previous run not resumed yet: kept in the state file meanwhile.
         var pendingResume: [JobStateFile.Entry] = []
+    }
+
+    /// A job's open project folder and the lock that makes it the project's only job.
+    struct ProjectHold: Sendable {
+        var directory: ProjectDirectory
+        var lock: ProjectLock?
     }
 
     let configuration: ServiceConfiguration
@@ -127,16 +135,19 @@ public final class JobManager: Sendable {
         if !request.requestID.isEmpty, let existing = state.withLock({ state in state.byRequestID[request.requestID].flatMap { state.jobs[$0] } }) {
             return (existing, true)
         }
-        let project = try configuration.projectsRoot.resolve(request.projectDir)
+        let directory = try await openProject(request.projectDir)
+        let project = directory.url
         let storyboard: ImageGenEngine.Storyboard
         if let wire = request.storyboard {
             storyboard = try WireMapping.storyboard(wire, limits: configuration.storyboardLimits)
         } else {
             let read: ImageGenEngine.Storyboard?
             do {
-                read = try await projectStoryboard(project)
+                read = try await projectStoryboard(directory)
             } catch {
-                throw RPCError(.invalidArgument, "\(request.projectDir)/storyboard.json: \(error.description)")
+                // A storyboard that breaks the rules is a bad argument; one that cannot be read is a bad project.
+                let code: RPCError.Code = error.code == .invalidStoryboard ? .invalidArgument : .failedPrecondition
+                throw RPCError(code, "\(request.projectDir)/storyboard.json: \(error.description)")
             }
             guard let read else {
                 throw RPCError(.failedPrecondition, "no storyboard in the request and no storyboard.json in project \"\(request.projectDir)\"")
@@ -168,12 +179,13 @@ public final class JobManager: Sendable {
 
         enum Admission { case new, attach(GenerationJob), conflict(GenerationJob) }
         let admission = state.withLock { state -> Admission in
-            if let runningID = state.running[project.path], let running = state.jobs[runningID], running.isActive {
+            if let runningID = state.running[directory.identity], let running = state.jobs[runningID], running.isActive {
                 return running.fingerprint == fingerprint ? .attach(running) : .conflict(running)
             }
             state.jobs[job.id] = job
             state.order.append(job.id)
-            state.running[project.path] = job.id
+            state.running[directory.identity] = job.id
+            state.holds[job.id] = ProjectHold(directory: directory, lock: nil)
             if !request.requestID.isEmpty { state.byRequestID[request.requestID] = job.id }
             return .new
         }
@@ -188,13 +200,24 @@ public final class JobManager: Sendable {
             break
         }
 
-        // Totals and what is already done, for the accepted event.
+        // The project's lock (no other process runs it), and what is already done: progress that
+        // cannot be read refuses the job (DATA_LOSS) rather than counting as none.
         let done: [String: Int]
-        if request.options.force {
-            done = [:]
-        } else {
-            let status = try? await ProjectStatus.read(project: project, styles: styles, storyboard: storyboard)
-            done = Dictionary(uniqueKeysWithValues: (status?.styles ?? []).map { ($0.name, $0.done) })
+        do {
+            try await lockProject(directory, for: job)
+            let engine = self.engine
+            try await files.runResult { [styles] () throws(EngineError) in
+                try engine.checkProject(directory, storyboard: storyboard, styles: styles)
+            }.get()
+            if request.options.force {
+                done = [:]
+            } else {
+                let status = try await ProjectStatus.read(directory: directory, styles: styles, storyboard: storyboard)
+                done = Dictionary(uniqueKeysWithValues: status.styles.map { ($0.name, $0.done) })
+            }
+        } catch {
+            withdraw(job, directory: directory, requestID: request.requestID)
+            throw RPCError(WireMapping.rpcError(error).code, "project \"\(normalized.projectDir)\": \(error.description)")
         }
         let total = UInt32(clamping: storyboard.beatCount)
         let progress = styles.map { style in
@@ -213,6 +236,37 @@ public final class JobManager: Sendable {
         return (job, false)
     }
 
+    /// Opens a client's project folder below the projects root, off the cooperative pool.
+    private func openProject(_ projectDir: String) async throws(RPCError) -> ProjectDirectory {
+        let root = configuration.projectsRoot
+        let result = await files.runResult { () throws(RPCError) -> ProjectDirectory in try root.open(projectDir) }
+        return try result.get()
+    }
+
+    /// Takes the project's cross-process lock for `job`; held until the job finishes.
+    private func lockProject(_ directory: ProjectDirectory, for job: GenerationJob) async throws(EngineError) {
+        let id = job.id
+        let result = await files.runResult { () throws(EngineError) -> ProjectLock in
+            // The host name may take a resolver call: off the cooperative pool, like the lock.
+            try ProjectLock.acquire(directory, holder: "pid \(getpid()) on host \(ProcessInfo.processInfo.hostName), job \(id)")
+        }
+        let lock = try result.get()
+        state.withLock { state in state.holds[job.id]?.lock = lock }
+    }
+
+    /// Undoes the admission of a job that was refused after it (lock or progress).
+    private func withdraw(_ job: GenerationJob, directory: ProjectDirectory, requestID: String) {
+        state.withLock { state in
+            state.jobs[job.id] = nil
+            state.order.removeAll { $0 == job.id }
+            if state.running[directory.identity] == job.id { state.running[directory.identity] = nil }
+            state.holds[job.id] = nil
+            if !requestID.isEmpty, state.byRequestID[requestID] == job.id { state.byRequestID[requestID] = nil }
+        }
+        // A caller that attached meanwhile stops waiting for an accepted event that never comes.
+        job.finishEvents()
+    }
+
     // MARK: Running
 
     private func execute(_ job: GenerationJob) async {
@@ -220,8 +274,10 @@ public final class JobManager: Sendable {
             styles: job.styles, force: job.request.options.force,
             maxConcurrentRequests: job.request.options.maxConcurrency > 0 ? Int(job.request.options.maxConcurrency) : nil)
         let imageJob: ImageJob
-        do {
-            imageJob = try engine.makeJob(storyboard: job.storyboard, project: job.project, options: options)
+        do throws(EngineError) {
+            let directory = state.withLock({ $0.holds[job.id]?.directory })
+            guard let directory else { throw EngineError(.io, "job \(job.id) has no open project folder") }
+            imageJob = try engine.makeJob(storyboard: job.storyboard, directory: directory, options: options)
         } catch {
             await publish(.finished(JobFinished(state: .failed, message: WireMapping.rpcError(error).message)), to: job)
             await finish(job, shuttingDown: false)
@@ -251,7 +307,9 @@ public final class JobManager: Sendable {
     private func finish(_ job: GenerationJob, shuttingDown: Bool) async {
         job.finishEvents()
         state.withLock { state in
-            if state.running[job.project.path] == job.id { state.running[job.project.path] = nil }
+            if let identity = state.running.first(where: { $0.value == job.id })?.key { state.running[identity] = nil }
+            // The engine is done with the project: release its folder and lock.
+            state.holds[job.id] = nil
             // Keep a bounded history of finished jobs.
             let finished = state.order.filter { state.jobs[$0]?.isFinished == true }
             for id in finished.dropLast(configuration.finishedJobsKept) {
@@ -319,23 +377,24 @@ public final class JobManager: Sendable {
             return try await job(id).status(includeBeats: request.includeBeats)
         case .projectDir(let dir)?:
             try await requireReady()
-            let project = try configuration.projectsRoot.resolve(dir)
+            let directory = try await openProject(dir)
             let latest = state.withLock { state in
-                state.order.reversed().compactMap { state.jobs[$0] }.first { $0.project.path == project.path }
+                state.order.reversed().compactMap { state.jobs[$0] }.first { $0.project.path == directory.url.path }
             }
             if let latest, latest.isActive { return latest.status(includeBeats: request.includeBeats) }
-            return try await statusFromDisk(project: project)
+            return try await statusFromDisk(directory)
         case nil:
             throw RPCError(.invalidArgument, "GetStatusRequest names neither job_id nor project_dir")
         }
     }
 
-    private func statusFromDisk(project: URL) async throws(RPCError) -> ImageGenWire.JobStatus {
-        let storyboard = (try? await projectStoryboard(project)) ?? nil
+    private func statusFromDisk(_ directory: ProjectDirectory) async throws(RPCError) -> ImageGenWire.JobStatus {
+        let project = directory.url
+        let storyboard = (try? await projectStoryboard(directory)) ?? nil
         let styles = configuredStyles
         let status: ProjectStatus
         do {
-            status = try await ProjectStatus.read(project: project, styles: styles, storyboard: storyboard)
+            status = try await ProjectStatus.read(directory: directory, styles: styles, storyboard: storyboard)
         } catch {
             throw WireMapping.rpcError(error)
         }
@@ -359,18 +418,12 @@ public final class JobManager: Sendable {
     }
 
     /// The project's `storyboard.json`, nil when there is none; read off the cooperative pool.
-    private func projectStoryboard(_ project: URL) async throws(EngineError) -> ImageGenEngine.Storyboard? {
-        let file = project.appendingPathComponent("storyboard.json")
-        do {
-            return try await files.run { () throws -> ImageGenEngine.Storyboard? in
-                guard FileManager.default.fileExists(atPath: file.path) else { return nil }
-                return try ImageGenEngine.Storyboard.load(contentsOf: file)
-            }
-        } catch let error as EngineError {
-            throw error
-        } catch {
-            throw EngineError(.io, "cannot read \(file.path): \(error)")
+    private func projectStoryboard(_ directory: ProjectDirectory) async throws(EngineError) -> ImageGenEngine.Storyboard? {
+        let limit = engine.configuration.maxStoryboardBytes
+        let result = await files.runResult { () throws(EngineError) -> ImageGenEngine.Storyboard? in
+            try ImageGenEngine.Storyboard.load(from: directory, limit: limit)
         }
+        return try result.get()
     }
 
     // MARK: Events

@@ -1,12 +1,19 @@
 public import Foundation
+public import ImageGenEngine
 public import ImageGenRPC
 
 /// The folder under which every project a client names must lie. Resolves a client's
 /// `project_dir` to a real directory inside it, refusing anything that escapes it through `..`,
-/// an absolute path elsewhere, or a symbolic link.
+/// an absolute path elsewhere, or a symbolic link, and refusing the server's own state directory.
+/// A resolved project is opened as a ``ProjectDirectory`` below the root's own descriptor, so
+/// every later file operation stays inside it.
 public struct ProjectsRoot: Sendable {
     /// The root, with symbolic links resolved.
     public let url: URL
+    /// The root folder, open: projects are opened below it without following links.
+    public let directory: ProjectDirectory
+    /// The real path of the server's state directory when it lies under the root: never a project.
+    public private(set) var excludedPath: String?
 
     /// Resolves `path` (which must exist and be a directory) to its real location.
     public init(path: String) throws(RPCError) {
@@ -18,6 +25,39 @@ public struct ProjectsRoot: Sendable {
             throw RPCError(.failedPrecondition, "projects root \"\(path)\" is not a directory")
         }
         url = URL(fileURLWithPath: real, isDirectory: true)
+        do {
+            directory = try ProjectDirectory(url: url)
+        } catch {
+            throw RPCError(.failedPrecondition, "projects root \"\(path)\" cannot be opened: \(error.message)")
+        }
+    }
+
+    /// This root, refusing `stateDirectory` (and everything under it) as a project.
+    public func excluding(_ stateDirectory: URL) -> ProjectsRoot {
+        var copy = self
+        let lexical = stateDirectory.standardizedFileURL.path
+        let path = Self.realPath(lexical) ?? lexical
+        copy.excludedPath = Self.isInside(path, root: url.path) ? path : nil
+        return copy
+    }
+
+    /// Opens the project a client names (see ``resolve(_:)``) below the root's descriptor.
+    public func open(_ projectDir: String) throws(RPCError) -> ProjectDirectory {
+        let real = try resolve(projectDir)
+        let prefix = url.path.hasSuffix("/") ? url.path : url.path + "/"
+        do {
+            if real.path == url.path { return try directory.subdirectoryOrSelf(nil) }
+            guard real.path.hasPrefix(prefix) else {
+                throw RPCError(.permissionDenied, "project_dir \"\(projectDir)\" is outside the projects root")
+            }
+            return try directory.subdirectoryOrSelf(String(real.path.dropFirst(prefix.count)))
+        } catch let error as EngineError {
+            throw RPCError(.failedPrecondition, "project_dir \"\(projectDir)\": \(error.message)")
+        } catch let error as RPCError {
+            throw error
+        } catch {
+            throw RPCError(.internalError, "project_dir \"\(projectDir)\": \(error)")
+        }
     }
 
     /// The real directory for a client's `project_dir`: relative to the root, or absolute inside it.
@@ -47,6 +87,9 @@ public struct ProjectsRoot: Sendable {
         }
         guard Self.isInside(real, root: url.path) else {
             throw RPCError(.permissionDenied, "project_dir \"\(projectDir)\" leads outside the projects root (through a symbolic link)")
+        }
+        if let excludedPath, Self.isInside(real, root: excludedPath) {
+            throw RPCError(.permissionDenied, "project_dir \"\(projectDir)\" is the server's state directory, not a project")
         }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: real, isDirectory: &isDirectory), isDirectory.boolValue else {

@@ -3,7 +3,8 @@ public import ImageGenEngine
 
 /// How the generation service keeps and shares jobs. Every field has a default but the roots.
 public struct ServiceConfiguration: Sendable {
-    /// Every project a client names must lie under this folder.
+    /// Every project a client names must lie under this folder (the state directory, if it lies
+    /// under it, is never a project).
     public var projectsRoot: ProjectsRoot
     /// Where the service keeps what it must remember across restarts (the jobs that were running).
     public var stateDirectory: URL
@@ -30,7 +31,7 @@ public struct ServiceConfiguration: Sendable {
         watcherBuffer: Int = 4_096, finishedJobsKept: Int = 100, eventFlushInterval: Duration = .milliseconds(50),
         seqReservation: UInt64 = 10_000, storyboardLimits: StoryboardLimits = .unlimited
     ) {
-        self.projectsRoot = projectsRoot
+        self.projectsRoot = projectsRoot.excluding(stateDirectory)
         self.stateDirectory = stateDirectory
         self.resumeJobsOnStart = resumeJobsOnStart
         self.eventRetention = eventRetention

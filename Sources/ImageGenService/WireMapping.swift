@@ -148,7 +148,7 @@ enum WireMapping {
         switch error.code {
         case .invalidStoryboard, .invalidOptions: code = .invalidArgument
         case .corruptProgress: code = .dataLoss
-        case .invalidConfiguration: code = .failedPrecondition
+        case .invalidConfiguration, .unsafePath, .inputTooLarge, .projectLocked: code = .failedPrecondition
         default: code = .internalError
         }
         return RPCError(code, error.description)

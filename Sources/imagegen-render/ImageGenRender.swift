@@ -45,9 +45,12 @@ struct ImageGenRender: AsyncParsableCommand {
             let board = try Storyboard.load(contentsOf: URL(fileURLWithPath: storyboard))
             let engine = ImageEngine(configuration: configuration, logger: logger)
             let selected = styles.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+            // The project's lock, as a server's job takes it: never two jobs on one project at once.
+            let directory = try ProjectDirectory(url: URL(fileURLWithPath: project, isDirectory: true), create: true)
+            let lock = try ProjectLock.acquire(directory, holder: "pid \(getpid()) on host \(ProcessInfo.processInfo.hostName), imagegen-render")
+            defer { withExtendedLifetime(lock) {} }
             let job = try engine.makeJob(
-                storyboard: board, project: URL(fileURLWithPath: project, isDirectory: true),
-                options: JobOptions(styles: selected, force: force))
+                storyboard: board, directory: directory, options: JobOptions(styles: selected, force: force))
             let summary = await withTaskGroup(of: JobSummary?.self) { group in
                 group.addTask {
                     for await event in job.events { print(Self.line(event)) }

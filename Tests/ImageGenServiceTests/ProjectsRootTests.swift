@@ -65,6 +65,38 @@ struct ProjectsRootTests {
         }
     }
 
+    @Test("the state directory under the root is never a project", arguments: [".imagegen-state", ".imagegen-state/sub", "./.imagegen-state/sub/.."])
+    func stateDirectoryExcluded(path: String) throws {
+        let fixture = try Fixture()
+        defer { fixture.remove() }
+        let state = fixture.root.url.appendingPathComponent(".imagegen-state")
+        try FileManager.default.createDirectory(at: state.appendingPathComponent("sub"), withIntermediateDirectories: true)
+        let root = fixture.root.excluding(state)
+        #expect(throws: RPCError.self) { _ = try root.open(path) }
+        do {
+            _ = try root.resolve(path)
+            Issue.record("\(path) was accepted")
+        } catch {
+            #expect(error.code == .permissionDenied)
+            #expect(error.message.contains("state directory"))
+        }
+        // Other projects are still fine, and a state directory outside the root excludes nothing.
+        #expect(try root.open("film-a").url.lastPathComponent == "film-a")
+        #expect(fixture.root.excluding(fixture.base.appendingPathComponent("elsewhere")).excludedPath == nil)
+    }
+
+    @Test("two paths to one project open as one identity; the root itself opens too")
+    func identity() throws {
+        let fixture = try Fixture()
+        defer { fixture.remove() }
+        let direct = try fixture.root.open("film-a")
+        let viaLink = try fixture.root.open("alias")
+        #expect(direct.identity == viaLink.identity)
+        #expect(viaLink.url.lastPathComponent == "film-a")
+        #expect(try fixture.root.open(".").identity == fixture.root.directory.identity)
+        #expect(try fixture.root.open("film-a/nested").identity != direct.identity)
+    }
+
     @Test("a root that does not exist is refused")
     func missingRoot() {
         #expect(throws: RPCError.self) { _ = try ProjectsRoot(path: "/nonexistent-\(UUID().uuidString)") }

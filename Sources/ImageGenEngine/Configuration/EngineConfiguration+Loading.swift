@@ -49,6 +49,7 @@ struct ConfigurationLoader {
     static let topKeys: Set<String> = [
         "geminiBaseURL", "requestsPerMinute", "maxInFlightPerProject", "maxConcurrentRequests",
         "requestTimeoutSeconds", "durability", "journalCompactionLines", "retry", "offline", "styles", "paceMarginPercent",
+        "maxStoryboardBytes", "maxReferenceImageBytes",
         "$comment",
     ]
     static let styleKeys: Set<String> = [
@@ -86,6 +87,8 @@ struct ConfigurationLoader {
             }
         }
         if let lines = integer(object, "journalCompactionLines", at: "", min: 1) { config.journalCompactionLines = lines }
+        if let bytes = integer(object, "maxStoryboardBytes", at: "", min: 1024) { config.maxStoryboardBytes = bytes }
+        if let bytes = integer(object, "maxReferenceImageBytes", at: "", min: 1024) { config.maxReferenceImageBytes = bytes }
         if let margin = number(object, "paceMarginPercent", at: "", min: 0) {
             if margin <= 100 {
                 config.paceMarginPercent = margin

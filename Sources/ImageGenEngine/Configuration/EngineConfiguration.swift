@@ -32,12 +32,24 @@ public struct EngineConfiguration: Sendable, Equatable {
     /// allows: the quota counts arrivals, and a request that reached Google a little late next to one
     /// that arrived a little early would otherwise be one too many for the window (a 429).
     public var paceMarginPercent: Double
+    /// The largest `storyboard.json` read from a project, in bytes.
+    public var maxStoryboardBytes: Int
+    /// The largest style reference or predecessor image read from a project, in bytes.
+    public var maxReferenceImageBytes: Int
+
+    /// Default of ``maxStoryboardBytes``: 64 MiB (100,000 beats of 500-byte prompts fit).
+    public static let defaultMaxStoryboardBytes = 64 << 20
+    /// Default of ``maxReferenceImageBytes``: 32 MiB (a 4K PNG is well under).
+    public static let defaultMaxReferenceImageBytes = 32 << 20
 
     public init(
         styles: [StyleConfiguration] = StyleConfiguration.defaults, maxConcurrentRequests: Int? = nil,
         durability: Durability = .full, journalCompactionLines: Int = 1000, offline: OfflineSettings = OfflineSettings(),
-        paceMarginPercent: Double = 2
+        paceMarginPercent: Double = 2, maxStoryboardBytes: Int = defaultMaxStoryboardBytes,
+        maxReferenceImageBytes: Int = defaultMaxReferenceImageBytes
     ) {
+        self.maxStoryboardBytes = maxStoryboardBytes
+        self.maxReferenceImageBytes = maxReferenceImageBytes
         self.styles = styles
         self.maxConcurrentRequests = maxConcurrentRequests
         self.durability = durability

@@ -48,11 +48,45 @@ public struct ImageEngine: Sendable {
         }
     }
 
-    /// Prepares a job; nothing runs until ``ImageJob/run()``. Throws `.invalidOptions` for an
-    /// unknown style name.
+    /// Checks, before a job is admitted, that nothing the job would touch in `project` is a link
+    /// or special file: the `generated_images` folders of `styles` (and of each shot), the progress
+    /// files and the style references. Throws `.unsafePath` naming the first offender, or
+    /// `.corruptProgress` for a folder in place of a progress file. Blocking (one `fstatat` per
+    /// folder and file): call it off the cooperative pool.
+    public func checkProject(_ project: ProjectDirectory, storyboard: Storyboard, styles: [String]) throws(EngineError) {
+        func expect(_ path: String, _ kind: ProjectDirectory.Kind) throws(EngineError) {
+            guard let entry = try project.entry(path), entry.kind != kind else { return }
+            if kind == .regularFile && entry.kind == .directory && path.hasPrefix("image_progress_") {
+                throw EngineError(
+                    .corruptProgress,
+                    "progress file \(path) is a directory and cannot be read; move it aside to start afresh")
+            }
+            throw ProjectDirectory.unsafe(path, is: entry.kind, expected: kind)
+        }
+        try expect("generated_images", .directory)
+        try expect("style_reference.png", .regularFile)
+        for style in styles {
+            try expect(ProgressStore.fileName(style: style), .regularFile)
+            try expect(ProgressStore.journalName(style: style), .regularFile)
+            try expect("style_reference_\(style).png", .regularFile)
+            try expect("generated_images/\(style)", .directory)
+            for shot in storyboard.shots { try expect("generated_images/\(style)/Shot_\(shot.id)", .directory) }
+        }
+    }
+
+    /// Prepares a job in the project folder at `project` (created if missing); nothing runs until
+    /// ``ImageJob/run()``. Throws `.invalidOptions` for an unknown style name. Blocking (opens the folder).
     public func makeJob(storyboard: Storyboard, project: URL, options: JobOptions = JobOptions()) throws(EngineError)
         -> ImageJob
     {
+        try makeJob(storyboard: storyboard, directory: ProjectDirectory(url: project, create: true), options: options)
+    }
+
+    /// Prepares a job in an open project folder: every file it touches is reached through `directory`.
+    public func makeJob(storyboard: Storyboard, directory: ProjectDirectory, options: JobOptions = JobOptions())
+        throws(EngineError) -> ImageJob
+    {
+        let project = directory.url
         var styles = configuration.styles
         if let selected = options.styles {
             var problems: [String] = []
@@ -81,7 +115,7 @@ public struct ImageEngine: Sendable {
             quotas: quotas)
         let runners = styles.map { style in
             StyleRunner(
-                style: style, provider: provider(for: style), project: project, storyboard: storyboard,
+                style: style, provider: provider(for: style), project: directory, storyboard: storyboard,
                 force: options.force, configuration: configuration, control: control,
                 logger: logger)
         }

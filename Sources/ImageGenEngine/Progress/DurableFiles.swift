@@ -10,6 +10,13 @@ public struct BlockingIO: Sendable {
         queue = DispatchQueue(label: label)
     }
 
+    /// Runs `body` on the queue and returns its result, keeping the error's type.
+    public func runResult<T: Sendable, E: Error>(_ body: @escaping @Sendable () throws(E) -> T) async -> Result<T, E> {
+        await withCheckedContinuation { continuation in
+            queue.async { continuation.resume(returning: Result { () throws(E) -> T in try body() }) }
+        }
+    }
+
     /// Runs `body` on the queue and resumes with its result. Not cancellable: once started, the
     /// work finishes (an image is either fully renamed into place or not at all).
     public func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
@@ -19,7 +26,8 @@ public struct BlockingIO: Sendable {
     }
 }
 
-/// Durable writes: temp file in the same directory, fsync, rename, fsync the directory.
+/// Durable writes outside projects (the service's state file): temp file in the same directory,
+/// fsync, rename, fsync the directory. Project files go through ``ProjectDirectory``.
 public enum DurableFiles {
     static func sha256Hex<D: DataProtocol>(_ data: D) -> String {
         hex(SHA256.hash(data: data))
@@ -85,12 +93,6 @@ public enum DurableFiles {
         guard fd >= 0 else { throw posixError("open directory \(directory.path)") }
         defer { close(fd) }
         if fsync(fd) != 0 { throw posixError("fsync directory \(directory.path)") }
-    }
-
-    /// Size and SHA-256 of a file, or nil if it cannot be read.
-    static func fingerprintOfFile(_ url: URL) -> (bytes: Int, sha256: String)? {
-        guard let data = try? Data(contentsOf: url) else { return nil }
-        return (data.count, sha256Hex(data))
     }
 
     static func posixError(_ what: String) -> EngineError {

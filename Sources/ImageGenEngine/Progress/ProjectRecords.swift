@@ -8,11 +8,7 @@ public enum ProjectRecords {
         let io = BlockingIO(label: "imagegen.records")
         do {
             return try await io.run {
-                Array(
-                    try ProgressStore.loadRecords(
-                        fileURL: ProgressStore.fileURL(project: project, style: style),
-                        journalURL: ProgressStore.journalURL(project: project, style: style), style: style
-                    ).values)
+                Array(try ProgressStore.loadRecords(directory: try ProjectDirectory(url: project), style: style).values)
             }
         } catch let error as EngineError {
             throw error

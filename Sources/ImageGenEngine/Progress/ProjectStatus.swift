@@ -33,7 +33,9 @@ public struct ProjectStatus: Sendable, Equatable {
     {
         let io = BlockingIO(label: "imagegen.status")
         do {
-            return try await io.run { try readSync(project: project, styles: styles, storyboard: storyboard) }
+            return try await io.run {
+                try readSync(directory: try ProjectDirectory(url: project), styles: styles, storyboard: storyboard)
+            }
         } catch let error as EngineError {
             throw error
         } catch {
@@ -41,12 +43,26 @@ public struct ProjectStatus: Sendable, Equatable {
         }
     }
 
-    static func readSync(project: URL, styles: [String], storyboard: Storyboard?) throws -> ProjectStatus {
+    /// Reads the progress of `styles` in the project `directory` (see ``read(project:styles:storyboard:)``).
+    /// Throws `.corruptProgress` for a progress file that cannot be read, `.unsafePath` for a link
+    /// or special file in place of a progress file or a recorded image.
+    public static func read(directory: ProjectDirectory, styles: [String], storyboard: Storyboard? = nil)
+        async throws(EngineError) -> ProjectStatus
+    {
+        let io = BlockingIO(label: "imagegen.status")
+        do {
+            return try await io.run { try readSync(directory: directory, styles: styles, storyboard: storyboard) }
+        } catch let error as EngineError {
+            throw error
+        } catch {
+            throw EngineError(.io, "cannot read progress in \(directory.url.path): \(error)")
+        }
+    }
+
+    static func readSync(directory: ProjectDirectory, styles: [String], storyboard: Storyboard?) throws -> ProjectStatus {
         var result: [Style] = []
         for style in styles {
-            let records = try ProgressStore.loadRecords(
-                fileURL: ProgressStore.fileURL(project: project, style: style),
-                journalURL: ProgressStore.journalURL(project: project, style: style), style: style)
+            let records = try ProgressStore.loadRecords(directory: directory, style: style)
             var keys: [String]
             if let storyboard {
                 keys = storyboard.shots.flatMap { shot in shot.beats.map { "\(shot.id)/\($0.id)" } }
@@ -61,11 +77,11 @@ public struct ProjectStatus: Sendable, Equatable {
                 }
                 switch record.state {
                 case .done:
-                    var info = stat()
-                    if let file = record.file, stat(project.appendingPathComponent(file).path, &info) == 0,
-                        Int(info.st_size) == record.bytes
-                    {
-                        counts.done += 1
+                    if let file = record.file, let entry = try directory.entry(file) {
+                        if entry.kind != .regularFile {
+                            throw ProjectDirectory.unsafe(file, is: entry.kind, expected: .regularFile)
+                        }
+                        if entry.size == record.bytes { counts.done += 1 } else { counts.pending += 1 }
                     } else {
                         counts.pending += 1
                     }

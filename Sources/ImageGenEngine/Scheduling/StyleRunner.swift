@@ -10,7 +10,7 @@ struct StyleRunner: Sendable {
 
     let style: StyleConfiguration
     let provider: any ImageProvider
-    let project: URL
+    let project: ProjectDirectory
     let storyboard: Storyboard
     let force: Bool
     let configuration: EngineConfiguration
@@ -96,7 +96,7 @@ struct StyleRunner: Sendable {
         let store: ProgressStore
         do {
             store = try await ProgressStore.open(
-                project: project, style: style.name, durability: configuration.durability,
+                directory: project, style: style.name, durability: configuration.durability,
                 compactionLines: configuration.journalCompactionLines)
         } catch {
             let message = "style \(style.name): \(error.description)"
@@ -454,13 +454,29 @@ struct StyleRunner: Sendable {
     }
 
     /// The style reference: `style_reference_<style>.png` if present, else `style_reference.png`.
-    static func loadStyleReference(project: URL, style: String) -> ReferenceImage? {
+    /// Anything but a regular file of at most `limit` bytes in their place is refused.
+    static func loadStyleReference(project: ProjectDirectory, style: String, limit: Int) throws(EngineError)
+        -> ReferenceImage?
+    {
         for name in ["style_reference_\(style).png", "style_reference.png"] {
-            if let data = try? Data(contentsOf: project.appendingPathComponent(name)), !data.isEmpty {
+            if let data = try project.readFile(name, limit: limit, limitName: "maxReferenceImageBytes"), !data.isEmpty {
                 return ReferenceImage(mimeType: sniffMimeType(data) ?? "image/png", data: data)
             }
         }
         return nil
+    }
+
+    /// Size and SHA-256 of an image in the project, nil when it is missing or cannot be read;
+    /// anything but a regular file in its place is refused.
+    func fingerprintOfImage(_ relative: String) throws(EngineError) -> (bytes: Int, sha256: String)? {
+        do {
+            guard let data = try project.readFile(relative, limit: configuration.maxReferenceImageBytes,
+                                                  limitName: "maxReferenceImageBytes") else { return nil }
+            return (data.count, DurableFiles.sha256Hex(data))
+        } catch {
+            if error.code == .io || error.code == .inputTooLarge { return nil }
+            throw error
+        }
     }
 
     static func sniffMimeType(_ data: Data) -> String? {
@@ -471,14 +487,15 @@ struct StyleRunner: Sendable {
 
     /// Decides which beats are done already. Blocking: runs on the I/O queue.
     func makePlan(store: ProgressStore) throws -> Plan {
-        let reference = style.attachStyleReference ? Self.loadStyleReference(project: project, style: style.name) : nil
+        let reference = style.attachStyleReference
+            ? try Self.loadStyleReference(project: project, style: style.name, limit: configuration.maxReferenceImageBytes)
+            : nil
         let referenceSHA = reference.map { DurableFiles.sha256Hex($0.data) }
         var beats: [PlannedBeat] = []
         var decisions: [Decision] = []
         var first = true
         for shot in storyboard.shots {
-            Self.removeStaleTemporaryFiles(
-                in: project.appendingPathComponent("generated_images/\(style.name)/Shot_\(shot.id)", isDirectory: true))
+            try Self.removeStaleTemporaryFiles(in: "generated_images/\(style.name)/Shot_\(shot.id)", of: project)
             var previous: Int?
             for beat in shot.beats {
                 let attachReference = reference != nil && (first || beat.transition == .hardCut)
@@ -506,7 +523,7 @@ struct StyleRunner: Sendable {
                         }
                     }
                     if predecessorKnown, record.fingerprint == planned.fingerprint(predecessorSHA: predecessorSHA),
-                        let actual = DurableFiles.fingerprintOfFile(project.appendingPathComponent(file)),
+                        let actual = try fingerprintOfImage(file),
                         actual.bytes == bytes, actual.sha256 == sha
                     {
                         decision = .skip(record)
@@ -520,12 +537,10 @@ struct StyleRunner: Sendable {
         return Plan(beats: beats, decisions: decisions, styleReference: reference)
     }
 
-    /// Removes temporary files a killed run left behind (".Beat_x.png.tmp-…"); never a final path.
-    static func removeStaleTemporaryFiles(in directory: URL) {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return }
-        for name in names where name.hasPrefix(".") && name.contains(".tmp-") {
-            try? FileManager.default.removeItem(at: directory.appendingPathComponent(name))
-        }
+    /// Removes temporary files a killed run left behind (".Beat_x.png.tmp-…"); never a final path,
+    /// and only regular files directly in `folder` (a link is never followed).
+    static func removeStaleTemporaryFiles(in folder: String, of project: ProjectDirectory) throws {
+        try project.removeFiles(in: folder) { name in name.hasPrefix(".") && name.contains(".tmp-") }
     }
 
     // MARK: - One request
@@ -539,11 +554,22 @@ struct StyleRunner: Sendable {
         if beat.attachStyleReference, let reference = plan.styleReference { references.append(reference) }
         var predecessorSHA: String?
         if let predecessor = beat.predecessor {
-            let path = project.appendingPathComponent(predecessorFile ?? plan.beats[predecessor].relativeStem + ".png")
-            guard let data = try? await io.run({ try Data(contentsOf: path) }) else {
+            let path = predecessorFile ?? plan.beats[predecessor].relativeStem + ".png"
+            let limit = configuration.maxReferenceImageBytes
+            let read: Data?
+            do {
+                read = try await io.run { [project] in
+                    try project.readFile(path, limit: limit, limitName: "maxReferenceImageBytes")
+                }
+            } catch {
                 return AttemptOutcome(
                     index: beat.index, slot: slot,
-                    result: .failure(.badRequest(message: "beat \(beat.beat): predecessor \(beat.predecessorID ?? "?") image cannot be read")))
+                    result: .failure(.badRequest(message: "beat \(beat.beat): predecessor \(beat.predecessorID ?? "?") image cannot be read: \(error)")))
+            }
+            guard let data = read else {
+                return AttemptOutcome(
+                    index: beat.index, slot: slot,
+                    result: .failure(.badRequest(message: "beat \(beat.beat): predecessor \(beat.predecessorID ?? "?") image \(path) is missing")))
             }
             predecessorSHA = DurableFiles.sha256Hex(data)
             references.append(ReferenceImage(mimeType: Self.sniffMimeType(data) ?? "image/png", data: data))
@@ -591,13 +617,14 @@ struct StyleRunner: Sendable {
                 result: .failure(.noImage(reason: "NOT_AN_IMAGE", message: "the provider returned \(image.data.count) bytes that are not PNG or JPEG")))
         }
         let relative = beat.relativeStem + (mime == "image/jpeg" ? ".jpg" : ".png")
-        let url = project.appendingPathComponent(relative)
         let sync = configuration.durability == .full
         let data = image.data
         do {
-            try await io.run { try DurableFiles.write(data, to: url, sync: sync) }
+            try await io.run { [project] in try project.writeFile(relative, sync: sync) { append in try append(data) } }
         } catch {
-            return AttemptOutcome(index: beat.index, slot: slot, result: .storage("cannot write \(relative): \(error)"))
+            // ProjectDirectory's errors name the path already.
+            let message = (error as? EngineError)?.description ?? "cannot write \(relative): \(error)"
+            return AttemptOutcome(index: beat.index, slot: slot, result: .storage(message))
         }
         var usage = counters.usage
         usage.add(image.usage)

@@ -82,4 +82,14 @@ extension Storyboard {
         }
         return try parse(json: data)
     }
+
+    /// Reads and parses `storyboard.json` of a project through its confined folder; nil when the
+    /// project has none. A link or special file in its place is refused (`.unsafePath`), and so is
+    /// a file over `limit` bytes (`.inputTooLarge`). Blocking: call it off the cooperative pool.
+    public static func load(from project: ProjectDirectory, name: String = "storyboard.json", limit: Int)
+        throws(EngineError) -> Storyboard?
+    {
+        guard let data = try project.readFile(name, limit: limit, limitName: "maxStoryboardBytes") else { return nil }
+        return try parse(json: data)
+    }
 }
