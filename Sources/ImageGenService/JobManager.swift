@@ -420,8 +420,9 @@ public final class JobManager: Sendable {
     /// The project's `storyboard.json`, nil when there is none; read off the cooperative pool.
     private func projectStoryboard(_ directory: ProjectDirectory) async throws(EngineError) -> ImageGenEngine.Storyboard? {
         let limit = engine.configuration.maxStoryboardBytes
+        let limits = configuration.storyboardLimits
         let result = await files.runResult { () throws(EngineError) -> ImageGenEngine.Storyboard? in
-            try ImageGenEngine.Storyboard.load(from: directory, limit: limit)
+            try ImageGenEngine.Storyboard.load(from: directory, limit: limit, limits: limits)
         }
         return try result.get()
     }

@@ -129,4 +129,26 @@ struct StoryboardLimitsTests {
             #expect(error.problems == [problem].compactMap { $0 })
         }
     }
+
+    @Test("a project's storyboard.json is held to the same caps as a storyboard in a request", arguments: [
+        (2, 10, nil), (1, 10, "storyboard has 2 beats (at most 1 are allowed)"),
+        (2, 4, "shot s, beat b1: prompt is 5 bytes (at most 4 are allowed)"),
+    ] as [(Int, Int, String?)])
+    func projectStoryboardIsCapped(maxBeats: Int, maxPromptBytes: Int, problem: String?) throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("storyboard-caps-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let json = #"{"shots":[{"id":"s","beats":[{"id":"b0","prompt":"a"},{"id":"b1","prompt":"a fox"}]}]}"#
+        try Data(json.utf8).write(to: folder.appendingPathComponent("storyboard.json"))
+        let project = try ProjectDirectory(url: folder)
+        let limits = StoryboardLimits(maxBeats: maxBeats, maxPromptBytes: maxPromptBytes)
+        do {
+            let board = try Storyboard.load(from: project, limit: 1 << 20, limits: limits)
+            #expect(problem == nil)
+            #expect(board?.beatCount == 2)
+        } catch {
+            #expect(error.code == .invalidStoryboard)
+            #expect(error.problems == [problem].compactMap { $0 })
+        }
+    }
 }

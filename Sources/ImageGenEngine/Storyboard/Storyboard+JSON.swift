@@ -3,8 +3,8 @@ public import Foundation
 extension Storyboard {
     /// Parses `{"shots":[{"id":"1","beats":[{"id":"1.1","prompt":"…","transition":"hard_cut"}]}]}`.
     /// `transition` is optional (`cut`, `hard_cut` or `continue`). Every problem found is reported
-    /// in one ``EngineError`` with code `.invalidStoryboard`.
-    public static func parse(json data: Data) throws(EngineError) -> Storyboard {
+    /// in one ``EngineError`` with code `.invalidStoryboard`; `limits` caps beats and prompt bytes.
+    public static func parse(json data: Data, limits: StoryboardLimits = .unlimited) throws(EngineError) -> Storyboard {
         let root: Any
         do {
             root = try JSONSerialization.jsonObject(with: data, options: [])
@@ -61,7 +61,7 @@ extension Storyboard {
         if !problems.isEmpty {
             var all = ProblemList()
             all.append(contentsOf: problems)
-            let rules = Self.problems(in: shots)
+            let rules = Self.problems(in: shots, limits: limits)
             let ruleProblems = rules.listed.filter { problem in
                 !(problem.hasSuffix("prompt is empty") && problems.contains { $0.hasPrefix(problem.replacingOccurrences(of: "prompt is empty", with: "")) })
                     && !(problem.contains("id \"\" is not allowed") && problems.contains { $0.hasPrefix(problem.components(separatedBy: ": id").first ?? problem) })
@@ -70,7 +70,7 @@ extension Storyboard {
             all.addUnlisted(rules.unlisted)
             throw all.error(.invalidStoryboard, subject: "storyboard")
         }
-        return try Storyboard(shots: shots)
+        return try Storyboard(shots: shots, limits: limits)
     }
 
     /// Reads and parses a storyboard file. Blocking (a small file read): call it at start-up or from
@@ -85,11 +85,12 @@ extension Storyboard {
 
     /// Reads and parses `storyboard.json` of a project through its confined folder; nil when the
     /// project has none. A link or special file in its place is refused (`.unsafePath`), and so is
-    /// a file over `limit` bytes (`.inputTooLarge`). Blocking: call it off the cooperative pool.
-    public static func load(from project: ProjectDirectory, name: String = "storyboard.json", limit: Int)
-        throws(EngineError) -> Storyboard?
-    {
+    /// a file over `limit` bytes (`.inputTooLarge`); its beats and prompts are checked against
+    /// `limits` like a storyboard sent in a request. Blocking: call it off the cooperative pool.
+    public static func load(
+        from project: ProjectDirectory, name: String = "storyboard.json", limit: Int, limits: StoryboardLimits = .unlimited
+    ) throws(EngineError) -> Storyboard? {
         guard let data = try project.readFile(name, limit: limit, limitName: "maxStoryboardBytes") else { return nil }
-        return try parse(json: data)
+        return try parse(json: data, limits: limits)
     }
 }
