@@ -24,10 +24,10 @@ public struct GenerationServerOptions: ParsableArguments {
     @Option(name: .long, help: "Milliseconds a progress stream waits after a write, so the events of a busy job go out together (0: every event at once).")
     public var eventFlushMs: Int = 50
 
-    @Option(name: .long, help: "Most beats a storyboard sent in a request may have, in all shots.")
+    @Option(name: .long, help: "Most beats a storyboard (sent in a request or read from storyboard.json) may have, in all shots.")
     public var maxBeats: Int = 50_000
 
-    @Option(name: .long, help: "Most bytes (UTF-8) of one beat's prompt in a storyboard sent in a request.")
+    @Option(name: .long, help: "Most bytes (UTF-8) of one beat's prompt in a storyboard (sent in a request or read from storyboard.json).")
     public var maxPromptBytes: Int = 32 * 1024
 
     public func validate() throws {

@@ -6,7 +6,7 @@ import Synchronization
 /// It dies with the test process, even one killed with SIGKILL (see ``ChildProcess/guarded(_:)``).
 public final class ChildProcess: Sendable {
     private let process: Process
-    private let output = OutputBuffer()
+    private let output: OutputBuffer
 
     /// Starts `executable` (a product of this package, e.g. "imagegen-server") with `arguments`;
     /// `environment` entries are added to (or, with nil, removed from) the test's environment.
@@ -25,23 +25,18 @@ public final class ChildProcess: Sendable {
         process.environment = env
         if let directory { process.currentDirectoryURL = directory }
         let stderr = Pipe()
+        var stdoutReader: PipeReader?
         if let standardOutput {
             process.standardOutput = standardOutput
         } else {
             let stdout = Pipe()
             process.standardOutput = stdout
-            stdout.fileHandleForReading.readabilityHandler = { [output] handle in
-                let text = String(decoding: handle.availableData, as: UTF8.self)
-                output.append(stdout: text)
-            }
+            stdoutReader = PipeReader(stdout.fileHandleForReading)
         }
         process.standardError = stderr
         process.standardInput = standardInput ?? FileHandle.nullDevice
         self.process = process
-        stderr.fileHandleForReading.readabilityHandler = { [output] handle in
-            let text = String(decoding: handle.availableData, as: UTF8.self)
-            output.append(stderr: text)
-        }
+        output = OutputBuffer(stdout: stdoutReader, stderr: PipeReader(stderr.fileHandleForReading))
         try SpawnThread.shared.start(process)
     }
 
@@ -95,6 +90,10 @@ public final class ChildProcess: Sendable {
             }
             try await Task.sleep(for: .milliseconds(20))
         }
+        // Everything it wrote is collected once its pipes reach their end (bounded: a grandchild
+        // could hold them open).
+        let drained = ContinuousClock.now + .seconds(5)
+        while !output.isAtEnd, ContinuousClock.now < drained { try await Task.sleep(for: .milliseconds(5)) }
         return process.terminationStatus
     }
 
@@ -109,12 +108,22 @@ public final class ChildProcess: Sendable {
     }
 }
 
-/// Output collected from a child process's pipes.
+/// Output collected from a child process's pipes, and text added from elsewhere.
 final class OutputBuffer: Sendable {
-    private let state = Mutex((stdout: "", stderr: ""))
-    func append(stdout text: String) { state.withLock { $0.stdout += text } }
-    func append(stderr text: String) { state.withLock { $0.stderr += text } }
-    var text: (stdout: String, stderr: String) { state.withLock { $0 } }
+    private let stdoutReader: PipeReader?
+    private let stderrReader: PipeReader
+    private let extra = Mutex("")
+
+    init(stdout: PipeReader?, stderr: PipeReader) {
+        stdoutReader = stdout
+        stderrReader = stderr
+    }
+
+    func append(stdout text: String) { extra.withLock { $0 += text } }
+    var text: (stdout: String, stderr: String) {
+        ((stdoutReader?.text ?? "") + extra.withLock { $0 }, stderrReader.text)
+    }
+    var isAtEnd: Bool { (stdoutReader?.isAtEnd ?? true) && stderrReader.isAtEnd }
 }
 
 /// The directory of the running test binary, where SwiftPM also puts the package's executables.
