@@ -249,7 +249,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ImageGenWireTests",
-            dependencies: ["ImageGenWire", "CImageGenWire"],
+            dependencies: ["ImageGenWire", "CImageGenWire", "ImageGenTestSupport"],
             swiftSettings: strictSwift
         ),
         .testTarget(

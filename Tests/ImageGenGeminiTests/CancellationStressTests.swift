@@ -2,6 +2,7 @@ import FakeGemini
 import Foundation
 import ImageGenEngine
 import ImageGenGemini
+import ImageGenTestSupport
 import Synchronization
 import Testing
 
@@ -183,18 +184,5 @@ struct CancellationStressTests {
             beats[index <= 3 ? 0 : 1].append(Storyboard.Beat(id: "\(index <= 3 ? 1 : 2).\(index)", prompt: prompt, transition: .cut))
         }
         return try Storyboard(shots: [Storyboard.Shot(id: "1", beats: beats[0]), Storyboard.Shot(id: "2", beats: beats[1])])
-    }
-}
-
-/// A small seeded generator, so a failing iteration can be replayed from its seed.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -387,9 +387,12 @@ extension GenerationServiceTests {
             return try #require((entry["seqReservedThrough"] as? NSNumber)?.uint64Value)
         }
 
-        // Run 1: a fresh job, seqs from 1; the server stops a few events in, long before the job's end
-        // (48 images of 200 ms each, 4 at a time per style).
-        let firstRun = try await withGenerationServer(sandbox, latency: .milliseconds(200), seqReservation: reservation) { client, _ in
+        // Run 1: a fresh job, seqs from 1; the server stops a few events in, long before the job's end:
+        // an image takes a minute, so no run but the last can finish, however slow the machine is
+        // to stop it (at 200 ms a loaded machine sometimes finished the job first, and it left the
+        // state file). Its first 8 events (accepted, styles, generating) come at once.
+        let slow = Duration.seconds(60)
+        let firstRun = try await withGenerationServer(sandbox, latency: slow, seqReservation: reservation) { client, _ in
             var events: [ProgressEvent] = []
             for try await event in try await client.startGeneration(StartGenerationRequest(projectDir: "film", storyboard: board)) {
                 events.append(event)
@@ -408,7 +411,7 @@ extension GenerationServiceTests {
             #expect(reserved >= previous, "run \(run - 1) issued seq \(previous) beyond its reservation \(reserved)")
             let last = run == 3
             let events = try await withGenerationServer(
-                sandbox, latency: .milliseconds(last ? 1 : 200), seqReservation: reservation
+                sandbox, latency: last ? .milliseconds(1) : slow, seqReservation: reservation
             ) { client, _ in
                 var events: [ProgressEvent] = []
                 for try await event in try await client.watchJob(jobID, afterSeq: 0) {

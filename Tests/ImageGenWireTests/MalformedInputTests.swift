@@ -1,3 +1,4 @@
+import ImageGenTestSupport
 import ImageGenWire
 import Testing
 
@@ -20,7 +21,7 @@ private let invalidUTF8: [[UInt8]] = [[0xFF, 0xFE], [0xC0, 0x80], [0xED, 0xA0, 0
 struct MalformedInputTests {
     @Test("Random bytes never crash the decoder", arguments: 0..<8)
     func randomBytes(seed: UInt64) {
-        var generator = SplitMix64(state: seed)
+        var generator = SplitMix64(seed: seed)
         for _ in 0..<300 {
             let count = Int.random(in: 0...96, using: &generator)
             let bytes = (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
