@@ -130,7 +130,10 @@ struct GenerationServiceTests {
         let sandbox = try ServiceSandbox()
         defer { sandbox.remove() }
         try sandbox.project("film")
-        try await withGenerationServer(sandbox, latency: .milliseconds(50)) { client, _ in
+        // An image takes a minute: the job cannot finish before the pause below, however slow the
+        // machine (at 50 ms a loaded machine sometimes finished it first, and the later starts
+        // rightly made a new job).
+        try await withGenerationServer(sandbox, latency: .seconds(60)) { client, _ in
             let board = sampleStoryboard(shots: 2, beats: 5)
             let first = try await collect(try await client.startGeneration(
                 StartGenerationRequest(projectDir: "film", storyboard: board, detach: true, requestID: "req-1")))
@@ -160,7 +163,9 @@ struct GenerationServiceTests {
         let sandbox = try ServiceSandbox()
         defer { sandbox.remove() }
         try sandbox.project("film")
-        try await withGenerationServer(sandbox, latency: .milliseconds(50)) { _, port in
+        // An image takes a minute: the job is still running when the last caller arrives, however
+        // slow the machine.
+        try await withGenerationServer(sandbox, latency: .seconds(60)) { _, port in
             let board = sampleStoryboard(shots: 2, beats: 5)
             let callers = 16
             var clients: [ImageGenerationClient] = []
@@ -345,11 +350,13 @@ struct GenerationServiceTests {
         defer { sandbox.remove() }
         try sandbox.project("film")
         let board = sampleStoryboard(shots: 3, beats: 4)
-        let jobID = try await withGenerationServer(sandbox, latency: .milliseconds(60)) { client, _ in
+        // The first server cannot finish the job (a minute per image), however slow the machine is
+        // to stop it: it stops once the job is under way.
+        let jobID = try await withGenerationServer(sandbox, latency: .seconds(60)) { client, _ in
             var jobID = ""
             for try await event in try await client.startGeneration(StartGenerationRequest(projectDir: "film", storyboard: board)) {
                 jobID = event.jobID
-                if case .beat(let beat) = event.kind, beat.state == .done { break }
+                if case .beat(let beat) = event.kind, beat.state == .generating { break }
             }
             return jobID
         }
