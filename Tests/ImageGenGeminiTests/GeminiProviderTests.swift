@@ -353,15 +353,20 @@ struct GeminiProviderTests {
     }
 
     @Test func providerAndFakeLeaveNoThreadsBehind() async throws {
-        let geminiBefore = Support.threads(named: "imagegen-gemin")
-        let nioBefore = Support.threads(named: "NIO-ELT")
+        // Other suites start providers and fakes at the same time: a thread is this test's only if
+        // it appeared across the one call that starts it, not anywhere during the test. (A thread
+        // names itself once running, so the names are read afterwards.)
         let server = FakeGeminiServer(configuration: Support.fakeConfiguration(), logger: LogRecorder().logger(label: "fake"))
+        var before = Support.threadIDs()
         let port = try await server.start()
+        let nioStarted = Support.threadIDs().subtracting(before)
+        before = Support.threadIDs()
         let provider = try GeminiProvider(
             configuration: GeminiConfiguration(baseURL: "http://127.0.0.1:\(port)"), logger: LogRecorder().logger(label: "gemini"))
+        let geminiStarted = Support.threadIDs().subtracting(before)
         _ = try await provider.generate(Support.request("threads"))
-        let geminiNew = Support.threads(named: "imagegen-gemin").subtracting(geminiBefore)
-        let nioNew = Support.threads(named: "NIO-ELT").subtracting(nioBefore)
+        let geminiNew = Support.threads(geminiStarted, named: "imagegen-gemin")
+        let nioNew = Support.threads(nioStarted, named: "NIO-ELT")
         #expect(!geminiNew.isEmpty)
         #expect(!nioNew.isEmpty)
         await provider.shutdown()
