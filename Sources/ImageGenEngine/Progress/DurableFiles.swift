@@ -10,18 +10,17 @@ public struct BlockingIO: Sendable {
         queue = DispatchQueue(label: label)
     }
 
-    /// Runs `body` on the queue and returns its result, keeping the error's type.
+    /// Runs `body` on the queue and resumes with its result, keeping the error's type. Not
+    /// cancellable: once started, the work finishes (an image is either fully renamed into place or
+    /// not at all).
+    public func run<T: Sendable, E: Error>(_ body: @escaping @Sendable () throws(E) -> T) async throws(E) -> T {
+        try await runResult(body).get()
+    }
+
+    /// ``run(_:)``, its outcome as a `Result`.
     public func runResult<T: Sendable, E: Error>(_ body: @escaping @Sendable () throws(E) -> T) async -> Result<T, E> {
         await withCheckedContinuation { continuation in
             queue.async { continuation.resume(returning: Result { () throws(E) -> T in try body() }) }
-        }
-    }
-
-    /// Runs `body` on the queue and resumes with its result. Not cancellable: once started, the
-    /// work finishes (an image is either fully renamed into place or not at all).
-    public func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            queue.async { continuation.resume(with: Result { try body() }) }
         }
     }
 }

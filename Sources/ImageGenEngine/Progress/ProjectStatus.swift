@@ -31,15 +31,8 @@ public struct ProjectStatus: Sendable, Equatable {
     public static func read(project: URL, styles: [String], storyboard: Storyboard? = nil) async throws(EngineError)
         -> ProjectStatus
     {
-        let io = BlockingIO(label: "imagegen.status")
-        do {
-            return try await io.run {
-                try readSync(directory: try ProjectDirectory(url: project), styles: styles, storyboard: storyboard)
-            }
-        } catch let error as EngineError {
-            throw error
-        } catch {
-            throw EngineError(.io, "cannot read progress in \(project.path): \(error)")
+        try await read(describing: project.path) {
+            try readSync(directory: try ProjectDirectory(url: project), styles: styles, storyboard: storyboard)
         }
     }
 
@@ -49,13 +42,21 @@ public struct ProjectStatus: Sendable, Equatable {
     public static func read(directory: ProjectDirectory, styles: [String], storyboard: Storyboard? = nil)
         async throws(EngineError) -> ProjectStatus
     {
-        let io = BlockingIO(label: "imagegen.status")
+        try await read(describing: directory.url.path) {
+            try readSync(directory: directory, styles: styles, storyboard: storyboard)
+        }
+    }
+
+    /// Runs `body` on a private queue; a failure other than an ``EngineError`` becomes `.io` naming `path`.
+    private static func read(describing path: String, _ body: @escaping @Sendable () throws -> ProjectStatus)
+        async throws(EngineError) -> ProjectStatus
+    {
         do {
-            return try await io.run { try readSync(directory: directory, styles: styles, storyboard: storyboard) }
+            return try await BlockingIO(label: "imagegen.status").run(body)
         } catch let error as EngineError {
             throw error
         } catch {
-            throw EngineError(.io, "cannot read progress in \(directory.url.path): \(error)")
+            throw EngineError(.io, "cannot read progress in \(path): \(error)")
         }
     }
 
