@@ -57,7 +57,8 @@ struct ConfigurationLoader {
         "requestsPerMinute", "maxInFlightPerProject", "requestTimeoutSeconds", "retry", "$comment",
     ]
     static let retryKeys: Set<String> = [
-        "maxAttempts", "maxUnknownOutcomeAttempts", "maxRateLimitedAttempts", "baseDelaySeconds", "maxDelaySeconds",
+        "maxAttempts", "maxUnknownOutcomeAttempts", "maxRateLimitedAttempts", "maxNoImageAttempts", "baseDelaySeconds",
+        "maxDelaySeconds",
     ]
     static let offlineKeys: Set<String> = ["width", "height", "latencyMilliseconds", "concurrency", "renderLogPath"]
     static let aspectRatios: Set<String> = ["1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9"]
@@ -380,6 +381,7 @@ struct ConfigurationLoader {
         if let value = integer(object, "maxRateLimitedAttempts", at: prefix + ".", min: 1) {
             policy.maxRateLimitedAttempts = value
         }
+        if let value = integer(object, "maxNoImageAttempts", at: prefix + ".", min: 1) { policy.maxNoImageAttempts = value }
         if let value = number(object, "baseDelaySeconds", at: prefix + ".", min: 0) {
             policy.baseDelay = .milliseconds(Int64(value * 1000))
         }

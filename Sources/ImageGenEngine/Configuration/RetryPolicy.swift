@@ -6,6 +6,8 @@ public struct RetryPolicy: Sendable, Equatable {
     public var maxUnknownOutcomeAttempts: Int
     /// 429s a single beat may meet before it fails (it is moved to another key each time).
     public var maxRateLimitedAttempts: Int
+    /// Billed answers without an image (NO_IMAGE, text only) a beat may get before it fails.
+    public var maxNoImageAttempts: Int
     /// First backoff delay; doubled per attempt, with jitter.
     public var baseDelay: Duration
     /// Backoff cap.
@@ -13,22 +15,29 @@ public struct RetryPolicy: Sendable, Equatable {
 
     public init(
         maxAttempts: Int = 5, maxUnknownOutcomeAttempts: Int = 2, maxRateLimitedAttempts: Int = 50,
-        baseDelay: Duration = .seconds(1), maxDelay: Duration = .seconds(60)
+        maxNoImageAttempts: Int = 2, baseDelay: Duration = .seconds(1), maxDelay: Duration = .seconds(60)
     ) {
         self.maxAttempts = maxAttempts
         self.maxUnknownOutcomeAttempts = maxUnknownOutcomeAttempts
         self.maxRateLimitedAttempts = maxRateLimitedAttempts
+        self.maxNoImageAttempts = maxNoImageAttempts
         self.baseDelay = baseDelay
         self.maxDelay = maxDelay
     }
 
     /// Exponential backoff with "equal jitter": half fixed, half random. `attempt` is 1-based.
     func backoff(attempt: Int) -> Duration {
+        backoff(attempt: attempt, jitter: Double.random(in: 0...1))
+    }
+
+    /// The backoff for `attempt` (1-based) with the random half fixed by `jitter` (0...1):
+    /// `full / 2 + jitter * full / 2`, where `full` is `baseDelay` doubled per attempt, capped at `maxDelay`.
+    func backoff(attempt: Int, jitter: Double) -> Duration {
         let exponent = min(max(attempt - 1, 0), 30)
         let base = Double(baseDelay.components.seconds) + Double(baseDelay.components.attoseconds) * 1e-18
         let cap = Double(maxDelay.components.seconds) + Double(maxDelay.components.attoseconds) * 1e-18
         let full = min(cap, base * Double(1 << exponent))
-        let seconds = full / 2 + Double.random(in: 0...(full / 2))
+        let seconds = full / 2 + min(max(jitter, 0), 1) * (full / 2)
         return .milliseconds(Int64((seconds * 1000).rounded()))
     }
 }

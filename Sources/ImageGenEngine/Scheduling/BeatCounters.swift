@@ -1,0 +1,49 @@
+extension StyleRunner {
+    /// Per-beat counters for this job: what each of its attempts ended in.
+    struct BeatCounters: Sendable, Equatable {
+        var requests = 0
+        var transientFailures = 0
+        var unknownOutcomes = 0
+        var rateLimited = 0
+        var noImage = 0
+        var wasted = 0
+        var usage = TokenUsage()
+        var lastError: String?
+
+        /// Counts one failed attempt (not one the job's cancellation cut off: that is not counted).
+        mutating func count(_ failure: ProviderFailure) {
+            lastError = failure.description
+            switch failure {
+            case .rateLimited: rateLimited += 1
+            case .transient(_, _, let outcomeUnknown):
+                if outcomeUnknown { unknownOutcomes += 1 } else { transientFailures += 1 }
+            case .blocked: wasted += 1
+            case .noImage:
+                wasted += 1
+                noImage += 1
+            case .cancelled: transientFailures += 1
+            case .keyRejected, .badRequest, .configuration: break
+            }
+        }
+    }
+}
+
+extension SpendCounters {
+    /// Counts one failed attempt in the style's spend.
+    mutating func count(_ failure: ProviderFailure) {
+        switch failure {
+        case .rateLimited: rateLimited += 1
+        case .transient(_, _, true): unknownOutcomeAttempts += 1
+        case .blocked, .noImage: wastedAttempts += 1
+        case .transient, .cancelled, .keyRejected, .badRequest, .configuration: break
+        }
+    }
+}
+
+extension TokenUsage {
+    mutating func add(_ other: TokenUsage) {
+        promptTokens += other.promptTokens
+        outputTokens += other.outputTokens
+        totalTokens += other.totalTokens
+    }
+}

@@ -1,0 +1,164 @@
+import Foundation
+
+extension StyleRunner {
+    /// A finished child task.
+    enum Completion: Sendable {
+        case attempt(AttemptOutcome)
+        case tick
+    }
+
+    /// What one request of a beat ended in, and on which key slot.
+    struct AttemptOutcome: Sendable {
+        let index: Int
+        let slot: Int
+        let result: AttemptResult
+    }
+
+    /// How one request ended.
+    enum AttemptResult: Sendable {
+        case done(BeatRecord)
+        case failure(ProviderFailure)
+        /// Writing the image or its record failed.
+        case storage(String)
+        /// Not sent: while it waited for its project's pace, a 429 (in any style or job) started a
+        /// cool-down of the project. The beat goes back to the queue; no attempt is counted.
+        case deferred
+
+        /// Whether the server answered in a way that shows the key works.
+        var answered: Bool {
+            switch self {
+            case .done, .storage: return true
+            case .deferred: return false
+            case .failure(let failure):
+                switch failure {
+                case .keyRejected, .transient, .cancelled: return false
+                case .rateLimited(_, let perDay, _): return !perDay
+                case .badRequest, .configuration, .blocked, .noImage: return true
+                }
+            }
+        }
+    }
+
+    /// How an attempt ends before it has an image to record: its result is known already.
+    struct EndedEarly: Error {
+        let result: AttemptResult
+
+        static func failure(_ failure: ProviderFailure) -> EndedEarly { EndedEarly(result: .failure(failure)) }
+    }
+
+    /// Sends one request of `beat` on the key in `slot` once its project's pace allows, and stores
+    /// the image and its record. Runs in a child task of the loop; `counters` are the beat's at dispatch.
+    func attempt(
+        _ beat: PlannedBeat, slot: Int, key: APIKey, gate: PaceGate, counters: BeatCounters, predecessorFile: String?,
+        plan: Plan, store: ProgressStore, io: BlockingIO
+    ) async -> AttemptOutcome {
+        do throws(EndedEarly) {
+            let (references, predecessorSHA) = try await references(
+                for: beat, predecessorFile: predecessorFile, plan: plan, io: io)
+            let fingerprint = beat.fingerprint(predecessorSHA: predecessorSHA)
+            let request = ImageRequest(
+                model: style.model, prompt: beat.prompt, references: references, aspectRatio: style.aspectRatio,
+                imageSize: style.imageSize, key: key, timeout: style.requestTimeout)
+            let (image, elapsed) = try await send(
+                request, of: beat, gate: gate, counters: counters, fingerprint: fingerprint, store: store)
+            let record = try await save(
+                image, of: beat, key: key, counters: counters, fingerprint: fingerprint, elapsed: elapsed, store: store,
+                io: io)
+            return AttemptOutcome(index: beat.index, slot: slot, result: .done(record))
+        } catch {
+            return AttemptOutcome(index: beat.index, slot: slot, result: error.result)
+        }
+    }
+
+    /// The images to attach: the style reference when the beat takes it, then the predecessor's
+    /// image (read now: it may have been generated in this job), with the predecessor's SHA-256.
+    private func references(for beat: PlannedBeat, predecessorFile: String?, plan: Plan, io: BlockingIO)
+        async throws(EndedEarly) -> ([ReferenceImage], String?)
+    {
+        var references: [ReferenceImage] = []
+        if beat.attachStyleReference, let reference = plan.styleReference { references.append(reference) }
+        guard let predecessor = beat.predecessor else { return (references, nil) }
+        let path = predecessorFile ?? plan.beats[predecessor].relativeStem + ".png"
+        let limit = configuration.maxReferenceImageBytes
+        let read: Data?
+        do {
+            read = try await io.run { [project] in
+                try project.readFile(path, limit: limit, limitName: "maxReferenceImageBytes")
+            }
+        } catch {
+            throw .failure(.badRequest(message: "beat \(beat.beat): predecessor \(beat.predecessorID ?? "?") image cannot be read: \(error)"))
+        }
+        guard let data = read else {
+            throw .failure(.badRequest(message: "beat \(beat.beat): predecessor \(beat.predecessorID ?? "?") image \(path) is missing"))
+        }
+        references.append(ReferenceImage(mimeType: ImageSniffer.pngOrJPEG(data) ?? "image/png", data: data))
+        return (references, DurableFiles.sha256Hex(data))
+    }
+
+    /// Waits for the project's pace, then sends the request; an attempt whose outcome is unknown is
+    /// recorded (pending) before any retry. Returns the image and how long the provider took.
+    private func send(
+        _ request: ImageRequest, of beat: PlannedBeat, gate: PaceGate, counters: BeatCounters, fingerprint: String,
+        store: ProgressStore
+    ) async throws(EndedEarly) -> (GeneratedImage, Duration) {
+        do {
+            try await gate.waitTurn()
+        } catch {
+            throw .failure(.cancelled)
+        }
+        // The pace wait may have outlasted the moment a 429 cooled this project: do not send into it.
+        if control.isCooling(request.key.project, now: ContinuousClock.now) { throw EndedEarly(result: .deferred) }
+        let started = ContinuousClock.now
+        do {
+            let image = try await provider.generate(request)
+            return (image, ContinuousClock.now - started)
+        } catch let failure as ProviderFailure {
+            if case .transient(_, let message, true) = failure {
+                let record = BeatRecord(
+                    shot: beat.shot, beat: beat.beat, state: .pending, fingerprint: fingerprint,
+                    attempts: counters.requests, unknownOutcomeAttempts: counters.unknownOutcomes + 1,
+                    wastedAttempts: counters.wasted, lastError: message, keyLabel: request.key.label,
+                    usage: counters.usage, updatedAt: Date().timeIntervalSince1970)
+                try? await store.save(record)
+            }
+            throw .failure(failure)
+        } catch is CancellationError {
+            throw .failure(.cancelled)
+        } catch {
+            throw .failure(.transient(status: nil, message: "\(error)", outcomeUnknown: false))
+        }
+    }
+
+    /// Writes the image (PNG or JPEG, by its bytes) and records the beat as done.
+    private func save(
+        _ image: GeneratedImage, of beat: PlannedBeat, key: APIKey, counters: BeatCounters, fingerprint: String,
+        elapsed: Duration, store: ProgressStore, io: BlockingIO
+    ) async throws(EndedEarly) -> BeatRecord {
+        guard let mime = ImageSniffer.pngOrJPEG(image.data) else {
+            throw .failure(.noImage(reason: "NOT_AN_IMAGE", message: "the provider returned \(image.data.count) bytes that are not PNG or JPEG"))
+        }
+        let relative = beat.relativeStem + (mime == "image/jpeg" ? ".jpg" : ".png")
+        let sync = configuration.durability == .full
+        let data = image.data
+        do {
+            try await io.run { [project] in try project.writeFile(relative, sync: sync) { append in try append(data) } }
+        } catch {
+            // ProjectDirectory's errors name the path already.
+            throw EndedEarly(result: .storage((error as? EngineError)?.description ?? "cannot write \(relative): \(error)"))
+        }
+        var usage = counters.usage
+        usage.add(image.usage)
+        let record = BeatRecord(
+            shot: beat.shot, beat: beat.beat, state: .done, file: relative, bytes: data.count,
+            sha256: DurableFiles.sha256Hex(data), fingerprint: fingerprint, attempts: counters.requests,
+            unknownOutcomeAttempts: counters.unknownOutcomes, wastedAttempts: counters.wasted, keyLabel: key.label,
+            usage: usage, updatedAt: Date().timeIntervalSince1970,
+            durationSeconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
+        do {
+            try await store.save(record)
+        } catch {
+            throw EndedEarly(result: .storage("cannot record \(relative): \(error)"))
+        }
+        return record
+    }
+}
