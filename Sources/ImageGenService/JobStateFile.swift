@@ -40,20 +40,16 @@ struct JobStateFile: Sendable {
     /// failed, if it did.
     func save(_ snapshot: @escaping @Sendable () -> [Entry]) async -> (entries: [Entry], failure: (any Error)?) {
         let url = self.url
-        do {
-            return try await io.run {
-                let entries = snapshot()
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                do {
-                    try DurableFiles.write(try encoder.encode(entries), to: url, sync: true)
-                    return (entries, nil)
-                } catch {
-                    return (entries, error)
-                }
+        return await io.run { () -> (entries: [Entry], failure: (any Error)?) in
+            let entries = snapshot()
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            do {
+                try DurableFiles.write(try encoder.encode(entries), to: url, sync: true)
+                return (entries, nil)
+            } catch {
+                return (entries, error)
             }
-        } catch {
-            return ([], error)  // not reached: the body does not throw
         }
     }
 }
