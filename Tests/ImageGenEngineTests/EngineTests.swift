@@ -319,7 +319,7 @@ struct EngineTests {
         let (summary, _) = await runJob(try engine.makeJob(storyboard: try makeStoryboard(shots: 2, beats: 5), project: dir.url))
         #expect(summary.state == .completed)
         for project in 0..<projects {
-            let starts = provider.recorded.filter { $0.project == "p\(project)" }.map(\.start).sorted()
+            let starts = provider.recorded.filter { $0.project == "p\(project)" }.map(\.granted).sorted()
             #expect(starts.count >= 1)
             for (a, b) in zip(starts, starts.dropFirst()) {
                 #expect(b - a >= .milliseconds(50), "gap \(b - a)")
@@ -340,7 +340,7 @@ struct EngineTests {
         let engine = ImageEngine(configuration: configuration, logger: testLogger) { _ in provider }
         let (summary, _) = await runJob(try engine.makeJob(storyboard: try makeStoryboard(shots: 1, beats: 5), project: dir.url))
         #expect(summary.state == .completed)
-        let starts = provider.recorded.map(\.start).sorted()
+        let starts = provider.recorded.map(\.granted).sorted()
         #expect(starts.count == 5)
         let spacing = Duration.milliseconds(50) * (1 + marginPercent / 100)
         for (a, b) in zip(starts, starts.dropFirst()) {
@@ -357,7 +357,7 @@ struct EngineTests {
         let engine = ImageEngine(configuration: fastConfiguration(styles: styles), logger: testLogger) { _ in provider }
         let (summary, _) = await runJob(try engine.makeJob(storyboard: try makeStoryboard(shots: 1, beats: 4), project: dir.url))
         #expect(summary.state == .completed)
-        let starts = provider.recorded.map(\.start).sorted()
+        let starts = provider.recorded.map(\.granted).sorted()
         #expect(starts.count == 8)
         for (a, b) in zip(starts, starts.dropFirst()) {
             #expect(b - a >= .milliseconds(50), "gap \(b - a)")
@@ -377,7 +377,7 @@ struct EngineTests {
         let (summaryA, summaryB) = await (a.0, b.0)
         #expect(summaryA.state == .completed && summaryB.state == .completed)
         // One project, one pace: the two jobs' requests together are 50 ms apart.
-        let starts = provider.recorded.map(\.start).sorted()
+        let starts = provider.recorded.map(\.granted).sorted()
         #expect(starts.count == 10)
         for (earlier, later) in zip(starts, starts.dropFirst()) {
             #expect(later - earlier >= .milliseconds(50), "gap \(later - earlier)")

@@ -35,6 +35,9 @@ struct RecordedCall: Sendable {
     var project: String
     var references: [ReferenceImage]
     var start: ContinuousClock.Instant
+    /// When the engine's pace gate let the request start (``ImageRequest/startedAt``): what pacing
+    /// tests compare, as the provider is called a moment later, by however long the thread took.
+    var granted: ContinuousClock.Instant
     var end: ContinuousClock.Instant?
     /// 0-based: how many earlier calls had the same prompt.
     var promptAttempt: Int
@@ -63,7 +66,8 @@ final class ScriptedProvider: ImageProvider {
             calls.append(
                 RecordedCall(
                     prompt: request.prompt, keyLabel: request.key.label, project: request.key.project,
-                    references: request.references, start: start, promptAttempt: attempt))
+                    references: request.references, start: start, granted: request.startedAt ?? start,
+                    promptAttempt: attempt))
             return (calls.count - 1, attempt)
         }
         defer { calls.withLock { $0[index].end = ContinuousClock.now } }

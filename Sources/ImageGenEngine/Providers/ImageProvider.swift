@@ -30,6 +30,9 @@ public struct ImageRequest: Sendable {
     public var key: APIKey
     /// The whole request's time limit.
     public var timeout: Duration
+    /// When the request passed its project's pace (the start the quota counts); the engine sets it
+    /// just before it calls the provider, nil before that.
+    public var startedAt: ContinuousClock.Instant?
 
     public init(
         model: String, prompt: String, references: [ReferenceImage] = [],

@@ -24,8 +24,10 @@ final class PaceGate: Sendable {
         state.withLock { $0.spacing = max($0.spacing, spacing) }
     }
 
-    /// Returns when a request may start now; throws `CancellationError` if cancelled while waiting.
-    func waitTurn() async throws {
+    /// Returns when a request may start now, with the instant the gate recorded as its start;
+    /// throws `CancellationError` if cancelled while waiting.
+    @discardableResult
+    func waitTurn() async throws -> ContinuousClock.Instant {
         while true {
             let now = ContinuousClock.now
             let wait: ContinuousClock.Instant? = state.withLock { state in
@@ -34,7 +36,7 @@ final class PaceGate: Sendable {
                 state.lastStart = now
                 return nil
             }
-            guard let wait else { return }
+            guard let wait else { return now }
             try await Task.sleep(until: wait, clock: .continuous)
         }
     }

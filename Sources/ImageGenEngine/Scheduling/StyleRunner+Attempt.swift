@@ -101,8 +101,9 @@ extension StyleRunner {
         _ request: ImageRequest, of beat: PlannedBeat, gate: PaceGate, counters: BeatCounters, fingerprint: String,
         store: ProgressStore
     ) async throws(EndedEarly) -> (GeneratedImage, Duration) {
+        var request = request
         do {
-            try await gate.waitTurn()
+            request.startedAt = try await gate.waitTurn()
         } catch {
             throw .failure(.cancelled)
         }
