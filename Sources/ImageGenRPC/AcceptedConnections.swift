@@ -10,7 +10,7 @@ import Synchronization
 /// would be deinited with its writer unfinished, and NIO traps ("Deinited NIOAsyncWriter without
 /// calling finish()", apple/swift-nio#2637, #2813). So every wrapped channel is registered here when
 /// it is made; the serving loop takes it out, and whatever is still here when the loop is over is
-/// finished and closed. Once ``closeAll()`` ran, newly accepted channels are refused unwrapped.
+/// finished and closed. Once ``closeAll()`` ran, newly accepted channels are closed unwrapped.
 final class AcceptedConnections: Sendable {
     typealias Connection = NIOAsyncChannel<Frame, OutboundFrames>
 
@@ -25,14 +25,23 @@ final class AcceptedConnections: Sendable {
     private let state = Mutex(State())
 
     /// Wraps `channel` (on its event loop, in the child channel initializer) and registers it, in one
-    /// step: a channel is either wrapped and registered, or refused unwrapped. Throws ``Closed`` after
-    /// ``closeAll()``, which makes NIO close the channel.
+    /// step: a channel is either wrapped and registered, or refused and closed. Throws ``Closed``
+    /// after ``closeAll()``.
+    ///
+    /// A refused channel is closed here: NIO neither registers nor closes a child channel whose
+    /// initializer failed, so its socket would stay open, and a call its peer sent on it would
+    /// wait forever.
     func wrap(_ channel: any Channel, _ makeConnection: (any Channel) throws -> Connection) throws -> Connection {
-        try state.withLock { state in
-            guard !state.closed else { throw Closed() }
-            let connection = try makeConnection(channel)
-            state.pending[ObjectIdentifier(channel)] = connection
-            return connection
+        do {
+            return try state.withLock { state in
+                guard !state.closed else { throw Closed() }
+                let connection = try makeConnection(channel)
+                state.pending[ObjectIdentifier(channel)] = connection
+                return connection
+            }
+        } catch {
+            channel.close(promise: nil)
+            throw error
         }
     }
 
