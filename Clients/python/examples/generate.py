@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Dict, Optional
+from typing import Dict, List, Optional
 
 from imagegen_client import Client, RpcError, StoryboardError, generation_pb2
 
 JobState = generation_pb2.JobState
-BeatState = generation_pb2.BeatEvent.State
-KeyState = generation_pb2.KeyEvent.State
+BeatEvent = generation_pb2.BeatEvent
+KeyEvent = generation_pb2.KeyEvent
 
 
 def style_line(progress: generation_pb2.StyleProgress) -> str:
@@ -61,14 +61,14 @@ class Follower:
             print(style_line(event.style), flush=True)
         elif kind == "beat":
             beat = event.beat
-            if beat.state == BeatState.FAILED:
+            if beat.state == BeatEvent.FAILED:
                 print(f"{beat.style}: beat {beat.shot_id}/{beat.beat_id} failed: {beat.error}", flush=True)
-            elif beat.state == BeatState.RETRYING:
+            elif beat.state == BeatEvent.RETRYING:
                 print(f"{beat.style}: beat {beat.beat_id} retrying (attempt {beat.attempt}): {beat.error}", flush=True)
         elif kind == "key":
             key = event.key
-            if key.state in (KeyState.EXHAUSTED, KeyState.DISABLED):
-                state = KeyState.Name(key.state).lower()
+            if key.state in (KeyEvent.EXHAUSTED, KeyEvent.DISABLED):
+                state = KeyEvent.State.Name(key.state).lower()
                 print(f"{key.style}: key {key.key_label} {state}: {key.reason}", flush=True)
         elif kind == "message":
             print(event.message, flush=True)
@@ -86,7 +86,7 @@ class Follower:
                 print(line, flush=True)
 
 
-def main(argv: Optional[list] = None) -> int:
+def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--server", default="127.0.0.1:7420", help="HOST:PORT of the imagegen server")
     parser.add_argument("--project", help="project directory (relative to the server's projects root)")
@@ -139,7 +139,7 @@ def main(argv: Optional[list] = None) -> int:
     if follower.final_state is None:
         print("the stream ended before the job finished", file=sys.stderr)
         return 1
-    return 0 if follower.final_state == JobState.COMPLETED else 1
+    return 0 if follower.final_state == generation_pb2.COMPLETED else 1
 
 
 if __name__ == "__main__":
