@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional
 
 from imagegen_client import Client, RpcError, StoryboardError, generation_pb2
 
@@ -153,17 +153,28 @@ def follow(client: Client, args: argparse.Namespace, follower: Follower) -> None
             follower.show(event)
 
 
-def main(argv: Optional[List[str]] = None) -> int:
-    args = parse(argv)
+def run(argv: Optional[List[str]], follow: Callable[[argparse.Namespace, Follower], None],
+        description: Optional[str] = __doc__) -> int:
+    """Parses the command line, follows the job with ``follow`` and returns the exit status
+    (shared with generate_async.py)."""
+    args = parse(argv, description)
     follower = follower_for(args)
     try:
-        with Client.from_address(args.server) as client:
-            follow(client, args, follower)
+        follow(args, follower)
     except (RpcError, ValueError, KeyboardInterrupt) as error:  # StoryboardError is a ValueError
         code = report(error, follower, args)
         assert code is not None
         return code
     return follower.exit_code()
+
+
+def follow_with_client(args: argparse.Namespace, follower: Follower) -> None:
+    with Client.from_address(args.server) as client:
+        follow(client, args, follower)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    return run(argv, follow_with_client)
 
 
 if __name__ == "__main__":

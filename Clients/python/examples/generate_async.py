@@ -19,8 +19,8 @@ from typing import List, Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # generate.py beside this file
 
-from generate import Follower, follower_for, parse, report  # noqa: E402
-from imagegen_client import AsyncClient, RpcError  # noqa: E402
+from generate import Follower, run  # noqa: E402
+from imagegen_client import AsyncClient  # noqa: E402
 
 
 async def follow(args: argparse.Namespace, follower: Follower) -> None:
@@ -36,15 +36,7 @@ async def follow(args: argparse.Namespace, follower: Follower) -> None:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    args = parse(argv, __doc__)
-    follower = follower_for(args)
-    try:
-        asyncio.run(follow(args, follower))
-    except (RpcError, ValueError, KeyboardInterrupt) as error:  # StoryboardError is a ValueError
-        code = report(error, follower, args)
-        assert code is not None
-        return code
-    return follower.exit_code()
+    return run(argv, lambda args, follower: asyncio.run(follow(args, follower)), __doc__)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,17 @@ from imagegen_client import AsyncClient, Client  # noqa: E402
 
 BIN_DIR = Path(os.environ.get("IMAGEGEN_BIN_DIR") or REPO_ROOT / ".build" / "debug")
 SERVER_BIN = BIN_DIR / "imagegen-interop-server"
+
+# the interop server's test methods (Sources/ImageGenInterop/InteropService.swift)
+ECHO = "test.v1.Test/Echo"
+LARGE = "test.v1.Test/Large"
+COUNT = "test.v1.Test/Count"
+SLEEP = "test.v1.Test/Sleep"
+SLEEP_IGNORING = "test.v1.Test/SleepIgnoringCancellation"
+FAIL = "test.v1.Test/Fail"
+THROW_PLAIN = "test.v1.Test/ThrowPlain"
+ONE_THEN_HANG = "test.v1.Test/OneThenHang"
+
 PRODUCT_SERVER_BIN = BIN_DIR / "imagegen-server"
 
 

@@ -12,19 +12,13 @@ from typing import Any, Awaitable, Callable, Coroutine, Dict, List, TypeVar
 
 import pytest
 
-from conftest import BEATS, STORYBOARD, ProductServer, ServerProcess
+from conftest import BEATS, COUNT, ECHO, FAIL, LARGE, ONE_THEN_HANG, SLEEP, STORYBOARD, ProductServer, ServerProcess
 from fakeserver import FakeServer
 from imagegen_client import SERVING, AsyncClient, AsyncResponseStream, RpcError, StatusCode, StoryboardError, frame_pb2
 from imagegen_client.proto import generation_pb2
 
 CallStatus = frame_pb2.CallStatus
 CallStart = frame_pb2.CallStart
-ECHO = "test.v1.Test/Echo"
-LARGE = "test.v1.Test/Large"
-COUNT = "test.v1.Test/Count"
-SLEEP = "test.v1.Test/Sleep"
-FAIL = "test.v1.Test/Fail"
-ONE_THEN_HANG = "test.v1.Test/OneThenHang"
 TOKEN = "s3cret-async-token-Zq9"
 
 T = TypeVar("T")

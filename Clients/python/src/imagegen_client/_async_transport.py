@@ -13,7 +13,7 @@ import contextlib
 import time
 from typing import Mapping, Optional
 
-from ._connection import CANCELLED_BY_CLIENT, CallTimeout, Connection, Event, Status
+from ._connection import CANCELLED_BY_CLIENT, CallBase, CallTimeout, Connection, Event, connect_failure, read_failure
 from ._framing import DEFAULT_MAX_FRAME_BYTES, FrameDecoder
 from .errors import RpcError, StatusCode
 
@@ -37,16 +37,14 @@ class _AsyncPing:
             self.future.set_result(False)
 
 
-class AsyncCall:
+class AsyncCall(CallBase):
     """One open call on an :class:`AsyncTransport`: response messages (``bytes``), then exactly
     one :class:`Status`."""
 
-    __slots__ = ("call_id", "method", "_transport", "_queue", "__weakref__")
+    __slots__ = ("_queue",)
 
     def __init__(self, transport: "AsyncTransport", call_id: int, method: str) -> None:
-        self.call_id = call_id
-        self.method = method
-        self._transport = transport
+        super().__init__(transport, call_id, method)
         self._queue: "asyncio.Queue[Event]" = asyncio.Queue()
 
     def _deliver(self, event: Event) -> None:
@@ -64,14 +62,6 @@ class AsyncCall:
             return await asyncio.wait_for(self._queue.get(), remaining)
         except (asyncio.QueueEmpty, asyncio.TimeoutError):
             raise CallTimeout() from None
-
-    def cancel(self, code: int = StatusCode.CANCELLED, message: str = "cancelled by the client") -> bool:
-        """Sends ``cancel`` unless the call already ended and ends it locally; never waits."""
-        return self._transport._cancel(self.call_id, Status(code, message))
-
-    def abandon(self) -> None:
-        """Cancels the call from a finalizer, which may run on any thread: the loop sends it."""
-        self._transport._abandon(self.call_id)
 
 
 class AsyncTransport(Connection[AsyncCall, _AsyncPing]):
@@ -98,11 +88,8 @@ class AsyncTransport(Connection[AsyncCall, _AsyncPing]):
             raise ValueError("max_frame_bytes must be positive")
         try:
             reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), connect_timeout)
-        except asyncio.TimeoutError:
-            raise RpcError(StatusCode.UNAVAILABLE, f"cannot connect to {host}:{port}: timed out") from None
-        except OSError as error:
-            reason = error.strerror or str(error)
-            raise RpcError(StatusCode.UNAVAILABLE, f"cannot connect to {host}:{port}: {reason}") from None
+        except (OSError, asyncio.TimeoutError) as error:
+            raise connect_failure(host, port, error) from None
         return cls(host, port, max_frame_bytes, reader, writer)
 
     # ---- calls -------------------------------------------------------------------------------
@@ -168,14 +155,10 @@ class AsyncTransport(Connection[AsyncCall, _AsyncPing]):
         error: RpcError
         try:
             error = await self._read_frames()
-        except RpcError as failure:  # a protocol error
-            error = failure
-        except OSError as failure:
-            error = RpcError(StatusCode.UNAVAILABLE, f"connection lost: {failure.strerror or failure}")
-        except asyncio.CancelledError:
+        except asyncio.CancelledError:  # by aclose, which has ended the connection already
             error = RpcError(StatusCode.UNAVAILABLE, "connection closed by the client")
-        except Exception as failure:  # a bug here must still end every call
-            error = RpcError(StatusCode.INTERNAL, f"client reader failed: {failure!r}")
+        except Exception as failure:
+            error = read_failure(failure)
         self._close_with(error)
 
     async def _read_frames(self) -> RpcError:

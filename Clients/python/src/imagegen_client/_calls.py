@@ -11,7 +11,7 @@ from typing import Dict, Generic, Optional, Type, TypeVar, Union
 
 from google.protobuf.message import DecodeError, Message
 
-from ._connection import CANCELLED_BY_CLIENT, Event, Status
+from ._connection import CANCELLED_BY_CLIENT, CallBase, Event, Status
 from .errors import RpcError, StatusCode
 
 __all__ = ["DEADLINE_GRACE", "M", "StreamCore", "StreamPhase", "UnaryCore", "decode", "deadline",
@@ -154,6 +154,14 @@ class StreamCore(Generic[M]):
         if event.code == StatusCode.OK:
             return None
         raise event.error()
+
+    def _message(self, call: "CallBase", event: Event) -> Optional[M]:
+        """:meth:`_take`, cancelling the call when its message does not decode."""
+        try:
+            return self._take(event)
+        except RpcError as error:
+            call.cancel(error.code, error.message)  # a no-op when the call has ended
+            raise
 
     def _cancelled(self) -> None:
         self._ended(CANCELLED_BY_CLIENT)

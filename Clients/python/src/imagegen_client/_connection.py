@@ -5,7 +5,9 @@ socket; this part is shared, so both behave alike."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import socket
 from typing import Any, ContextManager, Dict, Generic, List, Mapping, Optional, Protocol, Tuple, TypeVar, Union
 
 
@@ -14,7 +16,7 @@ from ._state import Closed, ConnectionState, Open
 from .errors import RpcError, StatusCode
 from .proto import frame_pb2
 
-__all__ = ["Status", "Event", "Connection", "CallTimeout"]
+__all__ = ["Status", "Event", "Connection", "CallBase", "CallTimeout", "connect_failure", "read_failure"]
 
 
 class Status(Tuple[int, str]):
@@ -46,6 +48,46 @@ CANCELLED_BY_CLIENT = Status(StatusCode.CANCELLED, "cancelled by the client")
 
 class CallTimeout(Exception):
     """Raised by a call's ``receive`` when the deadline passes before the next event."""
+
+
+def connect_failure(host: str, port: int, error: BaseException) -> RpcError:
+    """UNAVAILABLE "cannot connect to host:port: why", for either transport's connect error."""
+    if isinstance(error, (socket.timeout, asyncio.TimeoutError)):
+        return RpcError(StatusCode.UNAVAILABLE, f"cannot connect to {host}:{port}: timed out")
+    reason = (error.strerror if isinstance(error, OSError) else None) or str(error)
+    return RpcError(StatusCode.UNAVAILABLE, f"cannot connect to {host}:{port}: {reason}")
+
+
+def read_failure(failure: Exception) -> RpcError:
+    """Why the connection ended when reading from it raised ``failure``."""
+    if isinstance(failure, RpcError):  # a protocol error, from the FrameDecoder
+        return failure
+    if isinstance(failure, OSError):
+        return RpcError(StatusCode.UNAVAILABLE, f"connection lost: {failure.strerror or failure}")
+    # a bug here must still end every call
+    return RpcError(StatusCode.INTERNAL, f"client reader failed: {failure!r}")
+
+
+class CallBase:
+    """One open call of a :class:`Connection`; the subclass holds its queue of events (what
+    ``receive`` returns: response messages, then exactly one :class:`Status`)."""
+
+    __slots__ = ("call_id", "method", "_connection", "__weakref__")
+
+    def __init__(self, connection: "Connection[Any, Any]", call_id: int, method: str) -> None:
+        self.call_id = call_id
+        self.method = method
+        self._connection = connection
+
+    def cancel(self, code: int = StatusCode.CANCELLED, message: str = "cancelled by the client") -> bool:
+        """Sends ``cancel`` to the server unless the call already ended, and ends it locally with
+        ``code``/``message``. Never blocks (safe from ``__del__``); returns whether it was open."""
+        return self._connection._cancel(self.call_id, Status(code, message))
+
+    def abandon(self) -> None:
+        """Cancels the call from a finalizer (``__del__``), which may run on any thread and
+        inside any code: the cancel is handed to the connection, which sends it soon."""
+        self._connection._abandon(self.call_id)
 
 
 class CallEnd(Protocol):
@@ -94,6 +136,10 @@ class Connection(Generic[C, P]):
 
     def _after_lock(self) -> None:
         """Runs after each region that held the lock (the thread transport reaps abandoned calls)."""
+
+    def _abandon(self, call_id: int) -> None:
+        """Cancels a call dropped by a finalizer, without taking the lock now."""
+        raise NotImplementedError
 
     # ---- state -------------------------------------------------------------------------------
 

@@ -65,6 +65,16 @@ class _Base:
         return Closed(error, self.goaway)
 
 
+class _KeepsGoaway(_Base):
+    """A state reached from any other: it keeps the goaway reason, if the server sent one."""
+
+    goaway_reason: Optional[str]
+
+    @property
+    def goaway(self) -> Optional[str]:
+        return self.goaway_reason
+
+
 @dataclass(frozen=True)
 class Open(_Base):
     """Connected; calls may start."""
@@ -89,16 +99,12 @@ class Draining(_Base):
 
 
 @dataclass(frozen=True)
-class Failed(_Base):
+class Failed(_KeepsGoaway):
     """The server sent a connection-level status (call id 0): every call ended with ``error``."""
 
     phase: ClassVar[Phase] = Phase.FAILED
     error: RpcError
     goaway_reason: Optional[str]
-
-    @property
-    def goaway(self) -> Optional[str]:
-        return self.goaway_reason
 
     @property
     def fatal(self) -> Optional[RpcError]:
@@ -115,17 +121,13 @@ class Failed(_Base):
 
 
 @dataclass(frozen=True)
-class Broken(_Base):
+class Broken(_KeepsGoaway):
     """A write failed, perhaps in the middle of a frame: nothing more may be written. The reader
     ends the connection once it has read what the server sent (perhaps a status that says why)."""
 
     phase: ClassVar[Phase] = Phase.BROKEN
     fatal_error: Optional[RpcError]
     goaway_reason: Optional[str]
-
-    @property
-    def goaway(self) -> Optional[str]:
-        return self.goaway_reason
 
     @property
     def fatal(self) -> Optional[RpcError]:
@@ -149,16 +151,12 @@ class Broken(_Base):
 
 
 @dataclass(frozen=True)
-class Closed(_Base):
+class Closed(_KeepsGoaway):
     """Ended: every call ended with ``error``; nothing is read or written any more."""
 
     phase: ClassVar[Phase] = Phase.CLOSED
     error: RpcError
     goaway_reason: Optional[str]
-
-    @property
-    def goaway(self) -> Optional[str]:
-        return self.goaway_reason
 
     @property
     def writable(self) -> bool:

@@ -16,7 +16,7 @@ import threading
 import time
 from typing import Mapping, Optional
 
-from ._connection import CallTimeout, Connection, Event, Status
+from ._connection import CallBase, CallTimeout, Connection, Event, Status, connect_failure, read_failure
 from ._framing import DEFAULT_MAX_FRAME_BYTES, FrameDecoder
 from .errors import RpcError, StatusCode
 
@@ -29,11 +29,8 @@ def open_socket(host: str, port: int, timeout: Optional[float]) -> socket.socket
     """A connected TCP socket (no Nagle delay), or UNAVAILABLE "cannot connect to host:port: why"."""
     try:
         sock = socket.create_connection((host, port), timeout=timeout)
-    except socket.timeout:
-        raise RpcError(StatusCode.UNAVAILABLE, f"cannot connect to {host}:{port}: timed out") from None
-    except OSError as error:
-        reason = error.strerror or str(error)
-        raise RpcError(StatusCode.UNAVAILABLE, f"cannot connect to {host}:{port}: {reason}") from None
+    except OSError as error:  # socket.timeout too
+        raise connect_failure(host, port, error) from None
     sock.settimeout(None)
     try:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -57,16 +54,14 @@ class _PingWaiter:
         self.event.set()
 
 
-class Call:
+class Call(CallBase):
     """One open call on a :class:`Transport`: a queue of response messages (``bytes``) that ends
     with exactly one :class:`Status`. Created by :meth:`Transport.start_call`."""
 
-    __slots__ = ("call_id", "method", "_transport", "_queue", "__weakref__")
+    __slots__ = ("_queue",)
 
     def __init__(self, transport: "Transport", call_id: int, method: str) -> None:
-        self.call_id = call_id
-        self.method = method
-        self._transport = transport
+        super().__init__(transport, call_id, method)
         self._queue: "queue.SimpleQueue[Event]" = queue.SimpleQueue()
 
     def _deliver(self, event: Event) -> None:
@@ -86,16 +81,6 @@ class Call:
             return self._queue.get(timeout=remaining)
         except queue.Empty:
             raise CallTimeout() from None
-
-    def abandon(self) -> None:
-        """Cancels the call from a finalizer (``__del__``): takes no lock that the current thread
-        may hold; the cancel is sent now or by the next thread that touches the connection."""
-        self._transport._abandon(self.call_id)
-
-    def cancel(self, code: int = StatusCode.CANCELLED, message: str = "cancelled by the client") -> bool:
-        """Sends ``cancel`` to the server unless the call already ended, and ends it locally with
-        ``code``/``message``. Never blocks (safe from ``__del__``); returns whether it was open."""
-        return self._transport._cancel(self.call_id, Status(code, message))
 
 
 class Transport(Connection[Call, _PingWaiter]):
@@ -240,12 +225,8 @@ class Transport(Connection[Call, _PingWaiter]):
         error: RpcError
         try:
             error = self._read_frames()
-        except RpcError as failure:  # a protocol error
-            error = failure
-        except OSError as failure:
-            error = RpcError(StatusCode.UNAVAILABLE, f"connection lost: {failure.strerror or failure}")
-        except Exception as failure:  # a bug here must still end every call
-            error = RpcError(StatusCode.INTERNAL, f"client reader failed: {failure!r}")
+        except Exception as failure:
+            error = read_failure(failure)
         self._close_with(error)
 
     def _read_frames(self) -> RpcError:

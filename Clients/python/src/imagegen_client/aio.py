@@ -12,7 +12,7 @@ the requests are the same code (:mod:`._framing`, :mod:`._connection`, :mod:`._r
 from __future__ import annotations
 
 import asyncio
-from typing import AsyncIterator, Iterable, List, Optional, Type, Union
+from typing import AsyncIterator, List, Optional, Type, Union
 
 from google.protobuf.message import Message
 
@@ -21,11 +21,11 @@ from ._async_transport import AsyncCall, AsyncTransport
 from ._base import ClientBase
 from ._calls import M, Prepared, StreamCore, UnaryCore, deadline, deadline_error
 from ._connection import CallTimeout, Event
-from ._framing import DEFAULT_MAX_FRAME_BYTES
 from ._requests import Methods, Request
 from .errors import RpcError, StatusCode
 from .proto import generation_pb2
-from .storyboard import StoryboardSource
+
+ProgressEvent = generation_pb2.ProgressEvent
 
 __all__ = ["AsyncClient", "AsyncResponseStream", "AsyncCall", "AsyncTransport"]
 
@@ -78,11 +78,7 @@ class AsyncResponseStream(StreamCore[M], AsyncIterator[M]):
         except BaseException:  # the task was cancelled while waiting: stop the call
             self.cancel()
             raise
-        try:
-            message = self._take(event)
-        except RpcError as error:
-            call.cancel(error.code, error.message)  # a no-op when the call has ended
-            raise
+        message = self._message(call, event)
         if message is None:
             raise StopAsyncIteration
         return message
@@ -124,7 +120,7 @@ class AsyncResponseStream(StreamCore[M], AsyncIterator[M]):
         return f"<AsyncResponseStream {self.method} {call} {self.phase.value}>"
 
 
-class AsyncClient(ClientBase):
+class AsyncClient(ClientBase[AsyncResponseStream[generation_pb2.ProgressEvent]]):
     """An asyncio client of an imagegen server over one multiplexed TCP connection.
 
     Use it from one event loop. It connects on ``async with`` (or :meth:`connect`, or the first
@@ -132,16 +128,7 @@ class AsyncClient(ClientBase):
     and the next call connects again. Arguments as for :class:`~.client.Client`.
     """
 
-    def __init__(
-        self,
-        host: str = "127.0.0.1",
-        port: int = 7420,
-        token: Optional[str] = None,
-        *,
-        connect_timeout: Optional[float] = 10.0,
-        max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
-    ) -> None:
-        super().__init__(host, port, token, connect_timeout, max_frame_bytes)
+    def _set_up(self) -> None:
         self._lock = asyncio.Lock()
         self._closed = False
         self._transport: Optional[AsyncTransport] = None
@@ -225,37 +212,14 @@ class AsyncClient(ClientBase):
     async def _unary(self, request: Request[M], timeout: Optional[float]) -> M:
         return await self.unary(request.method, request.message, request.response_type, timeout)
 
-    def _stream(self, request: Request[M], timeout: Optional[float]) -> AsyncResponseStream[M]:
+    def _events(self, request: Request[ProgressEvent], timeout: Optional[float]) -> AsyncResponseStream[ProgressEvent]:
         return self.server_stream(request.method, request.message, request.response_type, timeout)
 
-    # ---- the typed methods: as Client's, awaited ------------------------------------------
+    # ---- the typed unary methods, as Client's, awaited (the streams: ClientBase) ----------
 
     async def health(self, service: str = "", timeout: Optional[float] = 10.0) -> int:
         """``Health/Check``: ``SERVING`` (1) or ``NOT_SERVING`` (2); see :meth:`Client.health`."""
         return int((await self._unary(_requests.health(service), timeout)).status)
-
-    def start_generation(
-        self,
-        project_dir: str,
-        storyboard: Optional[StoryboardSource] = None,
-        styles: Iterable[str] = (),
-        force: bool = False,
-        max_concurrency: int = 0,
-        detach: bool = False,
-        request_id: str = "",
-        timeout: Optional[float] = None,
-    ) -> AsyncResponseStream[generation_pb2.ProgressEvent]:
-        """``StartGeneration``, for ``async for``; see :meth:`Client.start_generation`. The
-        storyboard is validated now (:class:`StoryboardError`), the call starts when iterated."""
-        request = _requests.start_generation(
-            project_dir, storyboard, styles, force, max_concurrency, detach, request_id)
-        return self._stream(request, timeout)
-
-    def watch(
-        self, job_id: str, after_seq: int = 0, timeout: Optional[float] = None
-    ) -> AsyncResponseStream[generation_pb2.ProgressEvent]:
-        """``WatchJob``: events with ``seq > after_seq``, then live; see :meth:`Client.watch`."""
-        return self._stream(_requests.watch(job_id, after_seq), timeout)
 
     async def get_status(
         self,

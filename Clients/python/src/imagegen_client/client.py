@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import threading
-from typing import Iterable, Iterator, List, Optional, Type, Union
+from typing import Iterator, List, Optional, Type, Union
 
 from google.protobuf.message import Message
 
@@ -12,10 +12,11 @@ from . import _requests
 from ._base import ClientBase, parse_address
 from ._calls import DEADLINE_GRACE, M, StreamCore, UnaryCore, deadline, deadline_error
 from ._requests import GENERATION_SERVICE, HEALTH_CHECK, Methods, Request
-from ._transport import DEFAULT_MAX_FRAME_BYTES, Call, CallTimeout, Status, Transport
+from ._transport import Call, CallTimeout, Status, Transport
 from .errors import RpcError, StatusCode
 from .proto import generation_pb2
-from .storyboard import StoryboardSource
+
+ProgressEvent = generation_pb2.ProgressEvent
 
 __all__ = ["Client", "ResponseStream", "DEADLINE_GRACE", "HEALTH_CHECK", "GENERATION_SERVICE", "Methods",
            "parse_address"]
@@ -57,11 +58,7 @@ class ResponseStream(StreamCore[M], Iterator[M]):
         except BaseException:  # KeyboardInterrupt while waiting: stop the call
             self.cancel()
             raise
-        try:
-            message = self._take(event)
-        except RpcError as error:
-            self._call.cancel(error.code, error.message)  # a no-op when the call has ended
-            raise
+        message = self._message(self._call, event)
         if message is None:
             raise StopIteration
         return message
@@ -96,7 +93,7 @@ class ResponseStream(StreamCore[M], Iterator[M]):
         return f"<ResponseStream {self.method} call {self._call.call_id} {self.phase.value}>"
 
 
-class Client(ClientBase):
+class Client(ClientBase[ResponseStream[generation_pb2.ProgressEvent]]):
     """A client of an imagegen server over one multiplexed TCP connection.
 
     Thread-safe: share one client between threads; calls run concurrently on the connection.
@@ -114,16 +111,7 @@ class Client(ClientBase):
         RpcError: UNAVAILABLE when the server cannot be reached.
     """
 
-    def __init__(
-        self,
-        host: str = "127.0.0.1",
-        port: int = 7420,
-        token: Optional[str] = None,
-        *,
-        connect_timeout: Optional[float] = 10.0,
-        max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
-    ) -> None:
-        super().__init__(host, port, token, connect_timeout, max_frame_bytes)
+    def _set_up(self) -> None:
         self._lock = threading.Lock()
         self._closed = False
         self._transport: Optional[Transport] = self._connect()
@@ -220,7 +208,7 @@ class Client(ClientBase):
     def _unary(self, request: Request[M], timeout: Optional[float]) -> M:
         return self.unary(request.method, request.message, request.response_type, timeout)
 
-    def _stream(self, request: Request[M], timeout: Optional[float]) -> ResponseStream[M]:
+    def _events(self, request: Request[ProgressEvent], timeout: Optional[float]) -> ResponseStream[ProgressEvent]:
         return self.server_stream(request.method, request.message, request.response_type, timeout)
 
     # ---- imagegen.v1.Health ----------------------------------------------------------------
@@ -230,53 +218,7 @@ class Client(ClientBase):
         ``NOT_SERVING`` = 2) of the server (``service`` empty) or of a service by name."""
         return int(self._unary(_requests.health(service), timeout).status)
 
-    # ---- imagegen.v1.ImageGeneration -------------------------------------------------------
-
-    def start_generation(
-        self,
-        project_dir: str,
-        storyboard: Optional[StoryboardSource] = None,
-        styles: Iterable[str] = (),
-        force: bool = False,
-        max_concurrency: int = 0,
-        detach: bool = False,
-        request_id: str = "",
-        timeout: Optional[float] = None,
-    ) -> ResponseStream[generation_pb2.ProgressEvent]:
-        """``StartGeneration``: starts (or attaches to) the job rendering a project's storyboard.
-
-        Args:
-            project_dir: the project, relative to or inside the server's projects root.
-            storyboard: a ``Storyboard`` message, a dict in the JSON form or the path of a JSON
-                file (validated with :func:`load_storyboard` before sending); None lets the
-                server read ``storyboard.json`` in the project.
-            styles: the styles to render; empty for every configured style.
-            force: regenerate beats whose images are done and current.
-            max_concurrency: cap on requests in flight per style; 0 for the server's default.
-            detach: the stream ends OK after the first (accepted) event; the job keeps running.
-            request_id: an optional idempotency key.
-
-        Returns:
-            the job's :class:`ProgressEvent` stream. Cancelling the stream only detaches.
-
-        Raises:
-            StoryboardError: before anything is sent, when the storyboard does not validate.
-        """
-        request = _requests.start_generation(
-            project_dir, storyboard, styles, force, max_concurrency, detach, request_id)
-        return self._stream(request, timeout)
-
-    def watch(
-        self, job_id: str, after_seq: int = 0, timeout: Optional[float] = None
-    ) -> ResponseStream[generation_pb2.ProgressEvent]:
-        """``WatchJob``: replays a job's events with ``seq > after_seq``, then follows it live.
-
-        ``after_seq=0`` replays the job's current run from its start. Seqs increase by 1 within a
-        run of the server; a job resumed after a server restart goes on with higher seqs, and an
-        ``after_seq`` from before the restart fails with ``OUT_OF_RANGE`` (the message names the
-        ``after_seq`` to use).
-        """
-        return self._stream(_requests.watch(job_id, after_seq), timeout)
+    # ---- imagegen.v1.ImageGeneration (start_generation and watch: ClientBase) -------------
 
     def get_status(
         self,
