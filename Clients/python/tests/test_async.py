@@ -1,6 +1,7 @@
-"""The asyncio client against the REAL imagegen-interop-server and imagegen-server: unary calls,
+"""The asyncio client against the REAL imagegen-interop-server (and a scripted fake): unary calls,
 streams, every way of cancelling (observed at the server), deadlines, auth, reconnecting, and
-watch resume — the matrix the thread-based client passes in test_interop.py and test_service.py."""
+the connection after goaway — the matrix the thread-based client passes in test_interop.py and
+test_transport.py (the service's methods: test_async_service.py)."""
 
 from __future__ import annotations
 
@@ -8,37 +9,20 @@ import asyncio
 import gc
 import signal
 import time
-from typing import Any, Awaitable, Callable, Coroutine, Dict, List, TypeVar
+from typing import Any, Awaitable, Callable, Dict
 
 import pytest
 
-from conftest import BEATS, COUNT, ECHO, FAIL, LARGE, ONE_THEN_HANG, SLEEP, STORYBOARD, ProductServer, ServerProcess
+from aio_helpers import collect, raises, run
+from conftest import COUNT, ECHO, FAIL, LARGE, ONE_THEN_HANG, SLEEP, ServerProcess
 from fakeserver import FakeServer
-from imagegen_client import SERVING, AsyncClient, AsyncResponseStream, RpcError, StatusCode, StoryboardError, frame_pb2
+from imagegen_client import (
+    SERVING, AsyncClient, Phase, StatusCode, StoryboardError, frame_pb2)
 from imagegen_client.proto import generation_pb2
 
 CallStatus = frame_pb2.CallStatus
 CallStart = frame_pb2.CallStart
 TOKEN = "s3cret-async-token-Zq9"
-
-T = TypeVar("T")
-
-
-def run(coroutine: Coroutine[Any, Any, T], limit: float = 60) -> T:
-    """Runs a test's coroutine on a new event loop, failing it after ``limit`` seconds."""
-    return asyncio.run(asyncio.wait_for(coroutine, limit))
-
-
-async def raises(code: StatusCode, action: Callable[[], Awaitable[Any]]) -> RpcError:
-    with pytest.raises(RpcError) as info:
-        await action()
-    assert info.value.code == code, info.value
-    return info.value
-
-
-async def collect(stream: AsyncResponseStream[T]) -> List[T]:
-    return [item async for item in stream]
-
 
 # ---- unary and streams ---------------------------------------------------------------------
 
@@ -304,54 +288,6 @@ def test_sigterm_goaway_lets_the_open_unary_call_finish(start_server) -> None:
     run(body())
 
 
-# ---- the service: typed methods, detach and watch resume -------------------------------------------
-
-
-def test_start_streams_every_event_to_completion(product_server: ProductServer) -> None:
-    async def body() -> None:
-        async with product_server.async_client() as client:
-            events = await collect(client.start_generation("film", STORYBOARD))
-        assert [e.seq for e in events] == list(range(1, len(events) + 1))
-        assert events[0].WhichOneof("kind") == "accepted"
-        assert events[-1].finished.state == generation_pb2.COMPLETED
-        assert [s.done for s in events[-1].finished.styles] == [BEATS] * 3
-    run(body())
-
-
-@pytest.mark.parametrize("product_server", [60], indirect=True)
-def test_detach_then_watch_resume_loses_and_repeats_nothing(product_server: ProductServer) -> None:
-    async def body() -> None:
-        async with product_server.async_client() as client:
-            seen = await collect(client.start_generation("film", STORYBOARD, detach=True))
-            assert len(seen) == 1
-            job_id = seen[0].job_id
-            async for event in client.watch(job_id, after_seq=1):
-                seen.append(event)
-                if len(seen) >= 6:
-                    break  # detaches: the job goes on
-            async with product_server.async_client() as other:  # resume on another connection
-                seen.extend(await collect(other.watch(job_id, after_seq=seen[-1].seq)))
-        assert [e.seq for e in seen] == list(range(1, len(seen) + 1))
-        assert seen[-1].finished.state == generation_pb2.COMPLETED
-    run(body())
-
-
-@pytest.mark.parametrize("product_server", [200], indirect=True)
-def test_pause_resume_cancel_status_and_list(product_server: ProductServer) -> None:
-    async def body() -> None:
-        async with product_server.async_client() as client:
-            job_id = (await collect(client.start_generation("film", STORYBOARD, detach=True)))[0].job_id
-            assert (await client.pause(job_id)).state == generation_pb2.PAUSED
-            assert (await client.get_status(job_id=job_id)).state == generation_pb2.PAUSED
-            assert (await client.resume(job_id)).state == generation_pb2.RUNNING
-            assert [job.job_id for job in await client.list_jobs()] == [job_id]
-            assert (await client.cancel(job_id)).state == generation_pb2.CANCELLED
-            await raises(StatusCode.FAILED_PRECONDITION, lambda: client.pause(job_id))
-            with pytest.raises(ValueError):
-                await client.get_status()
-    run(body())
-
-
 def test_a_bad_storyboard_is_refused_before_anything_is_sent() -> None:
     fake = FakeServer()
 
@@ -371,5 +307,32 @@ def test_a_bad_storyboard_is_refused_before_anything_is_sent() -> None:
         assert first.call_id == 1 and first.start.method == "imagegen.v1.ImageGeneration/WatchJob"
         assert generation_pb2.WatchJobRequest.FromString(first.start.request).after_seq == 4
         assert fake.read_frame().WhichOneof("kind") == "cancel"
+    finally:
+        fake.close()
+
+
+def test_after_goaway_open_calls_finish_and_the_next_call_uses_a_new_connection() -> None:
+    fake = FakeServer()
+
+    async def body() -> None:
+        client = AsyncClient("127.0.0.1", fake.port, token="")
+        stream = client.server_stream("a.B/C", b"", CallStatus)
+        first = asyncio.ensure_future(stream.__anext__())
+        old = await client.connection()
+        await asyncio.get_running_loop().run_in_executor(None, fake.read_frame)  # the start
+        fake.send(frame_pb2.Frame(call_id=0, goaway=frame_pb2.GoAway(reason="maintenance")))
+        fake.send(frame_pb2.Frame(call_id=1, message=CallStatus(message="x").SerializeToString()))
+        assert (await first).message == "x"
+        assert old.goaway_reason == "maintenance" and old.state.phase is Phase.DRAINING and not old.usable
+        error = await raises(StatusCode.UNAVAILABLE, lambda: old.start_call("a.B/C", b""))
+        assert "maintenance" in error.message
+        new = await client.connection()  # the fake's listener queues this connection
+        assert new is not old and not old.closed  # the old one stays open for its running call
+        fake.send(frame_pb2.Frame(call_id=1, status=CallStatus()))
+        assert await collect(stream) == []
+        await client.aclose()
+        assert old.closed and new.closed
+    try:
+        run(body())
     finally:
         fake.close()
