@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import socket
-from typing import Any, ContextManager, Dict, Generic, List, Mapping, Optional, Protocol, Tuple, TypeVar, Union
+from typing import Any, Callable, ContextManager, Dict, Generic, List, Mapping, Optional, Protocol, Tuple, TypeVar, Union
 
 
 from . import _framing
@@ -89,14 +89,9 @@ class CallBase:
         inside any code: the cancel is handed to the connection, which sends it soon."""
         self._connection._abandon(self.call_id)
 
-
-class CallEnd(Protocol):
-    """The receiving end of a call, as the transport's kind of queue."""
-
-    @property
-    def call_id(self) -> int: ...
-
-    def _deliver(self, event: Event) -> None: ...
+    def _deliver(self, event: Event) -> None:
+        """Queues an event for ``receive`` (called by the connection, on its reader)."""
+        raise NotImplementedError
 
 
 class PingWaiter(Protocol):
@@ -107,7 +102,7 @@ class PingWaiter(Protocol):
     def fail(self) -> None: ...
 
 
-C = TypeVar("C", bound=CallEnd)
+C = TypeVar("C", bound=CallBase)
 P = TypeVar("P", bound=PingWaiter)
 
 
@@ -176,7 +171,8 @@ class Connection(Generic[C, P]):
     # ---- calls -------------------------------------------------------------------------------
 
     def _open_call(
-        self, method: str, request: bytes, timeout_ms: int, metadata: Optional[Mapping[str, str]], call_type: Any,
+        self, method: str, request: bytes, timeout_ms: int, metadata: Optional[Mapping[str, str]],
+        call_type: Callable[[Any, int, str], C],
     ) -> Tuple[C, Optional[bytes]]:
         """Registers a call (``call_type(self, call_id, method)``) and returns it with the frame to
         send, or with None when the frame is above the limit (the call has ended locally then:
@@ -190,7 +186,7 @@ class Connection(Generic[C, P]):
             if refusal is not None:
                 raise refusal
             call_id = next(self._call_ids)
-            call: C = call_type(self, call_id, method)
+            call = call_type(self, call_id, method)
             self._calls[call_id] = call
         self._after_lock()
         data = _framing.encode(_framing.start_frame(call_id, method, request, timeout_ms, metadata))
@@ -283,12 +279,11 @@ class Connection(Generic[C, P]):
         error = status.error() if status.code != 0 else RpcError(
             StatusCode.UNAVAILABLE, status.message or "connection ended by the server")
         with self._lock:
-            self._state = self._state.with_fatal(error)
-            fatal = self._state.fatal or error
+            self._state = self._state.with_fatal(error)  # the first one is kept, for the close
             calls = list(self._calls.values())
             self._calls.clear()
         for call in calls:
-            call._deliver(Status(fatal.code, fatal.message))
+            call._deliver(Status(error.code, error.message))
 
     def _write_failed(self) -> None:
         with self._lock:
