@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Dict, Optional
+from typing import Callable, Dict, List, Optional
 
 from imagegen_client import Client, RpcError, StoryboardError, generation_pb2
 
 JobState = generation_pb2.JobState
-BeatState = generation_pb2.BeatEvent.State
-KeyState = generation_pb2.KeyEvent.State
+BeatEvent = generation_pb2.BeatEvent
+KeyEvent = generation_pb2.KeyEvent
 
 
 def style_line(progress: generation_pb2.StyleProgress) -> str:
@@ -61,14 +61,14 @@ class Follower:
             print(style_line(event.style), flush=True)
         elif kind == "beat":
             beat = event.beat
-            if beat.state == BeatState.FAILED:
+            if beat.state == BeatEvent.FAILED:
                 print(f"{beat.style}: beat {beat.shot_id}/{beat.beat_id} failed: {beat.error}", flush=True)
-            elif beat.state == BeatState.RETRYING:
+            elif beat.state == BeatEvent.RETRYING:
                 print(f"{beat.style}: beat {beat.beat_id} retrying (attempt {beat.attempt}): {beat.error}", flush=True)
         elif kind == "key":
             key = event.key
-            if key.state in (KeyState.EXHAUSTED, KeyState.DISABLED):
-                state = KeyState.Name(key.state).lower()
+            if key.state in (KeyEvent.EXHAUSTED, KeyEvent.DISABLED):
+                state = KeyEvent.State.Name(key.state).lower()
                 print(f"{key.style}: key {key.key_label} {state}: {key.reason}", flush=True)
         elif kind == "message":
             print(event.message, flush=True)
@@ -85,9 +85,18 @@ class Follower:
                     line += f" ({summary.error})"
                 print(line, flush=True)
 
+    def exit_code(self) -> int:
+        """0 when the job completed; 1 when it failed, completed with errors, was cancelled or the
+        stream ended before the job did."""
+        if self.final_state is None:
+            print("the stream ended before the job finished", file=sys.stderr)
+            return 1
+        return 0 if self.final_state == generation_pb2.COMPLETED else 1
 
-def main(argv: Optional[list] = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+
+def parse(argv: Optional[List[str]] = None, description: Optional[str] = __doc__) -> argparse.Namespace:
+    """The command line (shared with generate_async.py)."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--server", default="127.0.0.1:7420", help="HOST:PORT of the imagegen server")
     parser.add_argument("--project", help="project directory (relative to the server's projects root)")
     parser.add_argument("storyboard", nargs="?", help="storyboard JSON file (default: the project's storyboard.json)")
@@ -99,47 +108,73 @@ def main(argv: Optional[list] = None) -> int:
     args = parser.parse_args(argv)
     if not args.watch and not args.project:
         parser.error("give --project (to start a job) or --watch JOB_ID")
+    return args
 
+
+def follower_for(args: argparse.Namespace) -> Follower:
     follower = Follower()
-    try:
-        client = Client.from_address(args.server)
-    except (RpcError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
+    if args.watch:
+        follower.job_id = args.watch
+        follower.last_seq = args.after_seq
+    return follower
+
+
+def report(error: BaseException, follower: Follower, args: argparse.Namespace) -> Optional[int]:
+    """Prints what went wrong and returns the exit status; None for an error it does not know."""
+    reattach = (f"{sys.argv[0]} --server {args.server} --watch {follower.job_id} "
+                f"--after-seq {follower.last_seq}")
+    if isinstance(error, StoryboardError):
+        print(f"invalid storyboard: {error}", file=sys.stderr)
         return 2
-    with client:
-        try:
-            if args.watch:
-                follower.job_id = args.watch
-                follower.last_seq = args.after_seq
-                stream = client.watch(args.watch, after_seq=args.after_seq)
-            else:
-                stream = client.start_generation(
-                    args.project, args.storyboard, styles=args.style, force=args.force,
-                    max_concurrency=args.max_concurrency)
-            with stream:
-                for event in stream:
-                    follower.show(event)
-        except StoryboardError as error:
-            print(f"invalid storyboard: {error}", file=sys.stderr)
-            return 2
-        except RpcError as error:
-            print(f"error: {error}", file=sys.stderr)
-            if follower.job_id:
-                print(f"reattach: {sys.argv[0]} --server {args.server} --watch {follower.job_id} "
-                      f"--after-seq {follower.last_seq}", file=sys.stderr)
-            return 2
-        except KeyboardInterrupt:  # leaving the with block cancelled the call: we only detach
-            if follower.job_id:
-                print(f"\ndetached; job {follower.job_id} keeps running on the server. Reattach with:\n"
-                      f"  {sys.argv[0]} --server {args.server} --watch {follower.job_id} "
-                      f"--after-seq {follower.last_seq}", file=sys.stderr)
-            else:
-                print("\ndetached before the server accepted the job", file=sys.stderr)
-            return 130
-    if follower.final_state is None:
-        print("the stream ended before the job finished", file=sys.stderr)
-        return 1
-    return 0 if follower.final_state == JobState.COMPLETED else 1
+    if isinstance(error, (RpcError, ValueError)):
+        print(f"error: {error}", file=sys.stderr)
+        if follower.job_id:
+            print(f"reattach: {reattach}", file=sys.stderr)
+        return 2
+    if isinstance(error, KeyboardInterrupt):  # the call was cancelled on the way out: we only detach
+        if follower.job_id:
+            print(f"\ndetached; job {follower.job_id} keeps running on the server. Reattach with:\n"
+                  f"  {reattach}", file=sys.stderr)
+        else:
+            print("\ndetached before the server accepted the job", file=sys.stderr)
+        return 130
+    return None
+
+
+def follow(client: Client, args: argparse.Namespace, follower: Follower) -> None:
+    if args.watch:
+        stream = client.watch(args.watch, after_seq=args.after_seq)
+    else:
+        stream = client.start_generation(
+            args.project, args.storyboard, styles=args.style, force=args.force,
+            max_concurrency=args.max_concurrency)
+    with stream:  # leaving it (Ctrl-C too) cancels the call: the job goes on
+        for event in stream:
+            follower.show(event)
+
+
+def run(argv: Optional[List[str]], follow: Callable[[argparse.Namespace, Follower], None],
+        description: Optional[str] = __doc__) -> int:
+    """Parses the command line, follows the job with ``follow`` and returns the exit status
+    (shared with generate_async.py)."""
+    args = parse(argv, description)
+    follower = follower_for(args)
+    try:
+        follow(args, follower)
+    except (RpcError, ValueError, KeyboardInterrupt) as error:  # StoryboardError is a ValueError
+        code = report(error, follower, args)
+        assert code is not None
+        return code
+    return follower.exit_code()
+
+
+def follow_with_client(args: argparse.Namespace, follower: Follower) -> None:
+    with Client.from_address(args.server) as client:
+        follow(client, args, follower)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    return run(argv, follow_with_client)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import faulthandler
+import json
 import os
 import queue
 import subprocess
@@ -20,10 +21,21 @@ SRC = REPO_ROOT / "Clients" / "python" / "src"
 if str(SRC) not in sys.path:
     sys.path.insert(0, str(SRC))  # test the worktree's code, installed or not
 
-from imagegen_client import Client  # noqa: E402
+from imagegen_client import AsyncClient, Client  # noqa: E402
 
 BIN_DIR = Path(os.environ.get("IMAGEGEN_BIN_DIR") or REPO_ROOT / ".build" / "debug")
 SERVER_BIN = BIN_DIR / "imagegen-interop-server"
+
+# the interop server's test methods (Sources/ImageGenInterop/InteropService.swift)
+ECHO = "test.v1.Test/Echo"
+LARGE = "test.v1.Test/Large"
+COUNT = "test.v1.Test/Count"
+SLEEP = "test.v1.Test/Sleep"
+SLEEP_IGNORING = "test.v1.Test/SleepIgnoringCancellation"
+FAIL = "test.v1.Test/Fail"
+THROW_PLAIN = "test.v1.Test/ThrowPlain"
+ONE_THEN_HANG = "test.v1.Test/OneThenHang"
+
 PRODUCT_SERVER_BIN = BIN_DIR / "imagegen-server"
 
 
@@ -81,6 +93,10 @@ class ServerProcess:
         options.setdefault("token", "")
         return Client(self.host, self.port, **options)
 
+    def async_client(self, **options) -> AsyncClient:
+        options.setdefault("token", "")
+        return AsyncClient(self.host, self.port, **options)
+
     def signal(self, number: int) -> None:
         self.process.send_signal(number)
 
@@ -137,3 +153,45 @@ def server() -> Iterator[ServerProcess]:
 def client(server: ServerProcess) -> Iterator[Client]:
     with server.client() as c:
         yield c
+
+
+STORYBOARD = {"shots": [
+    {"id": "1", "beats": [
+        {"id": "1.1", "prompt": "a lighthouse at dusk", "transition": "hard_cut"},
+        {"id": "1.2", "prompt": "its beam sweeps the sea", "transition": "continue"},
+        {"id": "1.3", "prompt": "a boat in the beam", "transition": "continue"}]},
+    {"id": "2", "beats": [
+        {"id": "2.1", "prompt": "a harbour at dawn", "transition": "hard_cut"},
+        {"id": "2.2", "prompt": "gulls over the harbour", "transition": "cut"}]},
+]}
+BEATS = 5
+STYLES = ["illustration", "clear", "consistent"]
+
+
+class ProductServer:
+    """imagegen-server over a temporary projects root with one project, "film"."""
+
+    def __init__(self, base: Path, latency_ms: int) -> None:
+        self.root = base / "projects"
+        (self.root / "film").mkdir(parents=True)
+        config = base / "config.json"
+        config.write_text(json.dumps({"offline": {"latencyMilliseconds": latency_ms}}))
+        self.process = ServerProcess(
+            "--projects-root", str(self.root), "--state-dir", str(base / "state"), "--config", str(config),
+            binary=PRODUCT_SERVER_BIN)
+
+    def client(self) -> Client:
+        return self.process.client()
+
+    def async_client(self) -> AsyncClient:
+        return self.process.async_client()
+
+
+@pytest.fixture
+def product_server(tmp_path: Path, request) -> Iterator[ProductServer]:
+    if not PRODUCT_SERVER_BIN.is_file():
+        pytest.skip(f"imagegen-server not found at {PRODUCT_SERVER_BIN}; build it with `swift build`")
+    latency = getattr(request, "param", 5)
+    server = ProductServer(tmp_path, latency)
+    yield server
+    server.process.stop()

@@ -4,6 +4,7 @@ the UNIMPLEMENTED answers of the real server)."""
 
 from __future__ import annotations
 
+import importlib
 import os
 import signal
 import subprocess
@@ -21,7 +22,8 @@ from conftest import SRC
 from fakeserver import FakeServer
 
 Frame = frame_pb2.Frame
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "generate.py"
+EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "examples"
+EXAMPLES = ["generate", "generate_async"]  # the thread-based and the asyncio client
 
 Handler = Callable[[str, bytes], Tuple[List[bytes], int, str]]
 
@@ -131,12 +133,13 @@ def example_server() -> FakeServer:
     return fake
 
 
-def test_example_prints_progress_and_fails_on_errors(tmp_path, capsys) -> None:
-    sys.path.insert(0, str(EXAMPLE.parent))
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_example_prints_progress_and_fails_on_errors(tmp_path, capsys, example: str) -> None:
+    sys.path.insert(0, str(EXAMPLES_DIR))
     try:
-        import generate  # the example
+        generate = importlib.import_module(example)
     finally:
-        sys.path.remove(str(EXAMPLE.parent))
+        sys.path.remove(str(EXAMPLES_DIR))
     storyboard = tmp_path / "sb.json"
     storyboard.write_text('{"shots": [{"id": "1", "beats": [{"id": "1.1", "prompt": "x"}]}]}')
     fake = example_server()
@@ -161,14 +164,15 @@ def test_example_prints_progress_and_fails_on_errors(tmp_path, capsys) -> None:
     assert "shot 1, beat 1.1: prompt is empty" in capsys.readouterr().err
 
 
-def test_example_ctrl_c_detaches(tmp_path) -> None:
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_example_ctrl_c_detaches(tmp_path, example: str) -> None:
     fake = FakeServer()
     accepted = events()[0]
     service = FakeService(fake, lambda method, request: ([accepted.SerializeToString()], -1, ""))
     env = dict(os.environ, PYTHONPATH=str(SRC), PYTHONUNBUFFERED="1")
     env.pop("IMAGEGEN_AUTH_TOKEN", None)
     process = subprocess.Popen(
-        [sys.executable, str(EXAMPLE), "--server", f"127.0.0.1:{fake.port}", "--project", "demo"],
+        [sys.executable, str(EXAMPLES_DIR / f"{example}.py"), "--server", f"127.0.0.1:{fake.port}", "--project", "demo"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         assert process.stdout.readline().startswith("started job j1")
@@ -187,11 +191,12 @@ def test_example_ctrl_c_detaches(tmp_path) -> None:
         fake.close()
 
 
-def test_example_against_real_server_reports_unimplemented(server) -> None:
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_example_against_real_server_reports_unimplemented(server, example: str) -> None:
     env = dict(os.environ, PYTHONPATH=str(SRC))
     env.pop("IMAGEGEN_AUTH_TOKEN", None)
     result = subprocess.run(
-        [sys.executable, str(EXAMPLE), "--server", f"{server.host}:{server.port}", "--project", "demo"],
+        [sys.executable, str(EXAMPLES_DIR / f"{example}.py"), "--server", f"{server.host}:{server.port}", "--project", "demo"],
         capture_output=True, text=True, env=env, timeout=30)
     assert result.returncode == 2
     assert "UNIMPLEMENTED" in result.stderr

@@ -9,20 +9,13 @@ import time
 
 import pytest
 
+from conftest import COUNT, ECHO, FAIL, LARGE, ONE_THEN_HANG, SLEEP, SLEEP_IGNORING, THROW_PLAIN
 from imagegen_client import (
     SERVING, Client, Methods, RpcError, StatusCode, frame_pb2, generation_pb2)
 
 CallStatus = frame_pb2.CallStatus
 CallStart = frame_pb2.CallStart
 
-ECHO = "test.v1.Test/Echo"
-LARGE = "test.v1.Test/Large"
-COUNT = "test.v1.Test/Count"
-SLEEP = "test.v1.Test/Sleep"
-SLEEP_IGNORING = "test.v1.Test/SleepIgnoringCancellation"
-FAIL = "test.v1.Test/Fail"
-THROW_PLAIN = "test.v1.Test/ThrowPlain"
-ONE_THEN_HANG = "test.v1.Test/OneThenHang"
 
 MIB = 1024 * 1024
 

@@ -8,51 +8,13 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Iterator, List
+from typing import List
 
 import pytest
 
-from conftest import PRODUCT_SERVER_BIN, ServerProcess
-from imagegen_client import Client, RpcError, StatusCode
+from conftest import BEATS, STORYBOARD, STYLES, ProductServer
+from imagegen_client import RpcError, StatusCode
 from imagegen_client.proto import generation_pb2
-
-STORYBOARD = {"shots": [
-    {"id": "1", "beats": [
-        {"id": "1.1", "prompt": "a lighthouse at dusk", "transition": "hard_cut"},
-        {"id": "1.2", "prompt": "its beam sweeps the sea", "transition": "continue"},
-        {"id": "1.3", "prompt": "a boat in the beam", "transition": "continue"}]},
-    {"id": "2", "beats": [
-        {"id": "2.1", "prompt": "a harbour at dawn", "transition": "hard_cut"},
-        {"id": "2.2", "prompt": "gulls over the harbour", "transition": "cut"}]},
-]}
-BEATS = 5
-STYLES = ["illustration", "clear", "consistent"]
-
-
-class ProductServer:
-    """imagegen-server over a temporary projects root with one project, "film"."""
-
-    def __init__(self, base: Path, latency_ms: int) -> None:
-        self.root = base / "projects"
-        (self.root / "film").mkdir(parents=True)
-        config = base / "config.json"
-        config.write_text(json.dumps({"offline": {"latencyMilliseconds": latency_ms}}))
-        self.process = ServerProcess(
-            "--projects-root", str(self.root), "--state-dir", str(base / "state"), "--config", str(config),
-            binary=PRODUCT_SERVER_BIN)
-
-    def client(self) -> Client:
-        return self.process.client()
-
-
-@pytest.fixture
-def product_server(tmp_path: Path, request) -> Iterator[ProductServer]:
-    if not PRODUCT_SERVER_BIN.is_file():
-        pytest.skip(f"imagegen-server not found at {PRODUCT_SERVER_BIN}; build it with `swift build`")
-    latency = getattr(request, "param", 5)
-    server = ProductServer(tmp_path, latency)
-    yield server
-    server.process.stop()
 
 
 def collect(stream) -> List[generation_pb2.ProgressEvent]:
@@ -149,14 +111,15 @@ def test_server_validates_storyboards_too(product_server: ProductServer) -> None
     assert "1/2" in error.value.message
 
 
-def test_example_script_runs_a_job_to_the_end(product_server: ProductServer, tmp_path: Path) -> None:
+@pytest.mark.parametrize("example", ["generate.py", "generate_async.py"])
+def test_example_script_runs_a_job_to_the_end(product_server: ProductServer, tmp_path: Path, example: str) -> None:
     storyboard = tmp_path / "storyboard.json"
     storyboard.write_text(json.dumps(STORYBOARD))
-    example = Path(__file__).resolve().parents[1] / "examples" / "generate.py"
+    script = Path(__file__).resolve().parents[1] / "examples" / example
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1] / "src"))
     address = f"{product_server.process.host}:{product_server.process.port}"
     result = subprocess.run(
-        [sys.executable, str(example), "--server", address, "--project", "film", str(storyboard)],
+        [sys.executable, str(script), "--server", address, "--project", "film", str(storyboard)],
         capture_output=True, text=True, timeout=60, env=env)
     assert result.returncode == 0, result.stderr
     assert "clear" in result.stdout and f"{BEATS}/{BEATS}" in result.stdout

@@ -1,0 +1,315 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Mapping, Optional as _Optional, Union as _Union
+
+CANCELLED: JobState
+COMPLETED: JobState
+COMPLETED_WITH_ERRORS: JobState
+CONTINUE: Transition
+CUT: Transition
+DESCRIPTOR: _descriptor.FileDescriptor
+FAILED: JobState
+HARD_CUT: Transition
+PAUSED: JobState
+QUEUED: JobState
+RUNNING: JobState
+UNSPECIFIED: JobState
+
+class Beat(_message.Message):
+    __slots__ = ["id", "prompt", "transition"]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_FIELD_NUMBER: _ClassVar[int]
+    TRANSITION_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    prompt: str
+    transition: Transition
+    def __init__(self, id: _Optional[str] = ..., prompt: _Optional[str] = ..., transition: _Optional[_Union[Transition, str]] = ...) -> None: ...
+
+class BeatEvent(_message.Message):
+    __slots__ = ["attempt", "beat_id", "bytes", "error", "key_label", "output_path", "sha256", "shot_id", "state", "style"]
+    class State(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = []
+    ATTEMPT_FIELD_NUMBER: _ClassVar[int]
+    BEAT_ID_FIELD_NUMBER: _ClassVar[int]
+    BYTES_FIELD_NUMBER: _ClassVar[int]
+    DONE: BeatEvent.State
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    FAILED: BeatEvent.State
+    GENERATING: BeatEvent.State
+    KEY_LABEL_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_PATH_FIELD_NUMBER: _ClassVar[int]
+    QUEUED: BeatEvent.State
+    RETRYING: BeatEvent.State
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    SHOT_ID_FIELD_NUMBER: _ClassVar[int]
+    SKIPPED: BeatEvent.State
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    STATE_UNSPECIFIED: BeatEvent.State
+    STYLE_FIELD_NUMBER: _ClassVar[int]
+    WAITING: BeatEvent.State
+    attempt: int
+    beat_id: str
+    bytes: int
+    error: str
+    key_label: str
+    output_path: str
+    sha256: str
+    shot_id: str
+    state: BeatEvent.State
+    style: str
+    def __init__(self, style: _Optional[str] = ..., shot_id: _Optional[str] = ..., beat_id: _Optional[str] = ..., state: _Optional[_Union[BeatEvent.State, str]] = ..., attempt: _Optional[int] = ..., key_label: _Optional[str] = ..., error: _Optional[str] = ..., output_path: _Optional[str] = ..., bytes: _Optional[int] = ..., sha256: _Optional[str] = ...) -> None: ...
+
+class BeatStatus(_message.Message):
+    __slots__ = ["attempts", "beat_id", "bytes", "error", "key_label", "output_path", "sha256", "shot_id", "state", "style"]
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    BEAT_ID_FIELD_NUMBER: _ClassVar[int]
+    BYTES_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    KEY_LABEL_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_PATH_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    SHOT_ID_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    STYLE_FIELD_NUMBER: _ClassVar[int]
+    attempts: int
+    beat_id: str
+    bytes: int
+    error: str
+    key_label: str
+    output_path: str
+    sha256: str
+    shot_id: str
+    state: BeatEvent.State
+    style: str
+    def __init__(self, style: _Optional[str] = ..., shot_id: _Optional[str] = ..., beat_id: _Optional[str] = ..., state: _Optional[_Union[BeatEvent.State, str]] = ..., attempts: _Optional[int] = ..., key_label: _Optional[str] = ..., error: _Optional[str] = ..., output_path: _Optional[str] = ..., bytes: _Optional[int] = ..., sha256: _Optional[str] = ...) -> None: ...
+
+class GenerationOptions(_message.Message):
+    __slots__ = ["force", "max_concurrency"]
+    FORCE_FIELD_NUMBER: _ClassVar[int]
+    MAX_CONCURRENCY_FIELD_NUMBER: _ClassVar[int]
+    force: bool
+    max_concurrency: int
+    def __init__(self, force: bool = ..., max_concurrency: _Optional[int] = ...) -> None: ...
+
+class GetStatusRequest(_message.Message):
+    __slots__ = ["include_beats", "job_id", "project_dir"]
+    INCLUDE_BEATS_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_DIR_FIELD_NUMBER: _ClassVar[int]
+    include_beats: bool
+    job_id: str
+    project_dir: str
+    def __init__(self, job_id: _Optional[str] = ..., project_dir: _Optional[str] = ..., include_beats: bool = ...) -> None: ...
+
+class JobAccepted(_message.Message):
+    __slots__ = ["attached", "resumed", "styles"]
+    ATTACHED_FIELD_NUMBER: _ClassVar[int]
+    RESUMED_FIELD_NUMBER: _ClassVar[int]
+    STYLES_FIELD_NUMBER: _ClassVar[int]
+    attached: bool
+    resumed: int
+    styles: _containers.RepeatedCompositeFieldContainer[StyleProgress]
+    def __init__(self, styles: _Optional[_Iterable[_Union[StyleProgress, _Mapping]]] = ..., resumed: _Optional[int] = ..., attached: bool = ...) -> None: ...
+
+class JobFinished(_message.Message):
+    __slots__ = ["message", "state", "styles", "usage"]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    STYLES_FIELD_NUMBER: _ClassVar[int]
+    USAGE_FIELD_NUMBER: _ClassVar[int]
+    message: str
+    state: JobState
+    styles: _containers.RepeatedCompositeFieldContainer[StyleSummary]
+    usage: Usage
+    def __init__(self, state: _Optional[_Union[JobState, str]] = ..., styles: _Optional[_Iterable[_Union[StyleSummary, _Mapping]]] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., message: _Optional[str] = ...) -> None: ...
+
+class JobRequest(_message.Message):
+    __slots__ = ["job_id"]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    def __init__(self, job_id: _Optional[str] = ...) -> None: ...
+
+class JobStatus(_message.Message):
+    __slots__ = ["beats", "created_unix_ms", "finished_unix_ms", "job_id", "last_seq", "message", "project_dir", "started_unix_ms", "state", "styles", "usage"]
+    BEATS_FIELD_NUMBER: _ClassVar[int]
+    CREATED_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
+    FINISHED_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    LAST_SEQ_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_DIR_FIELD_NUMBER: _ClassVar[int]
+    STARTED_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    STYLES_FIELD_NUMBER: _ClassVar[int]
+    USAGE_FIELD_NUMBER: _ClassVar[int]
+    beats: _containers.RepeatedCompositeFieldContainer[BeatStatus]
+    created_unix_ms: int
+    finished_unix_ms: int
+    job_id: str
+    last_seq: int
+    message: str
+    project_dir: str
+    started_unix_ms: int
+    state: JobState
+    styles: _containers.RepeatedCompositeFieldContainer[StyleProgress]
+    usage: Usage
+    def __init__(self, job_id: _Optional[str] = ..., project_dir: _Optional[str] = ..., state: _Optional[_Union[JobState, str]] = ..., styles: _Optional[_Iterable[_Union[StyleProgress, _Mapping]]] = ..., message: _Optional[str] = ..., last_seq: _Optional[int] = ..., created_unix_ms: _Optional[int] = ..., started_unix_ms: _Optional[int] = ..., finished_unix_ms: _Optional[int] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., beats: _Optional[_Iterable[_Union[BeatStatus, _Mapping]]] = ...) -> None: ...
+
+class KeyEvent(_message.Message):
+    __slots__ = ["cool_down_ms", "key_label", "reason", "state", "style"]
+    class State(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = []
+    COOLING: KeyEvent.State
+    COOL_DOWN_MS_FIELD_NUMBER: _ClassVar[int]
+    DISABLED: KeyEvent.State
+    EXHAUSTED: KeyEvent.State
+    KEY_LABEL_FIELD_NUMBER: _ClassVar[int]
+    READY: KeyEvent.State
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    STATE_UNSPECIFIED: KeyEvent.State
+    STYLE_FIELD_NUMBER: _ClassVar[int]
+    cool_down_ms: int
+    key_label: str
+    reason: str
+    state: KeyEvent.State
+    style: str
+    def __init__(self, style: _Optional[str] = ..., key_label: _Optional[str] = ..., state: _Optional[_Union[KeyEvent.State, str]] = ..., cool_down_ms: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class ListJobsRequest(_message.Message):
+    __slots__ = []
+    def __init__(self) -> None: ...
+
+class ListJobsResponse(_message.Message):
+    __slots__ = ["jobs"]
+    JOBS_FIELD_NUMBER: _ClassVar[int]
+    jobs: _containers.RepeatedCompositeFieldContainer[JobStatus]
+    def __init__(self, jobs: _Optional[_Iterable[_Union[JobStatus, _Mapping]]] = ...) -> None: ...
+
+class ProgressEvent(_message.Message):
+    __slots__ = ["accepted", "beat", "finished", "job_id", "key", "message", "seq", "style", "time_unix_ms"]
+    ACCEPTED_FIELD_NUMBER: _ClassVar[int]
+    BEAT_FIELD_NUMBER: _ClassVar[int]
+    FINISHED_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    STYLE_FIELD_NUMBER: _ClassVar[int]
+    TIME_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
+    accepted: JobAccepted
+    beat: BeatEvent
+    finished: JobFinished
+    job_id: str
+    key: KeyEvent
+    message: str
+    seq: int
+    style: StyleProgress
+    time_unix_ms: int
+    def __init__(self, seq: _Optional[int] = ..., job_id: _Optional[str] = ..., time_unix_ms: _Optional[int] = ..., accepted: _Optional[_Union[JobAccepted, _Mapping]] = ..., beat: _Optional[_Union[BeatEvent, _Mapping]] = ..., style: _Optional[_Union[StyleProgress, _Mapping]] = ..., key: _Optional[_Union[KeyEvent, _Mapping]] = ..., message: _Optional[str] = ..., finished: _Optional[_Union[JobFinished, _Mapping]] = ...) -> None: ...
+
+class Shot(_message.Message):
+    __slots__ = ["beats", "id"]
+    BEATS_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    beats: _containers.RepeatedCompositeFieldContainer[Beat]
+    id: str
+    def __init__(self, id: _Optional[str] = ..., beats: _Optional[_Iterable[_Union[Beat, _Mapping]]] = ...) -> None: ...
+
+class StartGenerationRequest(_message.Message):
+    __slots__ = ["detach", "options", "project_dir", "request_id", "storyboard", "styles"]
+    DETACH_FIELD_NUMBER: _ClassVar[int]
+    OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_DIR_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    STORYBOARD_FIELD_NUMBER: _ClassVar[int]
+    STYLES_FIELD_NUMBER: _ClassVar[int]
+    detach: bool
+    options: GenerationOptions
+    project_dir: str
+    request_id: str
+    storyboard: Storyboard
+    styles: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, project_dir: _Optional[str] = ..., storyboard: _Optional[_Union[Storyboard, _Mapping]] = ..., styles: _Optional[_Iterable[str]] = ..., options: _Optional[_Union[GenerationOptions, _Mapping]] = ..., detach: bool = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class Storyboard(_message.Message):
+    __slots__ = ["shots"]
+    SHOTS_FIELD_NUMBER: _ClassVar[int]
+    shots: _containers.RepeatedCompositeFieldContainer[Shot]
+    def __init__(self, shots: _Optional[_Iterable[_Union[Shot, _Mapping]]] = ...) -> None: ...
+
+class StyleProgress(_message.Message):
+    __slots__ = ["completed", "failed", "in_flight", "keys_cooling", "keys_disabled", "keys_total", "percent", "style", "total"]
+    COMPLETED_FIELD_NUMBER: _ClassVar[int]
+    FAILED_FIELD_NUMBER: _ClassVar[int]
+    IN_FLIGHT_FIELD_NUMBER: _ClassVar[int]
+    KEYS_COOLING_FIELD_NUMBER: _ClassVar[int]
+    KEYS_DISABLED_FIELD_NUMBER: _ClassVar[int]
+    KEYS_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    PERCENT_FIELD_NUMBER: _ClassVar[int]
+    STYLE_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    completed: int
+    failed: int
+    in_flight: int
+    keys_cooling: int
+    keys_disabled: int
+    keys_total: int
+    percent: float
+    style: str
+    total: int
+    def __init__(self, style: _Optional[str] = ..., total: _Optional[int] = ..., completed: _Optional[int] = ..., failed: _Optional[int] = ..., in_flight: _Optional[int] = ..., percent: _Optional[float] = ..., keys_total: _Optional[int] = ..., keys_cooling: _Optional[int] = ..., keys_disabled: _Optional[int] = ...) -> None: ...
+
+class StyleSummary(_message.Message):
+    __slots__ = ["done", "duration_ms", "error", "failed", "skipped", "style", "total", "usage"]
+    DONE_FIELD_NUMBER: _ClassVar[int]
+    DURATION_MS_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    FAILED_FIELD_NUMBER: _ClassVar[int]
+    SKIPPED_FIELD_NUMBER: _ClassVar[int]
+    STYLE_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    USAGE_FIELD_NUMBER: _ClassVar[int]
+    done: int
+    duration_ms: int
+    error: str
+    failed: int
+    skipped: int
+    style: str
+    total: int
+    usage: Usage
+    def __init__(self, style: _Optional[str] = ..., total: _Optional[int] = ..., done: _Optional[int] = ..., failed: _Optional[int] = ..., skipped: _Optional[int] = ..., duration_ms: _Optional[int] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., error: _Optional[str] = ...) -> None: ...
+
+class Usage(_message.Message):
+    __slots__ = ["images", "output_tokens", "prompt_tokens", "requests", "total_tokens", "unknown_outcome_attempts", "wasted_billed_attempts"]
+    IMAGES_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    UNKNOWN_OUTCOME_ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    WASTED_BILLED_ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    images: int
+    output_tokens: int
+    prompt_tokens: int
+    requests: int
+    total_tokens: int
+    unknown_outcome_attempts: int
+    wasted_billed_attempts: int
+    def __init__(self, requests: _Optional[int] = ..., images: _Optional[int] = ..., wasted_billed_attempts: _Optional[int] = ..., unknown_outcome_attempts: _Optional[int] = ..., prompt_tokens: _Optional[int] = ..., output_tokens: _Optional[int] = ..., total_tokens: _Optional[int] = ...) -> None: ...
+
+class WatchJobRequest(_message.Message):
+    __slots__ = ["after_seq", "job_id"]
+    AFTER_SEQ_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    after_seq: int
+    job_id: str
+    def __init__(self, job_id: _Optional[str] = ..., after_seq: _Optional[int] = ...) -> None: ...
+
+class Transition(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
+
+class JobState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
