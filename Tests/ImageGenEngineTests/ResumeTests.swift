@@ -160,11 +160,11 @@ struct ResumeTests {
         async let summary = runJob(job)
         try await Task.sleep(for: .milliseconds(200))
         #expect(provider.recorded.isEmpty)
-        #expect(job.status().paused)
+        #expect(job.isPaused)
         job.resume()
         let (result, _) = await summary
         #expect(result.state == .completed)
         #expect(provider.recorded.count == 4)
-        #expect(job.status().state == .completed)
+        #expect(!job.isPaused)
     }
 }

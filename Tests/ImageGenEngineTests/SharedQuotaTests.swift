@@ -33,7 +33,7 @@ struct SharedQuotaTests {
         for call in secondJob {
             #expect(call.start - limited.end! >= .milliseconds(1_490), "the second job started a request \(call.start - limited.end!) after the 429")
         }
-        #expect(keyEvents(eventsB).contains { $0.state == .cooled && $0.reason.contains("another style or job") })
+        #expect(keyEvents(eventsB).contains { $0.state == .cooling && $0.reason.contains("another style or job") })
     }
 
     /// Two styles on one project share its pace: a request dispatched before the other style's 429

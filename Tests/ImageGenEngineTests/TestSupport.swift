@@ -107,14 +107,14 @@ func fastStyle(
 /// "shot/beat" storyboard with `shots` shots of `beats` beats each; prompts are unique
 /// ("scene S moment B", after "`subject`: " when given).
 func makeStoryboard(
-    shots: Int, beats: Int, subject: String? = nil, transition: (Int, Int) -> Storyboard.Transition = { _, _ in .cut }
-) throws -> Storyboard {
-    try Storyboard(
+    shots: Int, beats: Int, subject: String? = nil, transition: (Int, Int) -> ValidatedStoryboard.Transition = { _, _ in .cut }
+) throws -> ValidatedStoryboard {
+    try ValidatedStoryboard(
         shots: (1...shots).map { s in
-            Storyboard.Shot(
+            ValidatedStoryboard.Shot(
                 id: "\(s)",
                 beats: (1...beats).map { b in
-                    Storyboard.Beat(
+                    ValidatedStoryboard.Beat(
                         id: "\(s).\(b)", prompt: (subject.map { "\($0): " } ?? "") + "scene \(s) moment \(b)",
                         transition: transition(s, b))
                 })
@@ -132,7 +132,7 @@ func runJob(_ job: ImageJob) async -> (JobSummary, [EngineEvent]) {
     return (summary, await events)
 }
 
-func beatEvents(_ events: [EngineEvent], style: String? = nil, state: BeatEvent.State? = nil) -> [BeatEvent] {
+func beatEvents(_ events: [EngineEvent], style: String? = nil, state: BeatUpdate.State? = nil) -> [BeatUpdate] {
     events.compactMap { event in
         guard case .beat(let beat) = event else { return nil }
         if let style, beat.style != style { return nil }
@@ -141,7 +141,7 @@ func beatEvents(_ events: [EngineEvent], style: String? = nil, state: BeatEvent.
     }
 }
 
-func keyEvents(_ events: [EngineEvent]) -> [KeyEvent] {
+func keyEvents(_ events: [EngineEvent]) -> [KeyUpdate] {
     events.compactMap { if case .key(let key) = $0 { return key } else { return nil } }
 }
 

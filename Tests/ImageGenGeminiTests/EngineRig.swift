@@ -74,7 +74,7 @@ struct EngineRig: Sendable {
     }
 
     /// Runs a new job to its end, collecting every event.
-    func run(_ engine: ImageEngine, _ storyboard: Storyboard, options: JobOptions = JobOptions()) async throws
+    func run(_ engine: ImageEngine, _ storyboard: ValidatedStoryboard, options: JobOptions = JobOptions()) async throws
         -> (JobSummary, [EngineEvent])
     {
         let job = try engine.makeJob(storyboard: storyboard, project: project, options: options)

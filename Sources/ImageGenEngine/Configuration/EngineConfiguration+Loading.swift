@@ -83,7 +83,7 @@ struct ConfigurationLoader {
             if let value = EngineConfiguration.Durability(rawValue: durability) {
                 config.durability = value
             } else {
-                problems.append("durability: must be \"full\" or \"none\", not \(Storyboard.quoted(durability))")
+                problems.append("durability: must be \"full\" or \"none\", not \(ValidatedStoryboard.quoted(durability))")
             }
         }
         if let lines = integer(object, "journalCompactionLines", at: "", min: 1) { config.journalCompactionLines = lines }
@@ -132,7 +132,7 @@ struct ConfigurationLoader {
             }
             guard let template = object["template"] as? String else {
                 problems.append(
-                    "\(at): unknown style \(Storyboard.quoted(name)) (known: \(config.styles.map(\.name).joined(separator: ", "))); a new style needs a \"template\""
+                    "\(at): unknown style \(ValidatedStoryboard.quoted(name)) (known: \(config.styles.map(\.name).joined(separator: ", "))); a new style needs a \"template\""
                 )
                 return
             }
@@ -149,19 +149,19 @@ struct ConfigurationLoader {
         }
         if let model = string(object, "model", at: at + ".") {
             if model.isEmpty || model.contains("/") || model.contains(" ") {
-                problems.append("\(at).model: \(Storyboard.quoted(model)) is not a model name")
+                problems.append("\(at).model: \(ValidatedStoryboard.quoted(model)) is not a model name")
             } else {
                 style.model = model
             }
         }
         if let ratio = string(object, "aspectRatio", at: at + ".") {
             if Self.aspectRatios.contains(ratio) { style.aspectRatio = ratio } else {
-                problems.append("\(at).aspectRatio: \(Storyboard.quoted(ratio)) is not one of \(Self.aspectRatios.sorted().joined(separator: ", "))")
+                problems.append("\(at).aspectRatio: \(ValidatedStoryboard.quoted(ratio)) is not one of \(Self.aspectRatios.sorted().joined(separator: ", "))")
             }
         }
         if let size = string(object, "imageSize", at: at + ".") {
             if Self.imageSizes.contains(size) { style.imageSize = size } else {
-                problems.append("\(at).imageSize: \(Storyboard.quoted(size)) must be 1K, 2K or 4K")
+                problems.append("\(at).imageSize: \(ValidatedStoryboard.quoted(size)) must be 1K, 2K or 4K")
             }
         }
         if let continuity = bool(object, "continuity", at: at + ".") { style.continuity = continuity }
@@ -213,7 +213,7 @@ struct ConfigurationLoader {
             let styleToken = String(name.dropFirst("IMAGEGEN_KEYS_".count))
             guard let style = config.styles.first(where: { Self.environmentName($0.name) == styleToken }) else {
                 problems.append(
-                    "\(name): unknown style \(Storyboard.quoted(styleToken.lowercased())) (known: \(config.styles.map(\.name).joined(separator: ", ")))"
+                    "\(name): unknown style \(ValidatedStoryboard.quoted(styleToken.lowercased())) (known: \(config.styles.map(\.name).joined(separator: ", ")))"
                 )
                 continue
             }
@@ -231,12 +231,12 @@ struct ConfigurationLoader {
                 defaultRPM = rpm
                 styleRPM = [:]
             } else {
-                problems.append("IMAGEGEN_KEY_RPM: \(Storyboard.quoted(text)) must be a number of requests per minute, 0 or more")
+                problems.append("IMAGEGEN_KEY_RPM: \(ValidatedStoryboard.quoted(text)) must be a number of requests per minute, 0 or more")
             }
         }
         if let text = environment["IMAGEGEN_OFFLINE_LATENCY_MS"] {
             if let ms = Int(text), ms >= 0 { config.offline.latency = .milliseconds(ms) } else {
-                problems.append("IMAGEGEN_OFFLINE_LATENCY_MS: \(Storyboard.quoted(text)) must be a whole number of milliseconds, 0 or more")
+                problems.append("IMAGEGEN_OFFLINE_LATENCY_MS: \(ValidatedStoryboard.quoted(text)) must be a whole number of milliseconds, 0 or more")
             }
         }
         if let path = environment["IMAGEGEN_OFFLINE_RENDER_LOG"], !path.isEmpty { config.offline.renderLogPath = path }
@@ -255,7 +255,7 @@ struct ConfigurationLoader {
             if Self.isProjectID(project) {
                 let secret = String(text[text.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
                 if secret.isEmpty {
-                    problems.append("\(place): key is empty (project \(Storyboard.quoted(project)))")
+                    problems.append("\(place): key is empty (project \(ValidatedStoryboard.quoted(project)))")
                     return nil
                 }
                 return KeyEntry(project: project, secret: secret)
@@ -281,7 +281,7 @@ struct ConfigurationLoader {
     mutating func finish() throws(EngineError) -> EngineConfiguration {
         // Empty key entries are reported here so the message can name the place without the secret.
         if !Self.isValidBaseURL(baseURL) {
-            problems.append("gemini base URL \(Storyboard.quoted(baseURL)) must be an http or https URL with a host")
+            problems.append("gemini base URL \(ValidatedStoryboard.quoted(baseURL)) must be an http or https URL with a host")
         }
         for index in config.styles.indices {
             let name = config.styles[index].name

@@ -11,7 +11,7 @@ struct StyleRunner: Sendable {
     let style: StyleConfiguration
     let provider: any ImageProvider
     let project: ProjectDirectory
-    let storyboard: Storyboard
+    let storyboard: ValidatedStoryboard
     let force: Bool
     let configuration: EngineConfiguration
     let control: JobControl
@@ -71,17 +71,17 @@ struct StyleRunner: Sendable {
         isOffline ? [APIKey(secret: "", project: "offline", label: "\(style.name)#offline")] : style.keys
     }
 
-    func run() async -> StyleSummary {
+    func run() async -> StyleReport {
         let clock = ContinuousClock()
         let started = clock.now
         let total = storyboard.beatCount
         var spend = SpendCounters()
         let keysTotal = style.keys.count
 
-        func summary(_ state: JobState, done: Int = 0, failed: Int = 0, skipped: Int = 0, error: String? = nil)
-            -> StyleSummary
+        func summary(_ state: JobOutcome, done: Int = 0, failed: Int = 0, skipped: Int = 0, error: String? = nil)
+            -> StyleReport
         {
-            StyleSummary(
+            StyleReport(
                 style: style.name, provider: provider.name, state: state, total: total, done: done, failed: failed,
                 skipped: skipped, duration: clock.now - started, spend: spend, error: error)
         }
@@ -135,12 +135,12 @@ struct StyleRunner: Sendable {
         var styleError: String?
         var cancelled = false
 
-        func event(_ index: Int, _ state: BeatEvent.State, attempt: Int = 0, key: String? = nil, path: String? = nil,
+        func event(_ index: Int, _ state: BeatUpdate.State, attempt: Int = 0, key: String? = nil, path: String? = nil,
                    bytes: Int? = nil, sha: String? = nil, error: String? = nil, retryIn: Duration? = nil) {
             let beat = beats[index]
             control.emit(
-                .beat(BeatEvent(
-                    style: style.name, shot: beat.shot, beat: beat.beat, state: state, attempt: attempt, keyLabel: key,
+                .beat(BeatUpdate(
+                    style: style.name, shotID: beat.shot, beatID: beat.beat, state: state, attempt: attempt, keyLabel: key,
                     outputPath: path, bytes: bytes, sha256: sha, error: error, retryIn: retryIn)))
         }
 
@@ -148,7 +148,7 @@ struct StyleRunner: Sendable {
             let (cooling, disabled) = pool.counts(now: clock.now)
             let completed = skipped + done
             control.publish(
-                StyleProgress(
+                StyleCounters(
                     style: style.name, total: total, completed: completed, failed: failed, inFlight: inFlight,
                     percent: total == 0 ? 100 : Double(completed) * 100 / Double(total), keysTotal: keysTotal,
                     keysCooling: isOffline ? 0 : cooling, keysDisabled: isOffline ? 0 : disabled))
@@ -194,7 +194,7 @@ struct StyleRunner: Sendable {
             }
         }
 
-        func keyEvent(_ key: APIKey, _ state: KeyEvent.State, duration: Duration? = nil, reason: String) {
+        func keyEvent(_ key: APIKey, _ state: KeyUpdate.State, duration: Duration? = nil, reason: String) {
             logger.info(
                 "key \(state.rawValue)",
                 metadata: [
@@ -202,7 +202,7 @@ struct StyleRunner: Sendable {
                     "duration": "\(duration.map { "\($0)" } ?? "-")",
                 ])
             control.emit(
-                .key(KeyEvent(style: style.name, keyLabel: key.label, project: key.project, state: state, duration: duration,
+                .key(KeyUpdate(style: style.name, keyLabel: key.label, project: key.project, state: state, duration: duration,
                               reason: reason)))
         }
 
@@ -212,7 +212,7 @@ struct StyleRunner: Sendable {
             while true {
                 let now = clock.now
                 for (key, delay) in pool.adoptCoolings(control.projectCoolings(now: now), now: now) {
-                    keyEvent(key, .cooled, duration: delay, reason: "rate limited: project \(key.project) cooling (a 429 in another style or job)")
+                    keyEvent(key, .cooling, duration: delay, reason: "rate limited: project \(key.project) cooling (a 429 in another style or job)")
                 }
                 for (key, reason) in pool.adoptSpentDailyQuotas(control.spentDailyQuotas()) {
                     keyEvent(key, .exhausted, reason: "\(reason) (found by another style or job; resets at midnight Pacific time)")
@@ -342,7 +342,7 @@ struct StyleRunner: Sendable {
                             let (delay, cooled) = pool.cool(outcome.slot, retryAfter: retryAfter, policy: style.retry, now: coolStart)
                             control.coolProject(key.project, until: coolStart + delay)
                             for cooledKey in cooled {
-                                keyEvent(cooledKey, .cooled, duration: delay, reason: "rate limited: \(message)")
+                                keyEvent(cooledKey, .cooling, duration: delay, reason: "rate limited: \(message)")
                             }
                         }
                         if counters[index].rateLimited >= style.retry.maxRateLimitedAttempts {
@@ -415,7 +415,7 @@ struct StyleRunner: Sendable {
             group.cancelAll()
         }
 
-        var state: JobState
+        var state: JobOutcome
         if cancelled {
             state = .cancelled
             control.emit(.message(style: style.name, text: "style \(style.name): cancelled; \(done + skipped) of \(total) done"))
