@@ -121,30 +121,6 @@ func makeStoryboard(
         })
 }
 
-/// Runs a job, collecting its events.
-func runJob(_ job: ImageJob) async -> (JobSummary, [EngineEvent]) {
-    async let events: [EngineEvent] = {
-        var all: [EngineEvent] = []
-        for await event in job.events { all.append(event) }
-        return all
-    }()
-    let summary = await job.run()
-    return (summary, await events)
-}
-
-func beatEvents(_ events: [EngineEvent], style: String? = nil, state: BeatUpdate.State? = nil) -> [BeatUpdate] {
-    events.compactMap { event in
-        guard case .beat(let beat) = event else { return nil }
-        if let style, beat.style != style { return nil }
-        if let state, beat.state != state { return nil }
-        return beat
-    }
-}
-
-func keyEvents(_ events: [EngineEvent]) -> [KeyUpdate] {
-    events.compactMap { if case .key(let key) = $0 { return key } else { return nil } }
-}
-
 /// Reads a style's JSON progress file (after a job, the journal is folded into it).
 func progressRecords(_ project: URL, style: String) throws -> [String: BeatRecord] {
     struct Document: Decodable { var beats: [BeatRecord] }

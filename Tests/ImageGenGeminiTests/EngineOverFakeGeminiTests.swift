@@ -1,6 +1,7 @@
 import FakeGemini
 import Foundation
 import ImageGenEngine
+import ImageGenTestSupport
 import ImageGenGemini
 import Testing
 
@@ -45,19 +46,6 @@ struct EngineOverFakeGeminiTests {
         try board((1...count).map { ("1", "1.\($0)", prompt($0) ?? "scene \($0) of a quiet harbour", .cut) })
     }
 
-    static func beats(_ events: [EngineEvent], style: String? = nil, state: BeatUpdate.State? = nil) -> [BeatUpdate] {
-        events.compactMap { event in
-            guard case .beat(let beat) = event else { return nil }
-            if let style, beat.style != style { return nil }
-            if let state, beat.state != state { return nil }
-            return beat
-        }
-    }
-
-    static func keyEvents(_ events: [EngineEvent]) -> [KeyUpdate] {
-        events.compactMap { if case .key(let key) = $0 { return key } else { return nil } }
-    }
-
     static func summary(_ job: JobSummary, _ style: String) throws -> StyleReport {
         try #require(job.styles.first { $0.style == style })
     }
@@ -90,7 +78,7 @@ struct EngineOverFakeGeminiTests {
                 #expect((account.total, account.done, account.failed, account.skipped) == (6, 6, 0, 0))
                 #expect(account.spend.requests == 6 && account.spend.imagesReceived == 6)
                 #expect(account.spend.usage.outputTokens == 6 * 1290)
-                #expect(Self.beats(events, style: style, state: .done).count == 6)
+                #expect(beatUpdates(events, style: style, state: .done).count == 6)
                 let records = try rig.progress(style: style)
                 #expect(records.count == 6)
                 let log = rig.log(style: style)
@@ -201,7 +189,7 @@ struct EngineOverFakeGeminiTests {
             #expect(!limited.isEmpty, "the fake's pace is lower than the engine's: 429s expected")
             #expect(account.spend.rateLimited == limited.count)
             #expect(account.spend.requests == log.count)
-            let cooled = Self.keyEvents(events).filter { $0.state == .cooling }
+            let cooled = keyUpdates(events).filter { $0.state == .cooling }
             #expect(cooled.count >= limited.count)
             #expect(cooled.allSatisfy { ($0.duration ?? .zero) > .zero })
             // Both projects reach the fake's limit at about the same time, so a rate-limited beat
@@ -239,7 +227,7 @@ struct EngineOverFakeGeminiTests {
             let retry = try #require(later.first { $0.prompt == rejection.prompt })
             #expect(retry.keyLabel == labelB && retry.kind == "image")
             #expect(log.filter { $0.kind == "image" }.count == 6)
-            let cooled = Self.keyEvents(events).filter { $0.state == .cooling }
+            let cooled = keyUpdates(events).filter { $0.state == .cooling }
             #expect(cooled.count == 1 && cooled.first?.project == "project-a")
             #expect((cooled.first?.duration ?? .zero) >= .seconds(59))
         }
@@ -355,7 +343,7 @@ struct EngineOverFakeGeminiTests {
             #expect(!log[(position + 1)...].contains { $0.keyLabel == rejection.keyLabel })
             let retry = try #require(log[(position + 1)...].first { $0.prompt == rejection.prompt })
             #expect(retry.keyLabel != rejection.keyLabel && retry.kind == "image")
-            let exhausted = Self.keyEvents(events).filter { $0.state == .exhausted }
+            let exhausted = keyUpdates(events).filter { $0.state == .exhausted }
             #expect(exhausted.count == 1)
             let spentLabel = try #require(exhausted.first?.keyLabel)
             #expect(spentLabel.hasSuffix(String(rejection.keyLabel?.suffix(4) ?? "?")))
@@ -390,7 +378,7 @@ struct EngineOverFakeGeminiTests {
             let forbiddenSent = clearLog.filter { $0.keyLabel == EngineRig.fakeLabel(Self.forbiddenSecret) }
             #expect(unknownSent.count == 1 && unknownSent.first?.kind == "invalid_key" && unknownSent.first?.status == 400)
             #expect(forbiddenSent.count == 1 && forbiddenSent.first?.kind == "forbidden" && forbiddenSent.first?.status == 403)
-            let disabled = Self.keyEvents(events).filter { $0.state == .disabled }
+            let disabled = keyUpdates(events).filter { $0.state == .disabled }
             let clearLabels = styles[0].keys.map(\.label)
             #expect(Set(disabled.filter { $0.style == "clear" }.map(\.keyLabel)) == Set(clearLabels.prefix(2)))
             let records = try rig.progress(style: "clear")
@@ -402,7 +390,7 @@ struct EngineOverFakeGeminiTests {
             let message = try #require(illustration.error)
             for key in styles[1].keys { #expect(message.contains(key.label), "\(message)") }
             #expect(message.contains("disabled"))
-            #expect(Self.beats(events, style: "illustration", state: .failed).count == 4)
+            #expect(beatUpdates(events, style: "illustration", state: .failed).count == 4)
             #expect(!FileManager.default.fileExists(atPath: rig.project.appendingPathComponent("generated_images/illustration/Shot_1").path))
             let illustrationSent = rig.server.requestLog().filter {
                 $0.keyLabel == EngineRig.fakeLabel(Self.unknownSecret2) || $0.keyLabel == EngineRig.fakeLabel(Self.forbiddenSecret2)
@@ -463,7 +451,7 @@ struct EngineOverFakeGeminiTests {
 
             let sent = rig.log(style: "clear").filter { $0.prompt == "clear: " + faulty }
             #expect(sent.map(\.kind) == Array(repeating: check.fault, count: check.failures) + ["image"])
-            #expect(Self.beats(events, style: "clear", state: .retrying).count == check.failures)
+            #expect(beatUpdates(events, style: "clear", state: .retrying).count == check.failures)
             let record = try #require(try rig.progress(style: "clear")["1/1.2"])
             #expect(record.state == .done)
             #expect(record.attempts == check.failures + 1)
@@ -505,7 +493,7 @@ struct EngineOverFakeGeminiTests {
 
             let sent = rig.log(style: "clear").filter { $0.prompt == "clear: " + blocked }
             #expect(sent.count == check.wasted && sent.allSatisfy { $0.status == 200 && $0.kind == check.fault })
-            let failure = try #require(Self.beats(events, style: "clear", state: .failed).first)
+            let failure = try #require(beatUpdates(events, style: "clear", state: .failed).first)
             #expect(failure.beatID == "1.2")
             #expect(failure.error?.contains(check.reason) == true, "\(failure.error ?? "no error")")
             let record = try #require(try rig.progress(style: "clear")["1/1.2"])
@@ -701,7 +689,7 @@ struct EngineOverFakeGeminiTests {
                 // Only the blocked beat (and, the first time, 2.1) reach the fake.
                 let prompts = rig.server.requestLog().map(\.prompt).sorted()
                 #expect(prompts == (run == 1 ? ["consistent: a harbour [[fault:safety]]", "consistent: the town square"] : ["consistent: a harbour [[fault:safety]]"]))
-                let failed = Dictionary(uniqueKeysWithValues: Self.beats(events, state: .failed).map { ($0.beatID, $0.error ?? "") })
+                let failed = Dictionary(uniqueKeysWithValues: beatUpdates(events, state: .failed).map { ($0.beatID, $0.error ?? "") })
                 #expect(failed["1.1"]?.contains("PROHIBITED_CONTENT") == true)
                 #expect(failed["1.2"]?.contains("predecessor 1.1 failed") == true)
                 #expect(failed["1.3"]?.contains("predecessor 1.2 failed") == true)
