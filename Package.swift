@@ -232,9 +232,10 @@ let package = Package(
         ),
 
         // ---- Tests ----
-        // Helpers shared by the test suites: real child processes of the package's executables.
+        // Helpers shared by the test suites: real child processes of the package's executables, engine job runs.
         .target(
             name: "ImageGenTestSupport",
+            dependencies: ["ImageGenEngine"],
             path: "Tests/ImageGenTestSupport",
             swiftSettings: strictSwift
         ),

@@ -2,7 +2,7 @@
 /// and, when several things are wrong at once (a storyboard, a configuration), the list of them all.
 ///
 /// ```swift
-/// do { let board = try Storyboard.parse(json: data) }
+/// do { let board = try ValidatedStoryboard.parse(json: data) }
 /// catch { print(error.message); error.problems.forEach { print(" - \($0)") } }
 /// ```
 public struct EngineError: Error, Sendable, Equatable, CustomStringConvertible {

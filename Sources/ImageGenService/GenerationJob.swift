@@ -25,7 +25,7 @@ final class GenerationJob: Sendable {
     let projectDir: String
     let project: URL
     let request: StartGenerationRequest
-    let storyboard: ImageGenEngine.Storyboard
+    let storyboard: ValidatedStoryboard
     let styles: [String]
     /// Identifies "the same work": storyboard, styles and force.
     let fingerprint: String
@@ -36,8 +36,8 @@ final class GenerationJob: Sendable {
     let seqReservation: UInt64
 
     private struct State {
-        var state: ImageGenWire.JobState = .queued
-        var styles: [ImageGenWire.StyleProgress]
+        var state: JobState = .queued
+        var styles: [StyleProgress]
         var message = ""
         var startedUnixMs: Int64 = 0
         var finishedUnixMs: Int64 = 0
@@ -62,7 +62,7 @@ final class GenerationJob: Sendable {
 
     init(
         id: String, projectDir: String, project: URL, request: StartGenerationRequest,
-        storyboard: ImageGenEngine.Storyboard, styles: [String], fingerprint: String, firstSeq: UInt64,
+        storyboard: ValidatedStoryboard, styles: [String], fingerprint: String, firstSeq: UInt64,
         seqReservation: UInt64, retention: Int, watcherBuffer: Int
     ) {
         self.id = id
@@ -75,7 +75,7 @@ final class GenerationJob: Sendable {
         self.events = EventLog(firstSeq: firstSeq, retention: retention, watcherBuffer: watcherBuffer)
         self.seqReservation = max(1, seqReservation)
         self.createdUnixMs = Self.nowMs()
-        self.state = Mutex(State(styles: styles.map { ImageGenWire.StyleProgress(style: $0) }, seqGrantedThrough: firstSeq - 1))
+        self.state = Mutex(State(styles: styles.map { StyleProgress(style: $0) }, seqGrantedThrough: firstSeq - 1))
     }
 
     static func nowMs() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded()) }
@@ -301,10 +301,10 @@ final class GenerationJob: Sendable {
 
     // MARK: Status
 
-    func status(includeBeats: Bool) -> ImageGenWire.JobStatus {
+    func status(includeBeats: Bool) -> JobStatus {
         let lastSeq = events.lastSeq
         return state.withLock { state in
-            ImageGenWire.JobStatus(
+            JobStatus(
                 jobID: id, projectDir: projectDir, state: state.state, styles: state.styles, message: state.message,
                 lastSeq: lastSeq, createdUnixMs: createdUnixMs, startedUnixMs: state.startedUnixMs,
                 finishedUnixMs: state.finishedUnixMs, usage: state.usage,

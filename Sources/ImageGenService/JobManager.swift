@@ -137,11 +137,11 @@ public final class JobManager: Sendable {
         }
         let directory = try await openProject(request.projectDir)
         let project = directory.url
-        let storyboard: ImageGenEngine.Storyboard
+        let storyboard: ValidatedStoryboard
         if let wire = request.storyboard {
             storyboard = try WireMapping.storyboard(wire, limits: configuration.storyboardLimits)
         } else {
-            let read: ImageGenEngine.Storyboard?
+            let read: ValidatedStoryboard?
             do {
                 read = try await projectStoryboard(directory)
             } catch {
@@ -222,7 +222,7 @@ public final class JobManager: Sendable {
         let total = UInt32(clamping: storyboard.beatCount)
         let progress = styles.map { style in
             let completed = UInt32(clamping: done[style] ?? 0)
-            return ImageGenWire.StyleProgress(
+            return StyleProgress(
                 style: style, total: total, completed: completed, percent: total == 0 ? 100 : Double(completed) * 100 / Double(total))
         }
         // Saved, with the seqs its run may issue, before its first event is numbered.
@@ -340,7 +340,7 @@ public final class JobManager: Sendable {
     /// Stops a job; waits (woken by its end, not polling) for it to wind down so the answer shows
     /// its final state, but no longer than ``cancelWindDown`` or `deadline`, and not at all once
     /// the calling task is cancelled (the call's client went away or its deadline passed).
-    public func cancel(_ id: String, deadline: ContinuousClock.Instant? = nil) async throws(RPCError) -> ImageGenWire.JobStatus {
+    public func cancel(_ id: String, deadline: ContinuousClock.Instant? = nil) async throws(RPCError) -> JobStatus {
         let job = try await job(id)
         if job.isActive {
             job.requestStop(.cancelledByClient)
@@ -351,27 +351,27 @@ public final class JobManager: Sendable {
         return job.status(includeBeats: false)
     }
 
-    public func pause(_ id: String) async throws(RPCError) -> ImageGenWire.JobStatus {
+    public func pause(_ id: String) async throws(RPCError) -> JobStatus {
         let job = try await job(id)
         try job.pause()
         await publish(.message("paused: no new requests start; those in flight finish"), to: job)
         return job.status(includeBeats: false)
     }
 
-    public func resume(_ id: String) async throws(RPCError) -> ImageGenWire.JobStatus {
+    public func resume(_ id: String) async throws(RPCError) -> JobStatus {
         let job = try await job(id)
         try job.resume()
         await publish(.message("resumed"), to: job)
         return job.status(includeBeats: false)
     }
 
-    public func list() async -> [ImageGenWire.JobStatus] {
+    public func list() async -> [JobStatus] {
         await waitUntilReady()
         return state.withLock { state in state.order.compactMap { state.jobs[$0] } }.map { $0.status(includeBeats: false) }
     }
 
     /// A job's status by id, or a project's: the running job's, else read from the progress files.
-    public func status(_ request: GetStatusRequest) async throws(RPCError) -> ImageGenWire.JobStatus {
+    public func status(_ request: GetStatusRequest) async throws(RPCError) -> JobStatus {
         switch request.target {
         case .jobID(let id)?:
             return try await job(id).status(includeBeats: request.includeBeats)
@@ -388,7 +388,7 @@ public final class JobManager: Sendable {
         }
     }
 
-    private func statusFromDisk(_ directory: ProjectDirectory) async throws(RPCError) -> ImageGenWire.JobStatus {
+    private func statusFromDisk(_ directory: ProjectDirectory) async throws(RPCError) -> JobStatus {
         let project = directory.url
         let storyboard = (try? await projectStoryboard(directory)) ?? nil
         let styles = configuredStyles
@@ -399,12 +399,12 @@ public final class JobManager: Sendable {
             throw WireMapping.rpcError(error)
         }
         let progress = status.styles.map { style in
-            ImageGenWire.StyleProgress(
+            StyleProgress(
                 style: style.name, total: UInt32(clamping: style.total), completed: UInt32(clamping: style.done),
                 failed: UInt32(clamping: style.failed),
                 percent: style.total == 0 ? 0 : Double(style.done) * 100 / Double(style.total))
         }
-        let state: ImageGenWire.JobState
+        let state: JobState
         if status.isComplete {
             state = .completed
         } else if status.styles.allSatisfy({ $0.pending == 0 }) && status.styles.contains(where: { $0.failed > 0 }) {
@@ -412,17 +412,17 @@ public final class JobManager: Sendable {
         } else {
             state = .unspecified
         }
-        return ImageGenWire.JobStatus(
+        return JobStatus(
             projectDir: Self.relativePath(project, root: configuration.projectsRoot.url), state: state, styles: progress,
             message: "no job running; read from the progress files" + (storyboard == nil ? " (no storyboard.json: counting recorded beats)" : ""))
     }
 
     /// The project's `storyboard.json`, nil when there is none; read off the cooperative pool.
-    private func projectStoryboard(_ directory: ProjectDirectory) async throws(EngineError) -> ImageGenEngine.Storyboard? {
+    private func projectStoryboard(_ directory: ProjectDirectory) async throws(EngineError) -> ValidatedStoryboard? {
         let limit = engine.configuration.maxStoryboardBytes
         let limits = configuration.storyboardLimits
-        let result = await files.runResult { () throws(EngineError) -> ImageGenEngine.Storyboard? in
-            try ImageGenEngine.Storyboard.load(from: directory, limit: limit, limits: limits)
+        let result = await files.runResult { () throws(EngineError) -> ValidatedStoryboard? in
+            try ValidatedStoryboard.load(from: directory, limit: limit, limits: limits)
         }
         return try result.get()
     }

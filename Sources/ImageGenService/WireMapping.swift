@@ -11,22 +11,22 @@ enum WireMapping {
     /// INVALID_ARGUMENT listing the first problems and how many more there are.
     static func storyboard(
         _ wire: ImageGenWire.Storyboard, limits: StoryboardLimits = .unlimited
-    ) throws(RPCError) -> ImageGenEngine.Storyboard {
+    ) throws(RPCError) -> ValidatedStoryboard {
         let shots = wire.shots.map { shot in
-            ImageGenEngine.Storyboard.Shot(
+            ValidatedStoryboard.Shot(
                 id: shot.id,
                 beats: shot.beats.map { beat in
-                    ImageGenEngine.Storyboard.Beat(id: beat.id, prompt: beat.prompt, transition: transition(beat.transition))
+                    ValidatedStoryboard.Beat(id: beat.id, prompt: beat.prompt, transition: transition(beat.transition))
                 })
         }
         do {
-            return try ImageGenEngine.Storyboard(shots: shots, limits: limits)
+            return try ValidatedStoryboard(shots: shots, limits: limits)
         } catch {
             throw RPCError(.invalidArgument, error.description)
         }
     }
 
-    static func transition(_ wire: ImageGenWire.Transition) -> ImageGenEngine.Storyboard.Transition {
+    static func transition(_ wire: ImageGenWire.Transition) -> ValidatedStoryboard.Transition {
         switch wire {
         case .cut: .cut
         case .hardCut: .hardCut
@@ -52,15 +52,15 @@ enum WireMapping {
         }
     }
 
-    static func beat(_ beat: ImageGenEngine.BeatEvent) -> ImageGenWire.BeatEvent {
+    static func beat(_ beat: BeatUpdate) -> ImageGenWire.BeatEvent {
         ImageGenWire.BeatEvent(
-            style: beat.style, shotID: beat.shot, beatID: beat.beat, state: beatState(beat.state),
+            style: beat.style, shotID: beat.shotID, beatID: beat.beatID, state: beatState(beat.state),
             attempt: UInt32(clamping: beat.attempt), keyLabel: beat.keyLabel ?? "",
             error: beat.error ?? (beat.retryIn.map { "retry in \($0)" } ?? ""), outputPath: beat.outputPath ?? "",
             bytes: UInt64(clamping: beat.bytes ?? 0), sha256: beat.sha256 ?? "")
     }
 
-    static func beatState(_ state: ImageGenEngine.BeatEvent.State) -> ImageGenWire.BeatEvent.State {
+    static func beatState(_ state: BeatUpdate.State) -> ImageGenWire.BeatEvent.State {
         switch state {
         case .queued: .queued
         case .waiting: .waiting
@@ -72,7 +72,7 @@ enum WireMapping {
         }
     }
 
-    static func progress(_ progress: ImageGenEngine.StyleProgress) -> ImageGenWire.StyleProgress {
+    static func progress(_ progress: StyleCounters) -> ImageGenWire.StyleProgress {
         ImageGenWire.StyleProgress(
             style: progress.style, total: UInt32(clamping: progress.total), completed: UInt32(clamping: progress.completed),
             failed: UInt32(clamping: progress.failed), inFlight: UInt32(clamping: progress.inFlight),
@@ -80,10 +80,10 @@ enum WireMapping {
             keysCooling: UInt32(clamping: progress.keysCooling), keysDisabled: UInt32(clamping: progress.keysDisabled))
     }
 
-    static func key(_ key: ImageGenEngine.KeyEvent) -> ImageGenWire.KeyEvent {
+    static func key(_ key: KeyUpdate) -> ImageGenWire.KeyEvent {
         let state: ImageGenWire.KeyEvent.State
         switch key.state {
-        case .cooled: state = .cooling
+        case .cooling: state = .cooling
         case .exhausted: state = .exhausted
         case .disabled: state = .disabled
         case .ready: state = .ready
@@ -100,7 +100,7 @@ enum WireMapping {
         return JobFinished(state: jobState(summary.state), styles: styles, usage: usage(summary.styles.map(\.spend)), message: message)
     }
 
-    static func styleSummary(_ summary: ImageGenEngine.StyleSummary) -> ImageGenWire.StyleSummary {
+    static func styleSummary(_ summary: StyleReport) -> ImageGenWire.StyleSummary {
         ImageGenWire.StyleSummary(
             style: summary.style, total: UInt32(clamping: summary.total), done: UInt32(clamping: summary.done),
             failed: UInt32(clamping: summary.failed), skipped: UInt32(clamping: summary.skipped),
@@ -122,9 +122,8 @@ enum WireMapping {
         return usage
     }
 
-    static func jobState(_ state: ImageGenEngine.JobState) -> ImageGenWire.JobState {
+    static func jobState(_ state: JobOutcome) -> ImageGenWire.JobState {
         switch state {
-        case .running: .running
         case .completed: .completed
         case .completedWithErrors: .completedWithErrors
         case .failed: .failed
@@ -132,9 +131,8 @@ enum WireMapping {
         }
     }
 
-    static func name(_ state: ImageGenEngine.JobState) -> String {
+    static func name(_ state: JobOutcome) -> String {
         switch state {
-        case .running: "running"
         case .completed: "completed"
         case .completedWithErrors: "completed with errors"
         case .failed: "failed"

@@ -11,7 +11,7 @@ struct GeminiRun: Sendable {
     var fake: FakeGeminiConfiguration
     /// The styles, with their keys and pace; their base URL is pointed at the fake.
     var styles: [StyleConfiguration]
-    var storyboard: Storyboard
+    var storyboard: ValidatedStoryboard
     /// The job's in-flight cap across styles; nil for none.
     var maxConcurrentRequests: Int?
     /// The engine's `paceMarginPercent`.

@@ -10,7 +10,7 @@ struct GeminiRunResult: Sendable {
     /// The job's wall time (from `run()` to its return).
     var wall: Duration
     /// The job's final state.
-    var state: JobState
+    var state: JobOutcome
     /// Every generateContent request the fake saw.
     var requestLog: [FakeGeminiRequestLogEntry]
 

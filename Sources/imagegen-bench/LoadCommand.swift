@@ -106,19 +106,19 @@ struct LoadCommand: AsyncParsableCommand {
         return report
     }
 
-    private func storyboard(shots: Int, beatsPerShot: Int) -> ImageGenWire.Storyboard {
-        ImageGenWire.Storyboard(
+    private func storyboard(shots: Int, beatsPerShot: Int) -> Storyboard {
+        Storyboard(
             shots: (1...shots).map { shot in
-                ImageGenWire.Shot(
+                Shot(
                     id: "s\(shot)",
                     beats: (1...beatsPerShot).map { beat in
-                        ImageGenWire.Beat(id: "b\(beat)", prompt: "load bench \(shot).\(beat): a train crossing the plains", transition: .cut)
+                        Beat(id: "b\(beat)", prompt: "load bench \(shot).\(beat): a train crossing the plains", transition: .cut)
                     })
             })
     }
 
     /// Runs a job to its end on the starting client's stream and returns its final status.
-    private func runJob(_ client: ImageGenerationClient, project: String, storyboard: ImageGenWire.Storyboard) async throws -> ImageGenWire.JobStatus {
+    private func runJob(_ client: ImageGenerationClient, project: String, storyboard: Storyboard) async throws -> JobStatus {
         var jobID = ""
         for try await event in try await client.startGeneration(StartGenerationRequest(projectDir: project, storyboard: storyboard)) {
             jobID = event.jobID

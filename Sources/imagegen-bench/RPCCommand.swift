@@ -51,12 +51,12 @@ struct RPCCommand: AsyncParsableCommand {
         FileHandle.standardError.write(Data("rpc: rendering the job (\(beats) beats × 3 styles)…\n".utf8))
         let starter = try await ImageGenerationClient.connect(host: "127.0.0.1", port: port)
         defer { starter.close() }
-        let storyboard = ImageGenWire.Storyboard(
+        let storyboard = Storyboard(
             shots: stride(from: 0, to: beats, by: 100).map { first in
-                ImageGenWire.Shot(
+                Shot(
                     id: "s\(first / 100 + 1)",
                     beats: (first..<min(first + 100, beats)).map { index in
-                        ImageGenWire.Beat(id: "b\(index + 1)", prompt: "rpc bench frame \(index + 1)", transition: .cut)
+                        Beat(id: "b\(index + 1)", prompt: "rpc bench frame \(index + 1)", transition: .cut)
                     })
             })
         var jobID = ""

@@ -42,7 +42,7 @@ struct ImageGenRender: AsyncParsableCommand {
                 print("message style=\(configuration.styles[index].name) keys are ignored: imagegen-render renders offline")
                 configuration.styles[index].keys = []
             }
-            let board = try Storyboard.load(contentsOf: URL(fileURLWithPath: storyboard))
+            let board = try ValidatedStoryboard.load(contentsOf: URL(fileURLWithPath: storyboard))
             let engine = ImageEngine(configuration: configuration, logger: logger)
             let selected = styles.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
             // The project's lock, as a server's job takes it: never two jobs on one project at once.
@@ -71,7 +71,7 @@ struct ImageGenRender: AsyncParsableCommand {
     static func line(_ event: EngineEvent) -> String {
         switch event {
         case .beat(let beat):
-            var parts = ["beat", "style=\(beat.style)", "shot=\(beat.shot)", "beat=\(beat.beat)", "state=\(beat.state.rawValue)",
+            var parts = ["beat", "style=\(beat.style)", "shot=\(beat.shotID)", "beat=\(beat.beatID)", "state=\(beat.state.rawValue)",
                          "attempt=\(beat.attempt)"]
             if let key = beat.keyLabel { parts.append("key=\(key)") }
             if let path = beat.outputPath { parts.append("path=\(path)") }

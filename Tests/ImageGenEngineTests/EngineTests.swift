@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import ImageGenEngine
+import ImageGenTestSupport
 import Testing
 
 @Suite("Engine with a scripted provider", .timeLimit(.minutes(2)))
@@ -44,7 +45,11 @@ struct EngineTests {
             return
         }
         #expect(last.state == .completed)
-        #expect(job.status().styles.allSatisfy { $0.completed == 9 && $0.percent == 100 })
+        // Each style's last counters: every beat done.
+        let counters = Dictionary(
+            events.compactMap { if case .progress(let counters) = $0 { (counters.style, counters) } else { nil } },
+            uniquingKeysWith: { _, last in last })
+        #expect(counters.count == 3 && counters.values.allSatisfy { $0.completed == 9 && $0.percent == 100 })
         let status = try await ProjectStatus.read(project: dir.url, styles: ["illustration", "clear", "consistent"], storyboard: board)
         #expect(status.isComplete)
         // Without a storyboard, the records alone answer; a style never run is not complete.
@@ -77,11 +82,11 @@ struct EngineTests {
         // The beat went on to the other key, not back to the cooled one after its 2 s cool-down.
         let moved = try #require(calls.first { $0.project == "fast" && $0.prompt == limited.prompt })
         #expect(moved.start - limited.end! < .milliseconds(2000))
-        let cooled = keyEvents(events).filter { $0.state == .cooled }
+        let cooled = keyUpdates(events).filter { $0.state == .cooling }
         #expect(cooled.count == 1 && cooled.first?.duration == .milliseconds(2000) && cooled.first?.keyLabel == "clear#1…0001")
         #expect(summary.styles[0].spend.rateLimited == 1)
         // The job outlasts the cool-down: the key is reported ready and used again.
-        #expect(keyEvents(events).contains { $0.state == .ready && $0.keyLabel == "clear#1…0001" })
+        #expect(keyUpdates(events).contains { $0.state == .ready && $0.keyLabel == "clear#1…0001" })
         #expect(!after.isEmpty)
     }
 
@@ -102,7 +107,7 @@ struct EngineTests {
         // Backoff with equal jitter: at least half of 40 ms, then half of 80 ms.
         #expect(starts[1] - starts[0] >= .milliseconds(20))
         #expect(starts[2] - starts[1] >= .milliseconds(40))
-        #expect(keyEvents(events).filter { $0.state == .cooled }.count == 2)
+        #expect(keyUpdates(events).filter { $0.state == .cooling }.count == 2)
     }
 
     @Test func perDayQuotaSetsTheKeyAside() async throws {
@@ -119,7 +124,7 @@ struct EngineTests {
         #expect(summary.state == .completed)
         #expect(summary.styles[0].done == 8)
         #expect(provider.recorded.filter { $0.project == "daily" }.count == 1)
-        #expect(keyEvents(events).contains { $0.state == .exhausted && $0.keyLabel == "clear#1…0001" })
+        #expect(keyUpdates(events).contains { $0.state == .exhausted && $0.keyLabel == "clear#1…0001" })
     }
 
     @Test func rejectedKeyIsDisabledAndWorkFinishesOnOthers() async throws {
@@ -133,7 +138,7 @@ struct EngineTests {
         let (summary, events) = await runJob(try engine.makeJob(storyboard: try makeStoryboard(shots: 2, beats: 3), project: dir.url))
         #expect(summary.state == .completed)
         #expect(provider.recorded.filter { $0.keyLabel == "clear#1…0001" }.count == 1)
-        #expect(keyEvents(events).contains { $0.state == .disabled && $0.keyLabel == "clear#1…0001" })
+        #expect(keyUpdates(events).contains { $0.state == .disabled && $0.keyLabel == "clear#1…0001" })
         #expect(job_status_disabled(events) == 1)
     }
 
@@ -214,7 +219,7 @@ struct EngineTests {
         #expect(records["1/1.4"]?.unknownOutcomeAttempts == 2)
         let seen = journalBeforeRetry.withLock { $0 } ?? ""
         #expect(seen.contains(#""beat":"1.4""#) && seen.contains(#""unknownOutcomeAttempts":1"#) && seen.contains(#""state":"pending""#))
-        #expect(beatEvents(events, state: .retrying).contains { $0.beat == "1.1" && $0.retryIn != nil && $0.attempt == 1 })
+        #expect(beatUpdates(events, state: .retrying).contains { $0.beatID == "1.1" && $0.retryIn != nil && $0.attempt == 1 })
     }
 
     @Test func blockedNoImageAndBadRequestFailTheBeatOnly() async throws {
@@ -236,7 +241,7 @@ struct EngineTests {
         #expect(calls.filter { $0.prompt.hasSuffix("moment 1") }.count == 1)
         #expect(calls.filter { $0.prompt.hasSuffix("moment 2") }.count == 2)
         #expect(calls.filter { $0.prompt.hasSuffix("moment 3") }.count == 1)
-        let failed = Dictionary(uniqueKeysWithValues: beatEvents(events, state: .failed).map { ($0.beat, $0.error ?? "") })
+        let failed = Dictionary(uniqueKeysWithValues: beatUpdates(events, state: .failed).map { ($0.beatID, $0.error ?? "") })
         #expect(failed["1.1"] == "beat 1.1: blocked (IMAGE_SAFETY)")
         #expect(failed["1.2"] == "beat 1.2: no image (NO_IMAGE)")
         #expect(failed["1.3"] == "beat 1.3: request rejected: imageSize")
@@ -265,7 +270,7 @@ struct EngineTests {
         let shot2 = try #require(calls["consistent: scene 2 moment 1"])
         let shot1second = try #require(calls["consistent: scene 1 moment 2"])
         #expect(shot2.start < shot1second.end!)
-        #expect(beatEvents(events, state: .waiting).count == 4)
+        #expect(beatUpdates(events, state: .waiting).count == 4)
     }
 
     @Test func continuityFailureFailsTheFollowers() async throws {
@@ -280,7 +285,7 @@ struct EngineTests {
         let (summary, events) = await runJob(try engine.makeJob(storyboard: board, project: dir.url))
         #expect(summary.styles[0].done == 5)
         #expect(summary.styles[0].failed == 3)
-        let failed = Dictionary(uniqueKeysWithValues: beatEvents(events, state: .failed).map { ($0.beat, $0.error ?? "") })
+        let failed = Dictionary(uniqueKeysWithValues: beatUpdates(events, state: .failed).map { ($0.beatID, $0.error ?? "") })
         #expect(failed["2.3"] == "beat 2.3: predecessor 2.2 failed")
         #expect(failed["2.4"] == "beat 2.4: predecessor 2.3 failed")
         #expect(!provider.recorded.contains { $0.prompt.hasSuffix("scene 2 moment 3") })

@@ -1,5 +1,6 @@
 import Foundation
 import ImageGenEngine
+import ImageGenTestSupport
 import Testing
 
 /// `retry.maxNoImageAttempts` through a whole job: a beat gets that many billed answers without an
@@ -20,10 +21,10 @@ struct NoImageBudgetTests {
         #expect(summary.styles[0].done == (succeeds ? 2 : 1))
         #expect(summary.styles[0].failed == (succeeds ? 0 : 1))
         #expect(summary.styles[0].spend.wastedAttempts == min(noImageAnswers, budget))
-        let retries = beatEvents(events, state: .retrying).filter { $0.beat == "1.1" }
+        let retries = beatUpdates(events, state: .retrying).filter { $0.beatID == "1.1" }
         #expect(retries.count == min(noImageAnswers, budget - 1))
         #expect(retries.allSatisfy { $0.retryIn == .zero && $0.error == "no image (NO_IMAGE)" })
-        let failed = beatEvents(events, state: .failed).map { "\($0.beat): \($0.error ?? "")" }
+        let failed = beatUpdates(events, state: .failed).map { "\($0.beatID): \($0.error ?? "")" }
         #expect(failed == (succeeds ? [] : ["1.1: beat 1.1: no image (NO_IMAGE)"]))
     }
 
@@ -39,7 +40,7 @@ struct NoImageBudgetTests {
         #expect(provider.recorded.filter { $0.prompt.hasSuffix("moment 1") }.count == 2)
         #expect(summary.styles[0].failed == 1)
         #expect(summary.styles[0].spend.wastedAttempts == 2)
-        let failed = beatEvents(events, state: .failed).map { "\($0.beat): \($0.error ?? "")" }
+        let failed = beatUpdates(events, state: .failed).map { "\($0.beatID): \($0.error ?? "")" }
         #expect(failed == ["1.1: beat 1.1: no image (NOT_AN_IMAGE): the provider returned \(webp.count) bytes that are not PNG or JPEG"])
         let folder = dir.url.appendingPathComponent("generated_images/clear/Shot_1")
         let written = try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()

@@ -1,5 +1,6 @@
 import Foundation
 import ImageGenEngine
+import ImageGenTestSupport
 import Synchronization
 import Testing
 
@@ -26,7 +27,7 @@ struct ResumeTests {
         #expect(s2.state == .completed)
         #expect(again.recorded.isEmpty)
         #expect(s2.styles.map(\.skipped) == [6, 6])
-        #expect(beatEvents(events, state: .skipped).count == 12)
+        #expect(beatUpdates(events, state: .skipped).count == 12)
 
         // A missing file, a corrupted file, and a file of the wrong size are regenerated.
         try FileManager.default.removeItem(at: dir.url.appendingPathComponent("generated_images/clear/Shot_1/Beat_1.1.png"))
@@ -160,11 +161,11 @@ struct ResumeTests {
         async let summary = runJob(job)
         try await Task.sleep(for: .milliseconds(200))
         #expect(provider.recorded.isEmpty)
-        #expect(job.status().paused)
+        #expect(job.isPaused)
         job.resume()
         let (result, _) = await summary
         #expect(result.state == .completed)
         #expect(provider.recorded.count == 4)
-        #expect(job.status().state == .completed)
+        #expect(!job.isPaused)
     }
 }

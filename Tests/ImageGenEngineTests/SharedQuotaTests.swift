@@ -1,5 +1,6 @@
 import Foundation
 @testable import ImageGenEngine
+import ImageGenTestSupport
 import Testing
 
 /// A project's quota is one, whichever job spends it: what one job learns from a 429 (a cool-down,
@@ -33,7 +34,7 @@ struct SharedQuotaTests {
         for call in secondJob {
             #expect(call.start - limited.end! >= .milliseconds(1_490), "the second job started a request \(call.start - limited.end!) after the 429")
         }
-        #expect(keyEvents(eventsB).contains { $0.state == .cooled && $0.reason.contains("another style or job") })
+        #expect(keyUpdates(eventsB).contains { $0.state == .cooling && $0.reason.contains("another style or job") })
     }
 
     /// Two styles on one project share its pace: a request dispatched before the other style's 429
@@ -104,7 +105,7 @@ struct SharedQuotaTests {
         #expect(summaryA.state == .completed && summaryB.state == .completed)
         #expect(dailyAfterFirst == 1)
         #expect(provider.recorded.filter { $0.project == "daily" }.count == 1, "the second job spent a request on a spent project")
-        let exhausted = keyEvents(eventsB).filter { $0.state == .exhausted }
+        let exhausted = keyUpdates(eventsB).filter { $0.state == .exhausted }
         #expect(exhausted.map(\.keyLabel) == ["clear#1…Key1"])
         #expect(exhausted.first?.reason.contains("midnight Pacific") == true)
     }

@@ -5,7 +5,7 @@ import Testing
 @Suite("Storyboard validation", .timeLimit(.minutes(1)))
 struct StoryboardTests {
     @Test func parsesTransitionsAndDefaults() throws {
-        let board = try Storyboard.parse(
+        let board = try ValidatedStoryboard.parse(
             json: Data(
                 #"{"shots":[{"id":"1","beats":[{"id":"1.1","prompt":"a","transition":"hard_cut"},{"id":"1.2","prompt":"b"},{"id":"1.3","prompt":"c","transition":"continue"}]}]}"#
                     .utf8))
@@ -25,7 +25,7 @@ struct StoryboardTests {
     ])
     func rejectsBadBeatIDs(id: String, expected: String) throws {
         let error = #expect(throws: EngineError.self) {
-            try Storyboard(shots: [.init(id: "3", beats: [.init(id: id, prompt: "p")])])
+            try ValidatedStoryboard(shots: [.init(id: "3", beats: [.init(id: id, prompt: "p")])])
         }
         #expect(error?.code == .invalidStoryboard)
         #expect(error?.problems.count == 1)
@@ -35,20 +35,20 @@ struct StoryboardTests {
 
     @Test(arguments: ["1", "a.b-c_D", "..a", String(repeating: "y", count: 64)])
     func acceptsGoodIDs(id: String) throws {
-        let board = try Storyboard(shots: [.init(id: id, beats: [.init(id: id, prompt: "p")])])
+        let board = try ValidatedStoryboard(shots: [.init(id: id, beats: [.init(id: id, prompt: "p")])])
         #expect(board.beatCount == 1)
     }
 
     @Test func rejectsBadShotID() {
         let error = #expect(throws: EngineError.self) {
-            try Storyboard(shots: [.init(id: "../x", beats: [.init(id: "1", prompt: "p")])])
+            try ValidatedStoryboard(shots: [.init(id: "../x", beats: [.init(id: "1", prompt: "p")])])
         }
         #expect(error?.problems == ["shot #1: id \"../x\" " + "is not allowed: use 1-64 characters from A-Z a-z 0-9 . _ - (not \".\" or \"..\")"])
     }
 
     @Test func reportsEveryProblemNamingShotAndBeat() {
         let error = #expect(throws: EngineError.self) {
-            try Storyboard(shots: [
+            try ValidatedStoryboard(shots: [
                 .init(id: "1", beats: [.init(id: "1.1", prompt: "ok")]),
                 .init(id: "1", beats: [.init(id: "1.1", prompt: "ok")]),
                 .init(id: "3", beats: [.init(id: "3.1", prompt: "x"), .init(id: "3.2", prompt: "  "), .init(id: "3.1", prompt: "y")]),
@@ -65,7 +65,7 @@ struct StoryboardTests {
     }
 
     @Test func rejectsEmptyStoryboard() {
-        let error = #expect(throws: EngineError.self) { try Storyboard.parse(json: Data(#"{"shots":[]}"#.utf8)) }
+        let error = #expect(throws: EngineError.self) { try ValidatedStoryboard.parse(json: Data(#"{"shots":[]}"#.utf8)) }
         #expect(error?.problems == ["storyboard has no shots"])
     }
 
@@ -80,7 +80,7 @@ struct StoryboardTests {
         (#"{"shots":[7]}"#, "shot #1: must be an object"),
     ])
     func rejectsMalformedJSON(json: String, expected: String) {
-        let error = #expect(throws: EngineError.self) { try Storyboard.parse(json: Data(json.utf8)) }
+        let error = #expect(throws: EngineError.self) { try ValidatedStoryboard.parse(json: Data(json.utf8)) }
         #expect(error?.code == .invalidStoryboard)
         let text = error.map { ([$0.message] + $0.problems).joined(separator: "\n") } ?? ""
         #expect(text.contains(expected), "\(text)")
@@ -88,7 +88,7 @@ struct StoryboardTests {
 
     @Test func jsonProblemsAreAllListed() {
         let json = #"{"shots":[{"id":"1","beats":[{"id":"1.1","prompt":""},{"id":"a/b","prompt":"x","transition":"wipe"}]},{"id":"1","beats":[{"id":"1.1","prompt":"z"}]}]}"#
-        let error = #expect(throws: EngineError.self) { try Storyboard.parse(json: Data(json.utf8)) }
+        let error = #expect(throws: EngineError.self) { try ValidatedStoryboard.parse(json: Data(json.utf8)) }
         #expect(error?.problems.count == 4, "\(error?.problems ?? [])")
         #expect(error?.problems.contains("shot 1, beat 1.1: prompt is empty") == true)
     }
@@ -99,9 +99,9 @@ struct StoryboardTests {
 struct StoryboardLimitsTests {
     @Test("at most 20 problems are listed, then how many more", arguments: [0, 1, 19, 20, 21, 200_000])
     func problemsAreBounded(emptyBeats: Int) {
-        let shots = [Storyboard.Shot(id: "s", beats: [Storyboard.Beat(id: "ok", prompt: "a fox")] + (0..<emptyBeats).map { Storyboard.Beat(id: "b\($0)", prompt: " ") })]
+        let shots = [ValidatedStoryboard.Shot(id: "s", beats: [ValidatedStoryboard.Beat(id: "ok", prompt: "a fox")] + (0..<emptyBeats).map { ValidatedStoryboard.Beat(id: "b\($0)", prompt: " ") })]
         let error: EngineError?
-        do { _ = try Storyboard(shots: shots); error = nil } catch let thrown { error = thrown }
+        do { _ = try ValidatedStoryboard(shots: shots); error = nil } catch let thrown { error = thrown }
         guard emptyBeats > 0 else {
             #expect(error == nil)
             return
@@ -121,9 +121,9 @@ struct StoryboardLimitsTests {
         (3, 10, 1, "éééééé", "shot s, beat b0: prompt is 12 bytes (at most 10 are allowed)"),
     ] as [(Int, Int, Int, String, String?)])
     func caps(maxBeats: Int, maxPromptBytes: Int, beats: Int, prompt: String, problem: String?) {
-        let shots = [Storyboard.Shot(id: "s", beats: (0..<beats).map { Storyboard.Beat(id: "b\($0)", prompt: prompt) })]
+        let shots = [ValidatedStoryboard.Shot(id: "s", beats: (0..<beats).map { ValidatedStoryboard.Beat(id: "b\($0)", prompt: prompt) })]
         do {
-            _ = try Storyboard(shots: shots, limits: StoryboardLimits(maxBeats: maxBeats, maxPromptBytes: maxPromptBytes))
+            _ = try ValidatedStoryboard(shots: shots, limits: StoryboardLimits(maxBeats: maxBeats, maxPromptBytes: maxPromptBytes))
             #expect(problem == nil)
         } catch {
             #expect(error.problems == [problem].compactMap { $0 })
@@ -143,7 +143,7 @@ struct StoryboardLimitsTests {
         let project = try ProjectDirectory(url: folder)
         let limits = StoryboardLimits(maxBeats: maxBeats, maxPromptBytes: maxPromptBytes)
         do {
-            let board = try Storyboard.load(from: project, limit: 1 << 20, limits: limits)
+            let board = try ValidatedStoryboard.load(from: project, limit: 1 << 20, limits: limits)
             #expect(problem == nil)
             #expect(board?.beatCount == 2)
         } catch {

@@ -111,42 +111,18 @@ func fastStyle(
 /// "shot/beat" storyboard with `shots` shots of `beats` beats each; prompts are unique
 /// ("scene S moment B", after "`subject`: " when given).
 func makeStoryboard(
-    shots: Int, beats: Int, subject: String? = nil, transition: (Int, Int) -> Storyboard.Transition = { _, _ in .cut }
-) throws -> Storyboard {
-    try Storyboard(
+    shots: Int, beats: Int, subject: String? = nil, transition: (Int, Int) -> ValidatedStoryboard.Transition = { _, _ in .cut }
+) throws -> ValidatedStoryboard {
+    try ValidatedStoryboard(
         shots: (1...shots).map { s in
-            Storyboard.Shot(
+            ValidatedStoryboard.Shot(
                 id: "\(s)",
                 beats: (1...beats).map { b in
-                    Storyboard.Beat(
+                    ValidatedStoryboard.Beat(
                         id: "\(s).\(b)", prompt: (subject.map { "\($0): " } ?? "") + "scene \(s) moment \(b)",
                         transition: transition(s, b))
                 })
         })
-}
-
-/// Runs a job, collecting its events.
-func runJob(_ job: ImageJob) async -> (JobSummary, [EngineEvent]) {
-    async let events: [EngineEvent] = {
-        var all: [EngineEvent] = []
-        for await event in job.events { all.append(event) }
-        return all
-    }()
-    let summary = await job.run()
-    return (summary, await events)
-}
-
-func beatEvents(_ events: [EngineEvent], style: String? = nil, state: BeatEvent.State? = nil) -> [BeatEvent] {
-    events.compactMap { event in
-        guard case .beat(let beat) = event else { return nil }
-        if let style, beat.style != style { return nil }
-        if let state, beat.state != state { return nil }
-        return beat
-    }
-}
-
-func keyEvents(_ events: [EngineEvent]) -> [KeyEvent] {
-    events.compactMap { if case .key(let key) = $0 { return key } else { return nil } }
 }
 
 /// Reads a style's JSON progress file (after a job, the journal is folded into it).

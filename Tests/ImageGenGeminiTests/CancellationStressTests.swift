@@ -83,7 +83,7 @@ struct CancellationStressTests {
             }
             let watch = Watchdog()
             var durations: [Duration] = []
-            var states: [JobState: Int] = [:]
+            var states: [JobOutcome: Int] = [:]
 
             await withTaskGroup(of: Void.self) { top in
                 top.addTask {
@@ -101,7 +101,7 @@ struct CancellationStressTests {
                 defer { top.cancelAll() }
                 for iteration in 1...iterations {
                     let moment = Moment.random(using: &random)
-                    let board: Storyboard
+                    let board: ValidatedStoryboard
                     let job: ImageJob
                     do {
                         board = try Self.board(iteration: iteration, using: &random)
@@ -175,14 +175,14 @@ struct CancellationStressTests {
     }
 
     /// Six beats over two shots, at least one hanging; the rest answered after the fake's jitter.
-    static func board(iteration: Int, using random: inout some RandomNumberGenerator) throws -> Storyboard {
+    static func board(iteration: Int, using random: inout some RandomNumberGenerator) throws -> ValidatedStoryboard {
         let hanging = Int.random(in: 1...6, using: &random)
-        var beats: [[Storyboard.Beat]] = [[], []]
+        var beats: [[ValidatedStoryboard.Beat]] = [[], []]
         for index in 1...6 {
             let hangs = index == hanging || Int.random(in: 0..<3, using: &random) == 0
             let prompt = "run \(iteration) beat \(index)" + (hangs ? " [[fault:hang]]" : "")
-            beats[index <= 3 ? 0 : 1].append(Storyboard.Beat(id: "\(index <= 3 ? 1 : 2).\(index)", prompt: prompt, transition: .cut))
+            beats[index <= 3 ? 0 : 1].append(ValidatedStoryboard.Beat(id: "\(index <= 3 ? 1 : 2).\(index)", prompt: prompt, transition: .cut))
         }
-        return try Storyboard(shots: [Storyboard.Shot(id: "1", beats: beats[0]), Storyboard.Shot(id: "2", beats: beats[1])])
+        return try ValidatedStoryboard(shots: [ValidatedStoryboard.Shot(id: "1", beats: beats[0]), ValidatedStoryboard.Shot(id: "2", beats: beats[1])])
     }
 }

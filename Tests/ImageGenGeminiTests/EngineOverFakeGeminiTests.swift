@@ -1,6 +1,7 @@
 import FakeGemini
 import Foundation
 import ImageGenEngine
+import ImageGenTestSupport
 import ImageGenGemini
 import Testing
 
@@ -29,36 +30,23 @@ struct EngineOverFakeGeminiTests {
     }
 
     /// A storyboard from (shot, beat, prompt, transition) rows; consecutive rows of one shot form it.
-    static func board(_ rows: [(String, String, String, Storyboard.Transition)]) throws -> Storyboard {
-        var shots: [Storyboard.Shot] = []
+    static func board(_ rows: [(String, String, String, ValidatedStoryboard.Transition)]) throws -> ValidatedStoryboard {
+        var shots: [ValidatedStoryboard.Shot] = []
         for (shot, beat, prompt, transition) in rows {
-            let item = Storyboard.Beat(id: beat, prompt: prompt, transition: transition)
+            let item = ValidatedStoryboard.Beat(id: beat, prompt: prompt, transition: transition)
             if shots.last?.id == shot { shots[shots.count - 1].beats.append(item) } else {
-                shots.append(Storyboard.Shot(id: shot, beats: [item]))
+                shots.append(ValidatedStoryboard.Shot(id: shot, beats: [item]))
             }
         }
-        return try Storyboard(shots: shots)
+        return try ValidatedStoryboard(shots: shots)
     }
 
     /// One shot "1" of `count` cut beats "1.1"…; `prompt(i)` overrides the prompt of beat i (1-based).
-    static func simpleBoard(_ count: Int, prompt: (Int) -> String? = { _ in nil }) throws -> Storyboard {
+    static func simpleBoard(_ count: Int, prompt: (Int) -> String? = { _ in nil }) throws -> ValidatedStoryboard {
         try board((1...count).map { ("1", "1.\($0)", prompt($0) ?? "scene \($0) of a quiet harbour", .cut) })
     }
 
-    static func beats(_ events: [EngineEvent], style: String? = nil, state: BeatEvent.State? = nil) -> [BeatEvent] {
-        events.compactMap { event in
-            guard case .beat(let beat) = event else { return nil }
-            if let style, beat.style != style { return nil }
-            if let state, beat.state != state { return nil }
-            return beat
-        }
-    }
-
-    static func keyEvents(_ events: [EngineEvent]) -> [KeyEvent] {
-        events.compactMap { if case .key(let key) = $0 { return key } else { return nil } }
-    }
-
-    static func summary(_ job: JobSummary, _ style: String) throws -> StyleSummary {
+    static func summary(_ job: JobSummary, _ style: String) throws -> StyleReport {
         try #require(job.styles.first { $0.style == style })
     }
 
@@ -90,7 +78,7 @@ struct EngineOverFakeGeminiTests {
                 #expect((account.total, account.done, account.failed, account.skipped) == (6, 6, 0, 0))
                 #expect(account.spend.requests == 6 && account.spend.imagesReceived == 6)
                 #expect(account.spend.usage.outputTokens == 6 * 1290)
-                #expect(Self.beats(events, style: style, state: .done).count == 6)
+                #expect(beatUpdates(events, style: style, state: .done).count == 6)
                 let records = try rig.progress(style: style)
                 #expect(records.count == 6)
                 let log = rig.log(style: style)
@@ -131,7 +119,7 @@ struct EngineOverFakeGeminiTests {
                 rig.style("consistent", keys: [Self.keyB], continuity: true),
             ]
             // Per beat: its transition, whether the style reference goes along, its predecessor (continuity).
-            let expectations: [(shot: String, beat: String, transition: Storyboard.Transition, reference: Bool, predecessor: String?)] = [
+            let expectations: [(shot: String, beat: String, transition: ValidatedStoryboard.Transition, reference: Bool, predecessor: String?)] = [
                 ("1", "1.1", .cut, true, nil), ("1", "1.2", .continue, false, "1.1"),
                 ("1", "1.3", .continue, false, "1.2"), ("1", "1.4", .hardCut, true, nil),
                 ("1", "1.5", .continue, false, "1.4"), ("2", "2.1", .cut, false, nil),
@@ -201,7 +189,7 @@ struct EngineOverFakeGeminiTests {
             #expect(!limited.isEmpty, "the fake's pace is lower than the engine's: 429s expected")
             #expect(account.spend.rateLimited == limited.count)
             #expect(account.spend.requests == log.count)
-            let cooled = Self.keyEvents(events).filter { $0.state == .cooled }
+            let cooled = keyUpdates(events).filter { $0.state == .cooling }
             #expect(cooled.count >= limited.count)
             #expect(cooled.allSatisfy { ($0.duration ?? .zero) > .zero })
             // Both projects reach the fake's limit at about the same time, so a rate-limited beat
@@ -239,7 +227,7 @@ struct EngineOverFakeGeminiTests {
             let retry = try #require(later.first { $0.prompt == rejection.prompt })
             #expect(retry.keyLabel == labelB && retry.kind == "image")
             #expect(log.filter { $0.kind == "image" }.count == 6)
-            let cooled = Self.keyEvents(events).filter { $0.state == .cooled }
+            let cooled = keyUpdates(events).filter { $0.state == .cooling }
             #expect(cooled.count == 1 && cooled.first?.project == "project-a")
             #expect((cooled.first?.duration ?? .zero) >= .seconds(59))
         }
@@ -327,7 +315,7 @@ struct EngineOverFakeGeminiTests {
         let fake = Self.fake { if trigger == .requestsPerDay { $0.requestsPerDay = 3 } }
         try await EngineRig.with(fake) { rig in
             let style = rig.style("clear", keys: [Self.keyA, Self.keyB], inFlight: 1)
-            let board: Storyboard
+            let board: ValidatedStoryboard
             switch trigger {
             case .promptFault:
                 board = try Self.simpleBoard(6) { $0 == 2 ? "scene 2 [[fault:daily_quota:1]]" : nil }
@@ -355,7 +343,7 @@ struct EngineOverFakeGeminiTests {
             #expect(!log[(position + 1)...].contains { $0.keyLabel == rejection.keyLabel })
             let retry = try #require(log[(position + 1)...].first { $0.prompt == rejection.prompt })
             #expect(retry.keyLabel != rejection.keyLabel && retry.kind == "image")
-            let exhausted = Self.keyEvents(events).filter { $0.state == .exhausted }
+            let exhausted = keyUpdates(events).filter { $0.state == .exhausted }
             #expect(exhausted.count == 1)
             let spentLabel = try #require(exhausted.first?.keyLabel)
             #expect(spentLabel.hasSuffix(String(rejection.keyLabel?.suffix(4) ?? "?")))
@@ -390,7 +378,7 @@ struct EngineOverFakeGeminiTests {
             let forbiddenSent = clearLog.filter { $0.keyLabel == EngineRig.fakeLabel(Self.forbiddenSecret) }
             #expect(unknownSent.count == 1 && unknownSent.first?.kind == "invalid_key" && unknownSent.first?.status == 400)
             #expect(forbiddenSent.count == 1 && forbiddenSent.first?.kind == "forbidden" && forbiddenSent.first?.status == 403)
-            let disabled = Self.keyEvents(events).filter { $0.state == .disabled }
+            let disabled = keyUpdates(events).filter { $0.state == .disabled }
             let clearLabels = styles[0].keys.map(\.label)
             #expect(Set(disabled.filter { $0.style == "clear" }.map(\.keyLabel)) == Set(clearLabels.prefix(2)))
             let records = try rig.progress(style: "clear")
@@ -402,7 +390,7 @@ struct EngineOverFakeGeminiTests {
             let message = try #require(illustration.error)
             for key in styles[1].keys { #expect(message.contains(key.label), "\(message)") }
             #expect(message.contains("disabled"))
-            #expect(Self.beats(events, style: "illustration", state: .failed).count == 4)
+            #expect(beatUpdates(events, style: "illustration", state: .failed).count == 4)
             #expect(!FileManager.default.fileExists(atPath: rig.project.appendingPathComponent("generated_images/illustration/Shot_1").path))
             let illustrationSent = rig.server.requestLog().filter {
                 $0.keyLabel == EngineRig.fakeLabel(Self.unknownSecret2) || $0.keyLabel == EngineRig.fakeLabel(Self.forbiddenSecret2)
@@ -463,7 +451,7 @@ struct EngineOverFakeGeminiTests {
 
             let sent = rig.log(style: "clear").filter { $0.prompt == "clear: " + faulty }
             #expect(sent.map(\.kind) == Array(repeating: check.fault, count: check.failures) + ["image"])
-            #expect(Self.beats(events, style: "clear", state: .retrying).count == check.failures)
+            #expect(beatUpdates(events, style: "clear", state: .retrying).count == check.failures)
             let record = try #require(try rig.progress(style: "clear")["1/1.2"])
             #expect(record.state == .done)
             #expect(record.attempts == check.failures + 1)
@@ -505,8 +493,8 @@ struct EngineOverFakeGeminiTests {
 
             let sent = rig.log(style: "clear").filter { $0.prompt == "clear: " + blocked }
             #expect(sent.count == check.wasted && sent.allSatisfy { $0.status == 200 && $0.kind == check.fault })
-            let failure = try #require(Self.beats(events, style: "clear", state: .failed).first)
-            #expect(failure.beat == "1.2")
+            let failure = try #require(beatUpdates(events, style: "clear", state: .failed).first)
+            #expect(failure.beatID == "1.2")
             #expect(failure.error?.contains(check.reason) == true, "\(failure.error ?? "no error")")
             let record = try #require(try rig.progress(style: "clear")["1/1.2"])
             #expect(record.state == .failed)
@@ -581,7 +569,7 @@ struct EngineOverFakeGeminiTests {
         let latency = Duration.milliseconds(700)
         try await EngineRig.with(Self.fake { if mode == .slowAnswers { $0.latency = latency } }) { rig in
             let style = rig.style("clear", keys: [Self.keyA], timeout: .seconds(30))
-            let board: Storyboard
+            let board: ValidatedStoryboard
             let unfinished: Set<String>
             let finished: [String]
             switch mode {
@@ -603,7 +591,7 @@ struct EngineOverFakeGeminiTests {
                 var events = job.events.makeAsyncIterator()
                 var done = Set<String>()
                 while done.count < finished.count, let event = await events.next() {
-                    if case .beat(let beat) = event, beat.state == .done { done.insert(beat.beat) }
+                    if case .beat(let beat) = event, beat.state == .done { done.insert(beat.beatID) }
                 }
                 let allSent = await GeminiTestSupport.eventually(timeout: .seconds(5)) {
                     Set(rig.server.requestLog().map(\.prompt)).isSuperset(of: unfinished)
@@ -701,7 +689,7 @@ struct EngineOverFakeGeminiTests {
                 // Only the blocked beat (and, the first time, 2.1) reach the fake.
                 let prompts = rig.server.requestLog().map(\.prompt).sorted()
                 #expect(prompts == (run == 1 ? ["consistent: a harbour [[fault:safety]]", "consistent: the town square"] : ["consistent: a harbour [[fault:safety]]"]))
-                let failed = Dictionary(uniqueKeysWithValues: Self.beats(events, state: .failed).map { ($0.beat, $0.error ?? "") })
+                let failed = Dictionary(uniqueKeysWithValues: beatUpdates(events, state: .failed).map { ($0.beatID, $0.error ?? "") })
                 #expect(failed["1.1"]?.contains("PROHIBITED_CONTENT") == true)
                 #expect(failed["1.2"]?.contains("predecessor 1.1 failed") == true)
                 #expect(failed["1.3"]?.contains("predecessor 1.2 failed") == true)

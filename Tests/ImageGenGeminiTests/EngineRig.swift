@@ -1,6 +1,7 @@
 import FakeGemini
 import Foundation
 import ImageGenEngine
+import ImageGenTestSupport
 import ImageGenGemini
 import Logging
 
@@ -74,17 +75,10 @@ struct EngineRig: Sendable {
     }
 
     /// Runs a new job to its end, collecting every event.
-    func run(_ engine: ImageEngine, _ storyboard: Storyboard, options: JobOptions = JobOptions()) async throws
+    func run(_ engine: ImageEngine, _ storyboard: ValidatedStoryboard, options: JobOptions = JobOptions()) async throws
         -> (JobSummary, [EngineEvent])
     {
-        let job = try engine.makeJob(storyboard: storyboard, project: project, options: options)
-        async let events: [EngineEvent] = {
-            var all: [EngineEvent] = []
-            for await event in job.events { all.append(event) }
-            return all
-        }()
-        let summary = await job.run()
-        return (summary, await events)
+        await runJob(try engine.makeJob(storyboard: storyboard, project: project, options: options))
     }
 
     /// The fake's log entries of one style (its prompts start with "<style>: ").

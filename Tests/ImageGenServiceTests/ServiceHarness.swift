@@ -31,13 +31,13 @@ struct ServiceSandbox {
 }
 
 /// A storyboard of `shots` × `beats`, with hard cuts and continuity.
-func sampleStoryboard(shots: Int, beats: Int, prompt: String = "a lighthouse at dusk") -> ImageGenWire.Storyboard {
-    ImageGenWire.Storyboard(
+func sampleStoryboard(shots: Int, beats: Int, prompt: String = "a lighthouse at dusk") -> Storyboard {
+    Storyboard(
         shots: (1...shots).map { shot in
-            ImageGenWire.Shot(
+            Shot(
                 id: "\(shot)",
                 beats: (1...beats).map { beat in
-                    ImageGenWire.Beat(
+                    Beat(
                         id: "\(shot).\(beat)", prompt: "\(prompt), shot \(shot) beat \(beat)",
                         transition: beat == 1 ? .hardCut : (beat % 2 == 0 ? .continue : .cut))
                 })

@@ -5,7 +5,7 @@ public import ImageGenEngine
 /// order, one column per style, each cell the image or why it is missing.
 public enum ContactSheet {
     /// Writes `contact_sheet.html` into `project` and returns its URL.
-    public static func write(project: URL, storyboard: ImageGenEngine.Storyboard, styles: [String]) async throws -> URL {
+    public static func write(project: URL, storyboard: ValidatedStoryboard, styles: [String]) async throws -> URL {
         var records: [String: [String: BeatRecord]] = [:]
         for style in styles {
             let list = try await ProjectRecords.read(project: project, style: style)
@@ -19,7 +19,7 @@ public enum ContactSheet {
 
     /// The page's HTML. Image paths are relative to the project, so the page works where it lies.
     public static func render(
-        storyboard: ImageGenEngine.Storyboard, styles: [String], records: [String: [String: BeatRecord]], title: String
+        storyboard: ValidatedStoryboard, styles: [String], records: [String: [String: BeatRecord]], title: String
     ) -> String {
         var rows = ""
         for shot in storyboard.shots {

@@ -39,7 +39,7 @@ public struct DemoCommand: AsyncParsableCommand {
         if !FileManager.default.fileExists(atPath: storyboardFile.path) {
             try Data(SampleStoryboard.json.utf8).write(to: storyboardFile, options: .atomic)
         }
-        let storyboard = try ImageGenEngine.Storyboard.load(contentsOf: storyboardFile)
+        let storyboard = try ValidatedStoryboard.load(contentsOf: storyboardFile)
 
         var logger = Logger(label: "imagegen-demo")
         logger.logLevel = .error

@@ -39,9 +39,9 @@ public struct GenerateCommand: AsyncParsableCommand {
     public init() {}
 
     public func run() async throws {
-        let board: ImageGenWire.Storyboard
+        let board: Storyboard
         do {
-            board = StoryboardConversion.wire(try ImageGenEngine.Storyboard.load(contentsOf: URL(fileURLWithPath: storyboard)))
+            board = StoryboardConversion.wire(try ValidatedStoryboard.load(contentsOf: URL(fileURLWithPath: storyboard)))
         } catch {
             throw ValidationError(error.description)
         }

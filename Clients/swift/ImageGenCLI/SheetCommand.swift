@@ -21,9 +21,9 @@ public struct SheetCommand: AsyncParsableCommand {
     public func run() async throws {
         let projectURL = URL(fileURLWithPath: project, isDirectory: true)
         let file = storyboard.map { URL(fileURLWithPath: $0) } ?? projectURL.appendingPathComponent("storyboard.json")
-        let board: ImageGenEngine.Storyboard
+        let board: ValidatedStoryboard
         do {
-            board = try ImageGenEngine.Storyboard.load(contentsOf: file)
+            board = try ValidatedStoryboard.load(contentsOf: file)
         } catch {
             throw ValidationError("\(file.path): \(error.description)")
         }

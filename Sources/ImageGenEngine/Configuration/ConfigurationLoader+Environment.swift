@@ -8,7 +8,7 @@ extension ConfigurationLoader {
             let styleToken = String(name.dropFirst("IMAGEGEN_KEYS_".count))
             guard let style = config.styles.first(where: { Self.environmentName($0.name) == styleToken }) else {
                 problems.append(
-                    "\(name): unknown style \(Storyboard.quoted(styleToken.lowercased())) (known: \(config.styles.map(\.name).joined(separator: ", ")))"
+                    "\(name): unknown style \(ValidatedStoryboard.quoted(styleToken.lowercased())) (known: \(config.styles.map(\.name).joined(separator: ", ")))"
                 )
                 continue
             }
@@ -26,12 +26,12 @@ extension ConfigurationLoader {
                 defaultRPM = rpm
                 styleRPM = [:]
             } else {
-                problems.append("IMAGEGEN_KEY_RPM: \(Storyboard.quoted(text)) must be a number of requests per minute, 0 or more")
+                problems.append("IMAGEGEN_KEY_RPM: \(ValidatedStoryboard.quoted(text)) must be a number of requests per minute, 0 or more")
             }
         }
         if let text = environment["IMAGEGEN_OFFLINE_LATENCY_MS"] {
             if let ms = Int(text), ms >= 0 { config.offline.latency = .milliseconds(ms) } else {
-                problems.append("IMAGEGEN_OFFLINE_LATENCY_MS: \(Storyboard.quoted(text)) must be a whole number of milliseconds, 0 or more")
+                problems.append("IMAGEGEN_OFFLINE_LATENCY_MS: \(ValidatedStoryboard.quoted(text)) must be a whole number of milliseconds, 0 or more")
             }
         }
         if let path = environment["IMAGEGEN_OFFLINE_RENDER_LOG"], !path.isEmpty { config.offline.renderLogPath = path }
@@ -50,7 +50,7 @@ extension ConfigurationLoader {
             if Self.isProjectID(project) {
                 let secret = String(text[text.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
                 if secret.isEmpty {
-                    problems.append("\(place): key is empty (project \(Storyboard.quoted(project)))")
+                    problems.append("\(place): key is empty (project \(ValidatedStoryboard.quoted(project)))")
                     return nil
                 }
                 return KeyEntry(project: project, secret: secret)

@@ -53,7 +53,7 @@ struct ConfigurationLoader {
             if let value = EngineConfiguration.Durability(rawValue: durability) {
                 config.durability = value
             } else {
-                problems.append("durability: must be \"full\" or \"none\", not \(Storyboard.quoted(durability))")
+                problems.append("durability: must be \"full\" or \"none\", not \(ValidatedStoryboard.quoted(durability))")
             }
         }
         if let lines = integer(object, "journalCompactionLines", at: "", min: 1) { config.journalCompactionLines = lines }
@@ -102,7 +102,7 @@ struct ConfigurationLoader {
             }
             guard let template = object["template"] as? String else {
                 problems.append(
-                    "\(at): unknown style \(Storyboard.quoted(name)) (known: \(config.styles.map(\.name).joined(separator: ", "))); a new style needs a \"template\""
+                    "\(at): unknown style \(ValidatedStoryboard.quoted(name)) (known: \(config.styles.map(\.name).joined(separator: ", "))); a new style needs a \"template\""
                 )
                 return
             }
@@ -119,19 +119,19 @@ struct ConfigurationLoader {
         }
         if let model = string(object, "model", at: at + ".") {
             if model.isEmpty || model.contains("/") || model.contains(" ") {
-                problems.append("\(at).model: \(Storyboard.quoted(model)) is not a model name")
+                problems.append("\(at).model: \(ValidatedStoryboard.quoted(model)) is not a model name")
             } else {
                 style.model = model
             }
         }
         if let ratio = string(object, "aspectRatio", at: at + ".") {
             if Self.aspectRatios.contains(ratio) { style.aspectRatio = ratio } else {
-                problems.append("\(at).aspectRatio: \(Storyboard.quoted(ratio)) is not one of \(Self.aspectRatios.sorted().joined(separator: ", "))")
+                problems.append("\(at).aspectRatio: \(ValidatedStoryboard.quoted(ratio)) is not one of \(Self.aspectRatios.sorted().joined(separator: ", "))")
             }
         }
         if let size = string(object, "imageSize", at: at + ".") {
             if Self.imageSizes.contains(size) { style.imageSize = size } else {
-                problems.append("\(at).imageSize: \(Storyboard.quoted(size)) must be 1K, 2K or 4K")
+                problems.append("\(at).imageSize: \(ValidatedStoryboard.quoted(size)) must be 1K, 2K or 4K")
             }
         }
         if let continuity = bool(object, "continuity", at: at + ".") { style.continuity = continuity }
@@ -180,7 +180,7 @@ struct ConfigurationLoader {
     mutating func finish() throws(EngineError) -> EngineConfiguration {
         // Empty key entries are reported here so the message can name the place without the secret.
         if !Self.isValidBaseURL(baseURL) {
-            problems.append("gemini base URL \(Storyboard.quoted(baseURL)) must be an http or https URL with a host")
+            problems.append("gemini base URL \(ValidatedStoryboard.quoted(baseURL)) must be an http or https URL with a host")
         }
         for index in config.styles.indices {
             let name = config.styles[index].name

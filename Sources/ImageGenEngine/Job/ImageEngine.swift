@@ -1,7 +1,7 @@
 public import Foundation
 public import Logging
 
-/// The style engine: renders a ``Storyboard`` into a project directory in every configured style
+/// The style engine: renders a ``ValidatedStoryboard`` into a project directory in every configured style
 /// at once, with durable, resumable progress.
 ///
 /// ```swift
@@ -53,7 +53,7 @@ public struct ImageEngine: Sendable {
     /// files and the style references. Throws `.unsafePath` naming the first offender, or
     /// `.corruptProgress` for a folder in place of a progress file. Blocking (one `fstatat` per
     /// folder and file): call it off the cooperative pool.
-    public func checkProject(_ project: ProjectDirectory, storyboard: Storyboard, styles: [String]) throws(EngineError) {
+    public func checkProject(_ project: ProjectDirectory, storyboard: ValidatedStoryboard, styles: [String]) throws(EngineError) {
         func expect(_ path: String, _ kind: ProjectDirectory.Kind) throws(EngineError) {
             guard let entry = try project.entry(path), entry.kind != kind else { return }
             if kind == .regularFile && entry.kind == .directory && path.hasPrefix("image_progress_") {
@@ -76,14 +76,14 @@ public struct ImageEngine: Sendable {
 
     /// Prepares a job in the project folder at `project` (created if missing); nothing runs until
     /// ``ImageJob/run()``. Throws `.invalidOptions` for an unknown style name. Blocking (opens the folder).
-    public func makeJob(storyboard: Storyboard, project: URL, options: JobOptions = JobOptions()) throws(EngineError)
+    public func makeJob(storyboard: ValidatedStoryboard, project: URL, options: JobOptions = JobOptions()) throws(EngineError)
         -> ImageJob
     {
         try makeJob(storyboard: storyboard, directory: ProjectDirectory(url: project, create: true), options: options)
     }
 
     /// Prepares a job in an open project folder: every file it touches is reached through `directory`.
-    public func makeJob(storyboard: Storyboard, directory: ProjectDirectory, options: JobOptions = JobOptions())
+    public func makeJob(storyboard: ValidatedStoryboard, directory: ProjectDirectory, options: JobOptions = JobOptions())
         throws(EngineError) -> ImageJob
     {
         let project = directory.url
@@ -96,7 +96,7 @@ public struct ImageEngine: Sendable {
                     if !chosen.contains(where: { $0.name == name }) { chosen.append(style) }
                 } else {
                     problems.append(
-                        "unknown style \(Storyboard.quoted(name)) (known: \(configuration.styles.map(\.name).joined(separator: ", ")))")
+                        "unknown style \(ValidatedStoryboard.quoted(name)) (known: \(configuration.styles.map(\.name).joined(separator: ", ")))")
                 }
             }
             if chosen.isEmpty && problems.isEmpty { problems.append("no style selected") }
@@ -109,7 +109,7 @@ public struct ImageEngine: Sendable {
         }
         let (events, continuation) = AsyncStream<EngineEvent>.makeStream()
         let control = JobControl(
-            continuation: continuation, styles: styles.map(\.name),
+            continuation: continuation,
             maxInFlight: Self.concurrencyCap(job: options.maxConcurrentRequests, operator: configuration.maxConcurrentRequests),
             gates: paceGates,
             quotas: quotas)

@@ -55,7 +55,7 @@ public final class ImageJob: Sendable {
             control.emit(.message(style: runner.style.name, text: text))
             logger.info("style starting", metadata: ["style": "\(runner.style.name)", "provider": "\(runner.provider.name)"])
         }
-        let summaries = await withTaskGroup(of: (Int, StyleSummary).self) { group in
+        let summaries = await withTaskGroup(of: (Int, StyleReport).self) { group in
             for (index, runner) in runners.enumerated() {
                 group.addTask {
                     let summary = await runner.run()
@@ -63,11 +63,11 @@ public final class ImageJob: Sendable {
                     return (index, summary)
                 }
             }
-            var results: [(Int, StyleSummary)] = []
+            var results: [(Int, StyleReport)] = []
             for await result in group { results.append(result) }
             return results.sorted { $0.0 < $1.0 }.map(\.1)
         }
-        let state: JobState
+        let state: JobOutcome
         if summaries.contains(where: { $0.state == .cancelled }) {
             state = .cancelled
         } else if !summaries.isEmpty && summaries.allSatisfy({ $0.state == .failed }) {
@@ -77,7 +77,6 @@ public final class ImageJob: Sendable {
         } else {
             state = .completedWithErrors
         }
-        control.setJobState(state)
         let summary = JobSummary(state: state, styles: summaries, duration: clock.now - start)
         control.emit(.jobFinished(summary))
         control.finishEvents()
@@ -99,9 +98,4 @@ public final class ImageJob: Sendable {
 
     /// Whether dispatching is paused.
     public var isPaused: Bool { control.isPaused }
-
-    /// A snapshot of the job's state and per-style counters.
-    public func status() -> JobStatus {
-        control.status()
-    }
 }

@@ -1,8 +1,8 @@
 import Foundation
 internal import Synchronization
 
-/// State shared by a job's style runners: the event stream, pause flag, the job-wide cap on
-/// requests in flight, and the status snapshot; and, through it, the engine-wide state of each
+/// State shared by a job's style runners: the event stream, pause flag and the job-wide cap on
+/// requests in flight; and, through it, the engine-wide state of each
 /// project's quota (pace gates, cool-downs, spent daily quotas).
 final class JobControl: Sendable {
     private let continuation: AsyncStream<EngineEvent>.Continuation
@@ -14,18 +14,15 @@ final class JobControl: Sendable {
         var paused = false
         var inFlight = 0
         var maxInFlight: Int?
-        var jobState = JobState.running
-        var progress: [StyleProgress]
     }
 
     init(
-        continuation: AsyncStream<EngineEvent>.Continuation, styles: [String], maxInFlight: Int?, gates: PaceGates,
-        quotas: ProjectQuotaBook
+        continuation: AsyncStream<EngineEvent>.Continuation, maxInFlight: Int?, gates: PaceGates, quotas: ProjectQuotaBook
     ) {
         self.continuation = continuation
         self.gates = gates
         self.quotas = quotas
-        self.state = Mutex(Shared(maxInFlight: maxInFlight, progress: styles.map { StyleProgress(style: $0) }))
+        self.state = Mutex(Shared(maxInFlight: maxInFlight))
     }
 
     /// The pace gate of a Google Cloud project, shared by every style of every job of the engine
@@ -61,12 +58,7 @@ final class JobControl: Sendable {
         state.withLock { $0.inFlight -= 1 }
     }
 
-    func publish(_ progress: StyleProgress) {
-        state.withLock { shared in
-            if let index = shared.progress.firstIndex(where: { $0.style == progress.style }) {
-                shared.progress[index] = progress
-            }
-        }
+    func publish(_ progress: StyleCounters) {
         continuation.yield(.progress(progress))
     }
 
@@ -95,13 +87,5 @@ final class JobControl: Sendable {
     /// The projects whose daily quota is known to be spent today, with the reason.
     func spentDailyQuotas() -> [String: String] {
         quotas.spentDailyQuotas(now: Date())
-    }
-
-    func setJobState(_ jobState: JobState) {
-        state.withLock { $0.jobState = jobState }
-    }
-
-    func status() -> JobStatus {
-        state.withLock { JobStatus(state: $0.jobState, paused: $0.paused, styles: $0.progress) }
     }
 }

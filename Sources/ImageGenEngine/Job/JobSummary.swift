@@ -1,10 +1,10 @@
 /// The job's final account.
 public struct JobSummary: Sendable, Equatable {
-    public var state: JobState
-    public var styles: [StyleSummary]
+    public var state: JobOutcome
+    public var styles: [StyleReport]
     public var duration: Duration
 
-    public init(state: JobState, styles: [StyleSummary], duration: Duration) {
+    public init(state: JobOutcome, styles: [StyleReport], duration: Duration) {
         self.state = state
         self.styles = styles
         self.duration = duration

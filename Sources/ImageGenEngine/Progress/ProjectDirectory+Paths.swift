@@ -78,7 +78,7 @@ extension ProjectDirectory {
         guard !relative.isEmpty, !relative.contains("\0"),
             parts.allSatisfy({ !$0.isEmpty && $0 != "." && $0 != ".." && $0.utf8.count < 256 })
         else {
-            throw EngineError(.unsafePath, "\(Storyboard.quoted(relative)) is not a path inside the project")
+            throw EngineError(.unsafePath, "\(ValidatedStoryboard.quoted(relative)) is not a path inside the project")
         }
         return relative
     }

@@ -28,7 +28,7 @@ public struct ProjectStatus: Sendable, Equatable {
     /// Reads the progress of `styles` in `project`. With a `storyboard`, counts its beats (a beat
     /// without a record is pending); without one, counts the records found. Blocking file reads run
     /// on a private queue.
-    public static func read(project: URL, styles: [String], storyboard: Storyboard? = nil) async throws(EngineError)
+    public static func read(project: URL, styles: [String], storyboard: ValidatedStoryboard? = nil) async throws(EngineError)
         -> ProjectStatus
     {
         try await read(describing: project.path) {
@@ -39,7 +39,7 @@ public struct ProjectStatus: Sendable, Equatable {
     /// Reads the progress of `styles` in the project `directory` (see ``read(project:styles:storyboard:)``).
     /// Throws `.corruptProgress` for a progress file that cannot be read, `.unsafePath` for a link
     /// or special file in place of a progress file or a recorded image.
-    public static func read(directory: ProjectDirectory, styles: [String], storyboard: Storyboard? = nil)
+    public static func read(directory: ProjectDirectory, styles: [String], storyboard: ValidatedStoryboard? = nil)
         async throws(EngineError) -> ProjectStatus
     {
         try await read(describing: directory.url.path) {
@@ -60,7 +60,7 @@ public struct ProjectStatus: Sendable, Equatable {
         }
     }
 
-    static func readSync(directory: ProjectDirectory, styles: [String], storyboard: Storyboard?) throws -> ProjectStatus {
+    static func readSync(directory: ProjectDirectory, styles: [String], storyboard: ValidatedStoryboard?) throws -> ProjectStatus {
         var result: [Style] = []
         for style in styles {
             let records = try ProgressStore.loadRecords(directory: directory, style: style)

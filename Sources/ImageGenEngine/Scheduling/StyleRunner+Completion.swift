@@ -93,7 +93,7 @@ extension StyleRunner {
             let coolStart = ContinuousClock.now
             let (delay, cooled) = pool.cool(slot, retryAfter: retryAfter, policy: style.retry, now: coolStart)
             control.coolProject(key.project, until: coolStart + delay)
-            for cooledKey in cooled { keyEvent(cooledKey, .cooled, duration: delay, reason: "rate limited: \(message)") }
+            for cooledKey in cooled { keyEvent(cooledKey, .cooling, duration: delay, reason: "rate limited: \(message)") }
         case .keyRejected(_, let message):
             if pool.disable(slot, reason: message) {
                 keyEvent(key, .disabled, reason: failure.description)

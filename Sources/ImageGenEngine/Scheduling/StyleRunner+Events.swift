@@ -1,17 +1,17 @@
 extension StyleRunner {
     /// Emits a beat's state change.
     func event(
-        _ beat: PlannedBeat, _ state: BeatEvent.State, attempt: Int = 0, key: String? = nil, path: String? = nil,
+        _ beat: PlannedBeat, _ state: BeatUpdate.State, attempt: Int = 0, key: String? = nil, path: String? = nil,
         bytes: Int? = nil, sha: String? = nil, error: String? = nil, retryIn: Duration? = nil
     ) {
         control.emit(
-            .beat(BeatEvent(
-                style: style.name, shot: beat.shot, beat: beat.beat, state: state, attempt: attempt, keyLabel: key,
+            .beat(BeatUpdate(
+                style: style.name, shotID: beat.shot, beatID: beat.beat, state: state, attempt: attempt, keyLabel: key,
                 outputPath: path, bytes: bytes, sha256: sha, error: error, retryIn: retryIn)))
     }
 
     /// Logs and emits a key's state change (never its secret).
-    func keyEvent(_ key: APIKey, _ state: KeyEvent.State, duration: Duration? = nil, reason: String) {
+    func keyEvent(_ key: APIKey, _ state: KeyUpdate.State, duration: Duration? = nil, reason: String) {
         logger.info(
             "key \(state.rawValue)",
             metadata: [
@@ -19,7 +19,7 @@ extension StyleRunner {
                 "duration": "\(duration.map { "\($0)" } ?? "-")",
             ])
         control.emit(
-            .key(KeyEvent(style: style.name, keyLabel: key.label, project: key.project, state: state, duration: duration,
+            .key(KeyUpdate(style: style.name, keyLabel: key.label, project: key.project, state: state, duration: duration,
                           reason: reason)))
     }
 
@@ -29,7 +29,7 @@ extension StyleRunner {
         let completed = run.skipped + run.done
         let total = storyboard.beatCount
         control.publish(
-            StyleProgress(
+            StyleCounters(
                 style: style.name, total: total, completed: completed, failed: run.failed, inFlight: run.inFlight,
                 percent: total == 0 ? 100 : Double(completed) * 100 / Double(total), keysTotal: style.keys.count,
                 keysCooling: isOffline ? 0 : cooling, keysDisabled: isOffline ? 0 : disabled))

@@ -12,7 +12,7 @@ struct StyleRunner: Sendable {
     let style: StyleConfiguration
     let provider: any ImageProvider
     let project: ProjectDirectory
-    let storyboard: Storyboard
+    let storyboard: ValidatedStoryboard
     let force: Bool
     let configuration: EngineConfiguration
     let control: JobControl
@@ -24,7 +24,7 @@ struct StyleRunner: Sendable {
         isOffline ? [APIKey(secret: "", project: "offline", label: "\(style.name)#offline")] : style.keys
     }
 
-    func run() async -> StyleSummary {
+    func run() async -> StyleReport {
         let started = ContinuousClock.now
         // Cancelled before it began: nothing to open, plan or record.
         if Task.isCancelled {
@@ -110,10 +110,10 @@ struct StyleRunner: Sendable {
     }
 
     private func summary(
-        _ state: JobState, started: Instant, spend: SpendCounters = SpendCounters(), done: Int = 0, failed: Int = 0,
+        _ state: JobOutcome, started: Instant, spend: SpendCounters = SpendCounters(), done: Int = 0, failed: Int = 0,
         skipped: Int = 0, error: String? = nil
-    ) -> StyleSummary {
-        StyleSummary(
+    ) -> StyleReport {
+        StyleReport(
             style: style.name, provider: provider.name, state: state, total: storyboard.beatCount, done: done,
             failed: failed, skipped: skipped, duration: ContinuousClock.now - started, spend: spend, error: error)
     }
@@ -122,7 +122,7 @@ struct StyleRunner: Sendable {
     /// quotas), and ends the cool-downs that are over.
     private func adoptSharedKeyState(_ pool: inout KeyPool, now: Instant) {
         for (key, delay) in pool.adoptCoolings(control.projectCoolings(now: now), now: now) {
-            keyEvent(key, .cooled, duration: delay, reason: "rate limited: project \(key.project) cooling (a 429 in another style or job)")
+            keyEvent(key, .cooling, duration: delay, reason: "rate limited: project \(key.project) cooling (a 429 in another style or job)")
         }
         for (key, reason) in pool.adoptSpentDailyQuotas(control.spentDailyQuotas()) {
             keyEvent(key, .exhausted, reason: "\(reason) (found by another style or job; resets at midnight Pacific time)")
@@ -178,7 +178,7 @@ struct StyleRunner: Sendable {
 
     /// How the style ended; when it failed, every beat not finished fails with its reason (not
     /// recorded: a rerun retries it).
-    private func finish(_ state: inout RunState) -> JobState {
+    private func finish(_ state: inout RunState) -> JobOutcome {
         if state.cancelled {
             let finished = state.done + state.skipped
             control.emit(.message(style: style.name, text: "style \(style.name): cancelled; \(finished) of \(storyboard.beatCount) done"))

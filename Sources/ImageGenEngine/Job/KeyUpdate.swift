@@ -1,9 +1,9 @@
 /// A key's state change. Keys are named by label only.
-public struct KeyEvent: Sendable, Equatable {
+public struct KeyUpdate: Sendable, Equatable {
     /// What happened to the key.
     public enum State: String, Sendable, Equatable {
         /// Its project hit a rate limit; no requests for `duration`.
-        case cooled
+        case cooling
         /// Its project's daily quota is spent; set aside for the rest of the job.
         case exhausted
         /// The key was rejected; disabled for the job.

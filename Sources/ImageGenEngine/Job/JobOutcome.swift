@@ -1,6 +1,5 @@
 /// How a style or a job ended.
-public enum JobState: String, Sendable, Equatable {
-    case running
+public enum JobOutcome: String, Sendable, Equatable {
     /// Every beat is done.
     case completed
     /// Finished, but some beats (or whole styles) failed.

@@ -4,9 +4,9 @@ import Foundation
 /// names, so they are checked before any work starts.
 ///
 /// ```swift
-/// let board = try Storyboard.parse(json: Data(#"{"shots":[{"id":"1","beats":[{"id":"1.1","prompt":"A fox"}]}]}"#.utf8))
+/// let board = try ValidatedStoryboard.parse(json: Data(#"{"shots":[{"id":"1","beats":[{"id":"1.1","prompt":"A fox"}]}]}"#.utf8))
 /// ```
-public struct Storyboard: Sendable, Equatable {
+public struct ValidatedStoryboard: Sendable, Equatable {
     /// How a beat follows the previous one.
     public enum Transition: String, Sendable, Equatable, CaseIterable {
         /// An ordinary cut (the default).

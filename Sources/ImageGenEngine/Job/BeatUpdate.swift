@@ -1,5 +1,5 @@
 /// A beat's state change in one style.
-public struct BeatEvent: Sendable, Equatable {
+public struct BeatUpdate: Sendable, Equatable {
     /// The states a beat goes through.
     public enum State: String, Sendable, Equatable {
         /// Will be generated.
@@ -19,8 +19,8 @@ public struct BeatEvent: Sendable, Equatable {
     }
 
     public var style: String
-    public var shot: String
-    public var beat: String
+    public var shotID: String
+    public var beatID: String
     public var state: State
     /// 1-based request number for this beat in this job (0 before the first request).
     public var attempt: Int
@@ -34,13 +34,13 @@ public struct BeatEvent: Sendable, Equatable {
     public var retryIn: Duration?
 
     public init(
-        style: String, shot: String, beat: String, state: State, attempt: Int = 0, keyLabel: String? = nil,
+        style: String, shotID: String, beatID: String, state: State, attempt: Int = 0, keyLabel: String? = nil,
         outputPath: String? = nil, bytes: Int? = nil, sha256: String? = nil, error: String? = nil,
         retryIn: Duration? = nil
     ) {
         self.style = style
-        self.shot = shot
-        self.beat = beat
+        self.shotID = shotID
+        self.beatID = beatID
         self.state = state
         self.attempt = attempt
         self.keyLabel = keyLabel

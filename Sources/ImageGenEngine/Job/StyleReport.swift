@@ -1,9 +1,9 @@
 /// A style's final account.
-public struct StyleSummary: Sendable, Equatable {
+public struct StyleReport: Sendable, Equatable {
     public var style: String
     /// "gemini", "offline" or a test double's name.
     public var provider: String
-    public var state: JobState
+    public var state: JobOutcome
     public var total: Int
     /// Generated in this job.
     public var done: Int
@@ -16,7 +16,7 @@ public struct StyleSummary: Sendable, Equatable {
     public var error: String?
 
     public init(
-        style: String, provider: String, state: JobState, total: Int, done: Int, failed: Int, skipped: Int,
+        style: String, provider: String, state: JobOutcome, total: Int, done: Int, failed: Int, skipped: Int,
         duration: Duration, spend: SpendCounters, error: String? = nil
     ) {
         self.style = style

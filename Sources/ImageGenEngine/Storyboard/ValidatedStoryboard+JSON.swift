@@ -1,10 +1,10 @@
 public import Foundation
 
-extension Storyboard {
+extension ValidatedStoryboard {
     /// Parses `{"shots":[{"id":"1","beats":[{"id":"1.1","prompt":"…","transition":"hard_cut"}]}]}`.
     /// `transition` is optional (`cut`, `hard_cut` or `continue`). Every problem found is reported
     /// in one ``EngineError`` with code `.invalidStoryboard`; `limits` caps beats and prompt bytes.
-    public static func parse(json data: Data, limits: StoryboardLimits = .unlimited) throws(EngineError) -> Storyboard {
+    public static func parse(json data: Data, limits: StoryboardLimits = .unlimited) throws(EngineError) -> ValidatedStoryboard {
         let root: Any
         do {
             root = try JSONSerialization.jsonObject(with: data, options: [])
@@ -70,12 +70,12 @@ extension Storyboard {
             all.addUnlisted(rules.unlisted)
             throw all.error(.invalidStoryboard, subject: "storyboard")
         }
-        return try Storyboard(shots: shots, limits: limits)
+        return try ValidatedStoryboard(shots: shots, limits: limits)
     }
 
     /// Reads and parses a storyboard file. Blocking (a small file read): call it at start-up or from
     /// a thread that may block, not from the middle of a busy async system.
-    public static func load(contentsOf url: URL) throws(EngineError) -> Storyboard {
+    public static func load(contentsOf url: URL) throws(EngineError) -> ValidatedStoryboard {
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
             throw EngineError(.io, "cannot read storyboard \(url.path): \(error.localizedDescription)")
@@ -89,7 +89,7 @@ extension Storyboard {
     /// `limits` like a storyboard sent in a request. Blocking: call it off the cooperative pool.
     public static func load(
         from project: ProjectDirectory, name: String = "storyboard.json", limit: Int, limits: StoryboardLimits = .unlimited
-    ) throws(EngineError) -> Storyboard? {
+    ) throws(EngineError) -> ValidatedStoryboard? {
         guard let data = try project.readFile(name, limit: limit, limitName: "maxStoryboardBytes") else { return nil }
         return try parse(json: data, limits: limits)
     }

@@ -1,5 +1,5 @@
 /// One style's counters at a moment.
-public struct StyleProgress: Sendable, Equatable {
+public struct StyleCounters: Sendable, Equatable {
     public var style: String
     /// Beats in the storyboard.
     public var total: Int
