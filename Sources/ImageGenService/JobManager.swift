@@ -76,14 +76,6 @@ public final class JobManager: Sendable {
 
     // MARK: Starting
 
-    /// Starts a job for `request`, or finds the job it should attach to.
-    /// - Returns: the job and whether the caller attached to a job that already existed.
-    public func start(_ request: StartGenerationRequest) async throws(RPCError) -> (jobID: String, attached: Bool) {
-        try await requireReady()
-        let (job, attached) = try await startJob(request, id: nil)
-        return (job.id, attached)
-    }
-
     /// Marks the manager ready (the previous run's jobs are resumed) and releases waiting calls.
     private func becomeReady() {
         let waiters = state.withLock { state in
@@ -128,15 +120,42 @@ public final class JobManager: Sendable {
     }
 
     /// Starts a job (`id` and `firstSeq` given when resuming one after a restart), or finds the
-    /// job it should attach to.
+    /// job it should attach to: validates the request, admits the job, announces it.
     func startJob(
         _ request: StartGenerationRequest, id: String?, firstSeq: UInt64 = 1
     ) async throws(RPCError) -> (GenerationJob, attached: Bool) {
         if !request.requestID.isEmpty, let existing = state.withLock({ state in state.byRequestID[request.requestID].flatMap { state.jobs[$0] } }) {
             return (existing, true)
         }
+        let start = try await validate(request)
+        let job = GenerationJob(
+            id: id ?? Self.newJobID(), projectDir: start.request.projectDir, project: start.directory.url,
+            request: start.request, storyboard: start.storyboard, styles: start.request.styles,
+            fingerprint: Self.fingerprint(start.request), firstSeq: firstSeq,
+            seqReservation: configuration.seqReservation, retention: configuration.eventRetention,
+            watcherBuffer: configuration.watcherBuffer)
+        switch try await admit(job, start, requestID: request.requestID) {
+        case .attach(let running):
+            return (running, true)
+        case .admitted(let done):
+            await announce(job, start, done: done)
+            return (job, false)
+        }
+    }
+
+    /// A start request checked and normalised once: its project folder open, its storyboard
+    /// validated (from the request or the project's storyboard.json), its styles resolved. The
+    /// normalised request (storyboard inline, project relative to the root, styles listed) is what
+    /// the job's fingerprint and the state file hold.
+    struct ValidatedStart: Sendable {
+        var directory: ProjectDirectory
+        var storyboard: ValidatedStoryboard
+        var request: StartGenerationRequest
+    }
+
+    /// Checks a start request and normalises it (see ``ValidatedStart``).
+    private func validate(_ request: StartGenerationRequest) async throws(RPCError) -> ValidatedStart {
         let directory = try await openProject(request.projectDir)
-        let project = directory.url
         let storyboard: ValidatedStoryboard
         if let wire = request.storyboard {
             storyboard = try WireMapping.storyboard(wire, limits: configuration.storyboardLimits)
@@ -165,75 +184,80 @@ public final class JobManager: Sendable {
         for style in request.styles.isEmpty ? known : request.styles where !styles.contains(style) { styles.append(style) }
 
         var normalized = request
-        normalized.storyboard = StoryboardConversion.wire(storyboard)
-        normalized.projectDir = Self.relativePath(project, root: configuration.projectsRoot.url)
+        normalized.storyboard = WireMapping.storyboard(storyboard)
+        normalized.projectDir = Self.relativePath(directory.url, root: configuration.projectsRoot.url)
         normalized.styles = styles
-        let fingerprint = Self.fingerprint(normalized)
+        return ValidatedStart(directory: directory, storyboard: storyboard, request: normalized)
+    }
 
-        let jobID = id ?? Self.newJobID()
-        let job = GenerationJob(
-            id: jobID, projectDir: normalized.projectDir, project: project, request: normalized,
-            storyboard: storyboard, styles: styles, fingerprint: fingerprint, firstSeq: firstSeq,
-            seqReservation: configuration.seqReservation, retention: configuration.eventRetention,
-            watcherBuffer: configuration.watcherBuffer)
+    /// How a validated start was admitted.
+    private enum Admission {
+        /// The same work runs already: the caller attaches to it.
+        case attach(GenerationJob)
+        /// The job is the project's: its lock is taken and `done` counts each style's beats done.
+        case admitted(done: [String: Int])
+    }
 
-        enum Admission { case new, attach(GenerationJob), conflict(GenerationJob) }
-        let admission = state.withLock { state -> Admission in
+    /// Makes `job` its project's job, unless one runs there already (the same work: attach; other
+    /// work: FAILED_PRECONDITION); then takes the project's lock and reads what is done. Progress
+    /// that cannot be read refuses the job (DATA_LOSS) rather than counting as none.
+    private func admit(
+        _ job: GenerationJob, _ start: ValidatedStart, requestID: String
+    ) async throws(RPCError) -> Admission {
+        enum Registration { case new, attach(GenerationJob), conflict(GenerationJob) }
+        let directory = start.directory
+        let registration = state.withLock { state -> Registration in
             if let runningID = state.running[directory.identity], let running = state.jobs[runningID], running.isActive {
-                return running.fingerprint == fingerprint ? .attach(running) : .conflict(running)
+                return running.fingerprint == job.fingerprint ? .attach(running) : .conflict(running)
             }
             state.jobs[job.id] = job
             state.order.append(job.id)
             state.running[directory.identity] = job.id
             state.holds[job.id] = ProjectHold(directory: directory, lock: nil)
-            if !request.requestID.isEmpty { state.byRequestID[request.requestID] = job.id }
+            if !requestID.isEmpty { state.byRequestID[requestID] = job.id }
             return .new
         }
-        switch admission {
+        switch registration {
         case .attach(let running):
-            return (running, true)
+            return .attach(running)
         case .conflict(let running):
             throw RPCError(
                 .failedPrecondition,
-                "project \"\(normalized.projectDir)\" already has job \(running.id) running a different storyboard or styles; cancel it or wait for it")
+                "project \"\(job.projectDir)\" already has job \(running.id) running a different storyboard or styles; cancel it or wait for it")
         case .new:
             break
         }
-
-        // The project's lock (no other process runs it), and what is already done: progress that
-        // cannot be read refuses the job (DATA_LOSS) rather than counting as none.
-        let done: [String: Int]
         do {
             try await lockProject(directory, for: job)
             let engine = self.engine
-            try await files.runResult { [styles] () throws(EngineError) in
+            try await files.runResult { [styles = job.styles, storyboard = start.storyboard] () throws(EngineError) in
                 try engine.checkProject(directory, storyboard: storyboard, styles: styles)
             }.get()
-            if request.options.force {
-                done = [:]
-            } else {
-                let status = try await ProjectStatus.read(directory: directory, styles: styles, storyboard: storyboard)
-                done = Dictionary(uniqueKeysWithValues: status.styles.map { ($0.name, $0.done) })
-            }
+            if start.request.options.force { return .admitted(done: [:]) }
+            let status = try await ProjectStatus.read(directory: directory, styles: job.styles, storyboard: start.storyboard)
+            return .admitted(done: Dictionary(uniqueKeysWithValues: status.styles.map { ($0.name, $0.done) }))
         } catch {
-            withdraw(job, directory: directory, requestID: request.requestID)
-            throw RPCError(WireMapping.rpcError(error).code, "project \"\(normalized.projectDir)\": \(error.description)")
+            withdraw(job, directory: directory, requestID: requestID)
+            throw RPCError(WireMapping.rpcError(error).code, "project \"\(job.projectDir)\": \(error.description)")
         }
-        let total = UInt32(clamping: storyboard.beatCount)
-        let progress = styles.map { style in
+    }
+
+    /// Saves the admitted job in the state file (with the seqs its run may issue, before its
+    /// first event is numbered), publishes its accepted event and counters, and hands it to `run()`.
+    private func announce(_ job: GenerationJob, _ start: ValidatedStart, done: [String: Int]) async {
+        let total = UInt32(clamping: start.storyboard.beatCount)
+        let progress = job.styles.map { style in
             let completed = UInt32(clamping: done[style] ?? 0)
             return StyleProgress(
                 style: style, total: total, completed: completed, percent: total == 0 ? 100 : Double(completed) * 100 / Double(total))
         }
-        // Saved, with the seqs its run may issue, before its first event is numbered.
         await persistRunningJobs()
         await publish(.accepted(JobAccepted(styles: progress, resumed: UInt32(clamping: done.values.reduce(0, +)))), to: job)
         for entry in progress { await publish(.style(entry), to: job) }
         logger.info(
             "job accepted",
-            metadata: ["job": "\(job.id)", "project": "\(ClientText.loggable(normalized.projectDir))", "beats": "\(total)", "styles": "\(styles.joined(separator: ","))"])
+            metadata: ["job": "\(job.id)", "project": "\(ClientText.loggable(job.projectDir))", "beats": "\(total)", "styles": "\(job.styles.joined(separator: ","))"])
         launchContinuation.yield(job)
-        return (job, false)
     }
 
     /// Opens a client's project folder below the projects root, off the cooperative pool.
@@ -353,15 +377,13 @@ public final class JobManager: Sendable {
 
     public func pause(_ id: String) async throws(RPCError) -> JobStatus {
         let job = try await job(id)
-        try job.pause()
-        await publish(.message("paused: no new requests start; those in flight finish"), to: job)
+        if try job.pause() { await publish(.message("paused: no new requests start; those in flight finish"), to: job) }
         return job.status(includeBeats: false)
     }
 
     public func resume(_ id: String) async throws(RPCError) -> JobStatus {
         let job = try await job(id)
-        try job.resume()
-        await publish(.message("resumed"), to: job)
+        if try job.resume() { await publish(.message("resumed"), to: job) }
         return job.status(includeBeats: false)
     }
 
