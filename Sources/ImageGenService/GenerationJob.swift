@@ -95,8 +95,7 @@ final class GenerationJob: Sendable {
         var accepted: ProgressEvent?
         /// Tasks in ``wait(until:)``, woken to re-check their condition when the life cycle, the
         /// accepted event or the end of the events changes.
-        var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
-        var nextWaiterID: UInt64 = 0
+        var waiters = WaiterList()
         /// The highest seq this run may issue: saved in the state file before it is granted here.
         var seqGrantedThrough: UInt64
     }
@@ -131,8 +130,8 @@ final class GenerationJob: Sendable {
     func publish(_ kind: ProgressEvent.Kind) -> Publication {
         let id = self.id
         let half = seqReservation / 2
-        var waiters: [CheckedContinuation<Void, Never>] = []
-        defer { for waiter in waiters { waiter.resume() } }
+        var wakeUps = WakeUps.none
+        defer { wakeUps.resume() }
         return state.withLock { state -> Publication in
             let lastSeq = events.lastSeq
             if lastSeq >= state.seqGrantedThrough && !events.isFinished { return .needsReservation }
@@ -177,7 +176,7 @@ final class GenerationJob: Sendable {
             }
             if let accepted {
                 state.accepted = accepted
-                waiters = Self.takeWaiters(&state)
+                wakeUps = state.waiters.takeAll()
             }
             guard let seq else { return .published }
             // The final event is the last: no need to reserve more after it.
@@ -227,8 +226,7 @@ final class GenerationJob: Sendable {
     /// still waiting for an accepted event stop waiting.
     func finishEvents() {
         events.finish()
-        let waiters = state.withLock { Self.takeWaiters(&$0) }
-        for waiter in waiters { waiter.resume() }
+        state.withLock { $0.waiters.takeAll() }.resume()
     }
 
     // MARK: Life cycle
@@ -272,15 +270,15 @@ final class GenerationJob: Sendable {
 
     /// Asks the job to stop; its run observes it through `waitForStop()`. A finished job stays as it is.
     func requestStop(_ reason: StopReason) {
-        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+        let wakeUps = state.withLock { state -> WakeUps in
             switch state.lifeCycle {
             case .queued(let paused): state.lifeCycle = .stopping(reason, nil, paused: paused)
             case .running(let engine, let paused): state.lifeCycle = .stopping(reason, engine, paused: paused)
             case .stopping, .finished: break
             }
-            return Self.takeWaiters(&state)
+            return state.waiters.takeAll()
         }
-        for waiter in waiters { waiter.resume() }
+        wakeUps.resume()
     }
 
     /// Why the job was asked to stop, if it was.
@@ -320,30 +318,7 @@ final class GenerationJob: Sendable {
     /// Suspends until `isSatisfied` holds, re-checked each time the waiters are woken, or until the
     /// calling task is cancelled.
     private func wait(until isSatisfied: (State) -> Bool) async {
-        while !Task.isCancelled, !state.withLock({ isSatisfied($0) }) {
-            let id = state.withLock { state -> UInt64 in
-                state.nextWaiterID += 1
-                return state.nextWaiterID
-            }
-            await withTaskCancellationHandler {
-                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                    let now = state.withLock { state -> Bool in
-                        if isSatisfied(state) || Task.isCancelled { return true }
-                        state.waiters[id] = continuation
-                        return false
-                    }
-                    if now { continuation.resume() }
-                }
-            } onCancel: {
-                state.withLock { $0.waiters.removeValue(forKey: id) }?.resume()
-            }
-        }
-    }
-
-    /// Removes every waiter, to be resumed (outside the lock) so each re-checks its condition.
-    private static func takeWaiters(_ state: inout State) -> [CheckedContinuation<Void, Never>] {
-        defer { state.waiters = [:] }
-        return Array(state.waiters.values)
+        await state.wait(on: \.waiters, until: isSatisfied)
     }
 
     /// Stops starting new requests (in-flight ones finish). Returns whether the job was not

@@ -24,8 +24,7 @@ public final class JobManager: Sendable {
         /// False until the jobs of the previous run are resumed; calls wait for it.
         var ready = false
         /// Calls in ``waitUntilReady()``, by waiter id (a cancelled call removes its own).
-        var readyWaiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
-        var nextReadyWaiterID: UInt64 = 0
+        var readyWaiters = WaiterList()
         /// Jobs of the previous run not resumed yet: kept in the state file meanwhile.
         var pendingResume: [JobStateFile.Entry] = []
     }
@@ -78,12 +77,10 @@ public final class JobManager: Sendable {
 
     /// Marks the manager ready (the previous run's jobs are resumed) and releases waiting calls.
     private func becomeReady() {
-        let waiters = state.withLock { state in
+        state.withLock { state in
             state.ready = true
-            defer { state.readyWaiters = [:] }
-            return Array(state.readyWaiters.values)
-        }
-        for waiter in waiters { waiter.resume() }
+            return state.readyWaiters.takeAll()
+        }.resume()
     }
 
     /// Returns once the jobs of the previous run are resumed, so that a call made during start-up
@@ -91,24 +88,7 @@ public final class JobManager: Sendable {
     /// (its call ended: cancelled by the client or past its deadline). True when ready.
     @discardableResult
     func waitUntilReady() async -> Bool {
-        let id = state.withLock { state -> UInt64 in
-            state.nextReadyWaiterID += 1
-            return state.nextReadyWaiterID
-        }
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                // Checked under the lock the cancellation handler takes: a cancellation that comes
-                // after this finds the waiter, one that came before is seen here.
-                let now = state.withLock { state -> Bool in
-                    if state.ready || Task.isCancelled { return true }
-                    state.readyWaiters[id] = continuation
-                    return false
-                }
-                if now { continuation.resume() }
-            }
-        } onCancel: {
-            state.withLock { $0.readyWaiters.removeValue(forKey: id) }?.resume()
-        }
+        await state.wait(on: \.readyWaiters) { $0.ready }
         return state.withLock { $0.ready }
     }
 
