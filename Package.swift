@@ -132,16 +132,19 @@ let package = Package(
             path: "Clients/swift/ImageGenClient",
             swiftSettings: strictSwift
         ),
-        // The imagegen CLI's commands and rendering (progress bars, plain and JSON lines).
+        // The imagegen CLI's commands and rendering (progress bars, plain and JSON lines). It reads
+        // storyboard files through ImageGenClient (StoryboardFile); the engine and the service are
+        // there only for `demo` (an in-process offline server), `serve` and `sheet` (progress records).
         .target(
             name: "ImageGenCLI",
             dependencies: [
                 "ImageGenClient",
-                "ImageGenEngine",
+                "ImageGenWire",
                 "ImageGenRPC",
+                // demo, serve, sheet:
+                "ImageGenEngine",
                 "ImageGenServerRuntime",
                 "ImageGenService",
-                "ImageGenWire",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

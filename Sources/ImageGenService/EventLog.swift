@@ -142,7 +142,8 @@ final class Watcher<Event: Sendable>: Sendable {
         var lastDelivered: UInt64
         var finished = false
         var overflow: UInt64?
-        var waiter: CheckedContinuation<Void, Never>?
+        /// The consumer, while it waits in ``next(upTo:)``.
+        var waiters = WaiterList()
     }
 
     private enum Step { case elements([(seq: UInt64, event: Event)]), end, overflow(UInt64), wait }
@@ -157,28 +158,25 @@ final class Watcher<Event: Sendable>: Sendable {
 
     /// Queues an event; false when the queue is full (the watcher is then cut off).
     func deliver(seq: UInt64, event: Event) -> Bool {
-        let (accepted, waiter) = state.withLock { state -> (Bool, CheckedContinuation<Void, Never>?) in
-            guard state.overflow == nil, !state.finished else { return (false, nil) }
+        let (accepted, wakeUps) = state.withLock { state -> (Bool, WakeUps) in
+            guard state.overflow == nil, !state.finished else { return (false, .none) }
             if state.queue.count >= capacity {
                 state.overflow = state.lastDelivered
                 state.queue.removeAll()
             } else {
                 state.queue.append((seq, event))
             }
-            defer { state.waiter = nil }
-            return (state.overflow == nil, state.waiter)
+            return (state.overflow == nil, state.waiters.takeAll())
         }
-        waiter?.resume()
+        wakeUps.resume()
         return accepted
     }
 
     func finish() {
-        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+        state.withLock { state in
             state.finished = true
-            defer { state.waiter = nil }
-            return state.waiter
-        }
-        waiter?.resume()
+            return state.waiters.takeAll()
+        }.resume()
     }
 
     /// The next queued events, at most `limit` (at least 1); waits when none is queued; nil at the end.
@@ -201,22 +199,7 @@ final class Watcher<Event: Sendable>: Sendable {
             case .overflow(let resume): throw EventLogError.watcherOverflow(resumeAfter: resume)
             case .wait:
                 try Task.checkCancellation()
-                await withTaskCancellationHandler {
-                    await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                        let resumeNow = state.withLock { state -> Bool in
-                            if state.overflow != nil || !state.queue.isEmpty || state.finished || Task.isCancelled { return true }
-                            state.waiter = continuation
-                            return false
-                        }
-                        if resumeNow { continuation.resume() }
-                    }
-                } onCancel: {
-                    let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
-                        defer { state.waiter = nil }
-                        return state.waiter
-                    }
-                    waiter?.resume()
-                }
+                await state.wait(on: \.waiters) { $0.overflow != nil || !$0.queue.isEmpty || $0.finished }
             }
         }
     }

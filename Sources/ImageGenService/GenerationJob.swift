@@ -35,8 +35,56 @@ final class GenerationJob: Sendable {
     /// How many seqs are reserved at a time (see ``seqReservationTarget``).
     let seqReservation: UInt64
 
+    /// Where the job is in its life; each case holds what is valid in it.
+    enum LifeCycle {
+        /// Admitted; the engine job is not made yet. A pause asked now holds it from its start.
+        case queued(paused: Bool)
+        /// The engine job runs, or is held by a pause.
+        case running(ImageJob, paused: Bool)
+        /// A stop is asked; the run winds down (the engine job, if made, is being cancelled).
+        case stopping(StopReason, ImageJob?, paused: Bool)
+        /// The final event is published; `stoppedBy` is set when a stop ended it.
+        case finished(JobState, stoppedBy: StopReason?)
+
+        /// Queued, running, paused or stopping: not finished.
+        var isActive: Bool {
+            if case .finished = self { false } else { true }
+        }
+
+        /// The state clients see.
+        var state: JobState {
+            switch self {
+            case .queued(let paused): paused ? .paused : .queued
+            case .running(_, let paused): paused ? .paused : .running
+            case .stopping(_, let engine, let paused): paused ? .paused : (engine == nil ? .queued : .running)
+            case .finished(let state, _): state
+            }
+        }
+
+        /// The engine job, once made and until the job finishes.
+        var engine: ImageJob? {
+            switch self {
+            case .running(let engine, _): engine
+            case .stopping(_, let engine, _): engine
+            case .queued, .finished: nil
+            }
+        }
+
+        /// The same phase, paused or not; nil when finished.
+        func paused(_ paused: Bool) -> LifeCycle? {
+            switch self {
+            case .queued: .queued(paused: paused)
+            case .running(let engine, _): .running(engine, paused: paused)
+            case .stopping(let reason, let engine, _): .stopping(reason, engine, paused: paused)
+            case .finished: nil
+            }
+        }
+
+        var isPaused: Bool { state == .paused }
+    }
+
     private struct State {
-        var state: JobState = .queued
+        var lifeCycle = LifeCycle.queued(paused: false)
         var styles: [StyleProgress]
         var message = ""
         var startedUnixMs: Int64 = 0
@@ -44,16 +92,10 @@ final class GenerationJob: Sendable {
         var usage = Usage()
         var beats: [String: BeatStatus] = [:]
         var beatOrder: [String] = []
-        var imageJob: ImageJob?
-        var pausedBeforeStart = false
-        var stopRequested: StopReason?
         var accepted: ProgressEvent?
-        /// Tasks in ``wait(until:)``, woken to re-check their condition when the stop request, the
+        /// Tasks in ``wait(until:)``, woken to re-check their condition when the life cycle, the
         /// accepted event or the end of the events changes.
-        var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
-        var nextWaiterID: UInt64 = 0
-        /// True once the event log is finished (no accepted event can come any more).
-        var eventsFinished = false
+        var waiters = WaiterList()
         /// The highest seq this run may issue: saved in the state file before it is granted here.
         var seqGrantedThrough: UInt64
     }
@@ -88,8 +130,8 @@ final class GenerationJob: Sendable {
     func publish(_ kind: ProgressEvent.Kind) -> Publication {
         let id = self.id
         let half = seqReservation / 2
-        var waiters: [CheckedContinuation<Void, Never>] = []
-        defer { for waiter in waiters { waiter.resume() } }
+        var wakeUps = WakeUps.none
+        defer { wakeUps.resume() }
         return state.withLock { state -> Publication in
             let lastSeq = events.lastSeq
             if lastSeq >= state.seqGrantedThrough && !events.isFinished { return .needsReservation }
@@ -115,7 +157,11 @@ final class GenerationJob: Sendable {
                 if !beat.sha256.isEmpty { status.sha256 = beat.sha256 }
                 state.beats[key] = status
             case .finished(let finished):
-                state.state = finished.state
+                if case .stopping(let reason, _, _) = state.lifeCycle {
+                    state.lifeCycle = .finished(finished.state, stoppedBy: reason)
+                } else {
+                    state.lifeCycle = .finished(finished.state, stoppedBy: nil)
+                }
                 state.usage = finished.usage
                 state.finishedUnixMs = Self.nowMs()
                 if !finished.message.isEmpty { state.message = finished.message }
@@ -130,7 +176,7 @@ final class GenerationJob: Sendable {
             }
             if let accepted {
                 state.accepted = accepted
-                waiters = Self.takeWaiters(&state)
+                wakeUps = state.waiters.takeAll()
             }
             guard let seq else { return .published }
             // The final event is the last: no need to reserve more after it.
@@ -158,7 +204,7 @@ final class GenerationJob: Sendable {
         while true {
             let (event, waiting) = state.withLock { state -> (ProgressEvent?, Bool) in
                 guard var event = state.accepted, case .accepted(var accepted) = event.kind else {
-                    return (nil, !state.eventsFinished)
+                    return (nil, !events.isFinished)
                 }
                 accepted.attached = attached
                 if attached { accepted.styles = state.styles }
@@ -173,130 +219,131 @@ final class GenerationJob: Sendable {
 
     /// Returns once the accepted event is published, the events end, or the task is cancelled.
     private func waitForAccepted() async {
-        await wait { $0.accepted != nil || $0.eventsFinished }
+        await wait { [events] in $0.accepted != nil || events.isFinished }
     }
 
     /// Ends the job's event log: watchers get what is queued, then their streams end; callers
     /// still waiting for an accepted event stop waiting.
     func finishEvents() {
         events.finish()
-        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
-            state.eventsFinished = true
-            return Self.takeWaiters(&state)
-        }
-        for waiter in waiters { waiter.resume() }
+        state.withLock { $0.waiters.takeAll() }.resume()
     }
 
     // MARK: Life cycle
 
-    /// Called when the engine job is made, just before it runs.
-    func started(_ imageJob: ImageJob) {
-        let pause = state.withLock { state -> Bool in
-            state.imageJob = imageJob
+    /// Called when the engine job is made, just before it runs: a pause asked while the job was
+    /// queued holds it from its start.
+    func started(_ engine: ImageJob) {
+        let paused = state.withLock { state -> Bool in
             state.startedUnixMs = Self.nowMs()
-            if state.state == .queued { state.state = .running }
-            return state.pausedBeforeStart
+            switch state.lifeCycle {
+            case .queued(let paused):
+                state.lifeCycle = .running(engine, paused: paused)
+                return paused
+            case .stopping(let reason, _, let paused):
+                state.lifeCycle = .stopping(reason, engine, paused: paused)
+                return paused
+            case .running, .finished:
+                return false
+            }
         }
-        if pause {
-            imageJob.pause()
-            state.withLock { $0.state = .paused }
-        }
+        if paused { engine.pause() }
     }
 
     /// True once the job has finished (any final state).
     var isFinished: Bool { events.isFinished }
 
     var isActive: Bool {
-        state.withLock { [.queued, .running, .paused].contains($0.state) }
+        state.withLock { $0.lifeCycle.isActive }
     }
 
     /// True while a restarted server should resume the job: it is active, or a server shutdown
     /// (not a client) stopped it.
     var isResumable: Bool {
-        state.withLock { [.queued, .running, .paused].contains($0.state) || ($0.state == .cancelled && $0.stopRequested == nil) }
-    }
-
-    /// Asks the running job to stop; its run observes it through `waitForStop()`.
-    func requestStop(_ reason: StopReason) {
-        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
-            if state.stopRequested == nil { state.stopRequested = reason }
-            return Self.takeWaiters(&state)
+        state.withLock { state in
+            switch state.lifeCycle {
+            case .queued, .running, .stopping: true
+            case .finished(let final, let stoppedBy): final == .cancelled && stoppedBy == nil
+            }
         }
-        for waiter in waiters { waiter.resume() }
     }
 
-    var stopReason: StopReason? { state.withLock { $0.stopRequested } }
+    /// Asks the job to stop; its run observes it through `waitForStop()`. A finished job stays as it is.
+    func requestStop(_ reason: StopReason) {
+        let wakeUps = state.withLock { state -> WakeUps in
+            switch state.lifeCycle {
+            case .queued(let paused): state.lifeCycle = .stopping(reason, nil, paused: paused)
+            case .running(let engine, let paused): state.lifeCycle = .stopping(reason, engine, paused: paused)
+            case .stopping, .finished: break
+            }
+            return state.waiters.takeAll()
+        }
+        wakeUps.resume()
+    }
+
+    /// Why the job was asked to stop, if it was.
+    var stopReason: StopReason? {
+        state.withLock { state in
+            switch state.lifeCycle {
+            case .stopping(let reason, _, _): reason
+            case .finished(_, let stoppedBy): stoppedBy
+            case .queued, .running: nil
+            }
+        }
+    }
 
     /// Returns when a stop is requested, or when the calling task is cancelled.
     func waitForStop() async {
-        await wait { $0.stopRequested != nil }
+        await wait { state in
+            switch state.lifeCycle {
+            case .stopping: true
+            case .finished(_, let stoppedBy): stoppedBy != nil
+            case .queued, .running: false
+            }
+        }
     }
 
     /// Returns true once the job has finished (its events ended), false when `limit` passes first
     /// or the calling task is cancelled. Woken by ``finishEvents()``, never by polling.
     func waitUntilFinished(within limit: Duration) async -> Bool {
         await withTaskGroup(of: Void.self) { race in
-            race.addTask { await self.wait { $0.eventsFinished } }
+            race.addTask { await self.wait { [events = self.events] _ in events.isFinished } }
             race.addTask { try? await Task.sleep(for: limit) }
             await race.next()
             race.cancelAll()
         }
-        return state.withLock { $0.eventsFinished }
+        return events.isFinished
     }
 
     /// Suspends until `isSatisfied` holds, re-checked each time the waiters are woken, or until the
     /// calling task is cancelled.
     private func wait(until isSatisfied: (State) -> Bool) async {
-        while !Task.isCancelled, !state.withLock({ isSatisfied($0) }) {
-            let id = state.withLock { state -> UInt64 in
-                state.nextWaiterID += 1
-                return state.nextWaiterID
-            }
-            await withTaskCancellationHandler {
-                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                    let now = state.withLock { state -> Bool in
-                        if isSatisfied(state) || Task.isCancelled { return true }
-                        state.waiters[id] = continuation
-                        return false
-                    }
-                    if now { continuation.resume() }
-                }
-            } onCancel: {
-                state.withLock { $0.waiters.removeValue(forKey: id) }?.resume()
-            }
-        }
+        await state.wait(on: \.waiters, until: isSatisfied)
     }
 
-    /// Removes every waiter, to be resumed (outside the lock) so each re-checks its condition.
-    private static func takeWaiters(_ state: inout State) -> [CheckedContinuation<Void, Never>] {
-        defer { state.waiters = [:] }
-        return Array(state.waiters.values)
+    /// Stops starting new requests (in-flight ones finish). Returns whether the job was not
+    /// paused before (so the caller announces the pause once). Throws FAILED_PRECONDITION when finished.
+    func pause() throws(RPCError) -> Bool {
+        try setPaused(true, verb: "pause")
     }
 
-    /// Stops starting new requests (in-flight ones finish). Throws FAILED_PRECONDITION when finished.
-    func pause() throws(RPCError) {
-        let imageJob = try state.withLock { state throws(RPCError) -> ImageJob? in
-            guard [.queued, .running, .paused].contains(state.state) else {
-                throw RPCError(.failedPrecondition, "job \(id) has finished (\(state.state)); nothing to pause")
-            }
-            state.state = .paused
-            if state.imageJob == nil { state.pausedBeforeStart = true }
-            return state.imageJob
-        }
-        imageJob?.pause()
+    /// Lets a paused job go on. Returns whether it was paused (so the caller announces the resume
+    /// once). Throws FAILED_PRECONDITION when finished.
+    func resume() throws(RPCError) -> Bool {
+        try setPaused(false, verb: "resume")
     }
 
-    /// Lets a paused job go on. Throws FAILED_PRECONDITION when finished.
-    func resume() throws(RPCError) {
-        let imageJob = try state.withLock { state throws(RPCError) -> ImageJob? in
-            guard [.queued, .running, .paused].contains(state.state) else {
-                throw RPCError(.failedPrecondition, "job \(id) has finished (\(state.state)); nothing to resume")
+    private func setPaused(_ paused: Bool, verb: String) throws(RPCError) -> Bool {
+        let (changed, engine) = try state.withLock { state throws(RPCError) -> (Bool, ImageJob?) in
+            guard let next = state.lifeCycle.paused(paused) else {
+                throw RPCError(.failedPrecondition, "job \(id) has finished (\(state.lifeCycle.state)); nothing to \(verb)")
             }
-            state.pausedBeforeStart = false
-            if state.state == .paused { state.state = state.imageJob == nil ? .queued : .running }
-            return state.imageJob
+            let changed = state.lifeCycle.isPaused != paused
+            state.lifeCycle = next
+            return (changed, state.lifeCycle.engine)
         }
-        imageJob?.resume()
+        if paused { engine?.pause() } else { engine?.resume() }
+        return changed
     }
 
     // MARK: Status
@@ -305,7 +352,7 @@ final class GenerationJob: Sendable {
         let lastSeq = events.lastSeq
         return state.withLock { state in
             JobStatus(
-                jobID: id, projectDir: projectDir, state: state.state, styles: state.styles, message: state.message,
+                jobID: id, projectDir: projectDir, state: state.lifeCycle.state, styles: state.styles, message: state.message,
                 lastSeq: lastSeq, createdUnixMs: createdUnixMs, startedUnixMs: state.startedUnixMs,
                 finishedUnixMs: state.finishedUnixMs, usage: state.usage,
                 beats: includeBeats ? state.beatOrder.compactMap { state.beats[$0] } : [])

@@ -14,7 +14,7 @@ import Synchronization
 /// (``ServiceConfiguration/seqReservation`` at a time, extended durably when half is used), a run
 /// issues only reserved seqs, and a resumed run starts after the reservation of the run before.
 public final class JobManager: Sendable {
-    private struct State {
+    struct State {
         var jobs: [String: GenerationJob] = [:]
         var order: [String] = []
         var byRequestID: [String: String] = [:]
@@ -24,8 +24,7 @@ public final class JobManager: Sendable {
         /// False until the jobs of the previous run are resumed; calls wait for it.
         var ready = false
         /// Calls in ``waitUntilReady()``, by waiter id (a cancelled call removes its own).
-        var readyWaiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
-        var nextReadyWaiterID: UInt64 = 0
+        var readyWaiters = WaiterList()
         /// Jobs of the previous run not resumed yet: kept in the state file meanwhile.
         var pendingResume: [JobStateFile.Entry] = []
     }
@@ -37,14 +36,14 @@ public final class JobManager: Sendable {
     }
 
     let configuration: ServiceConfiguration
-    private let engine: ImageEngine
-    private let logger: Logger
-    private let state = Mutex(State())
+    let engine: ImageEngine
+    let logger: Logger
+    let state = Mutex(State())
     private let stateFile: JobStateFile
     /// Blocking reads of project files (storyboard.json), kept off the cooperative pool.
-    private let files = BlockingIO(label: "imagegen.service.files")
+    let files = BlockingIO(label: "imagegen.service.files")
     private let launches: AsyncStream<GenerationJob>
-    private let launchContinuation: AsyncStream<GenerationJob>.Continuation
+    let launchContinuation: AsyncStream<GenerationJob>.Continuation
 
     public init(configuration: ServiceConfiguration, engine: ImageEngine, logger: Logger) {
         self.configuration = configuration
@@ -76,22 +75,12 @@ public final class JobManager: Sendable {
 
     // MARK: Starting
 
-    /// Starts a job for `request`, or finds the job it should attach to.
-    /// - Returns: the job and whether the caller attached to a job that already existed.
-    public func start(_ request: StartGenerationRequest) async throws(RPCError) -> (jobID: String, attached: Bool) {
-        try await requireReady()
-        let (job, attached) = try await startJob(request, id: nil)
-        return (job.id, attached)
-    }
-
     /// Marks the manager ready (the previous run's jobs are resumed) and releases waiting calls.
     private func becomeReady() {
-        let waiters = state.withLock { state in
+        state.withLock { state in
             state.ready = true
-            defer { state.readyWaiters = [:] }
-            return Array(state.readyWaiters.values)
-        }
-        for waiter in waiters { waiter.resume() }
+            return state.readyWaiters.takeAll()
+        }.resume()
     }
 
     /// Returns once the jobs of the previous run are resumed, so that a call made during start-up
@@ -99,24 +88,7 @@ public final class JobManager: Sendable {
     /// (its call ended: cancelled by the client or past its deadline). True when ready.
     @discardableResult
     func waitUntilReady() async -> Bool {
-        let id = state.withLock { state -> UInt64 in
-            state.nextReadyWaiterID += 1
-            return state.nextReadyWaiterID
-        }
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                // Checked under the lock the cancellation handler takes: a cancellation that comes
-                // after this finds the waiter, one that came before is seen here.
-                let now = state.withLock { state -> Bool in
-                    if state.ready || Task.isCancelled { return true }
-                    state.readyWaiters[id] = continuation
-                    return false
-                }
-                if now { continuation.resume() }
-            }
-        } onCancel: {
-            state.withLock { $0.readyWaiters.removeValue(forKey: id) }?.resume()
-        }
+        await state.wait(on: \.readyWaiters) { $0.ready }
         return state.withLock { $0.ready }
     }
 
@@ -125,146 +97,6 @@ public final class JobManager: Sendable {
         guard await waitUntilReady() else {
             throw RPCError(.cancelled, "the call ended while the server was still resuming the jobs of its previous run")
         }
-    }
-
-    /// Starts a job (`id` and `firstSeq` given when resuming one after a restart), or finds the
-    /// job it should attach to.
-    func startJob(
-        _ request: StartGenerationRequest, id: String?, firstSeq: UInt64 = 1
-    ) async throws(RPCError) -> (GenerationJob, attached: Bool) {
-        if !request.requestID.isEmpty, let existing = state.withLock({ state in state.byRequestID[request.requestID].flatMap { state.jobs[$0] } }) {
-            return (existing, true)
-        }
-        let directory = try await openProject(request.projectDir)
-        let project = directory.url
-        let storyboard: ValidatedStoryboard
-        if let wire = request.storyboard {
-            storyboard = try WireMapping.storyboard(wire, limits: configuration.storyboardLimits)
-        } else {
-            let read: ValidatedStoryboard?
-            do {
-                read = try await projectStoryboard(directory)
-            } catch {
-                // A storyboard that breaks the rules is a bad argument; one that cannot be read is a bad project.
-                let code: RPCError.Code = error.code == .invalidStoryboard ? .invalidArgument : .failedPrecondition
-                throw RPCError(code, "\(request.projectDir)/storyboard.json: \(error.description)")
-            }
-            guard let read else {
-                throw RPCError(.failedPrecondition, "no storyboard in the request and no storyboard.json in project \"\(request.projectDir)\"")
-            }
-            storyboard = read
-        }
-        let known = configuredStyles
-        let unknown = request.styles.filter { !known.contains($0) }
-        guard unknown.isEmpty else {
-            var names = ProblemList()
-            for name in unknown { names.append(ClientText.loggable(name)) }
-            throw RPCError(.invalidArgument, "unknown style\(unknown.count == 1 ? "" : "s") \(names.lines.joined(separator: ", ")) (configured: \(known.joined(separator: ", ")))")
-        }
-        var styles: [String] = []
-        for style in request.styles.isEmpty ? known : request.styles where !styles.contains(style) { styles.append(style) }
-
-        var normalized = request
-        normalized.storyboard = StoryboardConversion.wire(storyboard)
-        normalized.projectDir = Self.relativePath(project, root: configuration.projectsRoot.url)
-        normalized.styles = styles
-        let fingerprint = Self.fingerprint(normalized)
-
-        let jobID = id ?? Self.newJobID()
-        let job = GenerationJob(
-            id: jobID, projectDir: normalized.projectDir, project: project, request: normalized,
-            storyboard: storyboard, styles: styles, fingerprint: fingerprint, firstSeq: firstSeq,
-            seqReservation: configuration.seqReservation, retention: configuration.eventRetention,
-            watcherBuffer: configuration.watcherBuffer)
-
-        enum Admission { case new, attach(GenerationJob), conflict(GenerationJob) }
-        let admission = state.withLock { state -> Admission in
-            if let runningID = state.running[directory.identity], let running = state.jobs[runningID], running.isActive {
-                return running.fingerprint == fingerprint ? .attach(running) : .conflict(running)
-            }
-            state.jobs[job.id] = job
-            state.order.append(job.id)
-            state.running[directory.identity] = job.id
-            state.holds[job.id] = ProjectHold(directory: directory, lock: nil)
-            if !request.requestID.isEmpty { state.byRequestID[request.requestID] = job.id }
-            return .new
-        }
-        switch admission {
-        case .attach(let running):
-            return (running, true)
-        case .conflict(let running):
-            throw RPCError(
-                .failedPrecondition,
-                "project \"\(normalized.projectDir)\" already has job \(running.id) running a different storyboard or styles; cancel it or wait for it")
-        case .new:
-            break
-        }
-
-        // The project's lock (no other process runs it), and what is already done: progress that
-        // cannot be read refuses the job (DATA_LOSS) rather than counting as none.
-        let done: [String: Int]
-        do {
-            try await lockProject(directory, for: job)
-            let engine = self.engine
-            try await files.runResult { [styles] () throws(EngineError) in
-                try engine.checkProject(directory, storyboard: storyboard, styles: styles)
-            }.get()
-            if request.options.force {
-                done = [:]
-            } else {
-                let status = try await ProjectStatus.read(directory: directory, styles: styles, storyboard: storyboard)
-                done = Dictionary(uniqueKeysWithValues: status.styles.map { ($0.name, $0.done) })
-            }
-        } catch {
-            withdraw(job, directory: directory, requestID: request.requestID)
-            throw RPCError(WireMapping.rpcError(error).code, "project \"\(normalized.projectDir)\": \(error.description)")
-        }
-        let total = UInt32(clamping: storyboard.beatCount)
-        let progress = styles.map { style in
-            let completed = UInt32(clamping: done[style] ?? 0)
-            return StyleProgress(
-                style: style, total: total, completed: completed, percent: total == 0 ? 100 : Double(completed) * 100 / Double(total))
-        }
-        // Saved, with the seqs its run may issue, before its first event is numbered.
-        await persistRunningJobs()
-        await publish(.accepted(JobAccepted(styles: progress, resumed: UInt32(clamping: done.values.reduce(0, +)))), to: job)
-        for entry in progress { await publish(.style(entry), to: job) }
-        logger.info(
-            "job accepted",
-            metadata: ["job": "\(job.id)", "project": "\(ClientText.loggable(normalized.projectDir))", "beats": "\(total)", "styles": "\(styles.joined(separator: ","))"])
-        launchContinuation.yield(job)
-        return (job, false)
-    }
-
-    /// Opens a client's project folder below the projects root, off the cooperative pool.
-    private func openProject(_ projectDir: String) async throws(RPCError) -> ProjectDirectory {
-        let root = configuration.projectsRoot
-        let result = await files.runResult { () throws(RPCError) -> ProjectDirectory in try root.open(projectDir) }
-        return try result.get()
-    }
-
-    /// Takes the project's cross-process lock for `job`; held until the job finishes.
-    private func lockProject(_ directory: ProjectDirectory, for job: GenerationJob) async throws(EngineError) {
-        let id = job.id
-        let result = await files.runResult { () throws(EngineError) -> ProjectLock in
-            // The host name may take a resolver call: off the cooperative pool, like the lock.
-            try ProjectLock.acquire(directory, holder: "pid \(getpid()) on host \(ProcessInfo.processInfo.hostName), job \(id)")
-        }
-        let lock = try result.get()
-        state.withLock { state in state.holds[job.id]?.lock = lock }
-    }
-
-    /// Undoes the admission of a job that was refused after it (lock or progress).
-    private func withdraw(_ job: GenerationJob, directory: ProjectDirectory, requestID: String) {
-        state.withLock { state in
-            state.jobs[job.id] = nil
-            state.order.removeAll { $0 == job.id }
-            if state.running[directory.identity] == job.id { state.running[directory.identity] = nil }
-            state.holds[job.id] = nil
-            if !requestID.isEmpty, state.byRequestID[requestID] == job.id { state.byRequestID[requestID] = nil }
-        }
-        // A caller that attached meanwhile stops waiting for an accepted event that never comes.
-        job.finishEvents()
     }
 
     // MARK: Running
@@ -353,15 +185,13 @@ public final class JobManager: Sendable {
 
     public func pause(_ id: String) async throws(RPCError) -> JobStatus {
         let job = try await job(id)
-        try job.pause()
-        await publish(.message("paused: no new requests start; those in flight finish"), to: job)
+        if try job.pause() { await publish(.message("paused: no new requests start; those in flight finish"), to: job) }
         return job.status(includeBeats: false)
     }
 
     public func resume(_ id: String) async throws(RPCError) -> JobStatus {
         let job = try await job(id)
-        try job.resume()
-        await publish(.message("resumed"), to: job)
+        if try job.resume() { await publish(.message("resumed"), to: job) }
         return job.status(includeBeats: false)
     }
 
@@ -418,7 +248,7 @@ public final class JobManager: Sendable {
     }
 
     /// The project's `storyboard.json`, nil when there is none; read off the cooperative pool.
-    private func projectStoryboard(_ directory: ProjectDirectory) async throws(EngineError) -> ValidatedStoryboard? {
+    func projectStoryboard(_ directory: ProjectDirectory) async throws(EngineError) -> ValidatedStoryboard? {
         let limit = engine.configuration.maxStoryboardBytes
         let limits = configuration.storyboardLimits
         let result = await files.runResult { () throws(EngineError) -> ValidatedStoryboard? in
@@ -431,7 +261,7 @@ public final class JobManager: Sendable {
 
     /// Publishes an event of `job`; reserves more seqs in the state file first when the run has
     /// issued all it reserved, and after it when the reservation runs low.
-    private func publish(_ kind: ProgressEvent.Kind, to job: GenerationJob) async {
+    func publish(_ kind: ProgressEvent.Kind, to job: GenerationJob) async {
         while true {
             switch job.publish(kind) {
             case .published:
@@ -450,7 +280,7 @@ public final class JobManager: Sendable {
     /// Saves the running jobs, each with a seq reservation beyond its last seq, then lets each run
     /// issue seqs up to what was saved. `job`, when given, gets seqs even if it is not in the file
     /// (it no longer runs, so no later server resumes it).
-    private func persistRunningJobs(reservingFor job: GenerationJob? = nil) async {
+    func persistRunningJobs(reservingFor job: GenerationJob? = nil) async {
         let (entries, failure) = await stateFile.save { self.stateEntries() }
         if let failure {
             // The job goes on all the same; only a crash before the next good save could repeat seqs.

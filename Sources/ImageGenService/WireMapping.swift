@@ -34,6 +34,28 @@ enum WireMapping {
         }
     }
 
+    // MARK: Storyboard (engine → wire)
+
+    /// The wire form of a validated storyboard: what a job's normalised request holds.
+    static func storyboard(_ storyboard: ValidatedStoryboard) -> ImageGenWire.Storyboard {
+        ImageGenWire.Storyboard(
+            shots: storyboard.shots.map { shot in
+                ImageGenWire.Shot(
+                    id: shot.id,
+                    beats: shot.beats.map { beat in
+                        ImageGenWire.Beat(id: beat.id, prompt: beat.prompt, transition: transition(beat.transition))
+                    })
+            })
+    }
+
+    static func transition(_ transition: ValidatedStoryboard.Transition) -> ImageGenWire.Transition {
+        switch transition {
+        case .cut: .cut
+        case .hardCut: .hardCut
+        case .continue: .continue
+        }
+    }
+
     // MARK: Events (engine → wire)
 
     /// The wire event kind for an engine event; nil for events the wire does not carry on their own.

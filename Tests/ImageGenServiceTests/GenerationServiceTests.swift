@@ -125,6 +125,29 @@ struct GenerationServiceTests {
         }
     }
 
+    @Test("a watcher sees each pause and resume announced once; repeating one announces nothing")
+    func pauseAndResumeAnnouncedOnce() async throws {
+        let sandbox = try ServiceSandbox()
+        defer { sandbox.remove() }
+        try sandbox.project("film")
+        // An image takes a minute: the job is still running at every step below.
+        try await withGenerationServer(sandbox, latency: .seconds(60)) { client, _ in
+            let first = try await collect(try await client.startGeneration(
+                StartGenerationRequest(projectDir: "film", storyboard: sampleStoryboard(shots: 1, beats: 3), detach: true)))
+            let jobID = try #require(first.first?.jobID)
+            #expect(try await client.pauseGeneration(jobID).state == .paused)
+            #expect(try await client.pauseGeneration(jobID).state == .paused)
+            #expect(try await client.resumeGeneration(jobID).state == .running)
+            #expect(try await client.resumeGeneration(jobID).state == .running)
+            _ = try await client.cancelGeneration(jobID)
+            let events = try await collect(try await client.watchJob(jobID, afterSeq: 0))
+            let messages = events.compactMap { if case .message(let text) = $0.kind { text } else { nil } }
+            #expect(messages.filter { $0.hasPrefix("paused") }.count == 1, "\(messages)")
+            #expect(messages.filter { $0.hasPrefix("resumed") }.count == 1, "\(messages)")
+            #expect(finished(events)?.state == .cancelled)
+        }
+    }
+
     @Test("idempotent start, attach to the same work, conflicting start refused")
     func idempotencyAndConflicts() async throws {
         let sandbox = try ServiceSandbox()

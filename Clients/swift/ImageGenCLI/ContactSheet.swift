@@ -1,11 +1,13 @@
 public import Foundation
+import ImageGenClient
 public import ImageGenEngine
+public import ImageGenWire
 
 /// An HTML page for comparing a project's styles at a glance: one row per beat in storyboard
 /// order, one column per style, each cell the image or why it is missing.
 public enum ContactSheet {
     /// Writes `contact_sheet.html` into `project` and returns its URL.
-    public static func write(project: URL, storyboard: ValidatedStoryboard, styles: [String]) async throws -> URL {
+    public static func write(project: URL, storyboard: Storyboard, styles: [String]) async throws -> URL {
         var records: [String: [String: BeatRecord]] = [:]
         for style in styles {
             let list = try await ProjectRecords.read(project: project, style: style)
@@ -19,13 +21,13 @@ public enum ContactSheet {
 
     /// The page's HTML. Image paths are relative to the project, so the page works where it lies.
     public static func render(
-        storyboard: ValidatedStoryboard, styles: [String], records: [String: [String: BeatRecord]], title: String
+        storyboard: Storyboard, styles: [String], records: [String: [String: BeatRecord]], title: String
     ) -> String {
         var rows = ""
         for shot in storyboard.shots {
             for beat in shot.beats {
                 let key = "\(shot.id)/\(beat.id)"
-                var cells = "<th><div class=id>\(escape(shot.id)) / \(escape(beat.id))</div><div class=tr>\(beat.transition.rawValue)</div><div class=prompt>\(escape(beat.prompt))</div></th>"
+                var cells = "<th><div class=id>\(escape(shot.id)) / \(escape(beat.id))</div><div class=tr>\(beat.transition.jsonName)</div><div class=prompt>\(escape(beat.prompt))</div></th>"
                 for style in styles {
                     let record = records[style]?[key]
                     if let record, record.state == .done, let file = record.file {

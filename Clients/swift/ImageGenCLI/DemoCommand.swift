@@ -39,7 +39,7 @@ public struct DemoCommand: AsyncParsableCommand {
         if !FileManager.default.fileExists(atPath: storyboardFile.path) {
             try Data(SampleStoryboard.json.utf8).write(to: storyboardFile, options: .atomic)
         }
-        let storyboard = try ValidatedStoryboard.load(contentsOf: storyboardFile)
+        let storyboard = try StoryboardFile.load(contentsOf: storyboardFile)
 
         var logger = Logger(label: "imagegen-demo")
         logger.logLevel = .error
@@ -64,7 +64,7 @@ public struct DemoCommand: AsyncParsableCommand {
             let client = try await ImageGenerationClient.connect(host: "127.0.0.1", port: port)
             defer { client.close() }
             let request = StartGenerationRequest(
-                projectDir: projectURL.lastPathComponent, storyboard: StoryboardConversion.wire(storyboard),
+                projectDir: projectURL.lastPathComponent, storyboard: storyboard,
                 options: GenerationOptions(force: force))
             let follower = EventFollower(client: client, mode: .choose(json: json))
             return try await follower.follow(try await client.startGeneration(request)).0

@@ -1,7 +1,6 @@
 public import ArgumentParser
 import Foundation
-import ImageGenEngine
-import ImageGenService
+import ImageGenClient
 import ImageGenWire
 
 /// `imagegen generate STORYBOARD.json --project DIR`: starts a job (or attaches to the one running
@@ -41,7 +40,7 @@ public struct GenerateCommand: AsyncParsableCommand {
     public func run() async throws {
         let board: Storyboard
         do {
-            board = StoryboardConversion.wire(try ValidatedStoryboard.load(contentsOf: URL(fileURLWithPath: storyboard)))
+            board = try StoryboardFile.load(contentsOf: URL(fileURLWithPath: storyboard))
         } catch {
             throw ValidationError(error.description)
         }

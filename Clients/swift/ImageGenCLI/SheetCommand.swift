@@ -1,6 +1,8 @@
 public import ArgumentParser
 import Foundation
+import ImageGenClient
 import ImageGenEngine
+import ImageGenWire
 
 /// `imagegen sheet --project DIR`: writes the contact sheet of a project (no server needed).
 public struct SheetCommand: AsyncParsableCommand {
@@ -21,9 +23,9 @@ public struct SheetCommand: AsyncParsableCommand {
     public func run() async throws {
         let projectURL = URL(fileURLWithPath: project, isDirectory: true)
         let file = storyboard.map { URL(fileURLWithPath: $0) } ?? projectURL.appendingPathComponent("storyboard.json")
-        let board: ValidatedStoryboard
+        let board: Storyboard
         do {
-            board = try ValidatedStoryboard.load(contentsOf: file)
+            board = try StoryboardFile.load(contentsOf: file)
         } catch {
             throw ValidationError("\(file.path): \(error.description)")
         }

@@ -84,16 +84,15 @@ public final class ImageJob: Sendable {
         return summary
     }
 
-    /// Stops starting new requests; those in flight finish.
+    /// Stops starting new requests; those in flight finish. Emits no event: whoever pauses the job
+    /// announces it (the service does, once per pause).
     public func pause() {
         control.setPaused(true)
-        control.emit(.message(style: nil, text: "paused"))
     }
 
-    /// Starts dispatching again after ``pause()``.
+    /// Starts dispatching again after ``pause()``. Emits no event, like ``pause()``.
     public func resume() {
         control.setPaused(false)
-        control.emit(.message(style: nil, text: "resumed"))
     }
 
     /// Whether dispatching is paused.
