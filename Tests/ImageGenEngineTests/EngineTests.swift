@@ -79,9 +79,10 @@ struct EngineTests {
         let limited = try #require(calls.first { $0.project == "slow" && $0.prompt.hasSuffix("moment 1") })
         let after = calls.filter { $0.project == "slow" && $0.start > limited.start }
         #expect(after.allSatisfy { $0.start - limited.end! >= .milliseconds(1995) })
-        // The beat went on to the other key, not back to the cooled one after its 2 s cool-down.
-        let moved = try #require(calls.first { $0.project == "fast" && $0.prompt == limited.prompt })
-        #expect(moved.start - limited.end! < .milliseconds(2000))
+        // The beat went on to the other key, not back to the cooled one after its 2 s cool-down (the
+        // cooled key 429s this prompt every time: a second try there would show as a second call).
+        #expect(calls.filter { $0.project == "fast" && $0.prompt == limited.prompt }.count == 1)
+        #expect(calls.filter { $0.project == "slow" && $0.prompt == limited.prompt }.count == 1)
         let cooled = keyUpdates(events).filter { $0.state == .cooling }
         #expect(cooled.count == 1 && cooled.first?.duration == .milliseconds(2000) && cooled.first?.keyLabel == "clear#1…0001")
         #expect(summary.styles[0].spend.rateLimited == 1)

@@ -19,14 +19,22 @@ struct SharedQuotaTests {
         let style = fastStyle("clear", keys: keys("clear", [("shared", "AIzaSharedCoolKey1")]), inFlight: 2)
         let engine = ImageEngine(configuration: fastConfiguration(styles: [style]), logger: testLogger) { _ in provider }
         let jobA = try engine.makeJob(storyboard: try makeStoryboard(shots: 1, beats: 3, subject: "first job"), project: first.url)
-        async let a = runJob(jobA)
-        // The second job starts once the first one's 429 has been answered.
-        while !provider.recorded.contains(where: { $0.prompt.contains("first job") && $0.end != nil }) {
-            try await Task.sleep(for: .milliseconds(5))
-        }
+        // The second job starts once the first one has recorded its cool-down (its key update comes
+        // right after), not merely once the 429 was answered: the engine may not know of it yet.
+        let (coolingSeen, seeCooling) = AsyncStream.makeStream(of: Void.self)
+        async let a: JobSummary = {
+            async let summary = jobA.run()
+            for await event in jobA.events {
+                if case .key(let key) = event, key.state == .cooling { seeCooling.yield() }
+            }
+            seeCooling.finish()
+            return await summary
+        }()
+        var cooling = coolingSeen.makeAsyncIterator()
+        #expect(await cooling.next() != nil, "the first job never reported its cool-down")
         let jobB = try engine.makeJob(storyboard: try makeStoryboard(shots: 1, beats: 3, subject: "second job"), project: second.url)
         let (summaryB, eventsB) = await runJob(jobB)
-        let (summaryA, _) = await a
+        let summaryA = await a
         #expect(summaryA.state == .completed && summaryB.state == .completed)
         let limited = try #require(provider.recorded.first { $0.prompt.contains("first job") && $0.prompt.hasSuffix("moment 1") })
         let secondJob = provider.recorded.filter { $0.prompt.contains("second job") }
