@@ -93,6 +93,7 @@ let package = Package(
             dependencies: [
                 "CCurl",
                 "ImageGenEngine",
+                "ImageGenWire",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSwift

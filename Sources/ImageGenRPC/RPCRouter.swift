@@ -61,7 +61,7 @@ public struct RPCRouter: Sendable {
             return try Request(serializedBytes: bytes, limits: limits)
         } catch let error as WireError {
             let code: RPCError.Code = error.code == .budgetExceeded ? .resourceExhausted : .invalidArgument
-            throw RPCError(code, "\(method): the request does not decode: \(error.message)")
+            throw RPCError(code, "\(method): the request does not decode: \(error.message)", cause: error)
         }
     }
 }
