@@ -226,27 +226,7 @@ public final class RPCServer: Service, Sendable {
                         if state.perAddress[address] == 0 { state.perAddress[address] = nil }
                     }
                 }
-                connection.logger.debug("connection opened")
-                try await withThrowingDiscardingTaskGroup { calls in
-                    calls.addTask { try await self.closeWhenIdle(connection) }
-                    do {
-                        frames: for try await frame in inbound {
-                            switch await connection.receive(frame) {
-                            case .none: continue
-                            case .start(let callID, let start):
-                                calls.addTask { await connection.runCall(callID: callID, start: start) }
-                            case .close:
-                                connection.close()
-                                break frames
-                            }
-                        }
-                    } catch {
-                        connection.logger.debug("connection read failed", metadata: ["error": "\(error)"])
-                    }
-                    // The peer is gone (or we closed): stop every call and the idle watch.
-                    calls.cancelAll()
-                }
-                connection.logger.debug("connection closed")
+                await connection.serve(inbound)
             }
         } catch {
             logger.debug("connection ended with an error", metadata: ["error": "\(error)"])
@@ -272,18 +252,6 @@ public final class RPCServer: Service, Sendable {
             state.connections[key] = connection
             state.perAddress[address, default: 0] += 1
             return nil
-        }
-    }
-
-    /// Closes the connection when it has not authenticated in time, or has been idle too long.
-    private func closeWhenIdle(_ connection: ServerConnection) async throws {
-        while true {
-            try await Task.sleep(until: connection.nextCheck(now: .now), clock: .continuous)
-            if let reason = connection.closeReason(now: .now) {
-                connection.logger.info("closing connection: \(reason)")
-                connection.close()
-                return
-            }
         }
     }
 }
