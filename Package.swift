@@ -233,9 +233,10 @@ let package = Package(
         ),
 
         // ---- Tests ----
-        // Helpers shared by the test suites: real child processes of the package's executables.
+        // Helpers shared by the test suites: real child processes of the package's executables, frames.
         .target(
             name: "ImageGenTestSupport",
+            dependencies: ["ImageGenWire"],
             path: "Tests/ImageGenTestSupport",
             swiftSettings: strictSwift
         ),
@@ -274,7 +275,7 @@ let package = Package(
         .testTarget(
             name: "ImageGenServiceTests",
             dependencies: [
-                "ImageGenService", "ImageGenRPC", "ImageGenWire", "ImageGenEngine", "ImageGenClient",
+                "ImageGenService", "ImageGenRPC", "ImageGenWire", "ImageGenEngine", "ImageGenClient", "ImageGenTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -1,4 +1,5 @@
 @testable import ImageGenRPC
+import ImageGenTestSupport
 import ImageGenWire
 import NIOCore
 import NIOEmbedded
@@ -107,7 +108,7 @@ struct FrameDecoderTests {
     static func status(_ channel: EmbeddedChannel) throws -> CallStatus {
         var written = try #require(try channel.readOutbound(as: ByteBuffer.self))
         let bytes = written.readBytes(length: written.readableBytes) ?? []
-        let frames = try RawConnection.frames(in: bytes)
+        let frames = try FrameSplitting.frames(in: bytes)
         #expect(try channel.readOutbound(as: ByteBuffer.self) == nil)
         guard frames.count == 1, frames[0].callID == 0, case .status(let status)? = frames[0].kind else {
             Issue.record("expected one status on call 0, got \(frames)")

@@ -1,6 +1,7 @@
 import Foundation
 import ImageGenRPC
 import ImageGenInterop
+import ImageGenTestSupport
 import ImageGenWire
 import Logging
 import NIOCore
@@ -127,7 +128,7 @@ final class RawConnection: Sendable {
             try await Task.sleep(for: .milliseconds(10))
         }
         let (bytes, closed) = received.withLock { ($0.bytes, $0.closed) }
-        return (try Self.frames(in: bytes), closed)
+        return (try FrameSplitting.frames(in: bytes), closed)
     }
 
     /// The frames received once `count` have arrived, the peer closed, or `timeout` passed.
@@ -135,22 +136,10 @@ final class RawConnection: Sendable {
         let deadline = ContinuousClock.now + timeout
         while true {
             let (bytes, closed) = received.withLock { ($0.bytes, $0.closed) }
-            let frames = try Self.frames(in: bytes)
+            let frames = try FrameSplitting.frames(in: bytes)
             if frames.count >= count || closed || ContinuousClock.now >= deadline { return frames }
             try await Task.sleep(for: .milliseconds(10))
         }
-    }
-
-    static func frames(in bytes: [UInt8]) throws -> [Frame] {
-        var frames: [Frame] = []
-        var offset = 0
-        while bytes.count - offset >= 4 {
-            let length = Int(FrameHeader.decodeLength(bytes[offset..<offset + 4]))
-            guard bytes.count - offset - 4 >= length else { break }
-            frames.append(try Frame(serializedBytes: Array(bytes[offset + 4..<offset + 4 + length])))
-            offset += 4 + length
-        }
-        return frames
     }
 }
 
