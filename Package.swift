@@ -16,6 +16,8 @@ let package = Package(
         .library(name: "ImageGenRPC", targets: ["ImageGenRPC"]),
         .library(name: "ImageGenEngine", targets: ["ImageGenEngine"]),
         .library(name: "ImageGenGemini", targets: ["ImageGenGemini"]),
+        // The typed Swift client; Examples/ClientPackage depends on it as a user's package would.
+        .library(name: "ImageGenClient", targets: ["ImageGenClient"]),
         .executable(name: "imagegen", targets: ["imagegen"]),
         .executable(name: "imagegen-server", targets: ["imagegen-server"]),
         .executable(name: "imagegen-interop-server", targets: ["imagegen-interop-server"]),
