@@ -24,6 +24,9 @@ public struct RPCRouter: Sendable {
     /// The registered method names, sorted.
     public var methods: [String] { routes.keys.sorted() }
 
+    /// Whether `method` answers once or streams; nil when it is not registered.
+    public func kind(of method: String) -> Kind? { routes[method]?.kind }
+
     /// The service names ("imagegen.v1.Health") of the registered methods.
     public var services: Set<String> {
         Set(routes.keys.compactMap { $0.split(separator: "/").first.map(String.init) })
