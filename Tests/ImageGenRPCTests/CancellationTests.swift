@@ -1,8 +1,6 @@
 import ImageGenRPC
 import ImageGenWire
 import Logging
-import NIOCore
-import NIOPosix
 import Testing
 
 /// Waits that end when their task is cancelled, though nothing they wait for ever comes.
@@ -54,20 +52,5 @@ struct CancellationTests {
             }
             return await group.next() ?? nil
         }
-    }
-}
-
-/// A TCP peer on loopback that accepts connections and never sends a byte.
-func withSilentPeer<R: Sendable>(_ body: (Int) async throws -> R) async throws -> R {
-    let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-        .bind(host: "127.0.0.1", port: 0).get()
-    let port = server.localAddress!.port!
-    do {
-        let result = try await body(port)
-        try? await server.close().get()
-        return result
-    } catch {
-        try? await server.close().get()
-        throw error
     }
 }

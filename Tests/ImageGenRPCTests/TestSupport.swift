@@ -143,13 +143,25 @@ final class RawConnection: Sendable {
     }
 }
 
-/// Runs a TCP peer on loopback that closes every connection as soon as it receives bytes. It uses
-/// NIO's future-based bootstrap: no accepted connection is wrapped in a NIOAsyncChannel that a
-/// cancelled accept loop could leave unfinished.
+/// Runs a TCP peer on loopback that closes every connection as soon as it receives bytes.
 func withClosingPeer<R: Sendable>(_ body: (Int) async throws -> R) async throws -> R {
+    try await withLoopbackPeer(closingOnRead: true, body)
+}
+
+/// Runs a TCP peer on loopback that accepts connections and never sends a byte.
+func withSilentPeer<R: Sendable>(_ body: (Int) async throws -> R) async throws -> R {
+    try await withLoopbackPeer(closingOnRead: false, body)
+}
+
+/// A TCP peer on loopback for the duration of `body`, given its port. It uses NIO's future-based
+/// bootstrap: no accepted connection is wrapped in a NIOAsyncChannel that a cancelled accept loop
+/// could leave unfinished.
+private func withLoopbackPeer<R: Sendable>(closingOnRead: Bool, _ body: (Int) async throws -> R) async throws -> R {
     let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
         .childChannelInitializer { channel in
-            channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(CloseOnRead()) }
+            channel.eventLoop.makeCompletedFuture {
+                if closingOnRead { try channel.pipeline.syncOperations.addHandler(CloseOnRead()) }
+            }
         }
         .bind(host: "127.0.0.1", port: 0).get()
     let port = server.localAddress!.port!
