@@ -16,6 +16,8 @@ let package = Package(
         .library(name: "ImageGenRPC", targets: ["ImageGenRPC"]),
         .library(name: "ImageGenEngine", targets: ["ImageGenEngine"]),
         .library(name: "ImageGenGemini", targets: ["ImageGenGemini"]),
+        // The typed Swift client; Examples/ClientPackage depends on it as a user's package would.
+        .library(name: "ImageGenClient", targets: ["ImageGenClient"]),
         .executable(name: "imagegen", targets: ["imagegen"]),
         .executable(name: "imagegen-server", targets: ["imagegen-server"]),
         .executable(name: "imagegen-interop-server", targets: ["imagegen-interop-server"]),
@@ -93,6 +95,7 @@ let package = Package(
             dependencies: [
                 "CCurl",
                 "ImageGenEngine",
+                "ImageGenWire",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSwift
@@ -235,10 +238,11 @@ let package = Package(
         ),
 
         // ---- Tests ----
-        // Helpers shared by the test suites: real child processes of the package's executables, engine job runs.
+        // Helpers shared by the test suites: real child processes of the package's executables,
+        // engine job runs, frames.
         .target(
             name: "ImageGenTestSupport",
-            dependencies: ["ImageGenEngine"],
+            dependencies: ["ImageGenEngine", "ImageGenWire"],
             path: "Tests/ImageGenTestSupport",
             swiftSettings: strictSwift
         ),
@@ -269,6 +273,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSwift
@@ -276,7 +281,7 @@ let package = Package(
         .testTarget(
             name: "ImageGenServiceTests",
             dependencies: [
-                "ImageGenService", "ImageGenRPC", "ImageGenWire", "ImageGenEngine", "ImageGenClient",
+                "ImageGenService", "ImageGenRPC", "ImageGenWire", "ImageGenEngine", "ImageGenClient", "ImageGenTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

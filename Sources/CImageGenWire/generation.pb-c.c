@@ -2805,3 +2805,96 @@ const ProtobufCEnumDescriptor imagegen__v1__job_state__descriptor =
   imagegen__v1__job_state__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
+static const ProtobufCMethodDescriptor imagegen__v1__image_generation__method_descriptors[7] =
+{
+  { "StartGeneration", &imagegen__v1__start_generation_request__descriptor, &imagegen__v1__progress_event__descriptor },
+  { "WatchJob", &imagegen__v1__watch_job_request__descriptor, &imagegen__v1__progress_event__descriptor },
+  { "GetStatus", &imagegen__v1__get_status_request__descriptor, &imagegen__v1__job_status__descriptor },
+  { "CancelGeneration", &imagegen__v1__job_request__descriptor, &imagegen__v1__job_status__descriptor },
+  { "PauseGeneration", &imagegen__v1__job_request__descriptor, &imagegen__v1__job_status__descriptor },
+  { "ResumeGeneration", &imagegen__v1__job_request__descriptor, &imagegen__v1__job_status__descriptor },
+  { "ListJobs", &imagegen__v1__list_jobs_request__descriptor, &imagegen__v1__list_jobs_response__descriptor },
+};
+const unsigned imagegen__v1__image_generation__method_indices_by_name[] = {
+  3,        /* CancelGeneration */
+  2,        /* GetStatus */
+  6,        /* ListJobs */
+  4,        /* PauseGeneration */
+  5,        /* ResumeGeneration */
+  0,        /* StartGeneration */
+  1         /* WatchJob */
+};
+const ProtobufCServiceDescriptor imagegen__v1__image_generation__descriptor =
+{
+  PROTOBUF_C__SERVICE_DESCRIPTOR_MAGIC,
+  "imagegen.v1.ImageGeneration",
+  "ImageGeneration",
+  "Imagegen__V1__ImageGeneration",
+  "imagegen.v1",
+  7,
+  imagegen__v1__image_generation__method_descriptors,
+  imagegen__v1__image_generation__method_indices_by_name
+};
+void imagegen__v1__image_generation__start_generation(ProtobufCService *service,
+                                                      const Imagegen__V1__StartGenerationRequest *input,
+                                                      Imagegen__V1__ProgressEvent_Closure closure,
+                                                      void *closure_data)
+{
+  assert(service->descriptor == &imagegen__v1__image_generation__descriptor);
+  service->invoke(service, 0, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void imagegen__v1__image_generation__watch_job(ProtobufCService *service,
+                                               const Imagegen__V1__WatchJobRequest *input,
+                                               Imagegen__V1__ProgressEvent_Closure closure,
+                                               void *closure_data)
+{
+  assert(service->descriptor == &imagegen__v1__image_generation__descriptor);
+  service->invoke(service, 1, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void imagegen__v1__image_generation__get_status(ProtobufCService *service,
+                                                const Imagegen__V1__GetStatusRequest *input,
+                                                Imagegen__V1__JobStatus_Closure closure,
+                                                void *closure_data)
+{
+  assert(service->descriptor == &imagegen__v1__image_generation__descriptor);
+  service->invoke(service, 2, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void imagegen__v1__image_generation__cancel_generation(ProtobufCService *service,
+                                                       const Imagegen__V1__JobRequest *input,
+                                                       Imagegen__V1__JobStatus_Closure closure,
+                                                       void *closure_data)
+{
+  assert(service->descriptor == &imagegen__v1__image_generation__descriptor);
+  service->invoke(service, 3, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void imagegen__v1__image_generation__pause_generation(ProtobufCService *service,
+                                                      const Imagegen__V1__JobRequest *input,
+                                                      Imagegen__V1__JobStatus_Closure closure,
+                                                      void *closure_data)
+{
+  assert(service->descriptor == &imagegen__v1__image_generation__descriptor);
+  service->invoke(service, 4, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void imagegen__v1__image_generation__resume_generation(ProtobufCService *service,
+                                                       const Imagegen__V1__JobRequest *input,
+                                                       Imagegen__V1__JobStatus_Closure closure,
+                                                       void *closure_data)
+{
+  assert(service->descriptor == &imagegen__v1__image_generation__descriptor);
+  service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void imagegen__v1__image_generation__list_jobs(ProtobufCService *service,
+                                               const Imagegen__V1__ListJobsRequest *input,
+                                               Imagegen__V1__ListJobsResponse_Closure closure,
+                                               void *closure_data)
+{
+  assert(service->descriptor == &imagegen__v1__image_generation__descriptor);
+  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void imagegen__v1__image_generation__init (Imagegen__V1__ImageGeneration_Service *service,
+                                           Imagegen__V1__ImageGeneration_ServiceDestroy destroy)
+{
+  protobuf_c_service_generated_init (&service->base,
+                                     &imagegen__v1__image_generation__descriptor,
+                                     (ProtobufCServiceDestroy) destroy);
+}

@@ -203,3 +203,36 @@ const ProtobufCMessageDescriptor imagegen__v1__health_check_response__descriptor
   (ProtobufCMessageInit) imagegen__v1__health_check_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCMethodDescriptor imagegen__v1__health__method_descriptors[1] =
+{
+  { "Check", &imagegen__v1__health_check_request__descriptor, &imagegen__v1__health_check_response__descriptor },
+};
+const unsigned imagegen__v1__health__method_indices_by_name[] = {
+  0         /* Check */
+};
+const ProtobufCServiceDescriptor imagegen__v1__health__descriptor =
+{
+  PROTOBUF_C__SERVICE_DESCRIPTOR_MAGIC,
+  "imagegen.v1.Health",
+  "Health",
+  "Imagegen__V1__Health",
+  "imagegen.v1",
+  1,
+  imagegen__v1__health__method_descriptors,
+  imagegen__v1__health__method_indices_by_name
+};
+void imagegen__v1__health__check(ProtobufCService *service,
+                                 const Imagegen__V1__HealthCheckRequest *input,
+                                 Imagegen__V1__HealthCheckResponse_Closure closure,
+                                 void *closure_data)
+{
+  assert(service->descriptor == &imagegen__v1__health__descriptor);
+  service->invoke(service, 0, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void imagegen__v1__health__init (Imagegen__V1__Health_Service *service,
+                                 Imagegen__V1__Health_ServiceDestroy destroy)
+{
+  protobuf_c_service_generated_init (&service->base,
+                                     &imagegen__v1__health__descriptor,
+                                     (ProtobufCServiceDestroy) destroy);
+}

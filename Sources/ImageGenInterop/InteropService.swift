@@ -14,7 +14,7 @@ import Synchronization
 /// | `test.v1.Test/Count` (stream) | CallStatus{code: N} | N × CallStatus{code: i, message: "message i"} |
 /// | `test.v1.Test/Sleep` | CallStatus{code: ms} | sleeps, then CallStatus{message: "slept"} |
 /// | `test.v1.Test/SleepIgnoringCancellation` | CallStatus{code: ms} | sleeps through cancellation |
-/// | `test.v1.Test/Fail` | CallStatus{code, message} | ends the call with that status |
+/// | `test.v1.Test/Fail` | CallStatus{code, message} | ends the call with that status (code 0: answers the request, OK) |
 /// | `test.v1.Test/ThrowPlain` | CallStatus | ends UNKNOWN "plain failure from the handler" |
 /// | `test.v1.Test/OneThenHang` (stream) | CallStatus | one CallStatus{message: "first"}, then waits |
 public enum TestService {
@@ -70,7 +70,9 @@ public enum TestService {
             return CallStatus(code: 0, message: "done")
         }
         router.registerUnary(fail, CallStatus.self) { request, _ -> CallStatus in
-            throw RPCError(RPCError.Code(rawValue: request.code), request.message)
+            // Code 0 is OK, not an error: the call answers the request back and ends OK.
+            guard let error = RPCError(status: request) else { return request }
+            throw error
         }
         router.registerUnary(throwPlain, CallStatus.self) { _, _ -> CallStatus in
             throw PlainError()

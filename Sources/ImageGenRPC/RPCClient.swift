@@ -27,45 +27,45 @@ public final class RPCClient: Sendable {
         var failure: RPCError?
     }
 
+    /// How this client connected and reads.
+    public let configuration: Configuration
     private let channel: any Channel
     private let token: String?
-    private let decodeLimits: DecodeLimits
     private let state = Mutex(State())
 
-    private init(channel: any Channel, token: String?, decodeLimits: DecodeLimits) {
+    private init(channel: any Channel, token: String?, configuration: Configuration) {
         self.channel = channel
         self.token = token
-        self.decodeLimits = decodeLimits
+        self.configuration = configuration
     }
 
     /// Opens a connection. `token`, when given, is sent as `authorization: Bearer <token>` on every call.
     public static func connect(
-        host: String, port: Int, token: String? = nil,
-        maxFrameBytes: Int = FrameHeader.defaultMaxFrameBytes, decodeLimits: DecodeLimits = .default,
-        connectTimeout: Duration = .seconds(10),
+        host: String, port: Int, token: String? = nil, configuration: Configuration = Configuration(),
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws -> RPCClient {
         let handler = ClientFrameHandler()
         let channel: any Channel
         do {
             channel = try await ClientBootstrap(group: eventLoopGroup)
-                .connectTimeout(.milliseconds(connectTimeout.milliseconds))
+                .connectTimeout(.milliseconds(configuration.connectTimeout.wholeMilliseconds))
                 .channelOption(.tcpOption(.tcp_nodelay), value: 1)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(FrameEncoder())
                         try channel.pipeline.syncOperations.addHandler(
-                            FrameDecoderHandler(
-                                maxFrameBytes: maxFrameBytes, decodeLimits: decodeLimits,
-                                frameTimeout: .seconds(30), policy: .raiseAndClose))
+                            ByteToMessageHandler(
+                                FrameDecoder(
+                                    maxFrameBytes: configuration.maxFrameBytes, decodeLimits: configuration.decodeLimits,
+                                    frameTimeout: configuration.frameTimeout)))
                         try channel.pipeline.syncOperations.addHandler(handler)
                     }
                 }
                 .connect(host: host, port: port).get()
         } catch {
-            throw RPCError(.unavailable, "cannot connect to \(host):\(port): \(error)")
+            throw RPCError(.unavailable, "cannot connect to \(host):\(port): \(error)", cause: error)
         }
-        let client = RPCClient(channel: channel, token: token, decodeLimits: decodeLimits)
+        let client = RPCClient(channel: channel, token: token, configuration: configuration)
         handler.attach(client)
         return client
     }
@@ -106,7 +106,7 @@ public final class RPCClient: Sendable {
     ) async throws -> RPCResponseStream<Response> {
         var metadata = metadata
         if let token { metadata["authorization"] = "Bearer \(token)" }
-        let timeoutMilliseconds = timeout.map { UInt32(clamping: max(1, $0.milliseconds)) } ?? 0
+        let timeoutMilliseconds = timeout.map { UInt32(clamping: max(1, $0.wholeMilliseconds)) } ?? 0
         let start = CallStart(
             method: method, request: request.serializedBytes(), timeoutMilliseconds: timeoutMilliseconds,
             metadata: metadata)
@@ -132,31 +132,47 @@ public final class RPCClient: Sendable {
             try await channel.writeAndFlush(OutboundFrames.frame(Frame(callID: callID, kind: .start(start)))).get()
         } catch {
             _ = state.withLock { $0.calls.removeValue(forKey: callID) }
-            throw RPCError(.unavailable, "\(method): cannot send the call: \(error)")
+            throw RPCError(.unavailable, "\(method): cannot send the call: \(error)", cause: error)
         }
         // A server that never answers still ends the call: give it a moment past the deadline.
-        let localDeadline = timeout.map { ContinuousClock.now + $0 + .seconds(1) }
-        return RPCResponseStream(messages: messages, limits: decodeLimits, method: method, localDeadline: localDeadline) {
+        let localDeadline = timeout.map { ContinuousClock.now + $0 + configuration.statusGracePeriod }
+        return RPCResponseStream(
+            messages: messages, limits: configuration.decodeLimits, method: method, localDeadline: localDeadline
+        ) {
             [weak self] in self?.abandon(callID, RPCError(.deadlineExceeded, "\(method): no status within the deadline"))
         }
     }
 
-    /// Sends a ping and waits for the pong.
+    /// Sends a ping and waits for the pong. Throws `CancellationError` as soon as the calling task
+    /// is cancelled (a pong that comes later is dropped).
     public func ping() async throws {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            let nonce: UInt64? = state.withLock { state in
-                if let failure = state.failure {
-                    continuation.resume(throwing: failure)
-                    return nil
+        let nonce = state.withLock { state in
+            defer { state.nextNonce += 1 }
+            return state.nextNonce
+        }
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                let registered: Bool = state.withLock { state in
+                    if let failure = state.failure {
+                        continuation.resume(throwing: failure)
+                        return false
+                    }
+                    // Checked under the lock the cancellation handler takes: either it runs after
+                    // this and finds the continuation, or the task is already marked cancelled here.
+                    if Task.isCancelled {
+                        continuation.resume(throwing: CancellationError())
+                        return false
+                    }
+                    state.pings[nonce] = continuation
+                    return true
                 }
-                let nonce = state.nextNonce
-                state.nextNonce += 1
-                state.pings[nonce] = continuation
-                return nonce
+                if registered {
+                    channel.writeAndFlush(OutboundFrames.frame(Frame(callID: 0, kind: .ping(nonce: nonce))), promise: nil)
+                }
             }
-            if let nonce {
-                channel.writeAndFlush(OutboundFrames.frame(Frame(callID: 0, kind: .ping(nonce: nonce))), promise: nil)
-            }
+        } onCancel: {
+            let waiter = state.withLock { $0.pings.removeValue(forKey: nonce) }
+            waiter?.resume(throwing: CancellationError())
         }
     }
 
@@ -176,13 +192,16 @@ public final class RPCClient: Sendable {
             let continuation = state.withLock { $0.calls[frame.callID] }
             continuation?.yield(bytes)
         case .status(let status) where frame.callID == 0:
-            failAll(RPCError(RPCError.Code(rawValue: status.code), "connection closed by the server: \(status.message)"))
+            // A connection-level status always ends the connection: an OK one (no server sends it)
+            // fails the calls UNAVAILABLE.
+            let code = RPCError.Code(rawValue: status.code) ?? .unavailable
+            failAll(RPCError(code, "connection closed by the server: \(status.message)"))
         case .status(let status):
             let continuation = state.withLock { $0.calls.removeValue(forKey: frame.callID) }
-            if status.code == RPCError.Code.ok.rawValue {
-                continuation?.finish()
+            if let error = RPCError(status: status) {
+                continuation?.finish(throwing: error)
             } else {
-                continuation?.finish(throwing: RPCError(RPCError.Code(rawValue: status.code), status.message))
+                continuation?.finish()
             }
         case .ping(let nonce):
             channel.writeAndFlush(OutboundFrames.frame(Frame(callID: 0, kind: .pong(nonce: nonce))), promise: nil)
@@ -230,8 +249,9 @@ final class ClientFrameHandler: ChannelInboundHandler, Sendable {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        let rpcError = (error as? RPCError).map { RPCError(.unavailable, "protocol error from the server: \($0.message)") }
-            ?? RPCError(.unavailable, "connection error: \(error)")
+        let rpcError = (error as? RPCError).map {
+            RPCError(.unavailable, "protocol error from the server: \($0.message)", cause: $0)
+        } ?? RPCError(.unavailable, "connection error: \(error)", cause: error)
         client.withLock { $0 }?.connectionFailed(rpcError)
         context.close(promise: nil)
     }

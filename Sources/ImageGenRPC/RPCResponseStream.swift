@@ -31,7 +31,7 @@ public struct RPCResponseStream<Response: WireMessage>: AsyncSequence, Sendable 
             do {
                 return try Response(serializedBytes: bytes, limits: stream.limits)
             } catch let error as WireError {
-                throw RPCError(.internalError, "\(stream.method): the response does not decode: \(error.message)")
+                throw RPCError(.internalError, "\(stream.method): the response does not decode: \(error.message)", cause: error)
             }
         }
 

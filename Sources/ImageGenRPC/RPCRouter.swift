@@ -24,6 +24,9 @@ public struct RPCRouter: Sendable {
     /// The registered method names, sorted.
     public var methods: [String] { routes.keys.sorted() }
 
+    /// Whether `method` answers once or streams; nil when it is not registered.
+    public func kind(of method: String) -> Kind? { routes[method]?.kind }
+
     /// The service names ("imagegen.v1.Health") of the registered methods.
     public var services: Set<String> {
         Set(routes.keys.compactMap { $0.split(separator: "/").first.map(String.init) })
@@ -61,7 +64,7 @@ public struct RPCRouter: Sendable {
             return try Request(serializedBytes: bytes, limits: limits)
         } catch let error as WireError {
             let code: RPCError.Code = error.code == .budgetExceeded ? .resourceExhausted : .invalidArgument
-            throw RPCError(code, "\(method): the request does not decode: \(error.message)")
+            throw RPCError(code, "\(method): the request does not decode: \(error.message)", cause: error)
         }
     }
 }

@@ -25,7 +25,9 @@ public final class RPCServer: Service, Sendable {
     private struct State {
         var address: (host: String, port: Int)?
         var addressFailure: (any Error)?
-        var addressWaiters: [CheckedContinuation<(host: String, port: Int), any Error>] = []
+        /// Tasks waiting in ``listeningAddress``, by a number of their own.
+        var addressWaiters: [UInt64: CheckedContinuation<(host: String, port: Int), any Error>] = [:]
+        var nextAddressWaiter: UInt64 = 0
         var serverChannel: (any Channel)?
         var connections: [ObjectIdentifier: ServerConnection] = [:]
         /// Open connections by remote IP address.
@@ -64,19 +66,32 @@ public final class RPCServer: Service, Sendable {
 
     private let serving: ServingFlag
 
-    /// The address the server listens on, once it does; throws if binding failed.
+    /// The address the server listens on, once it does; throws if binding failed, and
+    /// `CancellationError` as soon as the waiting task is cancelled.
     public var listeningAddress: (host: String, port: Int) {
         get async throws {
-            try await withCheckedThrowingContinuation { continuation in
-                state.withLock { state in
-                    if let address = state.address {
-                        continuation.resume(returning: address)
-                    } else if let failure = state.addressFailure {
-                        continuation.resume(throwing: failure)
-                    } else {
-                        state.addressWaiters.append(continuation)
+            let waiter = state.withLock { state in
+                defer { state.nextAddressWaiter += 1 }
+                return state.nextAddressWaiter
+            }
+            return try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { continuation in
+                    state.withLock { state in
+                        if let address = state.address {
+                            continuation.resume(returning: address)
+                        } else if let failure = state.addressFailure {
+                            continuation.resume(throwing: failure)
+                        } else if Task.isCancelled {
+                            // Checked under the lock the cancellation handler takes.
+                            continuation.resume(throwing: CancellationError())
+                        } else {
+                            state.addressWaiters[waiter] = continuation
+                        }
                     }
                 }
+            } onCancel: {
+                let continuation = state.withLock { $0.addressWaiters.removeValue(forKey: waiter) }
+                continuation?.resume(throwing: CancellationError())
             }
         }
     }
@@ -102,20 +117,23 @@ public final class RPCServer: Service, Sendable {
                                 WriteStallHandler(budget: budget, stallTimeout: configuration.writeStallTimeout, logger: connectionLogger))
                             try channel.pipeline.syncOperations.addHandler(FrameEncoder())
                             try channel.pipeline.syncOperations.addHandler(
-                                FrameDecoderHandler(
-                                    maxFrameBytes: configuration.maxFrameBytes, decodeLimits: configuration.decodeLimits,
-                                    frameTimeout: configuration.frameTimeout, policy: .tellPeerAndClose, budget: budget))
+                                ByteToMessageHandler(
+                                    FrameDecoder(
+                                        maxFrameBytes: configuration.maxFrameBytes, decodeLimits: configuration.decodeLimits,
+                                        frameTimeout: configuration.frameTimeout, budget: budget)))
+                            try channel.pipeline.syncOperations.addHandler(ConnectionErrorResponder())
                             return try NIOAsyncChannel<Frame, OutboundFrames>(wrappingChannelSynchronously: channel)
                         }
                     }
                 }
         } catch {
             await accepted.closeAll()
-            let failure = RPCError(.unavailable, "cannot listen on \(configuration.host):\(configuration.port): \(error)")
+            let failure = RPCError(
+                .unavailable, "cannot listen on \(configuration.host):\(configuration.port): \(error)", cause: error)
             let waiters = state.withLock { state in
                 state.addressFailure = failure
-                defer { state.addressWaiters = [] }
-                return state.addressWaiters
+                defer { state.addressWaiters = [:] }
+                return state.addressWaiters.values
             }
             for waiter in waiters { waiter.resume(throwing: failure) }
             throw failure
@@ -126,8 +144,8 @@ public final class RPCServer: Service, Sendable {
         let (waiters, alreadyShuttingDown) = state.withLock { state in
             state.address = address
             state.serverChannel = serverChannel.channel
-            defer { state.addressWaiters = [] }
-            return (state.addressWaiters, state.shuttingDown)
+            defer { state.addressWaiters = [:] }
+            return (state.addressWaiters.values, state.shuttingDown)
         }
         for waiter in waiters { waiter.resume(returning: address) }
         if alreadyShuttingDown { serverChannel.channel.close(promise: nil) }
@@ -198,8 +216,7 @@ public final class RPCServer: Service, Sendable {
                 let refusal = admit(connection, key: key, address: address)
                 if let refusal {
                     connection.logger.debug("connection refused", metadata: ["error": "\(refusal.message)"])
-                    let status = CallStatus(code: refusal.code.rawValue, message: refusal.message)
-                    try? await outbound.write(.frame(Frame(callID: 0, kind: .status(status))))
+                    try? await outbound.write(.frame(Frame(callID: 0, kind: .status(refusal.status))))
                     return
                 }
                 defer {
@@ -209,27 +226,7 @@ public final class RPCServer: Service, Sendable {
                         if state.perAddress[address] == 0 { state.perAddress[address] = nil }
                     }
                 }
-                connection.logger.debug("connection opened")
-                try await withThrowingDiscardingTaskGroup { calls in
-                    calls.addTask { try await self.closeWhenIdle(connection) }
-                    do {
-                        frames: for try await frame in inbound {
-                            switch await connection.receive(frame) {
-                            case .none: continue
-                            case .start(let callID, let start):
-                                calls.addTask { await connection.runCall(callID: callID, start: start) }
-                            case .close:
-                                connection.close()
-                                break frames
-                            }
-                        }
-                    } catch {
-                        connection.logger.debug("connection read failed", metadata: ["error": "\(error)"])
-                    }
-                    // The peer is gone (or we closed): stop every call and the idle watch.
-                    calls.cancelAll()
-                }
-                connection.logger.debug("connection closed")
+                await connection.serve(inbound)
             }
         } catch {
             logger.debug("connection ended with an error", metadata: ["error": "\(error)"])
@@ -255,18 +252,6 @@ public final class RPCServer: Service, Sendable {
             state.connections[key] = connection
             state.perAddress[address, default: 0] += 1
             return nil
-        }
-    }
-
-    /// Closes the connection when it has not authenticated in time, or has been idle too long.
-    private func closeWhenIdle(_ connection: ServerConnection) async throws {
-        while true {
-            try await Task.sleep(until: connection.nextCheck(now: .now), clock: .continuous)
-            if let reason = connection.closeReason(now: .now) {
-                connection.logger.info("closing connection: \(reason)")
-                connection.close()
-                return
-            }
         }
     }
 }

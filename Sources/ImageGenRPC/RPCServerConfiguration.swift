@@ -77,12 +77,3 @@ public struct RPCServerConfiguration: Sendable {
         self.bufferBudgetBytes = bufferBudgetBytes
     }
 }
-
-extension Duration {
-    /// Whole milliseconds, saturating.
-    var milliseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds.multipliedReportingOverflow(by: 1000).overflow
-            ? Int64.max : seconds * 1000 + attoseconds / 1_000_000_000_000_000
-    }
-}

@@ -150,7 +150,7 @@ final class ServerConnection: Sendable {
     private func protocolError(_ message: String) async -> Action {
         logger.warning("protocol error, closing connection", metadata: ["error": "\(message)"])
         try? await outbound.write(
-            .frame(Frame(callID: 0, kind: .status(CallStatus(code: RPCError.Code.invalidArgument.rawValue, message: message)))))
+            .frame(Frame(callID: 0, kind: .status(RPCError(.invalidArgument, message).status))))
         return .close
     }
 
@@ -264,12 +264,15 @@ final class ServerConnection: Sendable {
             return true
         }
         guard first else { return }
-        await writeStatus(callID, error ?? RPCError(.ok, ""))
+        await writeStatus(callID, error?.status ?? CallStatus(code: 0, message: ""))
     }
 
-    private func writeStatus(_ callID: UInt64, _ status: RPCError) async {
-        try? await outbound.write(
-            .frame(Frame(callID: callID, kind: .status(CallStatus(code: status.code.rawValue, message: status.message)))))
+    private func writeStatus(_ callID: UInt64, _ error: RPCError) async {
+        await writeStatus(callID, error.status)
+    }
+
+    private func writeStatus(_ callID: UInt64, _ status: CallStatus) async {
+        try? await outbound.write(.frame(Frame(callID: callID, kind: .status(status))))
     }
 
     private func markAuthenticated(_ callID: UInt64) {

@@ -1,3 +1,4 @@
+import ImageGenWire
 import Logging
 import NIOCore
 
@@ -12,6 +13,7 @@ final class WriteStallHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private let budget: BufferBudget
     private let stallTimeout: TimeAmount
+    private let stallMilliseconds: Int64
     private let logger: Logger
     /// Bytes passed to the channel since the connection opened.
     private var written = 0
@@ -23,7 +25,8 @@ final class WriteStallHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     init(budget: BufferBudget, stallTimeout: Duration, logger: Logger) {
         self.budget = budget
-        self.stallTimeout = .milliseconds(stallTimeout.milliseconds)
+        self.stallMilliseconds = stallTimeout.wholeMilliseconds
+        self.stallTimeout = .milliseconds(stallMilliseconds)
         self.logger = logger
     }
 
@@ -84,7 +87,7 @@ final class WriteStallHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         guard now - lastProgress >= stallTimeout else { return }
         logger.notice(
-            "closing connection: the peer took no bytes for \(stallTimeout.nanoseconds / 1_000_000) ms",
+            "closing connection: the peer took no bytes for \(stallMilliseconds) ms",
             metadata: ["waiting_bytes": "\(waiting)"])
         stopTimer()
         context.close(promise: nil)

@@ -171,15 +171,6 @@ enum WireMapping {
         case .invalidConfiguration, .unsafePath, .inputTooLarge, .projectLocked: code = .failedPrecondition
         default: code = .internalError
         }
-        return RPCError(code, error.description)
-    }
-}
-
-extension Duration {
-    /// Whole milliseconds, saturating.
-    var wholeMilliseconds: Int64 {
-        let (seconds, attoseconds) = components
-        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1000)
-        return overflow ? Int64.max : scaled + attoseconds / 1_000_000_000_000_000
+        return RPCError(code, error.description, cause: error)
     }
 }

@@ -8,15 +8,15 @@ import Testing
 /// The server-wide buffer budget, on the handlers that spend it, over an embedded channel.
 @Suite("Buffer budget accounting", .timeLimit(.minutes(1)))
 struct BufferBudgetTests {
-    static func decoder(_ budget: BufferBudget) -> FrameDecoderHandler {
-        FrameDecoderHandler(
-            maxFrameBytes: 1 << 20, decodeLimits: .default, frameTimeout: .seconds(30), policy: .tellPeerAndClose, budget: budget)
+    static func decoder(_ budget: BufferBudget) -> ByteToMessageHandler<FrameDecoder> {
+        ByteToMessageHandler(FrameDecoder(maxFrameBytes: 1 << 20, decodeLimits: .default, frameTimeout: .seconds(30), budget: budget))
     }
 
     static func channel(_ budget: BufferBudget) throws -> EmbeddedChannel {
         let channel = EmbeddedChannel()
         try channel.pipeline.syncOperations.addHandler(FrameEncoder())
         try channel.pipeline.syncOperations.addHandler(decoder(budget))
+        try channel.pipeline.syncOperations.addHandler(ConnectionErrorResponder())
         return channel
     }
 

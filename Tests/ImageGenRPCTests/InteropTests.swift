@@ -36,7 +36,7 @@ struct InteropTests {
     func largeUnary(fits: Bool) async throws {
         let limit = 1024 * 1024
         try await withServer(RPCServerConfiguration(maxFrameBytes: limit)) { _, port in
-            let client = try await RPCClient.connect(host: "127.0.0.1", port: port, maxFrameBytes: limit)
+            let client = try await RPCClient.connect(host: "127.0.0.1", port: port, configuration: .init(maxFrameBytes: limit))
             defer { client.close() }
             let size = fits ? limit - 64 : limit
             if fits {
@@ -73,7 +73,7 @@ struct InteropTests {
         let message = "code \(code):\ttab\nnewline — ünïcödé 🎨🖼️ \"quotes\" \\ end"
         try await withServer { _, port in
             try await withClient(port: port) { client in
-                let error = await expectRPCError(RPCError.Code(rawValue: UInt32(code))) {
+                let error = await expectRPCError(try #require(RPCError.Code(rawValue: UInt32(code)))) {
                     _ = try await client.unary(TestService.fail, CallStatus(code: UInt32(code), message: message), as: CallStatus.self)
                 }
                 #expect(error?.message == message)

@@ -1,6 +1,7 @@
 import Foundation
 import ImageGenRPC
 import ImageGenInterop
+import ImageGenTestSupport
 import ImageGenWire
 import Logging
 import NIOCore
@@ -127,7 +128,7 @@ final class RawConnection: Sendable {
             try await Task.sleep(for: .milliseconds(10))
         }
         let (bytes, closed) = received.withLock { ($0.bytes, $0.closed) }
-        return (try Self.frames(in: bytes), closed)
+        return (try FrameSplitting.frames(in: bytes), closed)
     }
 
     /// The frames received once `count` have arrived, the peer closed, or `timeout` passed.
@@ -135,32 +136,32 @@ final class RawConnection: Sendable {
         let deadline = ContinuousClock.now + timeout
         while true {
             let (bytes, closed) = received.withLock { ($0.bytes, $0.closed) }
-            let frames = try Self.frames(in: bytes)
+            let frames = try FrameSplitting.frames(in: bytes)
             if frames.count >= count || closed || ContinuousClock.now >= deadline { return frames }
             try await Task.sleep(for: .milliseconds(10))
         }
     }
-
-    static func frames(in bytes: [UInt8]) throws -> [Frame] {
-        var frames: [Frame] = []
-        var offset = 0
-        while bytes.count - offset >= 4 {
-            let length = Int(FrameHeader.decodeLength(bytes[offset..<offset + 4]))
-            guard bytes.count - offset - 4 >= length else { break }
-            frames.append(try Frame(serializedBytes: Array(bytes[offset + 4..<offset + 4 + length])))
-            offset += 4 + length
-        }
-        return frames
-    }
 }
 
-/// Runs a TCP peer on loopback that closes every connection as soon as it receives bytes. It uses
-/// NIO's future-based bootstrap: no accepted connection is wrapped in a NIOAsyncChannel that a
-/// cancelled accept loop could leave unfinished.
+/// Runs a TCP peer on loopback that closes every connection as soon as it receives bytes.
 func withClosingPeer<R: Sendable>(_ body: (Int) async throws -> R) async throws -> R {
+    try await withLoopbackPeer(closingOnRead: true, body)
+}
+
+/// Runs a TCP peer on loopback that accepts connections and never sends a byte.
+func withSilentPeer<R: Sendable>(_ body: (Int) async throws -> R) async throws -> R {
+    try await withLoopbackPeer(closingOnRead: false, body)
+}
+
+/// A TCP peer on loopback for the duration of `body`, given its port. It uses NIO's future-based
+/// bootstrap: no accepted connection is wrapped in a NIOAsyncChannel that a cancelled accept loop
+/// could leave unfinished.
+private func withLoopbackPeer<R: Sendable>(closingOnRead: Bool, _ body: (Int) async throws -> R) async throws -> R {
     let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
         .childChannelInitializer { channel in
-            channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(CloseOnRead()) }
+            channel.eventLoop.makeCompletedFuture {
+                if closingOnRead { try channel.pipeline.syncOperations.addHandler(CloseOnRead()) }
+            }
         }
         .bind(host: "127.0.0.1", port: 0).get()
     let port = server.localAddress!.port!

@@ -1,6 +1,7 @@
 import Foundation
 import ImageGenClient
 import ImageGenRPC
+import ImageGenTestSupport
 import ImageGenWire
 import NIOCore
 import NIOPosix
@@ -494,15 +495,6 @@ final class ByteCollector: ChannelInboundHandler, Sendable {
 
     /// The whole frames received so far.
     func frames() throws -> [Frame] {
-        let bytes = self.bytes.withLock { $0 }
-        var frames: [Frame] = []
-        var offset = 0
-        while bytes.count - offset >= 4 {
-            let length = Int(FrameHeader.decodeLength(bytes[offset..<offset + 4]))
-            guard bytes.count - offset - 4 >= length else { break }
-            frames.append(try Frame(serializedBytes: Array(bytes[offset + 4..<offset + 4 + length])))
-            offset += 4 + length
-        }
-        return frames
+        try FrameSplitting.frames(in: bytes.withLock { $0 })
     }
 }

@@ -1,6 +1,7 @@
 public import ArgumentParser
 import Foundation
 public import ImageGenClient
+public import ImageGenRPC
 
 /// `--server HOST:PORT`, shared by every command that talks to a server; the token comes from
 /// `IMAGEGEN_AUTH_TOKEN`, never from a flag.
@@ -10,6 +11,9 @@ public struct ClientOptions: ParsableArguments {
 
     @Option(name: .long, help: "The server, HOST:PORT.")
     public var server: String = ClientOptions.defaultServer
+
+    /// How the CLI's client connects and reads: the client's defaults.
+    public var configuration: RPCClient.Configuration { RPCClient.Configuration() }
 
     public init() {}
 
@@ -33,6 +37,6 @@ public struct ClientOptions: ParsableArguments {
     public func connect() async throws -> ImageGenerationClient {
         let (host, port) = try Self.parse(server)
         let token = ProcessInfo.processInfo.environment["IMAGEGEN_AUTH_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
-        return try await ImageGenerationClient.connect(host: host, port: port, token: token)
+        return try await ImageGenerationClient.connect(host: host, port: port, token: token, configuration: configuration)
     }
 }

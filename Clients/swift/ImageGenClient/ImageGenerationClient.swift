@@ -19,8 +19,10 @@ public struct ImageGenerationClient: Sendable {
     }
 
     /// Connects to a server; `token` is sent as `authorization: Bearer <token>` on every call.
-    public static func connect(host: String, port: Int, token: String? = nil) async throws -> ImageGenerationClient {
-        ImageGenerationClient(rpc: try await RPCClient.connect(host: host, port: port, token: token))
+    public static func connect(
+        host: String, port: Int, token: String? = nil, configuration: RPCClient.Configuration = RPCClient.Configuration()
+    ) async throws -> ImageGenerationClient {
+        ImageGenerationClient(rpc: try await RPCClient.connect(host: host, port: port, token: token, configuration: configuration))
     }
 
     /// Closes the connection.
@@ -46,12 +48,13 @@ public struct ImageGenerationClient: Sendable {
     }
 
     /// A job's status, by job id or by project (answered from the files when no job runs).
-    public func getStatus(_ target: GetStatusRequest.Target, includeBeats: Bool = false, timeout: Duration? = .seconds(30))
+    /// `timeout` nil: the configuration's `unaryCallTimeout`.
+    public func getStatus(_ target: GetStatusRequest.Target, includeBeats: Bool = false, timeout: Duration? = nil)
         async throws -> JobStatus
     {
         try await rpc.unary(
             ImageGenerationMethod.getStatus.rawValue, GetStatusRequest(target: target, includeBeats: includeBeats),
-            as: JobStatus.self, timeout: timeout)
+            as: JobStatus.self, timeout: timeout ?? rpc.configuration.unaryCallTimeout)
     }
 
     /// Stops a job; what is done stays done, and a new start resumes it.
@@ -72,7 +75,8 @@ public struct ImageGenerationClient: Sendable {
     /// The jobs the server knows, running and finished.
     public func listJobs() async throws -> [JobStatus] {
         try await rpc.unary(
-            ImageGenerationMethod.listJobs.rawValue, ListJobsRequest(), as: ListJobsResponse.self, timeout: .seconds(30)
+            ImageGenerationMethod.listJobs.rawValue, ListJobsRequest(), as: ListJobsResponse.self,
+            timeout: rpc.configuration.unaryCallTimeout
         ).jobs
     }
 
@@ -80,11 +84,11 @@ public struct ImageGenerationClient: Sendable {
     public func health(service: String = "") async throws -> HealthCheckResponse.ServingStatus {
         try await rpc.unary(
             RPCServer.healthCheckMethod, HealthCheckRequest(service: service), as: HealthCheckResponse.self,
-            timeout: .seconds(10)
+            timeout: rpc.configuration.healthCheckTimeout
         ).status
     }
 
     private func jobCall(_ method: ImageGenerationMethod, _ jobID: String) async throws -> JobStatus {
-        try await rpc.unary(method.rawValue, JobRequest(jobID: jobID), as: JobStatus.self, timeout: .seconds(30))
+        try await rpc.unary(method.rawValue, JobRequest(jobID: jobID), as: JobStatus.self, timeout: rpc.configuration.unaryCallTimeout)
     }
 }

@@ -943,6 +943,81 @@ typedef void (*Imagegen__V1__ProgressEvent_Closure)
 
 /* --- services --- */
 
+typedef struct Imagegen__V1__ImageGeneration_Service Imagegen__V1__ImageGeneration_Service;
+struct Imagegen__V1__ImageGeneration_Service
+{
+  ProtobufCService base;
+  void (*start_generation)(Imagegen__V1__ImageGeneration_Service *service,
+                           const Imagegen__V1__StartGenerationRequest *input,
+                           Imagegen__V1__ProgressEvent_Closure closure,
+                           void *closure_data);
+  void (*watch_job)(Imagegen__V1__ImageGeneration_Service *service,
+                    const Imagegen__V1__WatchJobRequest *input,
+                    Imagegen__V1__ProgressEvent_Closure closure,
+                    void *closure_data);
+  void (*get_status)(Imagegen__V1__ImageGeneration_Service *service,
+                     const Imagegen__V1__GetStatusRequest *input,
+                     Imagegen__V1__JobStatus_Closure closure,
+                     void *closure_data);
+  void (*cancel_generation)(Imagegen__V1__ImageGeneration_Service *service,
+                            const Imagegen__V1__JobRequest *input,
+                            Imagegen__V1__JobStatus_Closure closure,
+                            void *closure_data);
+  void (*pause_generation)(Imagegen__V1__ImageGeneration_Service *service,
+                           const Imagegen__V1__JobRequest *input,
+                           Imagegen__V1__JobStatus_Closure closure,
+                           void *closure_data);
+  void (*resume_generation)(Imagegen__V1__ImageGeneration_Service *service,
+                            const Imagegen__V1__JobRequest *input,
+                            Imagegen__V1__JobStatus_Closure closure,
+                            void *closure_data);
+  void (*list_jobs)(Imagegen__V1__ImageGeneration_Service *service,
+                    const Imagegen__V1__ListJobsRequest *input,
+                    Imagegen__V1__ListJobsResponse_Closure closure,
+                    void *closure_data);
+};
+typedef void (*Imagegen__V1__ImageGeneration_ServiceDestroy)(Imagegen__V1__ImageGeneration_Service *);
+void imagegen__v1__image_generation__init (Imagegen__V1__ImageGeneration_Service *service,
+                                           Imagegen__V1__ImageGeneration_ServiceDestroy destroy);
+#define IMAGEGEN__V1__IMAGE_GENERATION__BASE_INIT \
+    { &imagegen__v1__image_generation__descriptor, protobuf_c_service_invoke_internal, NULL }
+#define IMAGEGEN__V1__IMAGE_GENERATION__INIT(function_prefix__) \
+    { IMAGEGEN__V1__IMAGE_GENERATION__BASE_INIT,\
+      function_prefix__ ## start_generation,\
+      function_prefix__ ## watch_job,\
+      function_prefix__ ## get_status,\
+      function_prefix__ ## cancel_generation,\
+      function_prefix__ ## pause_generation,\
+      function_prefix__ ## resume_generation,\
+      function_prefix__ ## list_jobs  }
+void imagegen__v1__image_generation__start_generation(ProtobufCService *service,
+                                                      const Imagegen__V1__StartGenerationRequest *input,
+                                                      Imagegen__V1__ProgressEvent_Closure closure,
+                                                      void *closure_data);
+void imagegen__v1__image_generation__watch_job(ProtobufCService *service,
+                                               const Imagegen__V1__WatchJobRequest *input,
+                                               Imagegen__V1__ProgressEvent_Closure closure,
+                                               void *closure_data);
+void imagegen__v1__image_generation__get_status(ProtobufCService *service,
+                                                const Imagegen__V1__GetStatusRequest *input,
+                                                Imagegen__V1__JobStatus_Closure closure,
+                                                void *closure_data);
+void imagegen__v1__image_generation__cancel_generation(ProtobufCService *service,
+                                                       const Imagegen__V1__JobRequest *input,
+                                                       Imagegen__V1__JobStatus_Closure closure,
+                                                       void *closure_data);
+void imagegen__v1__image_generation__pause_generation(ProtobufCService *service,
+                                                      const Imagegen__V1__JobRequest *input,
+                                                      Imagegen__V1__JobStatus_Closure closure,
+                                                      void *closure_data);
+void imagegen__v1__image_generation__resume_generation(ProtobufCService *service,
+                                                       const Imagegen__V1__JobRequest *input,
+                                                       Imagegen__V1__JobStatus_Closure closure,
+                                                       void *closure_data);
+void imagegen__v1__image_generation__list_jobs(ProtobufCService *service,
+                                               const Imagegen__V1__ListJobsRequest *input,
+                                               Imagegen__V1__ListJobsResponse_Closure closure,
+                                               void *closure_data);
 
 /* --- descriptors --- */
 
@@ -970,6 +1045,7 @@ extern const ProtobufCMessageDescriptor imagegen__v1__key_event__descriptor;
 extern const ProtobufCEnumDescriptor    imagegen__v1__key_event__state__descriptor;
 extern const ProtobufCMessageDescriptor imagegen__v1__job_finished__descriptor;
 extern const ProtobufCMessageDescriptor imagegen__v1__progress_event__descriptor;
+extern const ProtobufCServiceDescriptor imagegen__v1__image_generation__descriptor;
 
 PROTOBUF_C__END_DECLS
 

@@ -30,9 +30,6 @@ typedef enum _Imagegen__V1__HealthCheckResponse__ServingStatus {
 
 /* --- messages --- */
 
-/*
- * Method imagegen.v1.Health/Check.
- */
 struct  Imagegen__V1__HealthCheckRequest
 {
   ProtobufCMessage base;
@@ -105,12 +102,34 @@ typedef void (*Imagegen__V1__HealthCheckResponse_Closure)
 
 /* --- services --- */
 
+typedef struct Imagegen__V1__Health_Service Imagegen__V1__Health_Service;
+struct Imagegen__V1__Health_Service
+{
+  ProtobufCService base;
+  void (*check)(Imagegen__V1__Health_Service *service,
+                const Imagegen__V1__HealthCheckRequest *input,
+                Imagegen__V1__HealthCheckResponse_Closure closure,
+                void *closure_data);
+};
+typedef void (*Imagegen__V1__Health_ServiceDestroy)(Imagegen__V1__Health_Service *);
+void imagegen__v1__health__init (Imagegen__V1__Health_Service *service,
+                                 Imagegen__V1__Health_ServiceDestroy destroy);
+#define IMAGEGEN__V1__HEALTH__BASE_INIT \
+    { &imagegen__v1__health__descriptor, protobuf_c_service_invoke_internal, NULL }
+#define IMAGEGEN__V1__HEALTH__INIT(function_prefix__) \
+    { IMAGEGEN__V1__HEALTH__BASE_INIT,\
+      function_prefix__ ## check  }
+void imagegen__v1__health__check(ProtobufCService *service,
+                                 const Imagegen__V1__HealthCheckRequest *input,
+                                 Imagegen__V1__HealthCheckResponse_Closure closure,
+                                 void *closure_data);
 
 /* --- descriptors --- */
 
 extern const ProtobufCMessageDescriptor imagegen__v1__health_check_request__descriptor;
 extern const ProtobufCMessageDescriptor imagegen__v1__health_check_response__descriptor;
 extern const ProtobufCEnumDescriptor    imagegen__v1__health_check_response__serving_status__descriptor;
+extern const ProtobufCServiceDescriptor imagegen__v1__health__descriptor;
 
 PROTOBUF_C__END_DECLS
 

@@ -13,7 +13,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x0chealth.proto\x12\x0bimagegen.v1\"%\n\x12HealthCheckRequest\x12\x0f\n\x07service\x18\x01 \x01(\t\"\x91\x01\n\x13HealthCheckResponse\x12>\n\x06status\x18\x01 \x01(\x0e\x32..imagegen.v1.HealthCheckResponse.ServingStatus\":\n\rServingStatus\x12\x0b\n\x07UNKNOWN\x10\x00\x12\x0b\n\x07SERVING\x10\x01\x12\x0f\n\x0bNOT_SERVING\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x0chealth.proto\x12\x0bimagegen.v1\"%\n\x12HealthCheckRequest\x12\x0f\n\x07service\x18\x01 \x01(\t\"\x91\x01\n\x13HealthCheckResponse\x12>\n\x06status\x18\x01 \x01(\x0e\x32..imagegen.v1.HealthCheckResponse.ServingStatus\":\n\rServingStatus\x12\x0b\n\x07UNKNOWN\x10\x00\x12\x0b\n\x07SERVING\x10\x01\x12\x0f\n\x0bNOT_SERVING\x10\x02\x32T\n\x06Health\x12J\n\x05\x43heck\x12\x1f.imagegen.v1.HealthCheckRequest\x1a .imagegen.v1.HealthCheckResponseb\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'health_pb2', globals())
@@ -26,4 +26,6 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _HEALTHCHECKRESPONSE._serialized_end=214
   _HEALTHCHECKRESPONSE_SERVINGSTATUS._serialized_start=156
   _HEALTHCHECKRESPONSE_SERVINGSTATUS._serialized_end=214
+  _HEALTH._serialized_start=216
+  _HEALTH._serialized_end=300
 # @@protoc_insertion_point(module_scope)
