@@ -30,7 +30,7 @@ struct ScaleRunCommand: AsyncParsableCommand {
         defer { directory.remove() }
         let project = try directory.subdirectory("project")
         let styles = StyleConfiguration.defaults
-        let (renderCPU, renderBytes) = Self.renderCost(styles: styles.map(\.name), width: width, height: height)
+        let (renderCPU, renderBytes) = try Self.renderCost(styles: styles.map(\.name), width: width, height: height)
         let storyboard = try BenchStoryboards.cuts(beats: beats)
         let configuration = EngineConfiguration(
             styles: styles, durability: mode, offline: OfflineSettings(width: width, height: height))
@@ -72,13 +72,13 @@ struct ScaleRunCommand: AsyncParsableCommand {
     }
 
     /// CPU seconds and PNG bytes per image of `OfflineProvider.render` alone, on this thread.
-    static func renderCost(styles: [String], width: Int, height: Int) -> (seconds: Double, bytes: Double) {
+    static func renderCost(styles: [String], width: Int, height: Int) throws -> (seconds: Double, bytes: Double) {
         let samples = 300
         var bytes = 0
         let before = ProcessStats.cpuSeconds()
         for index in 0..<samples {
             let style = styles[index % styles.count]
-            bytes &+= OfflineProvider.render(
+            bytes &+= try OfflineProvider.render(
                 style: style, prompt: "bench frame \(index) of shot \(index / 100 + 1)", width: width, height: height
             ).count
         }
