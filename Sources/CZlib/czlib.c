@@ -1,6 +1,7 @@
 #include "CZlib.h"
 
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 
 const char *czlib_version(void) { return zlibVersion(); }
@@ -22,6 +23,30 @@ static int czlib_window_bits(size_t source_length) {
     return bits;
 }
 
+/* zlib's deflate state in one block per call: zlib asks for four tables of up to 64 KiB each,
+ * which glibc takes from and gives back to its heap top on every call (and the kernel faults the
+ * pages in again); one block of their total is a single allocation that glibc keeps once it has
+ * seen one freed. Requests beyond the block (another zlib's sizes) fall back to malloc. */
+typedef struct {
+    unsigned char *base;
+    size_t used, size;
+} czlib_arena;
+
+static voidpf czlib_arena_alloc(voidpf opaque, uInt items, uInt size) {
+    czlib_arena *arena = opaque;
+    size_t bytes = ((size_t)items * size + 15) & ~(size_t)15;
+    if (arena->base == NULL || bytes > arena->size - arena->used) return malloc((size_t)items * size);
+    voidpf block = arena->base + arena->used;
+    arena->used += bytes;
+    return block;
+}
+
+static void czlib_arena_free(voidpf opaque, voidpf address) {
+    czlib_arena *arena = opaque;
+    unsigned char *byte = address;
+    if (arena->base == NULL || byte < arena->base || byte >= arena->base + arena->size) free(address);
+}
+
 size_t czlib_deflate_bound(size_t source_length) {
     /* deflateBound without a stream is zlib's bound for any settings with a zlib wrapper
      * (6 bytes); a gzip wrapper without name, comment or extra fields takes 12 bytes more. */
@@ -35,10 +60,17 @@ int czlib_deflate(const unsigned char *source, size_t source_length, int level, 
     *dest_length = 0;
     *detail = NULL;
     int window_bits = czlib_window_bits(source_length);
+    /* zconf.h: deflate needs (1 << (windowBits + 2)) + (1 << (memLevel + 9)) bytes and a few KiB. */
+    czlib_arena arena = {NULL, 0, ((size_t)1 << (window_bits + 2)) + ((size_t)1 << (window_bits - 7 + 9)) + 16384};
+    arena.base = malloc(arena.size);
+    stream.zalloc = czlib_arena_alloc;
+    stream.zfree = czlib_arena_free;
+    stream.opaque = &arena;
     int rc = deflateInit2(&stream, level, Z_DEFLATED, gzip ? window_bits + 16 : window_bits, window_bits - 7,
                           Z_DEFAULT_STRATEGY);
     if (rc != Z_OK) {
         *detail = stream.msg;
+        free(arena.base);
         return rc;
     }
     size_t in_left = source_length, out_left = dest_capacity;
@@ -63,6 +95,7 @@ int czlib_deflate(const unsigned char *source, size_t source_length, int level, 
     if (rc != Z_OK) *detail = stream.msg;
     *dest_length = dest_capacity - out_left - stream.avail_out;
     int end = deflateEnd(&stream);
+    free(arena.base);
     return rc == Z_OK && end != Z_OK ? end : rc;
 }
 
