@@ -15,7 +15,7 @@ static uInt czlib_piece(size_t *left) {
 
 /* The smallest window (2^9 to 2^15 bytes) that holds the whole input and zlib's 262-byte
  * lookahead, as libpng chooses it, and a hash of as many buckets (memLevel = bits - 7, 8 for
- * 32 KiB). Small inputs then compress the same but need a few KiB of zlib state instead of
+ * 32 KiB). Small inputs then compress about as well but need a few KiB of zlib state instead of
  * 256 KiB, which glibc would give back to the system and fault in again on every call. */
 static int czlib_window_bits(size_t source_length) {
     int bits = 9;
@@ -24,9 +24,9 @@ static int czlib_window_bits(size_t source_length) {
 }
 
 /* zlib's deflate state in one block per call: zlib asks for four tables of up to 64 KiB each,
- * which glibc takes from and gives back to its heap top on every call (and the kernel faults the
- * pages in again); one block of their total is a single allocation that glibc keeps once it has
- * seen one freed. Requests beyond the block (another zlib's sizes) fall back to malloc. */
+ * which glibc takes from and gives back to its heap top on every call, faulting the pages in
+ * again each time; one block of their total costs less (BENCHMARKS.md, "PNG through zlib").
+ * Requests beyond the block (another zlib's sizes) fall back to malloc. */
 typedef struct {
     unsigned char *base;
     size_t used, size;
