@@ -49,6 +49,18 @@ let package = Package(
             name: "CCurl",
             linkerSettings: [.linkedLibrary("curl"), .linkedLibrary("crypto")]
         ),
+        // Whole-buffer zlib calls (deflateInit2/inflateInit2 are macros Swift cannot call).
+        .target(
+            name: "CZlib",
+            linkerSettings: [.linkedLibrary("z")]
+        ),
+
+        // ---- Images: the one PNG writer, zlib streams and checksums behind it ----
+        .target(
+            name: "ImageGenPNG",
+            dependencies: ["CZlib"],
+            swiftSettings: strictSwift
+        ),
 
         // ---- Wire codec: Swift value types for every message, framing ----
         .target(
@@ -82,6 +94,7 @@ let package = Package(
             name: "ImageGenEngine",
             dependencies: [
                 "CProjectFS",
+                "ImageGenPNG",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Collections", package: "swift-collections"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -104,6 +117,7 @@ let package = Package(
         .target(
             name: "FakeGemini",
             dependencies: [
+                "ImageGenPNG",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -317,8 +331,13 @@ let package = Package(
             name: "ImageGenGeminiTests",
             dependencies: [
                 "ImageGenGemini", "ImageGenEngine", "FakeGemini", "imagegen-fake-gemini", "ImageGenTestSupport",
-                "imagegen-child-guard",
+                "imagegen-child-guard", "ImageGenPNG",
             ],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "ImageGenPNGTests",
+            dependencies: ["ImageGenPNG", "ImageGenTestSupport", "imagegen-child-guard"],
             swiftSettings: strictSwift
         ),
     ],

@@ -135,10 +135,9 @@ final class FakeGeminiBackend: Sendable {
             entry.kind = limited.kind
             return limited.reply
         }
-        entry.kind = "image"
-        return FakeGeminiPayloads.image(
-            prompt: parsed.prompt, references: parsed.referenceMimeTypes.count, model: model,
-            data: TinyImageEncoder.png(seed: parsed.prompt))
+        let reply = FakeGeminiPayloads.image(prompt: parsed.prompt, references: parsed.referenceMimeTypes.count, model: model)
+        entry.kind = reply.status == 200 ? "image" : "internal"
+        return reply
     }
 
     /// The next scripted fault for this key, else a fault the prompt asks for.

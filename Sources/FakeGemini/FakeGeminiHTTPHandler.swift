@@ -1,4 +1,5 @@
 import Foundation
+import ImageGenPNG
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -124,7 +125,13 @@ final class FakeGeminiHTTPHandler: ChannelInboundHandler {
             headers.add(name: "Content-Type", value: contentType)
             var body = plain
             if gzip {
-                body = Data(StoredDeflate.gzip([UInt8](plain)))
+                do {
+                    body = Data(try Zlib.compress([UInt8](plain), format: .gzip))
+                } catch {
+                    let message = "imagegen-fake-gemini could not gzip its answer: \(error.message)"
+                    write(context: context, head: head, reply: FakeGeminiPayloads.error(500, "INTERNAL", message))
+                    return
+                }
                 headers.add(name: "Content-Encoding", value: "gzip")
                 headers.add(name: "Vary", value: "Accept-Encoding")
             }

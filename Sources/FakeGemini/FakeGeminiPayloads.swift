@@ -1,4 +1,5 @@
 import Foundation
+import ImageGenPNG
 
 /// The bodies the fake answers, in Gemini's real shapes (camelCase, the google.rpc error envelope).
 enum FakeGeminiPayloads {
@@ -126,13 +127,21 @@ enum FakeGeminiPayloads {
         ])
     }
 
-    /// The success answer: an interim thought image, a text part, then the final image.
-    static func image(prompt: String, references: Int, model: String, data: Data, declaredMimeType: String = "image/png") -> FakeGeminiReply {
-        let thought = TinyImageEncoder.png(seed: "thought:" + prompt).base64EncodedString()
+    /// The success answer: an interim thought image, a text part, then the final image (`data`, by
+    /// default the prompt's PNG); a 500 when the fake cannot encode its PNGs.
+    static func image(prompt: String, references: Int, model: String, data: Data? = nil, declaredMimeType: String = "image/png") -> FakeGeminiReply {
+        let thought: String
+        let final: Data
+        do throws(PNGEncodingError) {
+            thought = try TinyImageEncoder.png(seed: "thought:" + prompt).base64EncodedString()
+            if let data { final = data } else { final = try TinyImageEncoder.png(seed: prompt) }
+        } catch {
+            return Self.error(500, "INTERNAL", "imagegen-fake-gemini could not encode its image: \(error.description)")
+        }
         let parts: [[String: Any]] = [
             ["inlineData": ["mimeType": "image/png", "data": thought], "thought": true],
             ["text": "Here is the image you asked for."],
-            ["inlineData": ["mimeType": declaredMimeType, "data": data.base64EncodedString()]],
+            ["inlineData": ["mimeType": declaredMimeType, "data": final.base64EncodedString()]],
         ]
         return candidateReply(parts: parts, finishReason: "STOP", prompt: prompt, references: references, model: model)
     }

@@ -1,4 +1,5 @@
 public import Foundation
+public import ImageGenPNG
 public import Logging
 import NIOCore
 import NIOHTTP1
@@ -124,7 +125,7 @@ public final class FakeGeminiServer: Sendable {
     public var openConnectionCount: Int { backend.openConnections }
 
     /// The PNG the fake answers for a prompt (deterministic).
-    public static func image(for prompt: String) -> Data {
-        TinyImageEncoder.png(seed: prompt)
+    public static func image(for prompt: String) throws(PNGEncodingError) -> Data {
+        try TinyImageEncoder.png(seed: prompt)
     }
 }

@@ -1,32 +1,22 @@
 public import Foundation
+public import ImageGenPNG
 
-/// Encodes tiny but valid images: an 8×8 single-colour PNG (stored deflate, CRC-32, Adler-32
-/// computed here) whose colour comes from a hash of a seed string, and an 8×8 grey baseline JPEG.
+/// Encodes tiny but valid images: an 8×8 single-colour PNG (through ``PNGEncoder``, zlib) whose
+/// colour comes from a hash of a seed string, and an 8×8 grey baseline JPEG.
 public enum TinyImageEncoder {
     /// An 8×8 RGB PNG whose colour is derived from `seed` (same seed, same bytes).
-    public static func png(seed: String) -> Data {
+    public static func png(seed: String) throws(PNGEncodingError) -> Data {
         let hash = fnv1a(seed)
         let rgb = [UInt8(truncatingIfNeeded: hash), UInt8(truncatingIfNeeded: hash >> 8), UInt8(truncatingIfNeeded: hash >> 16)]
-        return png(width: 8, height: 8, rgb: rgb)
+        return try png(width: 8, height: 8, rgb: rgb)
     }
 
-    /// A single-colour RGB PNG.
-    public static func png(width: Int, height: Int, rgb: [UInt8]) -> Data {
-        var raw: [UInt8] = []
-        raw.reserveCapacity((width * 3 + 1) * height)
-        for _ in 0..<height {
-            raw.append(0)  // filter: none
-            for _ in 0..<width { raw.append(contentsOf: rgb.prefix(3)) }
-        }
-        var out: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
-        var header: [UInt8] = []
-        header += bigEndian(UInt32(width))
-        header += bigEndian(UInt32(height))
-        header += [8, 2, 0, 0, 0]  // 8-bit, truecolour, deflate, no filter method, no interlace
-        appendChunk("IHDR", header, to: &out)
-        appendChunk("IDAT", StoredDeflate.zlib(raw), to: &out)
-        appendChunk("IEND", [], to: &out)
-        return Data(out)
+    /// A single-colour RGB PNG of `rgb` (3 bytes).
+    public static func png(width: Int, height: Int, rgb: [UInt8]) throws(PNGEncodingError) -> Data {
+        let pixel = Array(rgb.prefix(3))
+        let count = width > 0 && height > 0 && pixel.count == 3 ? width * height : 0
+        let pixels = [[UInt8]](repeating: pixel, count: count).flatMap { $0 }
+        return Data(try PNGEncoder.encodeRGB(width: width, height: height, rgb: pixels))
     }
 
     /// An 8×8 mid-grey baseline JPEG (one DC-only block, one-symbol Huffman tables).
@@ -52,17 +42,5 @@ public enum TinyImageEncoder {
             hash &*= 0x100_0000_01b3
         }
         return hash
-    }
-
-    private static func bigEndian(_ value: UInt32) -> [UInt8] {
-        [UInt8(value >> 24), UInt8((value >> 16) & 0xFF), UInt8((value >> 8) & 0xFF), UInt8(value & 0xFF)]
-    }
-
-    private static func appendChunk(_ type: String, _ data: [UInt8], to out: inout [UInt8]) {
-        let typeBytes = Array(type.utf8)
-        out += bigEndian(UInt32(data.count))
-        out += typeBytes
-        out += data
-        out += bigEndian(StoredDeflate.crc32(typeBytes + data))
     }
 }

@@ -47,6 +47,7 @@ struct ScaleCommand: AsyncParsableCommand {
                 report.add("[\(tag)] images/s", measurement.imagesPerSecond, "img/s", "images ÷ wall")
                 report.add("[\(tag)] wall per image", measurement.wallPerImageSeconds * 1e6, "µs", "wall ÷ images")
                 report.add("[\(tag)] render CPU per image", measurement.renderCPUPerImageSeconds * 1e6, "µs", "OfflineProvider.render alone")
+                report.add("[\(tag)] PNG size", measurement.renderBytesPerImage, "B", "mean bytes per image drawn by OfflineProvider.render")
                 report.add("[\(tag)] bookkeeping CPU per image", measurement.bookkeepingCPUPerImageSeconds * 1e6, "µs", "job CPU ÷ images − render CPU")
                 report.add("[\(tag)] peak RSS", measurement.peakRSSBytes / 1_048_576, "MiB", "VmHWM of the child (start: \(BenchReport.format(measurement.startRSSBytes / 1_048_576)) MiB)")
             }

@@ -12,6 +12,8 @@ struct ScaleMeasurement: Codable, Sendable {
     var jobCPUSeconds: Double
     /// CPU time of `OfflineProvider.render` per image, measured on one thread before the job.
     var renderCPUPerImageSeconds: Double
+    /// Mean size of the PNGs drawn while measuring ``renderCPUPerImageSeconds``.
+    var renderBytesPerImage: Double
     /// VmHWM after the job.
     var peakRSSBytes: Double
     /// VmRSS before the storyboard was built.

@@ -30,7 +30,7 @@ struct ScaleRunCommand: AsyncParsableCommand {
         defer { directory.remove() }
         let project = try directory.subdirectory("project")
         let styles = StyleConfiguration.defaults
-        let renderCPU = Self.renderCost(styles: styles.map(\.name), width: width, height: height)
+        let (renderCPU, renderBytes) = try Self.renderCost(styles: styles.map(\.name), width: width, height: height)
         let storyboard = try BenchStoryboards.cuts(beats: beats)
         let configuration = EngineConfiguration(
             styles: styles, durability: mode, offline: OfflineSettings(width: width, height: height))
@@ -64,24 +64,25 @@ struct ScaleRunCommand: AsyncParsableCommand {
         let measurement = ScaleMeasurement(
             beats: beats, styles: styles.count, images: done, failed: failed, durability: mode.rawValue,
             wallSeconds: summary?.duration.seconds ?? 0, jobCPUSeconds: cpu, renderCPUPerImageSeconds: renderCPU,
+            renderBytesPerImage: renderBytes,
             peakRSSBytes: ProcessStats.peakRSSBytes(), startRSSBytes: startRSS)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         print(String(decoding: try encoder.encode(measurement), as: UTF8.self))
     }
 
-    /// CPU seconds per image of `OfflineProvider.render` alone, on this thread.
-    static func renderCost(styles: [String], width: Int, height: Int) -> Double {
+    /// CPU seconds and PNG bytes per image of `OfflineProvider.render` alone, on this thread.
+    static func renderCost(styles: [String], width: Int, height: Int) throws -> (seconds: Double, bytes: Double) {
         let samples = 300
         var bytes = 0
         let before = ProcessStats.cpuSeconds()
         for index in 0..<samples {
             let style = styles[index % styles.count]
-            bytes &+= OfflineProvider.render(
+            bytes &+= try OfflineProvider.render(
                 style: style, prompt: "bench frame \(index) of shot \(index / 100 + 1)", width: width, height: height
             ).count
         }
         let elapsed = ProcessStats.cpuSeconds() - before
-        return bytes > 0 ? elapsed / Double(samples) : 0
+        return (bytes > 0 ? elapsed / Double(samples) : 0, Double(bytes) / Double(samples))
     }
 }

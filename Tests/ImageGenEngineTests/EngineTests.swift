@@ -294,8 +294,8 @@ struct EngineTests {
 
     @Test func styleReferenceAtHardCutsAndTheFirstBeat() async throws {
         let dir = TempDirectory("reference")
-        let shared = Data(OfflineProvider.render(style: "ref", prompt: "shared", width: 8, height: 8))
-        let perStyle = Data(OfflineProvider.render(style: "ref", prompt: "clear only", width: 8, height: 8))
+        let shared = Data(try OfflineProvider.render(style: "ref", prompt: "shared", width: 8, height: 8))
+        let perStyle = Data(try OfflineProvider.render(style: "ref", prompt: "clear only", width: 8, height: 8))
         try shared.write(to: dir.url.appendingPathComponent("style_reference.png"))
         try perStyle.write(to: dir.url.appendingPathComponent("style_reference_clear.png"))
         let provider = ScriptedProvider()

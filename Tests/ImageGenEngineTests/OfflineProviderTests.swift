@@ -6,17 +6,17 @@ import Testing
 struct OfflineProviderTests {
     @Test(arguments: [(256, 144), (16, 9), (33, 17)])
     func drawsValidPNGs(width: Int, height: Int) throws {
-        let png = Data(OfflineProvider.render(style: "clear", prompt: "a fox", width: width, height: height))
+        let png = Data(try OfflineProvider.render(style: "clear", prompt: "a fox", width: width, height: height))
         let size = try #require(validatePNG(png))
         #expect(size.width == width && size.height == height)
         #expect(png.count < width * height * 3)  // compressed
     }
 
-    @Test func deterministicAndDistinct() {
-        let a = OfflineProvider.render(style: "clear", prompt: "a fox", width: 64, height: 36)
-        #expect(a == OfflineProvider.render(style: "clear", prompt: "a fox", width: 64, height: 36))
-        #expect(a != OfflineProvider.render(style: "clear", prompt: "a cat", width: 64, height: 36))
-        #expect(a != OfflineProvider.render(style: "illustration", prompt: "a fox", width: 64, height: 36))
+    @Test func deterministicAndDistinct() throws {
+        let a = try OfflineProvider.render(style: "clear", prompt: "a fox", width: 64, height: 36)
+        #expect(try a == OfflineProvider.render(style: "clear", prompt: "a fox", width: 64, height: 36))
+        #expect(try a != OfflineProvider.render(style: "clear", prompt: "a cat", width: 64, height: 36))
+        #expect(try a != OfflineProvider.render(style: "illustration", prompt: "a fox", width: 64, height: 36))
     }
 
     @Test func latencyRenderLogAndCancellation() async throws {

@@ -73,12 +73,12 @@ final class ScriptedProvider: ImageProvider {
         defer { calls.withLock { $0[index].end = ContinuousClock.now } }
         if latency > .zero { try await Task.sleep(for: latency) }
         if let image = try await behaviour(request, attempt) { return image }
-        return Self.image(for: request.prompt)
+        return try Self.image(for: request.prompt)
     }
 
-    static func image(for prompt: String) -> GeneratedImage {
+    static func image(for prompt: String) throws -> GeneratedImage {
         GeneratedImage(
-            mimeType: "image/png", data: Data(OfflineProvider.render(style: "test", prompt: prompt, width: 16, height: 9)),
+            mimeType: "image/png", data: Data(try OfflineProvider.render(style: "test", prompt: prompt, width: 16, height: 9)),
             usage: TokenUsage(promptTokens: 10, outputTokens: 100, totalTokens: 110))
     }
 }

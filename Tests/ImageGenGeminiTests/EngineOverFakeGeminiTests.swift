@@ -88,7 +88,7 @@ struct EngineOverFakeGeminiTests {
                         let prompt = "\(style): \(beat.prompt)"
                         let url = rig.imageURL(style: style, shot: shot.id, beat: beat.id)
                         let data = try Data(contentsOf: url)
-                        #expect(data == FakeGeminiServer.image(for: prompt), "\(style) \(beat.id)")
+                        #expect(try data == FakeGeminiServer.image(for: prompt), "\(style) \(beat.id)")
                         let record = try #require(records["\(shot.id)/\(beat.id)"])
                         #expect(record.state == .done)
                         #expect(record.file == "generated_images/\(style)/Shot_\(shot.id)/Beat_\(beat.id).png")
@@ -112,7 +112,7 @@ struct EngineOverFakeGeminiTests {
     @Test func styleReferenceAtHardCutsAndContinuityWaitsForThePredecessor() async throws {
         let latency = Duration.milliseconds(120)
         try await EngineRig.with(Self.fake { $0.latency = latency }) { rig in
-            let reference = FakeGeminiServer.image(for: "the project's style reference")
+            let reference = try FakeGeminiServer.image(for: "the project's style reference")
             try reference.write(to: rig.project.appendingPathComponent("style_reference.png"))
             let styles = [
                 rig.style("clear", keys: [Self.keyA]),
@@ -457,7 +457,7 @@ struct EngineOverFakeGeminiTests {
             #expect(record.attempts == check.failures + 1)
             #expect(record.unknownOutcomeAttempts == check.unknownOutcomes)
             let data = try Data(contentsOf: rig.imageURL(style: "clear", shot: "1", beat: "1.2"))
-            #expect(data == FakeGeminiServer.image(for: "clear: " + faulty))
+            #expect(try data == FakeGeminiServer.image(for: "clear: " + faulty))
         }
     }
 
@@ -538,7 +538,7 @@ struct EngineOverFakeGeminiTests {
                     log.map(\.prompt).sorted() == ["\(style): a red lantern in a stall", "\(style): the harbour empties"],
                     "\(style): \(log.map(\.prompt))")
                 let data = try Data(contentsOf: rig.imageURL(style: style, shot: "2", beat: "2.2"))
-                #expect(data == FakeGeminiServer.image(for: "\(style): a red lantern in a stall"))
+                #expect(try data == FakeGeminiServer.image(for: "\(style): a red lantern in a stall"))
             }
             // The new continue beat carries its (skipped) predecessor's image.
             #expect(rig.log(style: "consistent").first { $0.prompt.hasSuffix("empties") }?.referenceCount == 1)

@@ -71,7 +71,7 @@ struct FakeGeminiExecutableTests {
         let failure = await GeminiTestSupport.failure(of: provider, GeminiTestSupport.request("through a process"))
         #expect({ if case .transient(503, _, false)? = failure { true } else { false } }())
         let image = try await provider.generate(GeminiTestSupport.request("through a process"))
-        #expect(image.data == FakeGeminiServer.image(for: "through a process"))
+        #expect(try image.data == FakeGeminiServer.image(for: "through a process"))
         #expect(image.mimeType == "image/png")
         await provider.shutdown()
 

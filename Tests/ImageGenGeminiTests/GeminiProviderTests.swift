@@ -12,12 +12,12 @@ struct GeminiProviderTests {
     @Test func successReturnsTheImageAndUsageAndSendsTheRightBody() async throws {
         let recorder = LogRecorder()
         try await Support.withFake(recorder: recorder) { server, provider in
-            let reference = ReferenceImage(mimeType: "image/png", data: TinyImageEncoder.png(seed: "style"))
+            let reference = ReferenceImage(mimeType: "image/png", data: try TinyImageEncoder.png(seed: "style"))
             let jpegReference = ReferenceImage(mimeType: "image/jpg", data: TinyImageEncoder.jpeg())
             let image = try await provider.generate(
                 Support.request("a lighthouse at dusk", references: [reference, jpegReference], aspectRatio: "16:9", imageSize: "2K"))
             #expect(image.mimeType == "image/png")
-            #expect(image.data == FakeGeminiServer.image(for: "a lighthouse at dusk"))
+            #expect(try image.data == FakeGeminiServer.image(for: "a lighthouse at dusk"))
             #expect(image.usage.outputTokens == 1290)
             #expect(image.usage.promptTokens > 2 * 258)
             #expect(image.usage.totalTokens == image.usage.promptTokens + image.usage.outputTokens)
@@ -52,7 +52,7 @@ struct GeminiProviderTests {
                 ReferenceImage(mimeType: "image/png", data: Data(repeating: UInt8(index + 1), count: 3 << 20))
             }
             let image = try await provider.generate(Support.request("with big references", references: references))
-            #expect(image.data == FakeGeminiServer.image(for: "with big references"))
+            #expect(try image.data == FakeGeminiServer.image(for: "with big references"))
             #expect(server.requestLog().last?.referenceCount == 3)
         }
     }
@@ -312,7 +312,7 @@ struct GeminiProviderTests {
                 for index in 0..<50 {
                     group.addTask {
                         let image = try await provider.generate(Support.request("concurrent \(index)"))
-                        #expect(image.data == FakeGeminiServer.image(for: "concurrent \(index)"))
+                        #expect(try image.data == FakeGeminiServer.image(for: "concurrent \(index)"))
                         return (Support.threadCount(), Support.threads(named: "imagegen-gemin").count)
                     }
                 }

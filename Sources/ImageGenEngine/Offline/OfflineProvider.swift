@@ -1,5 +1,6 @@
 import Foundation
 internal import Crypto
+public import ImageGenPNG
 internal import Dispatch
 
 /// The built-in renderer used when a style has no keys: draws a deterministic PNG per style and
@@ -27,7 +28,12 @@ public struct OfflineProvider: ImageProvider {
             do { try await Task.sleep(for: settings.latency) } catch { throw ProviderFailure.cancelled }
         }
         if Task.isCancelled { throw ProviderFailure.cancelled }
-        let png = Self.render(style: style, prompt: request.prompt, width: settings.width, height: settings.height)
+        let png: [UInt8]
+        do {
+            png = try Self.render(style: style, prompt: request.prompt, width: settings.width, height: settings.height)
+        } catch {
+            throw Self.failure(error)
+        }
         if let path = settings.renderLogPath {
             let line = "\(style)\t\(Self.promptDigest(request.prompt))\n"
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
@@ -43,6 +49,15 @@ public struct OfflineProvider: ImageProvider {
             usage: TokenUsage(promptTokens: promptTokens, outputTokens: 0, totalTokens: promptTokens))
     }
 
+    /// A size PNG cannot hold fails the beat; a zlib failure (out of memory) is worth a retry.
+    private static func failure(_ error: PNGEncodingError) -> ProviderFailure {
+        let message = "offline renderer: \(error.description)"
+        switch error {
+        case .invalidSize, .pixelCount: return .badRequest(message: message)
+        case .compression: return .transient(status: nil, message: message, outcomeUnknown: false)
+        }
+    }
+
     /// The hex SHA-256 of a prompt, as written to the render log.
     public static func promptDigest(_ prompt: String) -> String {
         DurableFiles.sha256Hex(Data(prompt.utf8))
@@ -56,8 +71,11 @@ public struct OfflineProvider: ImageProvider {
         _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
     }
 
-    /// Draws the image for `style` and `prompt`: the same inputs always give the same bytes.
-    public static func render(style: String, prompt: String, width: Int, height: Int) -> [UInt8] {
+    /// Draws the image for `style` and `prompt` as a PNG (``PNGEncoder``): the same inputs always
+    /// give the same bytes.
+    public static func render(style: String, prompt: String, width: Int, height: Int) throws(PNGEncodingError)
+        -> [UInt8]
+    {
         let seed = Array(SHA256.hash(data: Data((style + "\n" + prompt).utf8)))
         let styleSeed = Array(SHA256.hash(data: Data(style.utf8)))
         var canvas = Canvas(width: width, height: height)
@@ -88,7 +106,7 @@ public struct OfflineProvider: ImageProvider {
                 }
             }
         }
-        return PNGEncoder.encode(width: width, height: height, rgb: canvas.pixels)
+        return try PNGEncoder.encodeRGB(width: width, height: height, rgb: canvas.pixels)
     }
 
     /// 0: round shapes, 1: rectangles, 2: a horizon band and discs. Fixed for the built-in styles.
