@@ -8,10 +8,12 @@ extension ProofTests {
     static let watcherCount = 200
     /// The issue's target: the job takes at most 10 % longer with 200 watchers.
     static let targetSlowdown = 1.10
-    /// What the test insists on: above this, serving watchers has clearly regressed (it was 3–4×
-    /// before events were encoded once and written in batches). Between the two, a debug build on a
-    /// shared 2-core machine running other suites at the same time is noisy: reported, not failed.
-    static let allowedSlowdown = 1.5
+    /// What the test insists on: the server CPU that serving watchers adds, per event delivered to
+    /// one watcher. It measured 12-14 µs in this debug build; a regression to encoding each event
+    /// per watcher, or to unbatched writes (the job was 3-4× slower then), costs far more. CPU time,
+    /// unlike the job's wall time, does not grow with what else the machine is running: a wall-time
+    /// bound of 1.5× failed once at load 14 (1.82) with nothing wrong.
+    static let maxServerCPUPerDelivery = 0.000_1
 
     /// What one of the 200 clients saw.
     typealias WatcherResult = (sawRunning: Bool, events: Int, failure: String?)
@@ -74,9 +76,15 @@ extension ProofTests {
             #expect(Set(results.map(\.events)).count == 1, "watchers saw different numbers of events: \(Set(results.map(\.events)))")
             let ratio = Double(loadedMs) / Double(max(quietMs, 1))
             #expect(quietMs > 0 && loadedMs > 0)
-            #expect(ratio <= Self.allowedSlowdown, "the job took \(loadedMs) ms with \(Self.watcherCount) watchers, \(quietMs) ms without")
+            let deliveries = Double(Self.watcherCount * (results.first?.events ?? 0))
+            let servingCPU = (cpu3 - cpu2) - (cpu1 - cpu0)
+            #expect(deliveries > 0)
+            #expect(
+                servingCPU / max(deliveries, 1) <= Self.maxServerCPUPerDelivery,
+                "serving \(Self.watcherCount) watchers cost the server \(servingCPU) s of CPU for \(Int(deliveries)) deliveries")
             // In this debug build the ratio measured 1.04-1.06 alone on 2 cores (1.01 in release, with
-            // `imagegen-bench load`); other suites running at the same time can push it past 1.10.
+            // `imagegen-bench load`); other suites and processes running at the same time push it
+            // past 1.10 (1.82 once at load 14): reported, the benchmark's to measure.
             withKnownIssue("the job took more than 10 % longer with \(Self.watcherCount) watchers", isIntermittent: true) {
                 #expect(ratio <= Self.targetSlowdown, "the job took \(loadedMs) ms with \(Self.watcherCount) watchers, \(quietMs) ms without")
             }
