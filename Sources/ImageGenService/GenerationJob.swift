@@ -93,6 +93,9 @@ final class GenerationJob: Sendable {
         var beats: [String: BeatStatus] = [:]
         var beatOrder: [String] = []
         var accepted: ProgressEvent?
+        /// Whether the last pause announcement said "paused": announcements follow the life cycle
+        /// (see ``announcePause()``), so they come in the order of the changes, one per change.
+        var announcedPaused = false
         /// Tasks in ``wait(until:)``, woken to re-check their condition when the life cycle, the
         /// accepted event or the end of the events changes.
         var waiters = WaiterList()
@@ -128,11 +131,32 @@ final class GenerationJob: Sendable {
     /// this run is issued: then nothing happens and the caller reserves more and publishes again
     /// (see ``JobManager``), so that no seq is issued before the state file reserves it.
     func publish(_ kind: ProgressEvent.Kind) -> Publication {
-        let id = self.id
-        let half = seqReservation / 2
         var wakeUps = WakeUps.none
         defer { wakeUps.resume() }
-        return state.withLock { state -> Publication in
+        return state.withLock { state in publish(kind, in: &state, wakeUps: &wakeUps) }
+    }
+
+    /// Announces the job's pause state when it differs from the last announcement: "paused" or
+    /// "resumed", decided and numbered in one critical section with the changes themselves, so
+    /// that concurrent pauses and resumes are announced in the order they took effect and the
+    /// last announcement matches the job. Nil when there is nothing to announce.
+    func announcePause() -> Publication? {
+        var wakeUps = WakeUps.none
+        defer { wakeUps.resume() }
+        return state.withLock { state -> Publication? in
+            let paused = state.lifeCycle.isPaused
+            guard paused != state.announcedPaused, state.lifeCycle.isActive else { return nil }
+            let text = paused ? "paused: no new requests start; those in flight finish" : "resumed"
+            let publication = publish(.message(text), in: &state, wakeUps: &wakeUps)
+            if publication != .needsReservation { state.announcedPaused = paused }
+            return publication
+        }
+    }
+
+    private func publish(_ kind: ProgressEvent.Kind, in state: inout State, wakeUps: inout WakeUps) -> Publication {
+        let id = self.id
+        let half = seqReservation / 2
+        do {
             let lastSeq = events.lastSeq
             if lastSeq >= state.seqGrantedThrough && !events.isFinished { return .needsReservation }
             switch kind {
@@ -234,20 +258,20 @@ final class GenerationJob: Sendable {
     /// Called when the engine job is made, just before it runs: a pause asked while the job was
     /// queued holds it from its start.
     func started(_ engine: ImageJob) {
-        let paused = state.withLock { state -> Bool in
+        // The engine is told under the lock, so a resume cannot come between the two.
+        state.withLock { state in
             state.startedUnixMs = Self.nowMs()
             switch state.lifeCycle {
             case .queued(let paused):
                 state.lifeCycle = .running(engine, paused: paused)
-                return paused
+                if paused { engine.pause() }
             case .stopping(let reason, _, let paused):
                 state.lifeCycle = .stopping(reason, engine, paused: paused)
-                return paused
+                if paused { engine.pause() }
             case .running, .finished:
-                return false
+                break
             }
         }
-        if paused { engine.pause() }
     }
 
     /// True once the job has finished (any final state).
@@ -334,16 +358,19 @@ final class GenerationJob: Sendable {
     }
 
     private func setPaused(_ paused: Bool, verb: String) throws(RPCError) -> Bool {
-        let (changed, engine) = try state.withLock { state throws(RPCError) -> (Bool, ImageJob?) in
+        try state.withLock { state throws(RPCError) -> Bool in
             guard let next = state.lifeCycle.paused(paused) else {
                 throw RPCError(.failedPrecondition, "job \(id) has finished (\(state.lifeCycle.state)); nothing to \(verb)")
             }
             let changed = state.lifeCycle.isPaused != paused
             state.lifeCycle = next
-            return (changed, state.lifeCycle.engine)
+            // Under the lock: concurrent pauses and resumes reach the engine in the order they
+            // changed the life cycle.
+            if let engine = state.lifeCycle.engine {
+                if paused { engine.pause() } else { engine.resume() }
+            }
+            return changed
         }
-        if paused { engine?.pause() } else { engine?.resume() }
-        return changed
     }
 
     // MARK: Status

@@ -185,13 +185,15 @@ public final class JobManager: Sendable {
 
     public func pause(_ id: String) async throws(RPCError) -> JobStatus {
         let job = try await job(id)
-        if try job.pause() { await publish(.message("paused: no new requests start; those in flight finish"), to: job) }
+        _ = try job.pause()
+        await announcePause(of: job)
         return job.status(includeBeats: false)
     }
 
     public func resume(_ id: String) async throws(RPCError) -> JobStatus {
         let job = try await job(id)
-        if try job.resume() { await publish(.message("resumed"), to: job) }
+        _ = try job.resume()
+        await announcePause(of: job)
         return job.status(includeBeats: false)
     }
 
@@ -261,6 +263,22 @@ public final class JobManager: Sendable {
 
     /// Publishes an event of `job`; reserves more seqs in the state file first when the run has
     /// issued all it reserved, and after it when the reservation runs low.
+    /// Announces the job's pause state if it changed since the last announcement (see
+    /// ``GenerationJob/announcePause()``), reserving seqs first when the job has none left.
+    func announcePause(of job: GenerationJob) async {
+        while true {
+            switch job.announcePause() {
+            case nil, .published?:
+                return
+            case .publishedRunningLow?:
+                await persistRunningJobs(reservingFor: job)
+                return
+            case .needsReservation?:
+                await persistRunningJobs(reservingFor: job)
+            }
+        }
+    }
+
     func publish(_ kind: ProgressEvent.Kind, to job: GenerationJob) async {
         while true {
             switch job.publish(kind) {
