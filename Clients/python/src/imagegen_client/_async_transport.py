@@ -177,8 +177,9 @@ class AsyncTransport(Connection[AsyncCall, _AsyncPing]):
         """Closes the connection; open calls end with UNAVAILABLE "connection closed by the client"."""
         self._close_with(RpcError(StatusCode.UNAVAILABLE, "connection closed by the client"))
         self._reader_task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._reader_task
+        # asyncio.wait does not raise what the reader ended with, but a cancellation of aclose()
+        # itself still reaches its caller (a suppress(CancelledError) here would swallow it).
+        await asyncio.wait([self._reader_task])
         with contextlib.suppress(ConnectionError, OSError):
             await self._writer.wait_closed()
 

@@ -229,6 +229,7 @@ class Connection(Generic[C, P]):
                 raise RpcError(StatusCode.UNAVAILABLE, f"connection closed: {self._state.error.message}")
             nonce = next(self._nonces)
             self._pings[nonce] = waiter
+        self._after_lock()
         return nonce, _framing.encode(_framing.ping_frame(nonce))
 
     def _ping_failure(self, nonce: int, timeout: Optional[float]) -> RpcError:
@@ -236,6 +237,7 @@ class Connection(Generic[C, P]):
         with self._lock:
             self._pings.pop(nonce, None)
             state = self._state
+        self._after_lock()
         if isinstance(state, Closed):
             return RpcError(StatusCode.UNAVAILABLE, f"connection closed: {state.error.message}")
         return RpcError(StatusCode.DEADLINE_EXCEEDED, f"no pong within {timeout} s")
@@ -257,11 +259,13 @@ class Connection(Generic[C, P]):
         elif kind == "pong":
             with self._lock:
                 waiter = self._pings.pop(frame.pong.nonce, None)
+            self._after_lock()
             if waiter is not None:
                 waiter.answer()
         elif kind == "goaway":
             with self._lock:
                 self._state = self._state.with_goaway(frame.goaway.reason)
+            self._after_lock()
         # start, cancel, or a kind this client does not know: nothing to do
 
     def _status(self, call_id: int, status: Status) -> None:
@@ -282,12 +286,14 @@ class Connection(Generic[C, P]):
             self._state = self._state.with_fatal(error)  # the first one is kept, for the close
             calls = list(self._calls.values())
             self._calls.clear()
+        self._after_lock()
         for call in calls:
             call._deliver(Status(error.code, error.message))
 
     def _write_failed(self) -> None:
         with self._lock:
             self._state = self._state.with_write_failure()
+        self._after_lock()
 
     def _end(self, error: RpcError) -> bool:
         """Ends the connection once: every open call ends with ``error`` (UNAVAILABLE "CODE:
