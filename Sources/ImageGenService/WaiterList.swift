@@ -28,22 +28,6 @@ struct WaiterList: Sendable {
     }
 }
 
-/// Waiters taken from a ``WaiterList``, to resume once the lock is released.
-struct WakeUps: Sendable {
-    fileprivate let continuations: [CheckedContinuation<Void, Never>]
-
-    /// Nothing to wake.
-    static let none = WakeUps(continuations: [])
-
-    /// True when there is no waiter to wake.
-    var isEmpty: Bool { continuations.isEmpty }
-
-    /// Resumes each waiter; each re-checks its condition.
-    func resume() {
-        for continuation in continuations { continuation.resume() }
-    }
-}
-
 extension Mutex where Value: Copyable {
     /// Suspends until `isSatisfied` holds, re-checked under the lock each time the waiters at
     /// `waiters` are woken, or until the calling task is cancelled.

@@ -51,6 +51,6 @@ struct WaiterListTests {
             group.cancelAll()
         }
         #expect(box.state.withLock { $0.count } == 0)
-        #expect(box.state.withLock { $0.waiters.takeAll() }.isEmpty)
+        #expect(box.state.withLock { $0.waiters.takeAll() }.continuations.isEmpty)
     }
 }

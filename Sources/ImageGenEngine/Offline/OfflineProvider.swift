@@ -72,7 +72,8 @@ public struct OfflineProvider: ImageProvider {
     }
 
     /// Draws the image for `style` and `prompt` as a PNG (``PNGEncoder``): the same inputs always
-    /// give the same bytes.
+    /// give the same bytes with the same zlib (a resumed project compares recorded hashes, not
+    /// re-rendered bytes).
     public static func render(style: String, prompt: String, width: Int, height: Int) throws(PNGEncodingError)
         -> [UInt8]
     {

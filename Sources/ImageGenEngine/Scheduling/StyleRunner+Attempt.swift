@@ -109,7 +109,8 @@ extension StyleRunner {
         }
         // The pace wait may have outlasted the moment a 429 cooled this project: do not send into it.
         if control.isCooling(request.key.project, now: ContinuousClock.now) { throw EndedEarly(result: .deferred) }
-        let started = ContinuousClock.now
+        // The provider's time counts from the start the pace granted.
+        let started = request.startedAt ?? ContinuousClock.now
         do {
             let image = try await provider.generate(request)
             return (image, ContinuousClock.now - started)
