@@ -60,7 +60,7 @@ struct QuotaIdentityOverFakeGeminiTests {
             // B's later requests are not held by A's quota: the last one arrives long before A's
             // cool-down (4 s) ends; held by it, it would arrive after.
             let lastB = try #require(logB.last?.time)
-            #expect(lastB < rejection.time.addingTimeInterval(Self.seconds(Self.coolDown) - 1),
+            #expect(lastB < rejection.time.addingTimeInterval(EngineOverFakeGeminiTests.seconds(Self.coolDown) - 1),
                     "model B's last request \(lastB.timeIntervalSince(rejection.time)) s after model A's 429")
             let updates = keyUpdates(events)
             #expect(updates.allSatisfy { $0.style == "a" && $0.project == "shared" && $0.model == Self.modelA },
@@ -70,7 +70,7 @@ struct QuotaIdentityOverFakeGeminiTests {
                 #expect(a.state == .completed && a.done == 6)
                 #expect(updates.first?.state == .cooling)
                 let resent = try #require(logA.dropFirst().first)
-                #expect(resent.time.timeIntervalSince(rejection.time) >= Self.seconds(Self.coolDown) - 0.05,
+                #expect(resent.time.timeIntervalSince(rejection.time) >= EngineOverFakeGeminiTests.seconds(Self.coolDown) - 0.05,
                         "model A sent again \(resent.time.timeIntervalSince(rejection.time)) s after a 429 asking for 4 s")
             case .perDay:
                 #expect(a.state == .failed && a.done == 0)
@@ -78,9 +78,5 @@ struct QuotaIdentityOverFakeGeminiTests {
                 #expect(updates.map(\.state) == [.exhausted])
             }
         }
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 }
