@@ -2426,7 +2426,7 @@ const ProtobufCEnumDescriptor imagegen__v1__key_event__state__descriptor =
   imagegen__v1__key_event__state__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCFieldDescriptor imagegen__v1__key_event__field_descriptors[5] =
+static const ProtobufCFieldDescriptor imagegen__v1__key_event__field_descriptors[7] =
 {
   {
     "style",
@@ -2488,10 +2488,36 @@ static const ProtobufCFieldDescriptor imagegen__v1__key_event__field_descriptors
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "project",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Imagegen__V1__KeyEvent, project),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "model",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Imagegen__V1__KeyEvent, model),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned imagegen__v1__key_event__field_indices_by_name[] = {
   3,   /* field[3] = cool_down_ms */
   1,   /* field[1] = key_label */
+  6,   /* field[6] = model */
+  5,   /* field[5] = project */
   4,   /* field[4] = reason */
   2,   /* field[2] = state */
   0,   /* field[0] = style */
@@ -2499,7 +2525,7 @@ static const unsigned imagegen__v1__key_event__field_indices_by_name[] = {
 static const ProtobufCIntRange imagegen__v1__key_event__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor imagegen__v1__key_event__descriptor =
 {
@@ -2509,7 +2535,7 @@ const ProtobufCMessageDescriptor imagegen__v1__key_event__descriptor =
   "Imagegen__V1__KeyEvent",
   "imagegen.v1",
   sizeof(Imagegen__V1__KeyEvent),
-  5,
+  7,
   imagegen__v1__key_event__field_descriptors,
   imagegen__v1__key_event__field_indices_by_name,
   1,  imagegen__v1__key_event__number_ranges,

@@ -112,7 +112,8 @@ enum WireMapping {
         }
         return ImageGenWire.KeyEvent(
             style: key.style, keyLabel: key.keyLabel, state: state,
-            coolDownMs: UInt64(clamping: key.duration?.wholeMilliseconds ?? 0), reason: key.reason)
+            coolDownMs: UInt64(clamping: key.duration?.wholeMilliseconds ?? 0), reason: key.reason, project: key.project,
+            model: key.model)
     }
 
     static func finished(_ summary: JobSummary) -> JobFinished {

@@ -83,7 +83,7 @@ struct ImageGenRender: AsyncParsableCommand {
         case .progress(let p):
             return "progress style=\(p.style) completed=\(p.completed)/\(p.total) failed=\(p.failed) inFlight=\(p.inFlight) percent=\(String(format: "%.1f", p.percent))"
         case .key(let key):
-            return "key style=\(key.style) key=\(key.keyLabel) project=\(key.project) state=\(key.state.rawValue)"
+            return "key style=\(key.style) key=\(key.keyLabel) project=\(key.project) model=\(key.model) state=\(key.state.rawValue)"
                 + (key.duration.map { " duration=\($0)" } ?? "") + " reason=\(key.reason)"
         case .message(let style, let text):
             return "message" + (style.map { " style=\($0)" } ?? "") + " \(text)"

@@ -86,6 +86,35 @@ struct ProgressBoardTests {
         #expect(EventFormatter.plainLine(finished) == "#9 finished completed_with_errors clear=9/10 (1 failed)")
     }
 
+    /// A key event names the quota the key spends (project and model), in the plain line, the JSON
+    /// line and the board's message.
+    @Test("key events name their project and model", arguments: [
+        (KeyEvent(style: "clear", keyLabel: "clear#1…abcd", state: .cooling, coolDownMs: 12_000, reason: "rate limited",
+                  project: "film-a", model: "gemini-3.1-flash-image"),
+         "clear: project film-a, gemini-3.1-flash-image cooling 12 s"),
+        (KeyEvent(style: "ink", keyLabel: "ink#2…wxyz", state: .cooling, coolDownMs: 1_250, reason: "rate limited",
+                  project: "film-b", model: "gemini-2.5-flash-image"),
+         "ink: project film-b, gemini-2.5-flash-image cooling 1.25 s"),
+        (KeyEvent(style: "ink", keyLabel: "ink#2…wxyz", state: .ready, reason: "cool-down over", project: "film-b",
+                  model: "gemini-2.5-flash-image"),
+         "ink: project film-b, gemini-2.5-flash-image ready"),
+        (KeyEvent(style: "ink", keyLabel: "ink#1…abcd", state: .cooling, coolDownMs: 3_000), "ink cooling 3 s"),
+    ])
+    func keyLines(key: KeyEvent, quota: String) throws {
+        let event = ProgressEvent(seq: 7, jobID: "j1", timeUnixMs: 5_000, kind: .key(key))
+        #expect(EventFormatter.quotaLine(key) == quota)
+        #expect(EventFormatter.plainLine(event) == "#7 key \(quota) key=\(key.keyLabel)"
+            + (key.reason.isEmpty ? "" : " reason=\"\(key.reason)\""))
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(EventFormatter.jsonLine(event).utf8)) as? [String: Any])
+        let fields = try #require(object["key"] as? [String: Any])
+        #expect(fields["project"] as? String == key.project)
+        #expect(fields["model"] as? String == key.model)
+        #expect(fields["cool_down_ms"] as? Int == Int(key.coolDownMs))
+        var board = ProgressBoard()
+        board.apply(event)
+        #expect(board.message == (key.state == .cooling ? quota : ""))
+    }
+
     @Test("JSON lines parse and carry the kind and its fields")
     func jsonLines() throws {
         for event in Self.events() {

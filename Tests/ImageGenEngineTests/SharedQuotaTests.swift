@@ -82,11 +82,11 @@ struct SharedQuotaTests {
         let bad = APIKey(secret: "AIzaBadKeyOfASpentProject", project: "p2", style: "clear", index: 1)
         let good = APIKey(secret: "AIzaGoodKeyOfAnotherOne", project: "p1", style: "clear", index: 2)
         let now = ContinuousClock.now
-        var pool = KeyPool(keys: [bad, good], requestsPerMinute: 0, maxInFlightPerProject: 1, now: now)
+        var pool = KeyPool(keys: [bad, good], model: "m", requestsPerMinute: 0, maxInFlightPerProject: 1, now: now)
         let acquired = pool.acquire(now: now)
         let slot = try #require(acquired)
         #expect(pool.slots[slot].key.label == bad.label)
-        let adopted = pool.adoptSpentDailyQuotas(["p2": "daily quota exhausted"])
+        let adopted = pool.adoptSpentDailyQuotas([QuotaID(project: "p2", model: "m"): "daily quota exhausted"])
         #expect(adopted.map(\.0.label) == [bad.label])
         pool.release(slot, answered: false)
         let first = pool.disable(slot, reason: "API key not valid")
@@ -130,6 +130,6 @@ struct SharedQuotaTests {
     func nextPacificMidnight(now: String, expected: String) throws {
         let formatter = ISO8601DateFormatter()
         let date = try #require(formatter.date(from: now))
-        #expect(ProjectQuotaBook.nextPacificMidnight(after: date) == formatter.date(from: expected))
+        #expect(QuotaBook.nextPacificMidnight(after: date) == formatter.date(from: expected))
     }
 }

@@ -73,8 +73,23 @@ struct GenerationRoundTripTests {
 
     @Test("KeyEvent with every state", arguments: KeyEvent.State.allCases)
     func keyState(state: KeyEvent.State) throws {
-        try expectRoundTrip(KeyEvent(style: "ink", keyLabel: "ink#1…abcd", state: state, coolDownMs: 60_000))
+        try expectRoundTrip(
+            KeyEvent(style: "ink", keyLabel: "ink#1…abcd", state: state, coolDownMs: 60_000, project: "film-a",
+                     model: "gemini-3.1-flash-image"))
         try expectRoundTrip(ProgressEvent(seq: 3, jobID: "j", kind: .key(KeyEvent(state: state))))
+    }
+
+    /// The quota (project, model) was added to KeyEvent as new fields 6 and 7: an older peer's
+    /// event (fields 1-5) still decodes, and the new fields go out under those numbers.
+    @Test func keyEventQuotaFieldsAreSixAndSeven() throws {
+        let old = KeyEvent(style: "ink", keyLabel: "ink#1…abcd", state: .cooling, coolDownMs: 1_000, reason: "429")
+        var quota = old
+        quota.project = "p"
+        quota.model = "m"
+        let bytes = quota.serializedBytes()
+        #expect(Array(bytes.suffix(6)) == [0x32, 1, UInt8(ascii: "p"), 0x3A, 1, UInt8(ascii: "m")])
+        #expect(try KeyEvent(serializedBytes: old.serializedBytes(), limits: .default) == old)
+        #expect(Array(bytes.prefix(bytes.count - 6)) == old.serializedBytes())
     }
 
     @Test("JobStatus and JobFinished with every job state", arguments: JobState.allCases)

@@ -93,7 +93,8 @@ enum PythonInterop {
         InteropSample(
             "progress_key",
             ProgressEvent(seq: 4, jobID: "j", kind: .key(KeyEvent(
-                style: "ink", keyLabel: "ink#2…wxyz", state: .cooling, coolDownMs: 60_000, reason: "rate limited")))),
+                style: "ink", keyLabel: "ink#2…wxyz", state: .cooling, coolDownMs: 60_000, reason: "rate limited",
+                project: "film-a", model: "gemini-3.1-flash-image")))),
         InteropSample("progress_message", ProgressEvent(seq: 5, jobID: "j", kind: .message("héllo 🎬"))),
         InteropSample(
             "progress_finished",
@@ -168,7 +169,8 @@ def samples():
     s["progress_style"] = e
 
     e = g.ProgressEvent(seq=4, job_id="j")
-    e.key.CopyFrom(g.KeyEvent(style="ink", key_label="ink#2…wxyz", state=g.KeyEvent.COOLING, cool_down_ms=60000, reason="rate limited"))
+    e.key.CopyFrom(g.KeyEvent(style="ink", key_label="ink#2…wxyz", state=g.KeyEvent.COOLING, cool_down_ms=60000, reason="rate limited",
+                              project="film-a", model="gemini-3.1-flash-image"))
     s["progress_key"] = e
 
     s["progress_message"] = g.ProgressEvent(seq=5, job_id="j", message="héllo 🎬")

@@ -30,7 +30,8 @@ enum Samples {
         sha256: String(repeating: "0", count: 64))
 
     static let maxKeyEvent = KeyEvent(
-        style: longString, keyLabel: "style#0…zzzz", state: .disabled, coolDownMs: .max, reason: longString)
+        style: longString, keyLabel: "style#0…zzzz", state: .disabled, coolDownMs: .max, reason: longString,
+        project: longString, model: longString)
 
     static let maxStyleSummary = StyleSummary(
         style: longString, total: .max, done: .max, failed: .max, skipped: .max, durationMs: .max,

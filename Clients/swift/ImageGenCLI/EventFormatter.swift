@@ -24,8 +24,7 @@ public enum EventFormatter {
                 + " failed=\(progress.failed) in_flight=\(progress.inFlight) keys_cooling=\(progress.keysCooling)"
                 + " keys_disabled=\(progress.keysDisabled)"
         case .key(let key):
-            var text = "\(prefix) key \(key.style) \(key.keyLabel) \(name(key.state))"
-            if key.coolDownMs > 0 { text += " for=\(key.coolDownMs)ms" }
+            var text = "\(prefix) key \(quotaLine(key)) key=\(key.keyLabel)"
             if !key.reason.isEmpty { text += " reason=\(quoted(key.reason))" }
             return text
         case .message(let message):
@@ -38,6 +37,24 @@ public enum EventFormatter {
         case nil:
             return "\(prefix) (empty event)"
         }
+    }
+
+    /// What a key event says of its quota: "clear: project film-a, gemini-3.1-flash-image cooling 12 s"
+    /// (style, then the project and model the key spends, its state and, cooling, for how long).
+    public static func quotaLine(_ key: KeyEvent) -> String {
+        var text = key.style
+        if !key.project.isEmpty { text += ": project \(key.project)" + (key.model.isEmpty ? "" : ", \(key.model)") }
+        text += " \(name(key.state))"
+        if key.coolDownMs > 0 { text += " \(seconds(key.coolDownMs))" }
+        return text
+    }
+
+    /// "12 s", "1.5 s", "0.25 s".
+    static func seconds(_ milliseconds: UInt64) -> String {
+        if milliseconds % 1000 == 0 { return "\(milliseconds / 1000) s" }
+        var text = String(format: "%.3f", Double(milliseconds) / 1000)
+        while text.hasSuffix("0") { text.removeLast() }
+        return text + " s"
     }
 
     /// The event as one line of JSON with stable key order.
@@ -64,7 +81,7 @@ public enum EventFormatter {
             object["kind"] = "key"
             object["key"] = [
                 "style": key.style, "key_label": key.keyLabel, "state": name(key.state),
-                "cool_down_ms": key.coolDownMs, "reason": key.reason,
+                "cool_down_ms": key.coolDownMs, "reason": key.reason, "project": key.project, "model": key.model,
             ] as [String: Any]
         case .message(let message):
             object["kind"] = "message"

@@ -72,6 +72,8 @@ public struct ProgressBoard: Sendable {
         case .key(let key):
             if key.state == .disabled || key.state == .exhausted {
                 message = "\(key.keyLabel): \(key.reason)"
+            } else if key.state == .cooling {
+                message = EventFormatter.quotaLine(key)
             }
         case nil:
             break

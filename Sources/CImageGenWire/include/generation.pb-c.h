@@ -442,10 +442,16 @@ struct  Imagegen__V1__KeyEvent
   Imagegen__V1__KeyEvent__State state;
   uint64_t cool_down_ms;
   char *reason;
+  /*
+   * The quota the key spends: a Google Cloud project and a model (Gemini's limits are per project
+   * and model; a cool-down or a spent daily quota holds for that pair only).
+   */
+  char *project;
+  char *model;
 };
 #define IMAGEGEN__V1__KEY_EVENT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&imagegen__v1__key_event__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, IMAGEGEN__V1__KEY_EVENT__STATE__STATE_UNSPECIFIED, 0, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, IMAGEGEN__V1__KEY_EVENT__STATE__STATE_UNSPECIFIED, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 struct  Imagegen__V1__JobFinished

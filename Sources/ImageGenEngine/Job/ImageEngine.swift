@@ -21,9 +21,9 @@ public struct ImageEngine: Sendable {
     public let configuration: EngineConfiguration
     private let providerFactory: ProviderFactory?
     private let logger: Logger
-    /// One pace gate per Google Cloud project, shared by all the jobs this engine makes.
+    /// One pace gate per quota (project and model), shared by all the jobs this engine makes.
     private let paceGates = PaceGates()
-    private let quotas = ProjectQuotaBook()
+    private let quotas = QuotaBook()
 
     /// - Parameters:
     ///   - providerFactory: the provider for styles with keys; nil renders every style offline.

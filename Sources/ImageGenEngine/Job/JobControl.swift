@@ -2,13 +2,13 @@ import Foundation
 internal import Synchronization
 
 /// State shared by a job's style runners: the event stream, pause flag and the job-wide cap on
-/// requests in flight; and, through it, the engine-wide state of each
-/// project's quota (pace gates, cool-downs, spent daily quotas).
+/// requests in flight; and, through it, the engine-wide state of each quota (``QuotaID``: project
+/// and model): pace gates, cool-downs, spent daily quotas.
 final class JobControl: Sendable {
     private let continuation: AsyncStream<EngineEvent>.Continuation
     private let state: Mutex<Shared>
     private let gates: PaceGates
-    private let quotas: ProjectQuotaBook
+    private let quotas: QuotaBook
 
     struct Shared {
         var paused = false
@@ -17,7 +17,7 @@ final class JobControl: Sendable {
     }
 
     init(
-        continuation: AsyncStream<EngineEvent>.Continuation, maxInFlight: Int?, gates: PaceGates, quotas: ProjectQuotaBook
+        continuation: AsyncStream<EngineEvent>.Continuation, maxInFlight: Int?, gates: PaceGates, quotas: QuotaBook
     ) {
         self.continuation = continuation
         self.gates = gates
@@ -25,10 +25,10 @@ final class JobControl: Sendable {
         self.state = Mutex(Shared(maxInFlight: maxInFlight))
     }
 
-    /// The pace gate of a Google Cloud project, shared by every style of every job of the engine
-    /// that names it: a project's quota is one, whichever style or job spends it.
-    func gate(project: String, spacing: Duration) -> PaceGate {
-        gates.gate(project: project, spacing: spacing)
+    /// The pace gate of a quota (project and model), shared by every style of every job of the
+    /// engine that spends it: a quota is one, whichever style or job spends it.
+    func gate(quota: QuotaID, spacing: Duration) -> PaceGate {
+        gates.gate(quota: quota, spacing: spacing)
     }
 
     func emit(_ event: EngineEvent) {
@@ -62,30 +62,30 @@ final class JobControl: Sendable {
         continuation.yield(.progress(progress))
     }
 
-    /// Records that `project` is cooling until `until` (a 429 in any style), for every style's pool
-    /// in every job of the engine.
-    func coolProject(_ project: String, until: ContinuousClock.Instant) {
-        quotas.cool(project, until: until)
+    /// Records that `quota` is cooling until `until` (a 429 in any style), for every style's pool
+    /// in every job of the engine that spends it.
+    func cool(_ quota: QuotaID, until: ContinuousClock.Instant) {
+        quotas.cool(quota, until: until)
     }
 
-    /// Whether `project` is cooling now (a 429 in any style or job of the engine).
-    func isCooling(_ project: String, now: ContinuousClock.Instant) -> Bool {
-        quotas.coolings(now: now)[project] != nil
+    /// Whether `quota` is cooling now (a 429 in any style or job of the engine).
+    func isCooling(_ quota: QuotaID, now: ContinuousClock.Instant) -> Bool {
+        quotas.coolings(now: now)[quota] != nil
     }
 
-    /// The engine-wide project cool-downs still running.
-    func projectCoolings(now: ContinuousClock.Instant) -> [String: ContinuousClock.Instant] {
+    /// The engine-wide cool-downs still running, by quota.
+    func coolings(now: ContinuousClock.Instant) -> [QuotaID: ContinuousClock.Instant] {
         quotas.coolings(now: now)
     }
 
-    /// Records that `project`'s daily quota is spent (until midnight Pacific time), for every style
+    /// Records that `quota`'s daily quota is spent (until midnight Pacific time), for every style
     /// and job of the engine.
-    func markDailyQuotaSpent(_ project: String, reason: String) {
-        quotas.markDailyQuotaSpent(project, reason: reason, now: Date())
+    func markDailyQuotaSpent(_ quota: QuotaID, reason: String) {
+        quotas.markDailyQuotaSpent(quota, reason: reason, now: Date())
     }
 
-    /// The projects whose daily quota is known to be spent today, with the reason.
-    func spentDailyQuotas() -> [String: String] {
+    /// The quotas whose daily quota is known to be spent today, with the reason.
+    func spentDailyQuotas() -> [QuotaID: String] {
         quotas.spentDailyQuotas(now: Date())
     }
 }

@@ -1,11 +1,12 @@
-/// One style's keys, grouped by project (quota group), with each project's pace, in-flight cap and
-/// cool-down. Owned by the style's dispatch loop (a value type: no locking); time is passed in.
+/// One style's keys, grouped by quota (``QuotaID``: the key's project and the style's model), with
+/// each quota's pace, in-flight cap and cool-down. Owned by the style's dispatch loop (a value
+/// type: no locking); time is passed in.
 struct KeyPool {
     typealias Instant = ContinuousClock.Instant
 
     enum KeyState: Equatable {
         case active
-        /// The project's daily quota is spent.
+        /// The daily quota of the key's project and model is spent.
         case exhausted(String)
         /// The key was rejected.
         case disabled(String)
@@ -21,8 +22,9 @@ struct KeyPool {
         var inFlight = 0
     }
 
+    /// The keys of one project, spending one quota (the project with the style's model).
     struct Project {
-        let name: String
+        let quota: QuotaID
         var inFlight = 0
         var nextStart: Instant
         var coolUntil: Instant?
@@ -32,16 +34,17 @@ struct KeyPool {
 
     private(set) var slots: [Slot]
     private(set) var projects: [Project]
-    /// Minimum spacing between request starts of one project.
+    /// Minimum spacing between request starts of one quota.
     let spacing: Duration
     let maxInFlightPerProject: Int
 
     /// - Parameters:
     ///   - paceMarginPercent: request starts are spaced this much wider than `requestsPerMinute` allows.
-    ///   - gate: the pace gate of a project (shared across a job's styles); nil makes a private one.
+    ///   - model: the style's model: with a key's project, the quota (``QuotaID``) it spends.
+    ///   - gate: the pace gate of a quota (shared across an engine's styles and jobs); nil makes a private one.
     init(
-        keys: [APIKey], requestsPerMinute: Double, paceMarginPercent: Double = 0, maxInFlightPerProject: Int, now: Instant,
-        verified: Bool = false, gate: ((_ project: String, _ spacing: Duration) -> PaceGate)? = nil
+        keys: [APIKey], model: String, requestsPerMinute: Double, paceMarginPercent: Double = 0, maxInFlightPerProject: Int,
+        now: Instant, verified: Bool = false, gate: ((_ quota: QuotaID, _ spacing: Duration) -> PaceGate)? = nil
     ) {
         var projectIndex: [String: Int] = [:]
         var projects: [Project] = []
@@ -54,10 +57,9 @@ struct KeyPool {
             } else {
                 index = projects.count
                 projectIndex[key.project] = index
+                let quota = QuotaID(project: key.project, model: model)
                 projects.append(
-                    Project(
-                        name: key.project, nextStart: now,
-                        gate: gate?(key.project, spacing) ?? PaceGate(spacing: spacing)))
+                    Project(quota: quota, nextStart: now, gate: gate?(quota, spacing) ?? PaceGate(spacing: spacing)))
             }
             slots.append(Slot(key: key, project: index, verified: verified))
         }
@@ -67,15 +69,18 @@ struct KeyPool {
         self.maxInFlightPerProject = max(1, maxInFlightPerProject)
     }
 
-    /// The time between two request starts of one project: 60 s ÷ `requestsPerMinute`, widened by
+    /// The time between two request starts of one quota: 60 s ÷ `requestsPerMinute`, widened by
     /// `marginPercent`, rounded up to the millisecond; zero (no pacing) when `requestsPerMinute` is 0.
     static func spacing(requestsPerMinute: Double, marginPercent: Double) -> Duration {
         guard requestsPerMinute > 0 else { return .zero }
         return .milliseconds(Int64((60_000 / requestsPerMinute * (1 + marginPercent / 100)).rounded(.up)))
     }
 
-    /// The pace gate of the slot's project.
+    /// The pace gate of the slot's quota.
     func gate(_ slot: Int) -> PaceGate { projects[slots[slot].project].gate }
+
+    /// The quota the slot's key spends (its project, the style's model).
+    func quota(_ slot: Int) -> QuotaID { projects[slots[slot].project].quota }
 
     var hasUsableKey: Bool { slots.contains { $0.state == .active } }
 
@@ -134,7 +139,7 @@ struct KeyPool {
         projects.compactMap(\.coolUntil).min()
     }
 
-    /// Cools the slot's project after a 429; returns the delay and the affected keys.
+    /// Cools the slot's quota after a 429; returns the delay and the affected keys.
     mutating func cool(_ slot: Int, retryAfter: Duration?, policy: RetryPolicy, now: Instant) -> (Duration, [APIKey]) {
         let index = slots[slot].project
         projects[index].consecutiveRateLimits += 1
@@ -144,12 +149,12 @@ struct KeyPool {
         return (delay, activeKeys(ofProject: index))
     }
 
-    /// Adopts cool-downs another style recorded for projects this pool shares (by name); returns
-    /// each newly cooled project's active keys with the remaining delay.
-    mutating func adoptCoolings(_ coolings: [String: Instant], now: Instant) -> [(APIKey, Duration)] {
+    /// Adopts cool-downs another style recorded for quotas this pool shares (same project and
+    /// model); returns each newly cooled quota's active keys with the remaining delay.
+    mutating func adoptCoolings(_ coolings: [QuotaID: Instant], now: Instant) -> [(APIKey, Duration)] {
         var cooled: [(APIKey, Duration)] = []
         for index in projects.indices {
-            guard let until = coolings[projects[index].name], until > now, until > (projects[index].coolUntil ?? now) else { continue }
+            guard let until = coolings[projects[index].quota], until > now, until > (projects[index].coolUntil ?? now) else { continue }
             projects[index].coolUntil = until
             cooled += activeKeys(ofProject: index).map { ($0, until - now) }
         }
@@ -172,7 +177,8 @@ struct KeyPool {
         projects[slots[slot].project].consecutiveRateLimits = 0
     }
 
-    /// Sets aside every key of the slot's project (a per-day quota is per project).
+    /// Sets aside every key of the slot's project (a per-day quota is per project and model: the
+    /// pool's other projects, and other styles' models, go on).
     mutating func exhaust(_ slot: Int, reason: String) -> [APIKey] {
         let project = slots[slot].project
         var keys: [APIKey] = []
@@ -183,13 +189,13 @@ struct KeyPool {
         return keys
     }
 
-    /// Sets aside the active keys of every project in `spent` (project → reason), whose daily quota
+    /// Sets aside the active keys of every quota in `spent` (quota → reason), whose daily quota
     /// another style or job found spent; returns them with the reason.
-    mutating func adoptSpentDailyQuotas(_ spent: [String: String]) -> [(APIKey, String)] {
+    mutating func adoptSpentDailyQuotas(_ spent: [QuotaID: String]) -> [(APIKey, String)] {
         guard !spent.isEmpty else { return [] }
         var keys: [(APIKey, String)] = []
         for index in slots.indices where slots[index].state == .active {
-            guard let reason = spent[projects[slots[index].project].name] else { continue }
+            guard let reason = spent[projects[slots[index].project].quota] else { continue }
             slots[index].state = .exhausted(reason)
             keys.append((slots[index].key, reason))
         }

@@ -1,9 +1,9 @@
 internal import Synchronization
 
-/// The last moment a request of one project actually started. The dispatcher already spaces
-/// dispatches by the project's pace; the gate also spaces the real starts, so a child task that
-/// happened to start late does not squeeze the next request closer than the pace allows. A job
-/// shares one gate per project across its styles.
+/// The last moment a request of one quota (project and model) actually started. The dispatcher
+/// already spaces dispatches by the quota's pace; the gate also spaces the real starts, so a child
+/// task that happened to start late does not squeeze the next request closer than the pace
+/// allows. An engine shares one gate per ``QuotaID`` across its styles and jobs.
 final class PaceGate: Sendable {
     private struct State {
         var lastStart: ContinuousClock.Instant?
@@ -19,7 +19,7 @@ final class PaceGate: Sendable {
     /// The minimum time between two request starts.
     var spacing: Duration { state.withLock { $0.spacing } }
 
-    /// Makes the spacing at least `spacing` (the slowest pace configured for the project wins).
+    /// Makes the spacing at least `spacing` (the slowest pace configured for the quota wins).
     func widen(to spacing: Duration) {
         state.withLock { $0.spacing = max($0.spacing, spacing) }
     }

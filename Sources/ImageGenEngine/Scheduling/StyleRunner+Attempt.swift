@@ -95,7 +95,7 @@ extension StyleRunner {
         return (references, DurableFiles.sha256Hex(data))
     }
 
-    /// Waits for the project's pace, then sends the request; an attempt whose outcome is unknown is
+    /// Waits for the quota's pace, then sends the request; an attempt whose outcome is unknown is
     /// recorded (pending) before any retry. Returns the image and how long the provider took.
     private func send(
         _ request: ImageRequest, of beat: PlannedBeat, gate: PaceGate, counters: BeatCounters, fingerprint: String,
@@ -107,8 +107,9 @@ extension StyleRunner {
         } catch {
             throw .failure(.cancelled)
         }
-        // The pace wait may have outlasted the moment a 429 cooled this project: do not send into it.
-        if control.isCooling(request.key.project, now: ContinuousClock.now) { throw EndedEarly(result: .deferred) }
+        // The pace wait may have outlasted the moment a 429 cooled this quota: do not send into it.
+        let quota = QuotaID(project: request.key.project, model: request.model)
+        if control.isCooling(quota, now: ContinuousClock.now) { throw EndedEarly(result: .deferred) }
         // The provider's time counts from the start the pace granted.
         let started = request.startedAt ?? ContinuousClock.now
         do {

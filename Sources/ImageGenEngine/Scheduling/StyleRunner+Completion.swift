@@ -26,10 +26,15 @@ extension StyleRunner {
         case .failure(let failure):
             await fail(index, slot: outcome.slot, key: key, failure: failure, state: &state)
         }
+        failIfNoUsableKey(&state)
+        publish(state)
+    }
+
+    /// Fails the style when no key is usable any more (rejected, or its quota's daily quota spent).
+    func failIfNoUsableKey(_ state: inout RunState) {
         if state.styleError == nil && !state.pool.hasUsableKey {
             state.styleError = "style \(style.name): \(state.pool.exhaustedSummary())"
         }
-        publish(state)
     }
 
     /// Records a generated image and releases the beats waiting on it.
@@ -80,19 +85,19 @@ extension StyleRunner {
         }
     }
 
-    /// What a failure does to its key: a 429 cools the key's project (or, per day, sets its keys
-    /// aside), a rejection disables the key; shared with the other styles and jobs through `control`.
+    /// What a failure does to its key: a 429 cools the key's quota (its project with the style's
+    /// model; or, per day, sets its keys aside), a rejection disables the key; shared with the other styles and jobs through `control`.
     private func penalize(_ key: APIKey, slot: Int, for failure: ProviderFailure, pool: inout KeyPool) {
         switch failure {
         case .rateLimited(_, true, let message):
-            control.markDailyQuotaSpent(key.project, reason: "daily quota exhausted")
+            control.markDailyQuotaSpent(pool.quota(slot), reason: "daily quota exhausted")
             for exhausted in pool.exhaust(slot, reason: "daily quota exhausted") {
                 keyEvent(exhausted, .exhausted, reason: "daily quota exhausted: \(message)")
             }
         case .rateLimited(let retryAfter, false, let message):
             let coolStart = ContinuousClock.now
             let (delay, cooled) = pool.cool(slot, retryAfter: retryAfter, policy: style.retry, now: coolStart)
-            control.coolProject(key.project, until: coolStart + delay)
+            control.cool(pool.quota(slot), until: coolStart + delay)
             for cooledKey in cooled { keyEvent(cooledKey, .cooling, duration: delay, reason: "rate limited: \(message)") }
         case .keyRejected(_, let message):
             if pool.disable(slot, reason: message) {

@@ -15,12 +15,13 @@ extension StyleRunner {
         logger.info(
             "key \(state.rawValue)",
             metadata: [
-                "style": "\(style.name)", "key": "\(key.label)", "project": "\(key.project)", "reason": "\(reason)",
+                "style": "\(style.name)", "key": "\(key.label)", "project": "\(key.project)", "model": "\(style.model)", "reason": "\(reason)",
                 "duration": "\(duration.map { "\($0)" } ?? "-")",
             ])
         control.emit(
-            .key(KeyUpdate(style: style.name, keyLabel: key.label, project: key.project, state: state, duration: duration,
-                          reason: reason)))
+            .key(KeyUpdate(
+                style: style.name, keyLabel: key.label, project: key.project, model: style.model, state: state,
+                duration: duration, reason: reason)))
     }
 
     /// Publishes the style's progress.

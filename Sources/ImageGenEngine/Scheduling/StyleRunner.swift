@@ -2,7 +2,7 @@ import Foundation
 import Logging
 
 /// Renders one style of one job: plans which beats need work, then dispatches them over the
-/// style's keys at each project's pace, retrying, cooling and disabling keys as failures say.
+/// style's keys at each quota's pace (``QuotaID``: project and model), retrying, cooling and disabling keys as failures say.
 /// All decisions are made in one loop (``run()``) over a ``RunState``; each request runs in a
 /// child task of it (``attempt(_:slot:key:gate:counters:predecessorFile:plan:store:io:)``), and
 /// what a failure means for its beat is a ``RetryDecision``.
@@ -43,6 +43,8 @@ struct StyleRunner: Sendable {
             while true {
                 let now = ContinuousClock.now
                 adoptSharedKeyState(&state.pool, now: now)
+                // Every key set aside by what another style or job found: fail, as a 429 here would.
+                failIfNoUsableKey(&state)
                 state.promoteDueRetries(now: now)
                 if Task.isCancelled { state.cancelled = true }
                 let hold = dispatch(&state, into: &group)
@@ -101,11 +103,11 @@ struct StyleRunner: Sendable {
         }
         let now = ContinuousClock.now
         let pool = KeyPool(
-            keys: effectiveKeys, requestsPerMinute: isOffline ? 0 : style.requestsPerMinute,
+            keys: effectiveKeys, model: style.model, requestsPerMinute: isOffline ? 0 : style.requestsPerMinute,
             paceMarginPercent: configuration.paceMarginPercent,
             maxInFlightPerProject: isOffline ? configuration.offline.concurrency : style.maxInFlightPerProject,
             now: now, verified: isOffline,
-            gate: isOffline ? nil : { [control] project, spacing in control.gate(project: project, spacing: spacing) })
+            gate: isOffline ? nil : { [control] quota, spacing in control.gate(quota: quota, spacing: spacing) })
         return .success(RunState(plan: plan, store: store, io: io, pool: pool, now: now))
     }
 
@@ -118,11 +120,12 @@ struct StyleRunner: Sendable {
             failed: failed, skipped: skipped, duration: ContinuousClock.now - started, spend: spend, error: error)
     }
 
-    /// Adopts what other styles and jobs found about shared projects (cool-downs, spent daily
-    /// quotas), and ends the cool-downs that are over.
+    /// Adopts what other styles and jobs found about shared quotas (same project and model:
+    /// cool-downs, spent daily quotas), and ends the cool-downs that are over.
     private func adoptSharedKeyState(_ pool: inout KeyPool, now: Instant) {
-        for (key, delay) in pool.adoptCoolings(control.projectCoolings(now: now), now: now) {
-            keyEvent(key, .cooling, duration: delay, reason: "rate limited: project \(key.project) cooling (a 429 in another style or job)")
+        for (key, delay) in pool.adoptCoolings(control.coolings(now: now), now: now) {
+            let quota = QuotaID(project: key.project, model: style.model)
+            keyEvent(key, .cooling, duration: delay, reason: "rate limited: \(quota) cooling (a 429 in another style or job)")
         }
         for (key, reason) in pool.adoptSpentDailyQuotas(control.spentDailyQuotas()) {
             keyEvent(key, .exhausted, reason: "\(reason) (found by another style or job; resets at midnight Pacific time)")

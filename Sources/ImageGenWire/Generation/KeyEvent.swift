@@ -26,16 +26,22 @@ public struct KeyEvent: WireMessage {
     public var coolDownMs: UInt64
     /// Why the key changed state.
     public var reason: String
+    /// The Google Cloud project of the key: with `model`, the quota it spends.
+    public var project: String
+    /// The style's model, e.g. "gemini-3.1-flash-image".
+    public var model: String
 
     public init(
         style: String = "", keyLabel: String = "", state: State = .unspecified, coolDownMs: UInt64 = 0,
-        reason: String = ""
+        reason: String = "", project: String = "", model: String = ""
     ) {
         self.style = style
         self.keyLabel = keyLabel
         self.state = state
         self.coolDownMs = coolDownMs
         self.reason = reason
+        self.project = project
+        self.model = model
     }
 
     public init(serializedBytes bytes: [UInt8], limits: DecodeLimits) throws {
@@ -58,6 +64,8 @@ extension KeyEvent: ProtobufCConvertible {
         c.pointee.state = state.cValue()
         c.pointee.cool_down_ms = coolDownMs
         c.pointee.reason = arena.string(reason)
+        c.pointee.project = arena.string(project)
+        c.pointee.model = arena.string(model)
     }
 
     init(c: CMessage) throws {
@@ -66,5 +74,7 @@ extension KeyEvent: ProtobufCConvertible {
         state = try State(c: c.state, "KeyEvent.state")
         coolDownMs = c.cool_down_ms
         reason = try CField.string(c.reason, "KeyEvent.reason")
+        project = try CField.string(c.project, "KeyEvent.project")
+        model = try CField.string(c.model, "KeyEvent.model")
     }
 }

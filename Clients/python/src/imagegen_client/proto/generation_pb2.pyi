@@ -158,7 +158,7 @@ class JobStatus(_message.Message):
     def __init__(self, job_id: _Optional[str] = ..., project_dir: _Optional[str] = ..., state: _Optional[_Union[JobState, str]] = ..., styles: _Optional[_Iterable[_Union[StyleProgress, _Mapping]]] = ..., message: _Optional[str] = ..., last_seq: _Optional[int] = ..., created_unix_ms: _Optional[int] = ..., started_unix_ms: _Optional[int] = ..., finished_unix_ms: _Optional[int] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., beats: _Optional[_Iterable[_Union[BeatStatus, _Mapping]]] = ...) -> None: ...
 
 class KeyEvent(_message.Message):
-    __slots__ = ["cool_down_ms", "key_label", "reason", "state", "style"]
+    __slots__ = ["cool_down_ms", "key_label", "model", "project", "reason", "state", "style"]
     class State(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = []
     COOLING: KeyEvent.State
@@ -166,6 +166,8 @@ class KeyEvent(_message.Message):
     DISABLED: KeyEvent.State
     EXHAUSTED: KeyEvent.State
     KEY_LABEL_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_FIELD_NUMBER: _ClassVar[int]
     READY: KeyEvent.State
     REASON_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
@@ -173,10 +175,12 @@ class KeyEvent(_message.Message):
     STYLE_FIELD_NUMBER: _ClassVar[int]
     cool_down_ms: int
     key_label: str
+    model: str
+    project: str
     reason: str
     state: KeyEvent.State
     style: str
-    def __init__(self, style: _Optional[str] = ..., key_label: _Optional[str] = ..., state: _Optional[_Union[KeyEvent.State, str]] = ..., cool_down_ms: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
+    def __init__(self, style: _Optional[str] = ..., key_label: _Optional[str] = ..., state: _Optional[_Union[KeyEvent.State, str]] = ..., cool_down_ms: _Optional[int] = ..., reason: _Optional[str] = ..., project: _Optional[str] = ..., model: _Optional[str] = ...) -> None: ...
 
 class ListJobsRequest(_message.Message):
     __slots__ = []
