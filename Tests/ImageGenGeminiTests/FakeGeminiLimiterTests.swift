@@ -44,15 +44,7 @@ struct FakeGeminiLimiterTests {
     ) async throws {
         var configuration = Support.fakeConfiguration { $0.limiter = limiter; $0.clock = clock }
         adjust(&configuration)
-        let server = FakeGeminiServer(configuration: configuration, logger: LogRecorder().logger(label: "fake"))
-        let port = try await server.start()
-        do {
-            try await body("http://127.0.0.1:\(port)", server)
-        } catch {
-            try await server.shutdown()
-            throw error
-        }
-        try await server.shutdown()
+        try await FakeGeminiServerTests.withServer(configuration, body)
     }
 
     /// POSTs one generateContent request; returns the status and the body.
