@@ -1,17 +1,16 @@
-import DequeModule
 import Foundation
 import Synchronization
 
-/// The fake's brain: keys, pace limits, faults and the request log, behind one lock. Decides the
+/// The fake's brain: keys, per-(project, model) pace limits, faults and the request log, behind one lock. Decides the
 /// reply of every request; the HTTP handler only moves bytes.
 final class FakeGeminiBackend: Sendable {
     private struct State {
         var scripted: [FakeGeminiScriptedFault]
         var promptAttempts: [String: Int] = [:]
-        /// Accepted requests per project within the rate window.
-        var recent: [String: Deque<ContinuousClock.Instant>] = [:]
-        /// Accepted requests per project on `day`.
-        var daily: [String: Int] = [:]
+        /// The rate limiter's state per (project, model).
+        var quotas: [FakeGeminiQuotaKey: FakeGeminiQuotaState] = [:]
+        /// Accepted requests per (project, model) on `day`.
+        var daily: [FakeGeminiQuotaKey: Int] = [:]
         var day = ""
         var log: [FakeGeminiRequestLogEntry] = []
         var openConnections = 0
@@ -20,11 +19,17 @@ final class FakeGeminiBackend: Sendable {
     /// Gemini's inline request limit.
     static let maximumRequestBytes = 100 << 20
 
+    static let perMinuteQuotaID = "GenerateRequestsPerMinutePerProjectPerModel-FreeTier"
+    static let perDayQuotaID = "GenerateRequestsPerDayPerProjectPerModel-FreeTier"
+
     let configuration: FakeGeminiConfiguration
     private let state: Mutex<State>
+    /// Where the fixed windows start.
+    private let origin: ContinuousClock.Instant
 
     init(configuration: FakeGeminiConfiguration) {
         self.configuration = configuration
+        origin = configuration.clock.now
         state = Mutex(State(scripted: configuration.faults))
     }
 
@@ -166,38 +171,36 @@ final class FakeGeminiBackend: Sendable {
         return (fault, nil)
     }
 
-    /// Counts an accepted request against the project's limits, or answers 429.
+    /// Counts an accepted request against its (project, model)'s limits, or answers 429.
     private func admit(project: String, model: String) -> (kind: String, reply: FakeGeminiReply)? {
-        let now = ContinuousClock.now
+        let now = configuration.clock.now
         let today = Self.utcDay(Date())
-        let window = configuration.rateWindow
+        let quota = FakeGeminiQuotaKey(project: project, model: model)
+        let limiter = configuration.effectiveLimiter
         return state.withLock { state -> (kind: String, reply: FakeGeminiReply)? in
             if state.day != today {
                 state.day = today
                 state.daily.removeAll()
             }
-            if let perDay = configuration.requestsPerDay, state.daily[project, default: 0] >= perDay {
+            if let perDay = configuration.requestsPerDay, state.daily[quota, default: 0] >= perDay {
                 return (
                     "daily_quota",
-                    FakeGeminiPayloads.rateLimited(
-                        retryDelay: nil, quotaID: "GenerateRequestsPerDayPerProjectPerModel-FreeTier", model: model, limit: perDay)
+                    FakeGeminiPayloads.rateLimited(retryDelay: nil, quotaID: Self.perDayQuotaID, model: model, limit: perDay)
                 )
             }
-            var recent = state.recent[project, default: []]
-            while let first = recent.first, now - first >= window { recent.removeFirst() }
-            if let perMinute = configuration.requestsPerMinute, recent.count >= perMinute, let oldest = recent.first {
-                state.recent[project] = recent
-                let delay = max(.milliseconds(1), oldest + window - now)
-                return (
-                    "rate_limited",
-                    FakeGeminiPayloads.rateLimited(
-                        retryDelay: delay, quotaID: "GenerateRequestsPerMinutePerProjectPerModel-FreeTier", model: model,
-                        limit: perMinute)
-                )
+            if let limiter {
+                var quotaState = state.quotas[quota] ?? .initial(for: limiter, now: now)
+                let refusal = quotaState.admit(limiter, now: now, origin: origin)
+                state.quotas[quota] = quotaState
+                if let delay = refusal {
+                    return (
+                        "rate_limited",
+                        FakeGeminiPayloads.rateLimited(
+                            retryDelay: delay, quotaID: Self.perMinuteQuotaID, model: model, limit: limiter.quotaValue)
+                    )
+                }
             }
-            recent.append(now)
-            state.recent[project] = recent
-            state.daily[project, default: 0] += 1
+            state.daily[quota, default: 0] += 1
             return nil
         }
     }
@@ -213,14 +216,13 @@ final class FakeGeminiBackend: Sendable {
         switch fault {
         case .rateLimit:
             return FakeGeminiPayloads.rateLimited(
-                retryDelay: configuration.faultRetryDelay, quotaID: "GenerateRequestsPerMinutePerProjectPerModel-FreeTier",
-                model: model, limit: configuration.requestsPerMinute ?? 10)
+                retryDelay: configuration.faultRetryDelay, quotaID: Self.perMinuteQuotaID, model: model,
+                limit: configuration.effectiveLimiter?.quotaValue ?? 10)
         case .rateLimitBare:
             return FakeGeminiPayloads.rateLimitedBare()
         case .dailyQuota:
             return FakeGeminiPayloads.rateLimited(
-                retryDelay: nil, quotaID: "GenerateRequestsPerDayPerProjectPerModel-FreeTier", model: model,
-                limit: configuration.requestsPerDay ?? 100)
+                retryDelay: nil, quotaID: Self.perDayQuotaID, model: model, limit: configuration.requestsPerDay ?? 100)
         case .invalidKey:
             return FakeGeminiPayloads.invalidKey()
         case .forbidden:

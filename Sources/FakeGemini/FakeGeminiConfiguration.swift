@@ -14,13 +14,18 @@ public struct FakeGeminiConfiguration: Sendable {
     public var forbiddenKeys: Set<String>
     /// Models that exist; nil accepts every model name. Others answer 404 NOT_FOUND.
     public var models: Set<String>?
-    /// Accepted requests per project within `rateWindow`; nil means no limit. Exceeding it answers
-    /// 429 with a per-minute quotaId and a RetryInfo delay until a slot frees.
+    /// Accepted requests per (project, model) within `rateWindow`, a sliding window; nil means no
+    /// limit. Exceeding it answers 429 with a per-minute quotaId and a RetryInfo delay until a slot
+    /// frees. Ignored when `limiter` is set.
     public var requestsPerMinute: Int?
     /// The sliding window of `requestsPerMinute`: one minute, shorter in tests.
     public var rateWindow: Duration
-    /// Accepted requests per project per UTC day; nil means no limit. Exceeding it answers 429 with a per-day quotaId.
+    /// The per-(project, model) rate limiter; nil means `requestsPerMinute` per sliding `rateWindow`.
+    public var limiter: FakeGeminiLimiter?
+    /// Accepted requests per (project, model) per UTC day; nil means no limit. Exceeding it answers 429 with a per-day quotaId.
     public var requestsPerDay: Int?
+    /// The time the limiters read; a manual clock makes them deterministic in tests.
+    public var clock: FakeGeminiClock
     /// Delay before every generateContent answer.
     public var latency: Duration
     /// A random extra delay, uniform in 0...jitter.
@@ -42,7 +47,9 @@ public struct FakeGeminiConfiguration: Sendable {
         models: Set<String>? = nil,
         requestsPerMinute: Int? = nil,
         rateWindow: Duration = .seconds(60),
+        limiter: FakeGeminiLimiter? = nil,
         requestsPerDay: Int? = nil,
+        clock: FakeGeminiClock = FakeGeminiClock(),
         latency: Duration = .zero,
         jitter: Duration = .zero,
         faultRetryDelay: Duration = .milliseconds(1_500),
@@ -57,11 +64,18 @@ public struct FakeGeminiConfiguration: Sendable {
         self.models = models
         self.requestsPerMinute = requestsPerMinute
         self.rateWindow = rateWindow
+        self.limiter = limiter
         self.requestsPerDay = requestsPerDay
+        self.clock = clock
         self.latency = latency
         self.jitter = jitter
         self.faultRetryDelay = faultRetryDelay
         self.faults = faults
         self.gzipResponses = gzipResponses
+    }
+
+    /// The limiter in force: `limiter`, else a sliding window of `requestsPerMinute`, else none.
+    public var effectiveLimiter: FakeGeminiLimiter? {
+        limiter ?? requestsPerMinute.map { .slidingWindow(requests: $0, window: rateWindow) }
     }
 }

@@ -7,7 +7,7 @@ import NIOPosix
 import Synchronization
 
 /// A loopback HTTP/1.1 server that speaks Gemini's `generateContent` (request validation, the real
-/// error envelope, small real PNGs), with per-project pace limits, latency and fault injection,
+/// error envelope, small real PNGs), with per-(project, model) limiters (`FakeGeminiLimiter`), latency and fault injection,
 /// and a request log.
 ///
 /// ```swift

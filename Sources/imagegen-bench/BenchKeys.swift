@@ -1,15 +1,18 @@
 import ImageGenEngine
 
-/// Keys for the runs against the fake: `count` keys per style, each key its own project.
+/// Keys for the runs against the fake: `count` keys per style, each key its own project, or with
+/// `sharedProjects` key i of every style in the same project "shared-p<i>".
 struct BenchKeys: Sendable {
     /// The keys of each style, by style name.
     let keysByStyle: [String: [APIKey]]
 
-    init(styles: [String], count: Int) {
+    init(styles: [String], count: Int, sharedProjects: Bool = false) {
         var keys: [String: [APIKey]] = [:]
         for style in styles {
             keys[style] = (1...max(count, 1)).map { index in
-                APIKey(secret: "AIzaBench-\(style)-\(index)-secret", project: "\(style)-p\(index)", style: style, index: index)
+                APIKey(
+                    secret: "AIzaBench-\(style)-\(index)-secret", project: sharedProjects ? "shared-p\(index)" : "\(style)-p\(index)",
+                    style: style, index: index)
             }
         }
         keysByStyle = keys

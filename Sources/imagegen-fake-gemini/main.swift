@@ -31,14 +31,20 @@ struct FakeGeminiCommand: ParsableCommand {
     @Option(name: .customLong("model"), help: "A model that exists (repeatable); without it every model exists.")
     var models: [String] = []
 
-    @Option(help: "Requests per minute per project.")
+    @Option(help: "Requests per window (--rate-window-ms, default a minute) per project and model.")
     var rpm: Int?
 
-    @Option(help: "Requests per day per project.")
+    @Option(help: "Requests per day per project and model.")
     var rpd: Int?
 
     @Option(name: .customLong("rate-window-ms"), help: "The window of --rpm in milliseconds (default one minute).")
     var rateWindowMs = 60_000
+
+    @Option(help: "The shape of the --rpm limit: \(FakeGeminiLimiter.Kind.allCases.map(\.rawValue).joined(separator: ", ")) (a token bucket refills at --rpm per window).")
+    var limiter = FakeGeminiLimiter.Kind.slidingWindow.rawValue
+
+    @Option(help: "The token bucket's size (1 = strictly spaced requests).")
+    var burst = 1
 
     @Option(name: .customLong("latency-ms"), help: "Delay before every answer, in milliseconds.")
     var latencyMs = 0
@@ -64,6 +70,10 @@ struct FakeGeminiCommand: ParsableCommand {
             throw ValidationError("unknown fault \(fault)")
         }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown log level \(logLevel)") }
+        guard let kind = FakeGeminiLimiter.Kind(rawValue: limiter) else { throw ValidationError("unknown limiter \(limiter)") }
+        if let rpm, !kind.limiter(requests: rpm, window: .milliseconds(rateWindowMs), burst: burst).isValid {
+            throw ValidationError("--rpm, --rate-window-ms and --burst must be positive")
+        }
     }
 
     static func splitListen(_ listen: String) -> (host: String, port: Int)? {
@@ -93,6 +103,9 @@ struct FakeGeminiCommand: ParsableCommand {
         let configuration = FakeGeminiConfiguration(
             host: host, port: port, keys: keyMap, acceptAnyKey: acceptAnyKey, forbiddenKeys: Set(forbiddenKeys),
             models: models.isEmpty ? nil : Set(models), requestsPerMinute: rpm, rateWindow: .milliseconds(rateWindowMs),
+            limiter: rpm.flatMap { requests in
+                FakeGeminiLimiter.Kind(rawValue: limiter)?.limiter(requests: requests, window: .milliseconds(rateWindowMs), burst: burst)
+            },
             requestsPerDay: rpd, latency: .milliseconds(latencyMs), jitter: .milliseconds(jitterMs),
             faultRetryDelay: .milliseconds(faultRetryMs),
             faults: faults.compactMap { FakeGeminiFault(rawValue: $0) }.map { FakeGeminiScriptedFault($0) })

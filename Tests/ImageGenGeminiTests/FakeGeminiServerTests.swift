@@ -24,9 +24,11 @@ struct FakeGeminiServerTests {
         return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
     }
 
-    static func withServer(_ body: (String, FakeGeminiServer) async throws -> Void) async throws {
-        let server = FakeGeminiServer(
-            configuration: GeminiTestSupport.fakeConfiguration(), logger: LogRecorder().logger(label: "fake"))
+    static func withServer(
+        _ configuration: FakeGeminiConfiguration = GeminiTestSupport.fakeConfiguration(),
+        _ body: (String, FakeGeminiServer) async throws -> Void
+    ) async throws {
+        let server = FakeGeminiServer(configuration: configuration, logger: LogRecorder().logger(label: "fake"))
         let port = try await server.start()
         do {
             try await body("http://127.0.0.1:\(port)", server)
