@@ -50,16 +50,16 @@ public struct MeteredProvider: ImageProvider {
 }
 
 extension ServerMetrics {
-    /// Counts one provider request; the model is the configured one (a request names no other).
+    /// Counts one provider request; `model` is the request's, the style's configured model.
     func recordRequest(style: String, model: String, outcome: String, status: Int?) {
         let code = status.flatMap { (100...599).contains($0) ? String($0) : nil } ?? "none"
         counter("provider", "requests", "Provider requests answered, by style, model, outcome and HTTP status (\"none\": no answer).",
-                [("style", style), ("model", self.model(of: style)), ("outcome", outcome), ("http_status", code)]).increment()
+                [("style", style), ("model", model), ("outcome", outcome), ("http_status", code)]).increment()
     }
 
     /// Counts one 429, by the quota window it named.
     func recordRateLimit(style: String, model: String, perDay: Bool) {
         counter("provider", "rate_limited", "Requests answered 429, by style, model and quota window (minute or day).",
-                [("style", style), ("model", self.model(of: style)), ("window", perDay ? "day" : "minute")]).increment()
+                [("style", style), ("model", model), ("window", perDay ? "day" : "minute")]).increment()
     }
 }

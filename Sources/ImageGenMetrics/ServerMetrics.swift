@@ -53,23 +53,10 @@ public final class ServerMetrics: Sendable {
     public func record(_ gauges: ServiceGauges) {
         for state in JobState.allCases where state != .unspecified {
             gauge("service", "jobs", "", "Jobs the server holds in memory (running, and the finished ones kept), by state.",
-                  [("state", Self.label(state))]).set(Double(gauges.jobsByState[state] ?? 0))
+                  [("state", state.name)]).set(Double(gauges.jobsByState[state] ?? 0))
         }
         gauge("service", "event_stream_watchers", "", "Event streams (StartGeneration, WatchJob) attached to a job.", [])
             .set(Double(gauges.watchers))
-    }
-
-    static func label(_ state: JobState) -> String {
-        switch state {
-        case .unspecified: "unspecified"
-        case .queued: "queued"
-        case .running: "running"
-        case .paused: "paused"
-        case .completed: "completed"
-        case .completedWithErrors: "completed_with_errors"
-        case .failed: "failed"
-        case .cancelled: "cancelled"
-        }
     }
 }
 
