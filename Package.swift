@@ -32,6 +32,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // ---- C at the edge ----
@@ -141,6 +142,25 @@ let package = Package(
             swiftSettings: strictSwift
         ),
 
+        // ---- Metrics: Prometheus counters fed by the RPC server, the engine's events and the
+        // service, served as text on GET /metrics by a small SwiftNIO HTTP/1.1 listener ----
+        .target(
+            name: "ImageGenMetrics",
+            dependencies: [
+                "ImageGenEngine",
+                "ImageGenRPC",
+                "ImageGenService",
+                "ImageGenWire",
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSwift
+        ),
+
         // ---- Clients ----
         // A typed Swift client for imagegen.v1.ImageGeneration.
         .target(
@@ -185,6 +205,7 @@ let package = Package(
                 "CImageGenSystem",
                 "ImageGenEngine",
                 "ImageGenGemini",
+                "ImageGenMetrics",
                 "ImageGenRPC",
                 "ImageGenService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -38,6 +38,8 @@ public struct RPCServerConfiguration: Sendable {
     /// Bytes held for all peers at once: frames being received and answers not yet taken by the
     /// socket. Past it, new connections, calls and frames are refused with RESOURCE_EXHAUSTED.
     public var bufferBudgetBytes: Int
+    /// Told of every call's end (method, status, duration), for metrics; nil tells no one.
+    public var callObserver: (any RPCCallObserver)?
 
     public init(
         host: String = "127.0.0.1",

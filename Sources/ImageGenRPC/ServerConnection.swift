@@ -95,12 +95,14 @@ final class ServerConnection: Sendable {
             logger.debug(
                 "call refused", metadata: ["call": "\(callID)", "method": "\(ClientText.loggable(start.method))", "error": "\(refusal.message)"])
             await writeStatus(callID, refusal)
+            observe(start.method, refusal.code.description, since: .now)
             return .none
         }
         if budget.isExhausted {
             await writeStatus(
                 callID,
                 RPCError(.resourceExhausted, "the server is holding all the bytes it may for its clients (\(budget.limit) bytes): try again later"))
+            observe(start.method, RPCError.Code.resourceExhausted.description, since: .now)
             return .none
         }
         let limit = configuration.maxCallsPerConnection
@@ -120,11 +122,13 @@ final class ServerConnection: Sendable {
             return await protocolError("call id \(callID) is already open on this connection")
         case .shuttingDown:
             await writeStatus(callID, RPCError(.unavailable, "server shutting down: no new calls"))
+            observe(start.method, RPCError.Code.unavailable.description, since: .now)
             return .none
         case .full:
             await writeStatus(
                 callID,
                 RPCError(.resourceExhausted, "too many open calls on this connection (limit \(limit)): wait for one to end"))
+            observe(start.method, RPCError.Code.resourceExhausted.description, since: .now)
             return .none
         }
     }
@@ -165,6 +169,10 @@ final class ServerConnection: Sendable {
     /// Runs an admitted call to its end; returns only when its handler has exited.
     func runCall(callID: UInt64, start: CallStart) async {
         defer { release(callID) }
+        let admitted = ContinuousClock.now
+        let end = { [self] (callID: UInt64, error: RPCError?) async in
+            if await self.end(callID, error) { self.observe(start.method, error?.code.description ?? "OK", since: admitted) }
+        }
         var logger = self.logger
         logger[metadataKey: "call"] = "\(callID)"
         logger[metadataKey: "method"] = "\(ClientText.loggable(start.method))"
@@ -255,16 +263,25 @@ final class ServerConnection: Sendable {
         try await outbound.write(.messages(callIDField: callIDField, frameFields: frameFields))
     }
 
-    /// Ends a call with its one status; later attempts are ignored.
-    private func end(_ callID: UInt64, _ error: RPCError?) async {
+    /// Tells the configured observer of a call's end; a method the router does not know is "unknown".
+    private func observe(_ method: String, _ code: String, since start: ContinuousClock.Instant) {
+        guard let observer = configuration.callObserver else { return }
+        let name = router.route(for: method) == nil ? "unknown" : method
+        observer.callEnded(method: name, code: code, duration: ContinuousClock.now - start)
+    }
+
+    /// Ends a call with its one status; later attempts are ignored. Returns whether this one ended it.
+    @discardableResult
+    private func end(_ callID: UInt64, _ error: RPCError?) async -> Bool {
         let first = state.withLock { state -> Bool in
             guard var call = state.calls[callID], !call.ended else { return false }
             call.ended = true
             state.calls[callID] = call
             return true
         }
-        guard first else { return }
+        guard first else { return false }
         await writeStatus(callID, error?.status ?? CallStatus(code: 0, message: ""))
+        return true
     }
 
     private func writeStatus(_ callID: UInt64, _ error: RPCError) async {

@@ -1,8 +1,9 @@
 public import ArgumentParser
 import Foundation
 import ImageGenEngine
+public import ImageGenMetrics
 public import ImageGenRPC
-import ImageGenService
+public import ImageGenService
 public import Logging
 public import ServiceLifecycle
 
@@ -30,7 +31,17 @@ public struct GenerationServerOptions: ParsableArguments {
     @Option(name: .long, help: "Most bytes (UTF-8) of one beat's prompt in a storyboard (sent in a request or read from storyboard.json).")
     public var maxPromptBytes: Int = 32 * 1024
 
+    @Option(name: .long, help: "Serve Prometheus metrics (GET /metrics, HTTP/1.1, no authentication) on HOST:PORT; port 0 picks a free port. Off by default. A non-loopback address needs --allow-unauthenticated.")
+    public var metricsListen: String?
+
     public func validate() throws {
+        if let metricsListen {
+            do {
+                _ = try ListenAddress(metricsListen)
+            } catch {
+                throw ValidationError("--metrics-listen must be HOST:PORT with a port from 0 to 65535, got \"\(metricsListen)\"")
+            }
+        }
         guard maxBeats >= 1 else { throw ValidationError("--max-beats must be at least 1, got \(maxBeats)") }
         guard maxPromptBytes >= 1 else { throw ValidationError("--max-prompt-bytes must be at least 1, got \(maxPromptBytes)") }
         guard (0...10_000).contains(eventFlushMs) else {
@@ -46,10 +57,21 @@ public struct GenerationServerOptions: ParsableArguments {
         try ProcessHardening.apply()
         server.bootstrapLogging()
         let logger = Logger(label: label)
-        let assembly = try assemble(logger: logger)
+        let metricsAddress = try metricsListen.map { try ListenAddress($0) }
+        if let metricsAddress, !metricsAddress.isLoopback, !server.allowUnauthenticated {
+            throw ValidationError(
+                "--metrics-listen \(metricsListen ?? "") is not a loopback address and the metrics endpoint has no authentication: anyone who can reach it could read the server's counters; use a loopback address, or pass --allow-unauthenticated")
+        }
+        var assembly = try assemble(logger: logger, metrics: metricsAddress != nil)
+        var services = assembly.services
+        if let metricsAddress, let metrics = assembly.metrics {
+            let endpoint = try await MetricsEndpoint.start(at: metricsAddress, metrics: metrics, jobs: assembly.jobs, logger: logger)
+            services.append(endpoint)
+            assembly.announcements.insert("metrics listening on \(endpoint.host):\(endpoint.port)", at: 0)
+        }
         try await server.serve(
-            router: assembly.router, label: label, services: assembly.services, announce: assembly.announcements,
-            logger: logger)
+            router: assembly.router, label: label, services: services, announce: assembly.announcements,
+            callObserver: assembly.metrics, logger: logger)
     }
 
     /// Everything a rendering server runs: the job manager (a service of its own) and the router.
@@ -58,11 +80,16 @@ public struct GenerationServerOptions: ParsableArguments {
         public var services: [any Service]
         /// One line per style: which provider and model it uses.
         public var announcements: [String]
+        /// The job manager (also in `services`).
+        public var jobs: JobManager
+        /// The metrics the engine, the service and the RPC server feed, when asked for.
+        public var metrics: ServerMetrics?
     }
 
     /// Builds the engine and the job service from these flags and the environment
     /// (`IMAGEGEN_KEYS_<STYLE>`, `IMAGEGEN_GEMINI_BASE_URL`, `IMAGEGEN_KEY_RPM`).
-    public func assemble(logger: Logger) throws -> Assembly {
+    /// With `metrics`, every provider request, engine event and RPC call is counted in ``Assembly/metrics``.
+    public func assemble(logger: Logger, metrics wantsMetrics: Bool = false) throws -> Assembly {
         let environment = ProcessInfo.processInfo.environment
         let configuration: EngineConfiguration
         do {
@@ -85,13 +112,21 @@ public struct GenerationServerOptions: ParsableArguments {
             throw ValidationError("--projects-root: \(error.message)")
         }
         let stateDirectory = URL(fileURLWithPath: stateDir ?? root.url.appendingPathComponent(".imagegen-state").path)
-        let engine = ImageEngine(configuration: configuration, logger: logger, providerFactory: ProviderFactory(logger: logger).engineFactory)
-        let jobs = JobManager(
-            configuration: ServiceConfiguration(
-                projectsRoot: root, stateDirectory: stateDirectory, resumeJobsOnStart: !noResume,
-                eventFlushInterval: .milliseconds(eventFlushMs),
-                storyboardLimits: StoryboardLimits(maxBeats: maxBeats, maxPromptBytes: maxPromptBytes)),
-            engine: engine, logger: logger)
+        let metrics = wantsMetrics ? ServerMetrics(styles: configuration.styles) : nil
+        var factory = ProviderFactory(logger: logger).engineFactory
+        if let metrics {
+            let unmetered = factory
+            factory = { @Sendable style in MeteredProvider(unmetered(style), style: style.name, metrics: metrics) }
+        }
+        let engine = ImageEngine(configuration: configuration, logger: logger, providerFactory: factory)
+        var service = ServiceConfiguration(
+            projectsRoot: root, stateDirectory: stateDirectory, resumeJobsOnStart: !noResume,
+            eventFlushInterval: .milliseconds(eventFlushMs),
+            storyboardLimits: StoryboardLimits(maxBeats: maxBeats, maxPromptBytes: maxPromptBytes))
+        if let metrics {
+            service.engineEventObserver = { @Sendable jobID, event in metrics.record(jobID: jobID, event) }
+        }
+        let jobs = JobManager(configuration: service, engine: engine, logger: logger)
         var router = RPCRouter()
         GenerationService(jobs: jobs).register(into: &router)
         let announcements = configuration.styles.map { style in
@@ -99,6 +134,6 @@ public struct GenerationServerOptions: ParsableArguments {
             let keys = style.keys.isEmpty ? "no keys" : "\(style.keys.count) key\(style.keys.count == 1 ? "" : "s")"
             return "style \(style.name): provider \(provider) (\(keys), model \(style.model))"
         } + ["projects root \(root.url.path)", "state directory \(stateDirectory.path)"]
-        return Assembly(router: router, services: [jobs], announcements: announcements)
+        return Assembly(router: router, services: [jobs], announcements: announcements, jobs: jobs, metrics: metrics)
     }
 }

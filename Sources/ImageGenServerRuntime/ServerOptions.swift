@@ -113,14 +113,17 @@ public struct ServerOptions: ParsableArguments {
 
     /// Serves `router` until SIGTERM or SIGINT, with `services` (started before the server, shut
     /// down after it); prints "listening on HOST:PORT" on stdout once it accepts connections, then
-    /// `announce` lines, if any.
+    /// `announce` lines, if any. `callObserver` is told of every call's end (metrics).
     public func serve(
-        router: RPCRouter, label: String, services: [any Service] = [], announce: [String] = [], logger: Logger? = nil
+        router: RPCRouter, label: String, services: [any Service] = [], announce: [String] = [],
+        callObserver: (any RPCCallObserver)? = nil, logger: Logger? = nil
     ) async throws {
         try ProcessHardening.apply()
         let logger = logger ?? Logger(label: label)
         let token = Self.tokenFromEnvironment
-        let server = RPCServer(configuration: try configuration(authToken: token), router: router, logger: logger)
+        var configuration = try configuration(authToken: token)
+        configuration.callObserver = callObserver
+        let server = RPCServer(configuration: configuration, router: router, logger: logger)
         let group = ServiceGroup(
             configuration: .init(services: services + [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await withThrowingTaskGroup(of: Void.self) { tasks in

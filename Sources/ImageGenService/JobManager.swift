@@ -119,6 +119,7 @@ public final class JobManager: Sendable {
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 for await event in imageJob.events {
+                    self.configuration.engineEventObserver?(job.id, event)
                     if let kind = WireMapping.kind(event) { await self.publish(kind, to: job) }
                 }
             }

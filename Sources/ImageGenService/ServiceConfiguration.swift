@@ -25,6 +25,8 @@ public struct ServiceConfiguration: Sendable {
     public var seqReservation: UInt64
     /// Caps on a storyboard sent in a request (beats, prompt bytes).
     public var storyboardLimits: StoryboardLimits
+    /// Told of every engine event of every job as the service receives it (for metrics); nil tells no one.
+    public var engineEventObserver: (@Sendable (_ jobID: String, _ event: EngineEvent) -> Void)?
 
     public init(
         projectsRoot: ProjectsRoot, stateDirectory: URL, resumeJobsOnStart: Bool = true, eventRetention: Int = 50_000,

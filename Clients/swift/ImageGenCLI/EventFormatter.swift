@@ -145,18 +145,7 @@ public enum EventFormatter {
     }
 
     /// Lower-case names, as in the proto: "completed_with_errors", "generating", "cooling".
-    public static func name(_ state: JobState) -> String {
-        switch state {
-        case .unspecified: "unspecified"
-        case .queued: "queued"
-        case .running: "running"
-        case .paused: "paused"
-        case .completed: "completed"
-        case .completedWithErrors: "completed_with_errors"
-        case .failed: "failed"
-        case .cancelled: "cancelled"
-        }
-    }
+    public static func name(_ state: JobState) -> String { state.name }
 
     public static func name(_ state: BeatEvent.State) -> String {
         switch state {

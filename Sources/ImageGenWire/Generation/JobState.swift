@@ -19,3 +19,19 @@ public enum JobState: Int32, Sendable, Hashable, CaseIterable {
 }
 
 extension JobState: ProtobufCEnum {}
+
+extension JobState {
+    /// The lower-case name, as in the proto without its prefix: "completed_with_errors".
+    public var name: String {
+        switch self {
+        case .unspecified: "unspecified"
+        case .queued: "queued"
+        case .running: "running"
+        case .paused: "paused"
+        case .completed: "completed"
+        case .completedWithErrors: "completed_with_errors"
+        case .failed: "failed"
+        case .cancelled: "cancelled"
+        }
+    }
+}
