@@ -7,39 +7,50 @@ import Testing
 /// a spent daily quota) holds for every other job of the engine on the same project.
 @Suite("Quota state shared across jobs", .timeLimit(.minutes(2)))
 struct SharedQuotaTests {
+    /// The second job is already running when the first one's 429 comes: its first request (the
+    /// key's probe: an unverified key has one request out at a time) waits in the provider until the first job has recorded its cool-down, then fail as transient
+    /// (nothing to write), so the second job looks at the quota again at once, inside the
+    /// cool-down, with no file I/O in between (starting it only after the 429, a loaded run once
+    /// took longer than the cool-down to get to its first look).
     @Test func aCoolDownInOneJobHoldsTheOtherJobOffTheProject() async throws {
         let first = TempDirectory("sharedcool-a")
         let second = TempDirectory("sharedcool-b")
+        let latch = Latch()
         let provider = ScriptedProvider(latency: .milliseconds(20)) { request, attempt in
             if attempt == 0, request.prompt.contains("first job"), request.prompt.hasSuffix("moment 1") {
                 throw ProviderFailure.rateLimited(retryAfter: .milliseconds(1_500), perDay: false, message: "quota")
+            }
+            if attempt == 0, request.prompt.contains("second job"), request.prompt.hasSuffix("moment 1") {
+                await latch.wait()
+                throw ProviderFailure.transient(status: 503, message: "held", outcomeUnknown: false)
             }
             return nil
         }
         let style = fastStyle("clear", keys: keys("clear", [("shared", "AIzaSharedCoolKey1")]), inFlight: 2)
         let engine = ImageEngine(configuration: fastConfiguration(styles: [style]), logger: testLogger) { _ in provider }
+        let jobB = try engine.makeJob(storyboard: try makeStoryboard(shots: 1, beats: 3, subject: "second job"), project: second.url)
+        async let b = runJob(jobB)
+        while !provider.recorded.contains(where: { $0.prompt.contains("second job") }) {
+            try await Task.sleep(for: .milliseconds(5))
+        }
         let jobA = try engine.makeJob(storyboard: try makeStoryboard(shots: 1, beats: 3, subject: "first job"), project: first.url)
-        // The second job starts once the first one has recorded its cool-down (its key update comes
-        // right after), not merely once the 429 was answered: the engine may not know of it yet.
-        let (coolingSeen, seeCooling) = AsyncStream.makeStream(of: Void.self)
         async let a: JobSummary = {
             async let summary = jobA.run()
             for await event in jobA.events {
-                if case .key(let key) = event, key.state == .cooling { seeCooling.yield() }
+                if case .key(let key) = event, key.state == .cooling { await latch.open() }
             }
-            seeCooling.finish()
+            await latch.open()
             return await summary
         }()
-        var cooling = coolingSeen.makeAsyncIterator()
-        #expect(await cooling.next() != nil, "the first job never reported its cool-down")
-        let jobB = try engine.makeJob(storyboard: try makeStoryboard(shots: 1, beats: 3, subject: "second job"), project: second.url)
-        let (summaryB, eventsB) = await runJob(jobB)
+        let (summaryB, eventsB) = await b
         let summaryA = await a
         #expect(summaryA.state == .completed && summaryB.state == .completed)
         let limited = try #require(provider.recorded.first { $0.prompt.contains("first job") && $0.prompt.hasSuffix("moment 1") })
         let secondJob = provider.recorded.filter { $0.prompt.contains("second job") }
-        #expect(secondJob.count == 3)
-        for call in secondJob {
+        #expect(secondJob.filter { $0.start < limited.start }.count == 1, "the held request went out before the 429")
+        let afterTheLimit = secondJob.filter { $0.start > limited.start }
+        #expect(afterTheLimit.count == 3, "the held beat again and the two others: \(secondJob.map(\.prompt))")
+        for call in afterTheLimit {
             #expect(call.start - limited.end! >= .milliseconds(1_490), "the second job started a request \(call.start - limited.end!) after the 429")
         }
         #expect(keyUpdates(eventsB).contains { $0.state == .cooling && $0.reason.contains("another style or job") })
@@ -131,5 +142,22 @@ struct SharedQuotaTests {
         let formatter = ISO8601DateFormatter()
         let date = try #require(formatter.date(from: now))
         #expect(QuotaBook.nextPacificMidnight(after: date) == formatter.date(from: expected))
+    }
+}
+
+/// A one-time gate: ``wait()`` returns once ``open()`` was called (at once if it already was).
+actor Latch {
+    private var isOpen = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    func wait() async {
+        if isOpen { return }
+        await withCheckedContinuation { waiters.append($0) }
+    }
+
+    func open() {
+        isOpen = true
+        for waiter in waiters { waiter.resume() }
+        waiters = []
     }
 }
