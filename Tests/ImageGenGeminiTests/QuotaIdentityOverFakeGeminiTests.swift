@@ -57,11 +57,14 @@ struct QuotaIdentityOverFakeGeminiTests {
             // Model B finishes every beat, and no request of B was refused.
             #expect(b.state == .completed && b.done == 6)
             #expect(logB.count == 6 && logB.allSatisfy { $0.status == 200 })
-            // B's later requests are not held by A's quota: the last one arrives long before A's
-            // cool-down (4 s) ends; held by it, it would arrive after.
-            let lastB = try #require(logB.last?.time)
-            #expect(lastB < rejection.time.addingTimeInterval(EngineOverFakeGeminiTests.seconds(Self.coolDown) - 1),
-                    "model B's last request \(lastB.timeIntervalSince(rejection.time)) s after model A's 429")
+            // B is not held by A's quota: requests of B arrive inside A's cool-down (4 s), where a B
+            // held by it would send none. (That B's last request comes before the cool-down ends
+            // is no test: a loaded run took over 3 s for B's six. QuotaIdentityTests holds B's
+            // first request until A's cool-down is known, with no timing at all.)
+            let coolDownEnd = rejection.time.addingTimeInterval(EngineOverFakeGeminiTests.seconds(Self.coolDown))
+            let insideCoolDown = logB.filter { $0.time > rejection.time && $0.time < coolDownEnd }
+            #expect(!insideCoolDown.isEmpty,
+                    "no request of model B inside model A's cool-down: \(logB.map { $0.time.timeIntervalSince(rejection.time) })")
             let updates = keyUpdates(events)
             #expect(updates.allSatisfy { $0.style == "a" && $0.project == "shared" && $0.model == Self.modelA },
                     "only (shared, \(Self.modelA)) changes state: \(updates)")
