@@ -345,31 +345,28 @@ final class GenerationJob: Sendable {
         await state.wait(on: \.waiters, until: isSatisfied)
     }
 
-    /// Stops starting new requests (in-flight ones finish). Returns whether the job was not
-    /// paused before (so the caller announces the pause once). Throws FAILED_PRECONDITION when finished.
-    func pause() throws(RPCError) -> Bool {
+    /// Stops starting new requests (in-flight ones finish); ``announcePause()`` tells watchers.
+    /// Throws FAILED_PRECONDITION when finished.
+    func pause() throws(RPCError) {
         try setPaused(true, verb: "pause")
     }
 
-    /// Lets a paused job go on. Returns whether it was paused (so the caller announces the resume
-    /// once). Throws FAILED_PRECONDITION when finished.
-    func resume() throws(RPCError) -> Bool {
+    /// Lets a paused job go on; ``announcePause()`` tells watchers. Throws FAILED_PRECONDITION when finished.
+    func resume() throws(RPCError) {
         try setPaused(false, verb: "resume")
     }
 
-    private func setPaused(_ paused: Bool, verb: String) throws(RPCError) -> Bool {
-        try state.withLock { state throws(RPCError) -> Bool in
+    private func setPaused(_ paused: Bool, verb: String) throws(RPCError) {
+        try state.withLock { state throws(RPCError) in
             guard let next = state.lifeCycle.paused(paused) else {
                 throw RPCError(.failedPrecondition, "job \(id) has finished (\(state.lifeCycle.state)); nothing to \(verb)")
             }
-            let changed = state.lifeCycle.isPaused != paused
             state.lifeCycle = next
             // Under the lock: concurrent pauses and resumes reach the engine in the order they
             // changed the life cycle.
             if let engine = state.lifeCycle.engine {
                 if paused { engine.pause() } else { engine.resume() }
             }
-            return changed
         }
     }
 

@@ -186,14 +186,14 @@ public final class JobManager: Sendable {
 
     public func pause(_ id: String) async throws(RPCError) -> JobStatus {
         let job = try await job(id)
-        _ = try job.pause()
+        try job.pause()
         await announcePause(of: job)
         return job.status(includeBeats: false)
     }
 
     public func resume(_ id: String) async throws(RPCError) -> JobStatus {
         let job = try await job(id)
-        _ = try job.resume()
+        try job.resume()
         await announcePause(of: job)
         return job.status(includeBeats: false)
     }

@@ -73,7 +73,7 @@ struct JobPauseRaceTests {
                 for burst in 0..<5_000 {
                     DispatchQueue.concurrentPerform(iterations: 8) { thread in
                         for step in 0..<50 {
-                            _ = (thread + step + burst).isMultiple(of: 2) ? try? job.pause() : try? job.resume()
+                            if (thread + step + burst).isMultiple(of: 2) { try? job.pause() } else { try? job.resume() }
                         }
                     }
                     let paused = job.status(includeBeats: false).state == .paused
