@@ -38,11 +38,14 @@ public enum FakeGeminiLimiter: Sendable, Equatable {
         }
     }
 
-    /// The `quotaValue` of its 429s: requests per window (per minute for a token bucket).
+    /// The `quotaValue` of its 429s, which name a per-minute quota as Gemini's do: requests per
+    /// minute (a window shorter than a minute, as tests use, is stated at its per-minute rate:
+    /// 5 per 5 s says 60).
     public var quotaValue: Int {
         switch self {
-        case .tokenBucket(_, let perMinute): Int(perMinute.rounded())
-        case .fixedWindow(let requests, _), .slidingWindow(let requests, _): requests
+        case .tokenBucket(_, let perMinute): max(1, Int(perMinute.rounded()))
+        case .fixedWindow(let requests, let window), .slidingWindow(let requests, let window):
+            max(1, Int((Double(requests) * 60 / window.fakeSeconds).rounded()))
         }
     }
 
@@ -53,4 +56,9 @@ public enum FakeGeminiLimiter: Sendable, Equatable {
         case .fixedWindow(let requests, let window), .slidingWindow(let requests, let window): requests >= 1 && window > .zero
         }
     }
+}
+
+extension Duration {
+    /// The duration in seconds, as a Double.
+    var fakeSeconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

@@ -88,8 +88,12 @@ public final class GeminiProvider: ImageProvider {
         }
         let elapsed = ContinuousClock.now - started
         switch outcome {
-        case .response(let status, let responseBody):
-            let result = decoder.decode(status: status, body: responseBody)
+        case .response(let status, let responseBody, let sentAt):
+            var result = decoder.decode(status: status, body: responseBody)
+            if case .success(var image) = result {
+                image.sentAt = sentAt
+                result = .success(image)
+            }
             logger.debug(
                 "gemini response",
                 metadata: [

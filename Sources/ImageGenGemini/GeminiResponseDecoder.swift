@@ -93,38 +93,19 @@ struct GeminiResponseDecoder {
         let envelope = ((try? JSONSerialization.jsonObject(with: body)) as? [String: Any])?["error"] as? [String: Any]
         guard let envelope else {
             let message = "HTTP \(status) with a non-JSON body: " + snippet(body)
-            return classify(status: status, grpcStatus: nil, reasons: [], quotaIDs: [], retryDelay: nil, message: message)
+            return classify(status: status, grpcStatus: nil, details: ErrorDetails(), message: message)
         }
         let message = scrub(envelope["message"] as? String ?? "HTTP \(status)")
-        let grpcStatus = envelope["status"] as? String
-        var reasons: [String] = []
-        var quotaIDs: [String] = []
-        var retryDelay: Duration?
-        for detail in envelope["details"] as? [[String: Any]] ?? [] {
-            let type = detail["@type"] as? String ?? ""
-            if type.hasSuffix("google.rpc.ErrorInfo"), let reason = detail["reason"] as? String {
-                reasons.append(reason)
-            } else if type.hasSuffix("google.rpc.QuotaFailure") {
-                for violation in detail["violations"] as? [[String: Any]] ?? [] {
-                    if let quotaID = violation["quotaId"] as? String { quotaIDs.append(quotaID) }
-                }
-            } else if type.hasSuffix("google.rpc.RetryInfo") {
-                retryDelay = Self.parseProtobufDuration(detail["retryDelay"])
-            }
-        }
-        if retryDelay == nil { retryDelay = Self.parseRetryIn(message) }
-        return classify(
-            status: status, grpcStatus: grpcStatus, reasons: reasons, quotaIDs: quotaIDs,
-            retryDelay: retryDelay, message: message)
+        var details = ErrorDetails(envelope["details"] as? [[String: Any]] ?? [])
+        if details.retryDelay == nil { details.retryDelay = Self.parseRetryIn(message) }
+        return classify(status: status, grpcStatus: envelope["status"] as? String, details: details, message: message)
     }
 
-    private func classify(
-        status: Int, grpcStatus: String?, reasons: [String], quotaIDs: [String], retryDelay: Duration?, message: String
-    ) -> ProviderFailure {
+    private func classify(status: Int, grpcStatus: String?, details: ErrorDetails, message: String) -> ProviderFailure {
         switch status {
         case 400:
             let lowered = message.lowercased()
-            if reasons.contains("API_KEY_INVALID") || lowered.contains("api key not valid")
+            if details.reasons.contains("API_KEY_INVALID") || lowered.contains("api key not valid")
                 || lowered.contains("api key expired") || lowered.contains("api_key_invalid")
             {
                 return .keyRejected(status: status, message: message)
@@ -136,8 +117,7 @@ struct GeminiResponseDecoder {
         case 402, 404:
             return .configuration(status: status, message: message)
         case 429:
-            let perDay = quotaIDs.contains { $0.contains("PerDay") }
-            return .rateLimited(retryAfter: retryDelay, perDay: perDay, message: message)
+            return .rateLimited(details.rateLimit(message: message))
         case 408, 500...599:
             return .transient(status: status, message: message, outcomeUnknown: false)
         case 405...499:

@@ -24,8 +24,8 @@ public struct MeteredProvider: ImageProvider {
         } catch let failure as ProviderFailure {
             let (outcome, status) = Self.classify(failure)
             metrics.recordRequest(style: style, model: request.model, outcome: outcome, status: status)
-            if case .rateLimited(_, let perDay, _) = failure {
-                metrics.recordRateLimit(style: style, model: request.model, perDay: perDay)
+            if case .rateLimited(let limit) = failure {
+                metrics.recordRateLimit(style: style, model: request.model, perDay: limit.perDay)
             }
             throw failure
         } catch {

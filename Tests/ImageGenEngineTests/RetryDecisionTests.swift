@@ -120,8 +120,8 @@ struct RetryDecisionTests {
         policy: RetryPolicy, jitter: Double
     ) -> RetryDecision {
         switch failure {
-        case .rateLimited(_, _, let message):
-            return spent ? .failBeat(reason: "beat 2.3: rate limited \(occurrences) times: \(message)") : .retryNow
+        case .rateLimited(let limit):
+            return spent ? .failBeat(reason: "beat 2.3: rate limited \(occurrences) times: \(limit.message)") : .retryNow
         case .keyRejected: return .retryNow
         case .badRequest(let message): return .failBeat(reason: "beat 2.3: request rejected: \(message)")
         case .configuration(let status, let message):

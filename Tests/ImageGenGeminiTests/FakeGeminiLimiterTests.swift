@@ -194,7 +194,8 @@ struct FakeGeminiLimiterTests {
             let expected: (value: String, delay: Duration)
             switch shape.limiter {
             case .tokenBucket: expected = ("60", .milliseconds(750))
-            case .fixedWindow, .slidingWindow: expected = ("5", .milliseconds(4_750))
+            // 5 per 5 s is stated at its per-minute rate, under the per-minute quotaId.
+            case .fixedWindow, .slidingWindow: expected = ("60", .milliseconds(4_750))
             }
             #expect(refusal.quotaValue == expected.value)
             let text = try #require(refusal.retryDelay)
@@ -222,10 +223,11 @@ struct FakeGeminiLimiterTests {
                 failure = await Support.failure(of: provider, Support.request("real \(sent)"))
                 sent += 1
             }
-            guard case .rateLimited(let retryAfter?, false, let message)? = failure else {
+            guard case .rateLimited(let limit)? = failure, let retryAfter = limit.retryAfter, limit.window == .minute else {
                 Issue.record("expected a per-minute 429 with a delay, got \(String(describing: failure))")
                 return
             }
+            let message = limit.message
             #expect(message.contains("exceeded your current quota"))
             #expect(retryAfter > .zero && retryAfter <= .seconds(3))
             try await Task.sleep(for: retryAfter)

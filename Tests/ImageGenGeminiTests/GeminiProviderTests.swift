@@ -69,10 +69,11 @@ struct GeminiProviderTests {
     /// What each fault must classify as.
     static func expectation(for fault: FakeGeminiFault, _ failure: ProviderFailure?) -> Bool {
         switch (fault, failure) {
-        case (.rateLimit, .rateLimited(let retryAfter?, false, _)):
+        case (.rateLimit, .rateLimited(let limit)) where limit.window == .minute && limit.retryAfter != nil:
+            let retryAfter = limit.retryAfter ?? .zero
             return abs(Support.seconds(retryAfter) - 1.5) < 0.01
-        case (.rateLimitBare, .rateLimited(nil, false, _)): return true
-        case (.dailyQuota, .rateLimited(_, true, _)): return true
+        case (.rateLimitBare, .rateLimited(let limit)): return limit == RateLimit(message: limit.message)
+        case (.dailyQuota, .rateLimited(let limit)): return limit.perDay
         case (.invalidKey, .keyRejected(400, _)): return true
         case (.forbidden, .keyRejected(403, _)): return true
         case (.serverError, .transient(500, _, false)): return true
@@ -206,10 +207,11 @@ struct GeminiProviderTests {
             // Another project has its own quota.
             _ = try await provider.generate(Support.request("other project", key: Support.keyB))
             let failure = await Support.failure(of: provider, Support.request("pace 3"))
-            guard case .rateLimited(let retryAfter?, false, let message)? = failure else {
+            guard case .rateLimited(let limit)? = failure, let retryAfter = limit.retryAfter, !limit.perDay else {
                 Issue.record("expected 429 with a delay, got \(String(describing: failure))")
                 return
             }
+            let message = limit.message
             #expect(message.contains("exceeded your current quota"))
             #expect(retryAfter > .zero && retryAfter <= .seconds(2))
             #expect(server.requestLog().last?.kind == "rate_limited")
@@ -221,11 +223,14 @@ struct GeminiProviderTests {
     @Test func aOneMinuteWindowAsksToWaitUntilTheOldestRequestLeavesIt() async throws {
         try await Support.withFake(Support.fakeConfiguration { $0.requestsPerMinute = 2 }) { _, provider in
             for index in 0..<2 { _ = try await provider.generate(Support.request("minute \(index)")) }
-            guard case .rateLimited(let retryAfter?, false, let message)? = await Support.failure(of: provider, Support.request("minute 2"))
+            guard case .rateLimited(let limit)? = await Support.failure(of: provider, Support.request("minute 2")),
+                let retryAfter = limit.retryAfter, limit.window == .minute
             else {
                 Issue.record("expected a per-minute 429")
                 return
             }
+            let message = limit.message
+            #expect(limit.limitPerMinute == 2, "the fake's limit, as its quotaValue says")
             #expect(retryAfter > .seconds(55) && retryAfter <= .seconds(60))
             #expect(message.contains("Please retry in"))
         }
@@ -234,7 +239,9 @@ struct GeminiProviderTests {
     @Test func dailyLimitIsPerDay() async throws {
         try await Support.withFake(Support.fakeConfiguration { $0.requestsPerDay = 2 }) { _, provider in
             for index in 0..<2 { _ = try await provider.generate(Support.request("day \(index)")) }
-            guard case .rateLimited(_, true, _)? = await Support.failure(of: provider, Support.request("day 2")) else {
+            guard case .rateLimited(let limit)? = await Support.failure(of: provider, Support.request("day 2")), limit.perDay,
+                limit.limit == 2
+            else {
                 Issue.record("expected a per-day 429")
                 return
             }

@@ -22,7 +22,8 @@ struct GeminiResponseDecoderTests {
              {"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"45.837906927s"},
              {"@type":"type.googleapis.com/google.rpc.QuotaFailure","violations":[{"quotaId":"GenerateRequestsPerMinutePerProjectPerModel-FreeTier"}]}]}}
             """
-        #expect(failure(429, body) == .rateLimited(retryAfter: .nanoseconds(45_837_906_927), perDay: false, message: "You exceeded your current quota."))
+        #expect(failure(429, body) == .rateLimited(RateLimit(
+            retryAfter: .nanoseconds(45_837_906_927), window: .minute, message: "You exceeded your current quota.")))
     }
 
     @Test func retryDelayFromTheMessageAndPerDayAmongSeveralViolations() {
@@ -32,16 +33,42 @@ struct GeminiResponseDecoderTests {
                {"quotaId":"GenerateRequestsPerMinutePerProjectPerModel-FreeTier"},
                {"quotaId":"GenerateRequestsPerDayPerProjectPerModel-FreeTier"}]}]}}
             """
-        #expect(failure(429, body) == .rateLimited(retryAfter: .milliseconds(58_930), perDay: true, message: "Quota exceeded. Please retry in 58.93s."))
+        #expect(failure(429, body) == .rateLimited(RateLimit(
+            retryAfter: .milliseconds(58_930), window: .day, message: "Quota exceeded. Please retry in 58.93s.")))
     }
 
     @Test func bare429() {
         #expect(failure(429, #"{"error":{"code":429,"message":"Resource exhausted.","status":"RESOURCE_EXHAUSTED"}}"#)
             == .rateLimited(retryAfter: nil, perDay: false, message: "Resource exhausted."))
-        guard case .rateLimited(nil, false, _)? = failure(429, "Too Many Requests") else {
+        guard case .rateLimited(let limit)? = failure(429, "Too Many Requests"), limit.retryAfter == nil, limit.window == nil else {
             Issue.record("non-JSON 429")
             return
         }
+    }
+
+    /// What a QuotaFailure says of the quota: the window from its quotaId, the limit from its
+    /// quotaValue (a string, or a number), the model from its dimensions; the strictest per-minute
+    /// violation when there are several, a per-day one over any per-minute one.
+    @Test(arguments: [
+        (#"[{"quotaId":"GenerateRequestsPerMinutePerProjectPerModel","quotaValue":"120","quotaDimensions":{"location":"global","model":"m-1"}}]"#,
+         RateLimit(window: .minute, limit: 120, model: "m-1", message: "q")),
+        (#"[{"quotaId":"GenerateRequestsPerMinutePerProjectPerModel","quotaValue":60}]"#, RateLimit(window: .minute, limit: 60, message: "q")),
+        (#"[{"quotaId":"GenerateRequestsPerMinutePerProjectPerModel","quotaValue":"200"},{"quotaId":"GenerateRequestsPerMinutePerProject","quotaValue":"90"}]"#,
+         RateLimit(window: .minute, limit: 90, message: "q")),
+        (#"[{"quotaId":"GenerateRequestsPerMinutePerProjectPerModel","quotaValue":"10"},{"quotaId":"GenerateRequestsPerDayPerProjectPerModel","quotaValue":"250","quotaDimensions":{"model":"m-2"}}]"#,
+         RateLimit(window: .day, limit: 250, model: "m-2", message: "q")),
+        // Values that are no limit: zero, negative, fractional, text, absent.
+        (#"[{"quotaId":"GenerateRequestsPerMinutePerProjectPerModel","quotaValue":"0"}]"#, RateLimit(window: .minute, message: "q")),
+        (#"[{"quotaId":"GenerateRequestsPerMinutePerProjectPerModel","quotaValue":"-5"}]"#, RateLimit(window: .minute, message: "q")),
+        (#"[{"quotaId":"GenerateRequestsPerMinutePerProjectPerModel","quotaValue":12.5}]"#, RateLimit(window: .minute, message: "q")),
+        (#"[{"quotaId":"GenerateRequestsPerMinutePerProjectPerModel","quotaValue":"lots"}]"#, RateLimit(window: .minute, message: "q")),
+        (#"[{"quotaId":"SomethingElse","quotaValue":"7"}]"#, RateLimit(message: "q")),
+        (#"[{"quotaValue":"7"}]"#, RateLimit(message: "q")),
+    ])
+    func quotaFailureNamesTheQuota(violations: String, expected: RateLimit) {
+        let body = #"{"error":{"code":429,"message":"q","status":"RESOURCE_EXHAUSTED","details":[{"@type":"type.googleapis.com/google.rpc.QuotaFailure","violations":"#
+            + violations + "}]}}"
+        #expect(failure(429, body) == .rateLimited(expected), "\(violations)")
     }
 
     @Test(arguments: [

@@ -67,7 +67,9 @@ enum GeminiTestSupport {
     /// The message inside a failure.
     static func message(of failure: ProviderFailure) -> String {
         switch failure {
-        case .rateLimited(_, _, let message), .keyRejected(_, let message), .badRequest(let message),
+        case .rateLimited(let limit):
+            return limit.message
+        case .keyRejected(_, let message), .badRequest(let message),
             .configuration(_, let message), .transient(_, let message, _), .blocked(_, let message),
             .noImage(_, let message):
             return message

@@ -22,11 +22,15 @@ extension ConfigurationLoader {
         }
         if let url = environment["IMAGEGEN_GEMINI_BASE_URL"] { baseURL = url }
         if let text = environment["IMAGEGEN_KEY_RPM"] {
-            if let rpm = Double(text.trimmingCharacters(in: .whitespaces)), rpm.isFinite, rpm >= 0 {
+            let trimmed = text.trimmingCharacters(in: .whitespaces)
+            if trimmed == "auto" {
+                defaultRPM = .some(nil)
+                styleRPM = [:]
+            } else if let rpm = Double(trimmed), rpm.isFinite, rpm >= 0 {
                 defaultRPM = rpm
                 styleRPM = [:]
             } else {
-                problems.append("IMAGEGEN_KEY_RPM: \(ValidatedStoryboard.quoted(text)) must be a number of requests per minute, 0 or more")
+                problems.append("IMAGEGEN_KEY_RPM: \(ValidatedStoryboard.quoted(text)) must be a number of requests per minute, 0 or more, or \"auto\"")
             }
         }
         if let text = environment["IMAGEGEN_OFFLINE_LATENCY_MS"] {

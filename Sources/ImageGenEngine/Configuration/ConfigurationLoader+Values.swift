@@ -35,6 +35,18 @@ extension ConfigurationLoader {
         return nil
     }
 
+    /// A pace: a number of requests per minute, 0 or more, or "auto" (`.some(nil)`: learn it); nil when absent or wrong.
+    mutating func pace(_ object: [String: Any], _ key: String, at prefix: String) -> Double?? {
+        if let text = object[key] as? String {
+            guard text == "auto" else {
+                problems.append("\(prefix)\(key): must be a number of requests per minute or \"auto\", not \(ValidatedStoryboard.quoted(text))")
+                return nil
+            }
+            return .some(nil)
+        }
+        return number(object, key, at: prefix, min: 0).map { .some($0) }
+    }
+
     mutating func number(_ object: [String: Any], _ key: String, at prefix: String, min: Double) -> Double? {
         guard let raw = object[key] else { return nil }
         if raw is String || raw is NSNull {

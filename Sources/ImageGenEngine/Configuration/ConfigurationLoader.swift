@@ -6,9 +6,10 @@ struct ConfigurationLoader {
     var problems: [String] = []
     /// Key entries per style, from the file (replaced by the environment).
     var keyEntries: [String: (source: String, entries: [KeyEntry])] = [:]
-    var defaultRPM: Double?
+    /// The top-level `requestsPerMinute`: nil when not given, `.some(nil)` for "auto".
+    var defaultRPM: Double??
     var baseURL: String = EngineConfiguration.defaultBaseURL
-    var styleRPM: [String: Double] = [:]
+    var styleRPM: [String: Double?] = [:]
 
     struct KeyEntry {
         var project: String?
@@ -45,7 +46,7 @@ struct ConfigurationLoader {
         }
         checkKeys(object, allowed: Self.topKeys, at: "")
         if let url = string(object, "geminiBaseURL", at: "") { baseURL = url }
-        if let rpm = number(object, "requestsPerMinute", at: "", min: 0) { defaultRPM = rpm }
+        if let rpm = pace(object, "requestsPerMinute", at: "") { defaultRPM = rpm }
         let inFlight = integer(object, "maxInFlightPerProject", at: "", min: 1)
         if let cap = integer(object, "maxConcurrentRequests", at: "", min: 1) { config.maxConcurrentRequests = cap }
         let timeout = number(object, "requestTimeoutSeconds", at: "", min: 0.001)
@@ -136,7 +137,7 @@ struct ConfigurationLoader {
         }
         if let continuity = bool(object, "continuity", at: at + ".") { style.continuity = continuity }
         if let reference = bool(object, "styleReference", at: at + ".") { style.attachStyleReference = reference }
-        if let rpm = number(object, "requestsPerMinute", at: at + ".", min: 0) { styleRPM[name] = rpm }
+        if let rpm = pace(object, "requestsPerMinute", at: at + ".") { styleRPM[name] = rpm }
         if let cap = integer(object, "maxInFlightPerProject", at: at + ".", min: 1) { style.maxInFlightPerProject = cap }
         if let seconds = number(object, "requestTimeoutSeconds", at: at + ".", min: 0.001) {
             style.requestTimeout = .milliseconds(Int64(seconds * 1000))

@@ -28,9 +28,9 @@ public struct EngineConfiguration: Sendable, Equatable {
     /// (or than there are records, whichever is larger, so saves stay O(1) amortised).
     public var journalCompactionLines: Int
     public var offline: OfflineSettings
-    /// Request starts of a project are spaced this many percent wider than its `requestsPerMinute`
-    /// allows: the quota counts arrivals, and a request that reached Google a little late next to one
-    /// that arrived a little early would otherwise be one too many for the window (a 429).
+    /// Request starts of a quota are spaced this many percent wider than its pace, on top of what
+    /// the engine measures and learns (the spread of send delays, refusals at the stated limit).
+    /// 0 by default: the measured margins suffice.
     public var paceMarginPercent: Double
     /// The largest `storyboard.json` read from a project, in bytes.
     public var maxStoryboardBytes: Int
@@ -45,7 +45,7 @@ public struct EngineConfiguration: Sendable, Equatable {
     public init(
         styles: [StyleConfiguration] = StyleConfiguration.defaults, maxConcurrentRequests: Int? = nil,
         durability: Durability = .full, journalCompactionLines: Int = 1000, offline: OfflineSettings = OfflineSettings(),
-        paceMarginPercent: Double = 2, maxStoryboardBytes: Int = defaultMaxStoryboardBytes,
+        paceMarginPercent: Double = 0, maxStoryboardBytes: Int = defaultMaxStoryboardBytes,
         maxReferenceImageBytes: Int = defaultMaxReferenceImageBytes
     ) {
         self.maxStoryboardBytes = maxStoryboardBytes

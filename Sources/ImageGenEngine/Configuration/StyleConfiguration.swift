@@ -17,8 +17,10 @@ public struct StyleConfiguration: Sendable, Equatable {
     public var attachStyleReference: Bool
     /// The key pool; empty means the offline renderer is used.
     public var keys: [APIKey]
-    /// Pace per project (quota group), in requests per minute; 0 means no pacing.
-    public var requestsPerMinute: Double
+    /// Pace per project and model (a quota), in requests per minute: an upper bound the engine
+    /// never exceeds (it goes lower when a 429 states less); nil means learn it from Gemini's
+    /// answers (a slow start, then the limit its 429s state); 0 means no pacing.
+    public var requestsPerMinute: Double?
     /// At most this many requests in flight per project.
     public var maxInFlightPerProject: Int
     /// The Gemini API base URL.
@@ -34,7 +36,7 @@ public struct StyleConfiguration: Sendable, Equatable {
     public init(
         name: String, promptTemplate: String, model: String = StyleConfiguration.defaultModel,
         aspectRatio: String? = "16:9", imageSize: String? = "1K", continuity: Bool = false,
-        attachStyleReference: Bool = true, keys: [APIKey] = [], requestsPerMinute: Double = 10,
+        attachStyleReference: Bool = true, keys: [APIKey] = [], requestsPerMinute: Double? = nil,
         maxInFlightPerProject: Int = 4, baseURL: String = EngineConfiguration.defaultBaseURL,
         requestTimeout: Duration = .seconds(120), retry: RetryPolicy = RetryPolicy()
     ) {

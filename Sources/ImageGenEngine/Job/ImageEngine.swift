@@ -22,16 +22,25 @@ public struct ImageEngine: Sendable {
     private let providerFactory: ProviderFactory?
     private let logger: Logger
     /// One pace gate per quota (project and model), shared by all the jobs this engine makes.
-    private let paceGates = PaceGates()
+    private let paceGates: PaceGates
     private let quotas = QuotaBook()
 
     /// - Parameters:
     ///   - providerFactory: the provider for styles with keys; nil renders every style offline.
-    public init(configuration: EngineConfiguration, logger: Logger, providerFactory: ProviderFactory? = nil) {
+    ///   - learnedLimits: the limits Gemini stated before (``LearnedLimits/load(file:)``), and where
+    ///     to keep new ones; by default, memory only.
+    public init(
+        configuration: EngineConfiguration, logger: Logger, learnedLimits: LearnedLimits = LearnedLimits(),
+        providerFactory: ProviderFactory? = nil
+    ) {
         self.configuration = configuration
         self.logger = logger
         self.providerFactory = providerFactory
+        self.paceGates = PaceGates(learned: learnedLimits, marginPercent: configuration.paceMarginPercent)
     }
+
+    /// What every quota the engine has spent is paced at now (metrics, status).
+    public var paceReadings: [PaceReading] { paceGates.readings }
 
     /// The provider a style will use.
     public func provider(for style: StyleConfiguration) -> any ImageProvider {

@@ -27,8 +27,16 @@ final class JobControl: Sendable {
 
     /// The pace gate of a quota (project and model), shared by every style of every job of the
     /// engine that spends it: a quota is one, whichever style or job spends it.
-    func gate(quota: QuotaID, spacing: Duration) -> PaceGate {
-        gates.gate(quota: quota, spacing: spacing)
+    func gate(quota: QuotaID, configured: Double?) -> PaceGate {
+        gates.gate(quota: quota, configured: configured)
+    }
+
+    /// Records a limit Gemini stated for `quota` and writes the learned limits to the state
+    /// directory (off the cooperative pool) when that changed them.
+    func learn(_ quota: QuotaID, perMinute: Double, io: BlockingIO) async throws {
+        guard gates.learned.record(quota, perMinute: perMinute, now: Date()) else { return }
+        let learned = gates.learned
+        try await io.run { try learned.persist() }
     }
 
     func emit(_ event: EngineEvent) {

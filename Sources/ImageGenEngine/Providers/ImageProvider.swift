@@ -69,12 +69,19 @@ public struct GeneratedImage: Sendable {
     public var usage: TokenUsage
     /// Any text the model sent with the image.
     public var text: String?
+    /// When the whole request had been handed to the network, if the provider knows: with the
+    /// start the pace granted, it measures how much a request's arrival lags its start.
+    public var sentAt: ContinuousClock.Instant?
 
-    public init(mimeType: String, data: Data, usage: TokenUsage = TokenUsage(), text: String? = nil) {
+    public init(
+        mimeType: String, data: Data, usage: TokenUsage = TokenUsage(), text: String? = nil,
+        sentAt: ContinuousClock.Instant? = nil
+    ) {
         self.mimeType = mimeType
         self.data = data
         self.usage = usage
         self.text = text
+        self.sentAt = sentAt
     }
 }
 
@@ -94,9 +101,9 @@ public struct TokenUsage: Sendable, Equatable, Codable {
 /// Every way a request can fail, classified for the engine's decision: retry, move to another
 /// key, disable the key, or fail the beat. Messages never contain the key.
 public enum ProviderFailure: Error, Sendable, Equatable {
-    /// HTTP 429. `retryAfter` from RetryInfo.retryDelay (or the message text) when given;
-    /// `perDay` when the violated quota is a per-day one (the key is useless until tomorrow).
-    case rateLimited(retryAfter: Duration?, perDay: Bool, message: String)
+    /// HTTP 429, with what Gemini said of the quota (``RateLimit``): its delay, and when it named
+    /// the quota, its window and limit (per day: the key is useless until tomorrow).
+    case rateLimited(RateLimit)
     /// 400 API_KEY_INVALID, 401, 403: the key is bad; disable it for the job.
     case keyRejected(status: Int, message: String)
     /// 400 about the request itself (field, enum, size): fail the beat, do not retry.
@@ -116,12 +123,19 @@ public enum ProviderFailure: Error, Sendable, Equatable {
     case cancelled
 }
 
+extension ProviderFailure {
+    /// A 429 that named no quota beyond its window: `perDay` for a per-day one.
+    public static func rateLimited(retryAfter: Duration?, perDay: Bool, message: String) -> ProviderFailure {
+        .rateLimited(RateLimit(retryAfter: retryAfter, window: perDay ? .day : nil, message: message))
+    }
+}
+
 extension ProviderFailure: CustomStringConvertible {
     public var description: String {
         switch self {
-        case .rateLimited(let retryAfter, let perDay, let message):
-            let delay = retryAfter.map { " (retry in \($0))" } ?? ""
-            return (perDay ? "daily quota exhausted" : "rate limited") + delay + ": " + message
+        case .rateLimited(let limit):
+            let delay = limit.retryAfter.map { " (retry in \($0))" } ?? ""
+            return (limit.perDay ? "daily quota exhausted" : "rate limited") + delay + ": " + limit.message
         case .keyRejected(let status, let message): return "key rejected (HTTP \(status)): \(message)"
         case .badRequest(let message): return "request rejected: \(message)"
         case .configuration(let status, let message): return "configuration error (HTTP \(status)): \(message)"

@@ -34,22 +34,19 @@ struct KeyPool {
 
     private(set) var slots: [Slot]
     private(set) var projects: [Project]
-    /// Minimum spacing between request starts of one quota.
-    let spacing: Duration
     let maxInFlightPerProject: Int
 
     /// - Parameters:
-    ///   - paceMarginPercent: request starts are spaced this much wider than `requestsPerMinute` allows.
+    ///   - requestsPerMinute: the style's configured pace (nil: learned; 0: unpaced).
     ///   - model: the style's model: with a key's project, the quota (``QuotaID``) it spends.
     ///   - gate: the pace gate of a quota (shared across an engine's styles and jobs); nil makes a private one.
     init(
-        keys: [APIKey], model: String, requestsPerMinute: Double, paceMarginPercent: Double = 0, maxInFlightPerProject: Int,
-        now: Instant, verified: Bool = false, gate: ((_ quota: QuotaID, _ spacing: Duration) -> PaceGate)? = nil
+        keys: [APIKey], model: String, requestsPerMinute: Double?, maxInFlightPerProject: Int,
+        now: Instant, verified: Bool = false, gate: ((_ quota: QuotaID) -> PaceGate)? = nil
     ) {
         var projectIndex: [String: Int] = [:]
         var projects: [Project] = []
         var slots: [Slot] = []
-        let spacing = Self.spacing(requestsPerMinute: requestsPerMinute, marginPercent: paceMarginPercent)
         for key in keys {
             let index: Int
             if let existing = projectIndex[key.project] {
@@ -58,14 +55,13 @@ struct KeyPool {
                 index = projects.count
                 projectIndex[key.project] = index
                 let quota = QuotaID(project: key.project, model: model)
-                projects.append(
-                    Project(quota: quota, nextStart: now, gate: gate?(quota, spacing) ?? PaceGate(spacing: spacing)))
+                let paceGate = gate?(quota) ?? PaceGate(quota: quota, configured: requestsPerMinute)
+                projects.append(Project(quota: quota, nextStart: now, gate: paceGate))
             }
             slots.append(Slot(key: key, project: index, verified: verified))
         }
         self.slots = slots
         self.projects = projects
-        self.spacing = spacing
         self.maxInFlightPerProject = max(1, maxInFlightPerProject)
     }
 
@@ -109,7 +105,7 @@ struct KeyPool {
         let project = slots[best].project
         projects[project].inFlight += 1
         slots[best].inFlight += 1
-        projects[project].nextStart = now + spacing
+        projects[project].nextStart = now + projects[project].gate.spacing
         slots[best].lastUsed = now
         return best
     }

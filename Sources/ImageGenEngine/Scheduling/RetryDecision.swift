@@ -22,9 +22,9 @@ enum RetryDecision: Sendable, Equatable {
         style: String, jitter: Double
     ) {
         switch failure {
-        case .rateLimited(_, _, let message):
+        case .rateLimited(let limit):
             self = counters.rateLimited >= policy.maxRateLimitedAttempts
-                ? .failBeat(reason: "beat \(beat): rate limited \(counters.rateLimited) times: \(message)") : .retryNow
+                ? .failBeat(reason: "beat \(beat): rate limited \(counters.rateLimited) times: \(limit.message)") : .retryNow
         case .keyRejected:
             self = .retryNow
         case .configuration:

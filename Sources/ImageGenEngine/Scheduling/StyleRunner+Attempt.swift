@@ -32,7 +32,7 @@ extension StyleRunner {
             case .failure(let failure):
                 switch failure {
                 case .keyRejected, .transient, .cancelled: return false
-                case .rateLimited(_, let perDay, _): return !perDay
+                case .rateLimited(let limit): return !limit.perDay
                 case .badRequest, .configuration, .blocked, .noImage: return true
                 }
             }
@@ -114,6 +114,7 @@ extension StyleRunner {
         let started = request.startedAt ?? ContinuousClock.now
         do {
             let image = try await provider.generate(request)
+            if let granted = request.startedAt, let sentAt = image.sentAt { gate.observeSend(startedAt: granted, sentAt: sentAt) }
             return (image, ContinuousClock.now - started)
         } catch let failure as ProviderFailure {
             if case .transient(_, let message, true) = failure {

@@ -61,6 +61,7 @@ extension StyleRunner {
             return
         }
         penalize(key, slot: slot, for: failure, pool: &state.pool)
+        if case .rateLimited(let limit) = failure { await repace(state.pool.gate(slot), after: limit, io: state.io) }
         state.counters[index].count(failure)
         state.spend.count(failure)
         let beat = state.beats[index]
@@ -89,16 +90,16 @@ extension StyleRunner {
     /// model; or, per day, sets its keys aside), a rejection disables the key; shared with the other styles and jobs through `control`.
     private func penalize(_ key: APIKey, slot: Int, for failure: ProviderFailure, pool: inout KeyPool) {
         switch failure {
-        case .rateLimited(_, true, let message):
+        case .rateLimited(let limit) where limit.perDay:
             control.markDailyQuotaSpent(pool.quota(slot), reason: "daily quota exhausted")
             for exhausted in pool.exhaust(slot, reason: "daily quota exhausted") {
-                keyEvent(exhausted, .exhausted, reason: "daily quota exhausted: \(message)")
+                keyEvent(exhausted, .exhausted, reason: "daily quota exhausted: \(limit.message)")
             }
-        case .rateLimited(let retryAfter, false, let message):
+        case .rateLimited(let limit):
             let coolStart = ContinuousClock.now
-            let (delay, cooled) = pool.cool(slot, retryAfter: retryAfter, policy: style.retry, now: coolStart)
+            let (delay, cooled) = pool.cool(slot, retryAfter: limit.retryAfter, policy: style.retry, now: coolStart)
             control.cool(pool.quota(slot), until: coolStart + delay)
-            for cooledKey in cooled { keyEvent(cooledKey, .cooling, duration: delay, reason: "rate limited: \(message)") }
+            for cooledKey in cooled { keyEvent(cooledKey, .cooling, duration: delay, reason: "rate limited: \(limit.message)") }
         case .keyRejected(_, let message):
             if pool.disable(slot, reason: message) {
                 keyEvent(key, .disabled, reason: failure.description)
@@ -129,5 +130,36 @@ extension StyleRunner {
                 stack.append((dependent, "beat \(state.beats[dependent].beat): predecessor \(beat.beat) failed"))
             }
         }
+    }
+}
+
+extension StyleRunner {
+    /// A 429 teaches the quota's pace: a stated limit is learned (and kept in the state
+    /// directory), a bare one halves the pace, a refusal at the stated limit spaces starts wider.
+    /// Each change is told to the job's watchers.
+    func repace(_ gate: PaceGate, after limit: RateLimit, io: BlockingIO) async {
+        guard let change = gate.rateLimited(limit) else { return }
+        let quota = gate.quota
+        let text: String
+        switch change {
+        case .learned(let stated, let pace):
+            text = "Gemini states a limit of \(Self.rate(stated)) requests per minute; pacing at \(Self.rate(pace))"
+            do {
+                try await control.learn(quota, perMinute: stated, io: io)
+            } catch {
+                logger.error("cannot keep the learned limit", metadata: ["quota": "\(quota)", "error": "\(error)"])
+            }
+        case .halved(let pace):
+            text = "rate limited without a stated limit; pace halved to \(Self.rate(pace)) requests per minute, growing back while requests wait"
+        case .pushedBack(let total):
+            text = "refused although paced at the stated limit; request starts are now spaced \(Int((total.seconds * 1000).rounded())) ms wider"
+        }
+        control.emit(.message(style: style.name, text: "style \(style.name): \(quota): \(text)"))
+        logger.info("pace changed", metadata: ["style": "\(style.name)", "quota": "\(quota)", "change": "\(text)"])
+    }
+
+    /// "120", "7.5".
+    static func rate(_ value: Double) -> String {
+        value == value.rounded() ? String(Int(value)) : String(format: "%.1f", value)
     }
 }

@@ -104,10 +104,9 @@ struct StyleRunner: Sendable {
         let now = ContinuousClock.now
         let pool = KeyPool(
             keys: effectiveKeys, model: style.model, requestsPerMinute: isOffline ? 0 : style.requestsPerMinute,
-            paceMarginPercent: configuration.paceMarginPercent,
             maxInFlightPerProject: isOffline ? configuration.offline.concurrency : style.maxInFlightPerProject,
             now: now, verified: isOffline,
-            gate: isOffline ? nil : { [control] quota, spacing in control.gate(quota: quota, spacing: spacing) })
+            gate: isOffline ? nil : { [control, style] quota in control.gate(quota: quota, configured: style.requestsPerMinute) })
         return .success(RunState(plan: plan, store: store, io: io, pool: pool, now: now))
     }
 

@@ -1,0 +1,98 @@
+public import Foundation
+internal import Synchronization
+
+/// The per-minute limits Gemini's 429s stated, per quota (``QuotaID``), kept in a JSON file in the
+/// server's state directory so that a restarted server paces at them at once instead of
+/// relearning them with 429s. A limit older than ``freshness`` is only where a slow start
+/// begins (a project's tier may have changed). Holds no key: projects and models only.
+///
+/// ```json
+/// {"version": 1, "limits": [{"project": "film-a", "model": "gemini-3.1-flash-image",
+///   "requestsPerMinute": 120, "learnedAt": "2026-12-02T05:00:00Z"}]}
+/// ```
+public final class LearnedLimits: Sendable {
+    /// One learned limit.
+    public struct Entry: Sendable, Equatable {
+        public var requestsPerMinute: Double
+        public var learnedAt: Date
+    }
+
+    private struct State {
+        var entries: [QuotaID: Entry] = [:]
+        /// Bumped on every change; the file holds `written`.
+        var version = 0
+        var written = 0
+    }
+
+    /// How long a learned limit is trusted as the limit.
+    public static let freshness: TimeInterval = 7 * 86_400
+    /// The file's name in the state directory.
+    public static let fileName = "learned-limits.json"
+
+    /// The file, nil to keep the limits in memory only.
+    public let file: URL?
+    private let state: Mutex<State>
+    /// Serialises writers: a later snapshot is never overwritten by an earlier one.
+    private let writer = Mutex(())
+
+    /// Limits kept in memory only.
+    public convenience init() {
+        self.init(file: nil, entries: [:])
+    }
+
+    init(file: URL?, entries: [QuotaID: Entry]) {
+        self.file = file
+        self.state = Mutex(State(entries: entries))
+    }
+
+    /// Reads `file` (a missing file holds no limits). Blocking. Throws ``EngineError`` naming the
+    /// file and what is wrong with it; the caller may go on without it (``init()``).
+    public static func load(file: URL) throws(EngineError) -> LearnedLimits {
+        let data: Data
+        do {
+            data = try Data(contentsOf: file)
+        } catch let error as CocoaError where error.code == .fileReadNoSuchFile {
+            return LearnedLimits(file: file, entries: [:])
+        } catch {
+            throw EngineError(.invalidConfiguration, "learned limits \(file.path): cannot be read: \(error.localizedDescription)")
+        }
+        return LearnedLimits(file: file, entries: try LearnedLimitsFile.decode(data, path: file.path))
+    }
+
+    /// The limit learned for `quota`, and whether it is still fresh at `now`.
+    func limit(for quota: QuotaID, now: Date) -> (perMinute: Double, fresh: Bool)? {
+        state.withLock { state in
+            state.entries[quota].map { ($0.requestsPerMinute, now.timeIntervalSince($0.learnedAt) < Self.freshness) }
+        }
+    }
+
+    /// Every limit held, by quota.
+    public var entries: [QuotaID: Entry] { state.withLock { $0.entries } }
+
+    /// Records that Gemini stated `perMinute` for `quota`; returns whether that changed anything
+    /// (the same limit learned again within a day is not news).
+    func record(_ quota: QuotaID, perMinute: Double, now: Date) -> Bool {
+        state.withLock { state in
+            if let old = state.entries[quota], old.requestsPerMinute == perMinute, now.timeIntervalSince(old.learnedAt) < 86_400 {
+                return false
+            }
+            state.entries[quota] = Entry(requestsPerMinute: perMinute, learnedAt: now)
+            state.version += 1
+            return true
+        }
+    }
+
+    /// Writes the limits to the file (atomically, synced) unless it holds them already. Blocking:
+    /// call it through ``BlockingIO``.
+    func persist() throws {
+        guard let file else { return }
+        try writer.withLock { _ in
+            let (entries, version) = state.withLock { state -> ([QuotaID: Entry], Int?) in
+                state.version > state.written ? (state.entries, state.version) : ([:], nil)
+            }
+            guard let version else { return }
+            try DurableFiles.write(LearnedLimitsFile.encode(entries), to: file, sync: true)
+            state.withLock { $0.written = max($0.written, version) }
+        }
+    }
+}
