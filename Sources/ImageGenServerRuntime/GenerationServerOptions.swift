@@ -118,7 +118,9 @@ public struct GenerationServerOptions: ParsableArguments {
             let unmetered = factory
             factory = { @Sendable style in MeteredProvider(unmetered(style), style: style.name, metrics: metrics) }
         }
-        let engine = ImageEngine(configuration: configuration, logger: logger, providerFactory: factory)
+        let (learned, learnedNote) = Self.learnedLimits(in: stateDirectory)
+        if let learnedNote { logger.warning("\(learnedNote)") }
+        let engine = ImageEngine(configuration: configuration, logger: logger, learnedLimits: learned, providerFactory: factory)
         var service = ServiceConfiguration(
             projectsRoot: root, stateDirectory: stateDirectory, resumeJobsOnStart: !noResume,
             eventFlushInterval: .milliseconds(eventFlushMs),
@@ -134,6 +136,25 @@ public struct GenerationServerOptions: ParsableArguments {
             let keys = style.keys.isEmpty ? "no keys" : "\(style.keys.count) key\(style.keys.count == 1 ? "" : "s")"
             return "style \(style.name): provider \(provider) (\(keys), model \(style.model))"
         } + ["projects root \(root.url.path)", "state directory \(stateDirectory.path)"]
+            + [learnedNote ?? Self.describe(learned)]
         return Assembly(router: router, services: [jobs], announcements: announcements, jobs: jobs, metrics: metrics)
+    }
+
+    /// The limits Gemini stated to an earlier run, from the state directory (read at start-up,
+    /// before anything is served). A file that cannot be read is reported and replaced when a
+    /// limit is next learned; the server paces as if nothing were learned.
+    static func learnedLimits(in stateDirectory: URL) -> (LearnedLimits, String?) {
+        let file = stateDirectory.appendingPathComponent(LearnedLimits.fileName)
+        do {
+            return (try LearnedLimits.load(file: file), nil)
+        } catch {
+            return (LearnedLimits(replacing: file), "\(error.description); ignored: it is replaced when a limit is next learned")
+        }
+    }
+
+    /// "learned limits: 2 quotas (learned-limits.json)".
+    static func describe(_ learned: LearnedLimits) -> String {
+        let count = learned.entries.count
+        return "learned limits: \(count) quota\(count == 1 ? "" : "s") (\(LearnedLimits.fileName))"
     }
 }

@@ -16,6 +16,8 @@ struct GeminiRun: Sendable {
     var maxConcurrentRequests: Int?
     /// The engine's `paceMarginPercent`.
     var paceMarginPercent = EngineConfiguration().paceMarginPercent
+    /// The limits the engine starts from and keeps what it learns in.
+    var learnedLimits = LearnedLimits()
 
     func run(logger: Logger) async throws -> GeminiRunResult {
         let directory = try BenchDirectory("gemini")
@@ -57,7 +59,7 @@ struct GeminiRun: Sendable {
         let configuration = EngineConfiguration(
             styles: configured, maxConcurrentRequests: maxConcurrentRequests, durability: .none,
             paceMarginPercent: paceMarginPercent)
-        let engine = ImageEngine(configuration: configuration, logger: logger) { _ in provider }
+        let engine = ImageEngine(configuration: configuration, logger: logger, learnedLimits: learnedLimits) { _ in provider }
         let job = try engine.makeJob(storyboard: storyboard, project: project)
         let clock = ContinuousClock()
         let start = clock.now

@@ -37,6 +37,10 @@ struct RateCommand: AsyncParsableCommand {
     var warmup = 10
     @Option(help: "The engine's paceMarginPercent: request starts spaced this much wider than the fake's limit.")
     var paceMargin = EngineConfiguration().paceMarginPercent
+    @Flag(help: "Configure no pace: the engine learns each quota's limit (slow start, then the 429s' quotaValue).")
+    var auto = false
+    @Flag(help: "With --auto: run the job again on a new engine that reads the limits the first kept (a restarted server).")
+    var restart = false
     @Option(help: "Beats of the sequential (maxConcurrentRequests=1) sample; 0 skips it.")
     var sequentialBeats = 10
     @Flag(help: "Also print the report as JSON.")
@@ -50,6 +54,8 @@ struct RateCommand: AsyncParsableCommand {
     var commandLine: String {
         var line = "imagegen-bench rate --beats \(beats) --keys \(keys) --limiter \(limiter) --limit \(limit) --window-ms \(windowMilliseconds) --burst \(burst) --latency-ms \(latencyMs) --pace-margin \(BenchReport.format(paceMargin)) --warmup \(warmup) --sequential-beats \(sequentialBeats)"
         if sharedProjects { line += " --shared-projects" }
+        if auto { line += " --auto" }
+        if restart { line += " --restart" }
         if let models { line += " --models \(models)" }
         return line
     }
@@ -76,7 +82,7 @@ struct RateCommand: AsyncParsableCommand {
             var style = base
             style.keys = benchKeys.keysByStyle[style.name] ?? []
             if let styleModels { style.model = styleModels[styleModels.count == 1 ? 0 : offset] }
-            style.requestsPerMinute = requestsPerMinute
+            style.requestsPerMinute = auto ? nil : requestsPerMinute
             style.maxInFlightPerProject = inFlight
             style.requestTimeout = .seconds(60)
             return style
@@ -99,10 +105,13 @@ struct RateCommand: AsyncParsableCommand {
         let bound = Double(groups) * pace
 
         FileHandle.standardError.write(Data("rate: concurrent run of \(beats * styles.count) images…\n".utf8))
-        let main = try await GeminiRun(
+        let state = try BenchDirectory("learned")
+        defer { state.remove() }
+        let limitsFile = state.url.appendingPathComponent(LearnedLimits.fileName)
+        var run = GeminiRun(
             fake: fake, styles: styles, storyboard: try BenchStoryboards.cuts(beats: beats), maxConcurrentRequests: nil,
-            paceMarginPercent: paceMargin
-        ).run(logger: logger)
+            paceMarginPercent: paceMargin, learnedLimits: try LearnedLimits.load(file: limitsFile))
+        let main = try await run.run(logger: logger)
 
         var report = BenchReport(scenario: "rate", command: commandLine)
         let steady = main.steadyRate(warmup: warmup)
@@ -120,6 +129,23 @@ struct RateCommand: AsyncParsableCommand {
         report.add("whole-run rate / bound", whole / bound, "ratio", "images ÷ wall ÷ bound, warm-up included")
         report.add("requests", Double(main.requestLog.count), "", "generateContent requests the fake saw")
         report.add("429 share", Double(main.rateLimitedRequests) / Double(max(main.requestLog.count, 1)), "ratio", "per-minute 429s ÷ requests (fake's log)", headline: true)
+        if ProcessInfo.processInfo.environment["IMAGEGEN_BENCH_DEBUG"] != nil {
+            let byProject = Dictionary(grouping: main.requestLog, by: { $0.project ?? "?" })
+            for (project, entries) in byProject.sorted(by: { $0.key < $1.key }) {
+                let t0 = entries.first?.time ?? Date()
+                let line = entries.map { "\($0.kind == "image" ? "" : "!")\(String(format: "%.3f", $0.time.timeIntervalSince(t0)))" }.prefix(12).joined(separator: " ")
+                FileHandle.standardError.write(Data("\(project): \(line)\n".utf8))
+            }
+        }
+        if restart {
+            FileHandle.standardError.write(Data("rate: second run on a restarted engine with the learned limits…\n".utf8))
+            run.learnedLimits = try LearnedLimits.load(file: limitsFile)
+            let learned = run.learnedLimits.entries.values.map(\.requestsPerMinute)
+            report.add("learned quotas", Double(learned.count), "", "limits read back from \(LearnedLimits.fileName): \(Set(learned).sorted().map { BenchReport.format($0) }.joined(separator: ", ")) per minute")
+            let second = try await run.run(logger: logger)
+            report.add("restarted: steady rate / bound", second.steadyRate(warmup: warmup) / bound, "ratio", "second run, new engine, limits read from the state file", headline: true)
+            report.add("restarted: 429 share", Double(second.rateLimitedRequests) / Double(max(second.requestLog.count, 1)), "ratio", "second run's per-minute 429s ÷ requests", headline: true)
+        }
 
         if sequentialBeats > 0 {
             try await addSequentialSample(to: &report, fake: fake, styles: styles, mainImages: main.images, mainWall: main.wall, logger: logger)

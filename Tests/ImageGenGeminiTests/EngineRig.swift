@@ -53,7 +53,7 @@ struct EngineRig: Sendable {
 
     /// A style whose prompts are "<name>: <prompt>" and whose keys are `(secret, project)` pairs.
     func style(
-        _ name: String, keys: [(secret: String, project: String)], continuity: Bool = false, rpm: Double = 0,
+        _ name: String, keys: [(secret: String, project: String)], continuity: Bool = false, rpm: Double? = 0,
         inFlight: Int = 4, timeout: Duration = .seconds(10), retry: RetryPolicy = EngineRig.fastRetry
     ) -> StyleConfiguration {
         StyleConfiguration(
@@ -66,11 +66,11 @@ struct EngineRig: Sendable {
     }
 
     /// An engine over these styles that uses this rig's provider (no fsync: durability is not under test).
-    func engine(_ styles: [StyleConfiguration]) -> ImageEngine {
+    func engine(_ styles: [StyleConfiguration], learnedLimits: LearnedLimits = LearnedLimits()) -> ImageEngine {
         let provider = self.provider
         return ImageEngine(
             configuration: EngineConfiguration(styles: styles, durability: .none),
-            logger: recorder.logger(label: "engine")
+            logger: recorder.logger(label: "engine"), learnedLimits: learnedLimits
         ) { _ in provider }
     }
 

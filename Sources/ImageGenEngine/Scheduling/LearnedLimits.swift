@@ -40,6 +40,11 @@ public final class LearnedLimits: Sendable {
         self.init(file: nil, entries: [:])
     }
 
+    /// No limits yet, kept in `file` from the first one learned (for a file that could not be read).
+    public convenience init(replacing file: URL) {
+        self.init(file: file, entries: [:])
+    }
+
     init(file: URL?, entries: [QuotaID: Entry]) {
         self.file = file
         self.state = Mutex(State(entries: entries))

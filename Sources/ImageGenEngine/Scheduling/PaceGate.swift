@@ -6,8 +6,10 @@ internal import Synchronization
 ///
 /// Starts are spaced by 60 s ÷ the pace, widened by how much the requests' arrivals may bunch up:
 /// the spread of the recent delays from a granted start to the request being on the wire
-/// (measured, ``SendDelays``), plus a pushback that grows by 1 % of the spacing each time Gemini
-/// refused a request although the pace kept to the stated limit. That holds against a limiter
+/// (measured, ``SendDelays``), plus a pushback (``PacePushback``, shared by the engine's quotas:
+/// how much arrivals bunch up is a property of the host's path to Gemini, not of one quota) that
+/// grows by 1 % each time Gemini refused a request although the pace kept to the stated limit.
+/// That holds against a limiter
 /// that admits no two requests closer than its rate (a token bucket of one), not only against
 /// windows, which forgive a late request if the next is on time.
 final class PaceGate: Sendable {
@@ -18,8 +20,9 @@ final class PaceGate: Sendable {
         /// The configured upper bound, requests per minute.
         var cap: Double?
         var lastStart: Instant?
+        /// Whether the quota has had a second start: the first gap is wider (``coldStartPercent``).
+        var warm = false
         var delays = SendDelays()
-        var pushback: Duration = .zero
         let marginPercent: Double
 
         /// The pace in force, requests per minute; nil when unpaced.
@@ -28,22 +31,33 @@ final class PaceGate: Sendable {
             return min(rate, cap ?? rate)
         }
 
-        var spacing: Duration {
+        func spacing(pushbackPercent: Double) -> Duration {
             guard let pace, pace > 0 else { return .zero }
-            let base = Duration.seconds(60 / pace * (1 + marginPercent / 100))
-            return base + delays.spread + pushback
+            let cold = warm ? 0 : PaceGate.coldStartPercent
+            return .seconds(60 / pace * (1 + (marginPercent + pushbackPercent + cold) / 100)) + delays.spread
         }
     }
 
+    /// The gap after a quota's first start is this many percent wider: the first request pays
+    /// for a connection (TCP, TLS, the server's side of it) that the next one reuses, so it
+    /// arrives later after its start than the next will, by more than the client can measure.
+    static let coldStartPercent: Double = 25
+
     let quota: QuotaID
     private let state: Mutex<State>
+    private let pushback: PacePushback
 
     /// - Parameters:
     ///   - configured: requests per minute the configuration allows (nil: learn it; 0: unpaced).
     ///   - learned: a limit learned earlier, and whether it is still fresh.
     ///   - marginPercent: starts are spaced this much wider than the pace.
-    init(quota: QuotaID, configured: Double?, learned: (perMinute: Double, fresh: Bool)? = nil, marginPercent: Double = 0) {
+    ///   - pushback: the engine's widening for refusals at the stated limit.
+    init(
+        quota: QuotaID, configured: Double?, learned: (perMinute: Double, fresh: Bool)? = nil, marginPercent: Double = 0,
+        pushback: PacePushback = PacePushback()
+    ) {
         self.quota = quota
+        self.pushback = pushback
         var estimate = PaceEstimate(configured: configured, learned: learned.flatMap { $0.fresh ? $0.perMinute : nil })
         if case .slowStart = estimate, let stale = learned, !stale.fresh {
             estimate = .slowStart(perMinute: stale.perMinute)
@@ -73,15 +87,19 @@ final class PaceGate: Sendable {
     }
 
     /// The minimum time between two request starts now.
-    var spacing: Duration { state.withLock { $0.spacing } }
+    var spacing: Duration {
+        let percent = pushback.percent
+        return state.withLock { $0.spacing(pushbackPercent: percent) }
+    }
 
     /// What the gate holds now.
     var reading: PaceReading {
-        state.withLock { state in
+        let percent = pushback.percent
+        return state.withLock { state in
             PaceReading(
                 quota: quota, requestsPerMinute: state.pace ?? 0, learnedLimit: state.estimate.learnedLimit,
-                configuredLimit: state.cap, phase: state.estimate.phaseName, spacing: state.spacing,
-                sendDelaySpread: state.delays.spread, pushback: state.pushback)
+                configuredLimit: state.cap, phase: state.estimate.phaseName, spacing: state.spacing(pushbackPercent: percent),
+                sendDelaySpread: state.delays.spread, pushbackPercent: percent)
         }
     }
 
@@ -92,8 +110,9 @@ final class PaceGate: Sendable {
     func waitTurn() async throws -> Instant {
         while true {
             let now = ContinuousClock.now
+            let percent = pushback.percent
             let wait: Instant? = state.withLock { state in
-                let spacing = state.spacing
+                let spacing = state.spacing(pushbackPercent: percent)
                 guard spacing > .zero else { return nil }
                 guard let last = state.lastStart else {
                     state.lastStart = now
@@ -105,6 +124,7 @@ final class PaceGate: Sendable {
                     state.estimate.demand(seconds: (now - last).seconds, cap: state.cap)
                 }
                 state.lastStart = now
+                state.warm = true
                 return nil
             }
             guard let wait else { return now }
@@ -120,14 +140,15 @@ final class PaceGate: Sendable {
 
     /// A request answered 429: the estimate learns from it. Returns what changed, nil if nothing.
     func rateLimited(_ limit: RateLimit) -> PaceChange? {
-        state.withLock { state -> PaceChange? in
-            guard !limit.perDay, let before = state.pace else { return nil }
+        let atLimit = state.withLock { state -> Bool in
+            guard !limit.perDay, let pace = state.pace, let stated = limit.limitPerMinute else { return false }
+            return pace <= stated && (state.estimate.learnedLimit == stated || state.cap.map { $0 <= stated } == true)
+        }
+        // Refused although the pace kept to the stated limit: the arrivals bunched up.
+        if atLimit { return .pushedBack(percent: pushback.widen()) }
+        return state.withLock { state -> PaceChange? in
+            guard !limit.perDay, state.pace != nil else { return nil }
             let stated = limit.limitPerMinute
-            // Refused although the pace kept to the stated limit: the arrivals bunched up.
-            if let stated, before <= stated, state.estimate.learnedLimit == stated || state.cap.map({ $0 <= stated }) == true {
-                state.pushback += Duration.seconds(60 / stated) / 100
-                return .pushedBack(state.pushback)
-            }
             guard state.estimate.rateLimited(limit, cap: state.cap) else { return nil }
             if let stated { return .learned(limit: stated, pace: state.pace ?? stated) }
             return .halved(pace: state.pace ?? 0)
@@ -141,6 +162,6 @@ enum PaceChange: Equatable, Sendable {
     case learned(limit: Double, pace: Double)
     /// A 429 without a limit: the pace is halved to `pace`, and grows back.
     case halved(pace: Double)
-    /// Refused at the stated limit: starts are spaced this much wider from now on.
-    case pushedBack(Duration)
+    /// Refused at the stated limit: every quota's starts are spaced this many percent wider from now on.
+    case pushedBack(percent: Double)
 }

@@ -10,6 +10,7 @@ final class PaceGates: Sendable {
     private let gates = Mutex<[QuotaID: PaceGate]>([:])
     let learned: LearnedLimits
     let marginPercent: Double
+    let pushback = PacePushback()
 
     init(learned: LearnedLimits = LearnedLimits(), marginPercent: Double = 0) {
         self.learned = learned
@@ -25,7 +26,8 @@ final class PaceGates: Sendable {
                 gate.adopt(configured: configured, learned: limit.flatMap { $0.fresh ? $0.perMinute : nil })
                 return gate
             }
-            let gate = PaceGate(quota: quota, configured: configured, learned: limit, marginPercent: marginPercent)
+            let gate = PaceGate(
+                quota: quota, configured: configured, learned: limit, marginPercent: marginPercent, pushback: pushback)
             gates[quota] = gate
             return gate
         }

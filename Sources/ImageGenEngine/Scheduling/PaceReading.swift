@@ -15,6 +15,6 @@ public struct PaceReading: Sendable, Equatable {
     public var spacing: Duration
     /// The measured spread of start-to-wire delays, added to the spacing.
     public var sendDelaySpread: Duration
-    /// The widening added by refusals at the stated limit.
-    public var pushback: Duration
+    /// The widening, in percent of the pace, added by refusals at the stated limit (engine-wide).
+    public var pushbackPercent: Double
 }

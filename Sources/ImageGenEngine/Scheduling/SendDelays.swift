@@ -20,9 +20,15 @@ struct SendDelays {
         next = (next + 1) % Self.capacity
     }
 
-    /// The spread of the delays: the largest (less the few outliers, once there are enough) less the smallest; zero until two are known.
+    /// Below this many delays, the smallest is not trusted: the next may be as quick as nothing
+    /// (the first requests pay for a connection, the next reuse it).
+    static let trusted = 8
+
+    /// The spread of the delays: the largest (less the few outliers, once there are enough) less
+    /// the smallest, or less nothing while few are known; zero before the first.
     var spread: Duration {
-        guard samples.count >= 2 else { return .zero }
+        guard let largest = samples.max() else { return .zero }
+        guard samples.count >= Self.trusted else { return largest }
         let sorted = samples.sorted()
         let dropped = samples.count >= Self.capacity / 2 ? Self.outliers : 0
         return sorted[sorted.count - 1 - dropped] - sorted[0]

@@ -151,8 +151,8 @@ extension StyleRunner {
             }
         case .halved(let pace):
             text = "rate limited without a stated limit; pace halved to \(Self.rate(pace)) requests per minute, growing back while requests wait"
-        case .pushedBack(let total):
-            text = "refused although paced at the stated limit; request starts are now spaced \(Int((total.seconds * 1000).rounded())) ms wider"
+        case .pushedBack(let percent):
+            text = "refused although paced at the stated limit; request starts of every quota are now spaced \(Self.rate(percent)) % wider"
         }
         control.emit(.message(style: style.name, text: "style \(style.name): \(quota): \(text)"))
         logger.info("pace changed", metadata: ["style": "\(style.name)", "quota": "\(quota)", "change": "\(text)"])

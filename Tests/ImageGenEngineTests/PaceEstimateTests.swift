@@ -1,0 +1,126 @@
+import Foundation
+@testable import ImageGenEngine
+import Testing
+
+/// The pace a quota is held to, as a pure state machine: where it starts, how demand grows it,
+/// what each kind of 429 does to it, and that a configured value caps it.
+@Suite("PaceEstimate: slow start, learned limits, AIMD, configured cap", .timeLimit(.minutes(1)))
+struct PaceEstimateTests {
+    @Test(arguments: [
+        (nil, nil, PaceEstimate.slowStart(perMinute: PaceEstimate.slowStartPerMinute)),
+        (0, nil, .unpaced), (0, 50, .unpaced),
+        (60, nil, .configured(perMinute: 60)),
+        (60, 30, .learned(limit: 30)),
+        (60, 120, .configured(perMinute: 60)),
+        (nil, 120, .learned(limit: 120)),
+    ] as [(Double?, Double?, PaceEstimate)])
+    func startsFromTheConfigurationAndWhatWasLearned(configured: Double?, learned: Double?, expected: PaceEstimate) {
+        #expect(PaceEstimate(configured: configured, learned: learned) == expected)
+    }
+
+    @Test func aSlowStartDoublesPerSecondOfDemandAtMostTwicePerStartAndStopsAtTheCap() {
+        var estimate = PaceEstimate.slowStart(perMinute: 30)
+        estimate.demand(seconds: 1, cap: nil)
+        #expect(estimate == .slowStart(perMinute: 60))
+        estimate.demand(seconds: 5, cap: nil)
+        #expect(estimate == .slowStart(perMinute: 120), "one start doubles at most")
+        estimate.demand(seconds: 0.5, cap: nil)
+        #expect(abs((estimate.perMinute ?? 0) - 120 * 2.0.squareRoot()) < 0.001)
+        estimate.demand(seconds: 1, cap: 200)
+        #expect(estimate == .slowStart(perMinute: 200))
+        estimate.demand(seconds: 0, cap: nil)
+        #expect(estimate == .slowStart(perMinute: 200), "no demand, no growth")
+    }
+
+    @Test(arguments: [PaceEstimate.configured(perMinute: 60), .learned(limit: 60), .unpaced])
+    func aKnownPaceDoesNotGrow(start: PaceEstimate) {
+        var estimate = start
+        estimate.demand(seconds: 30, cap: nil)
+        #expect(estimate == start)
+    }
+
+    static let minute429 = RateLimit(retryAfter: .seconds(1), window: .minute, limit: 120, model: "m", message: "q")
+    static let bare429 = RateLimit(message: "Resource exhausted.")
+    static let day429 = RateLimit(window: .day, limit: 250, message: "q")
+
+    @Test(arguments: [
+        (PaceEstimate.slowStart(perMinute: 240), minute429, nil, PaceEstimate.learned(limit: 120)),
+        (.configured(perMinute: 200), minute429, 200, .learned(limit: 120)),
+        (.learned(limit: 90), minute429, nil, .learned(limit: 120)),
+        (.slowStart(perMinute: 80), bare429, nil, .recovering(perMinute: 40, then: nil)),
+        (.learned(limit: 120), bare429, nil, .recovering(perMinute: 60, then: .learned(limit: 120))),
+        (.configured(perMinute: 100), bare429, 100, .recovering(perMinute: 50, then: .configured(perMinute: 100))),
+        (.recovering(perMinute: 40, then: .learned(limit: 120)), bare429, nil, .recovering(perMinute: 20, then: .learned(limit: 120))),
+        (.recovering(perMinute: 1.5, then: nil), bare429, nil, .recovering(perMinute: PaceEstimate.floor, then: nil)),
+        (.learned(limit: 120), day429, nil, .learned(limit: 120)),
+        (.unpaced, minute429, nil, .unpaced),
+        (.unpaced, bare429, nil, .unpaced),
+    ] as [(PaceEstimate, RateLimit, Double?, PaceEstimate)])
+    func whatA429DoesToThePace(start: PaceEstimate, limit: RateLimit, cap: Double?, expected: PaceEstimate) {
+        var estimate = start
+        estimate.rateLimited(limit, cap: cap)
+        #expect(estimate == expected)
+    }
+
+    @Test func aHalvedPaceGrowsBackAdditivelyAndBecomesWhatItWas() {
+        var estimate = PaceEstimate.recovering(perMinute: 60, then: .learned(limit: 120))
+        estimate.demand(seconds: 30, cap: nil)
+        #expect(estimate == .recovering(perMinute: 60 + 30 * PaceEstimate.recoveryPerSecond, then: .learned(limit: 120)))
+        estimate.demand(seconds: 30, cap: nil)
+        #expect(estimate == .learned(limit: 120))
+        #expect(estimate.learnedLimit == 120)
+        var probing = PaceEstimate.recovering(perMinute: 40, then: nil)
+        probing.demand(seconds: 10, cap: 45)
+        #expect(probing == .recovering(perMinute: 45, then: nil), "never above the cap")
+    }
+}
+
+/// A pace gate's spacing: the pace, the wider first gap, the measured spread of send delays, and
+/// the engine-wide pushback after refusals at the stated limit.
+@Suite("PaceGate spacing", .timeLimit(.minutes(1)))
+struct PaceGateSpacingTests {
+    static let quota = QuotaID(project: "p", model: "m")
+
+    @Test func theFirstGapIsWiderThenThePaceHolds() async throws {
+        let gate = PaceGate(quota: Self.quota, configured: 600)
+        #expect(gate.spacing == .seconds(0.1 * 1.25))
+        try await gate.waitTurn()
+        try await gate.waitTurn()
+        #expect(gate.spacing == .milliseconds(100))
+        #expect(gate.reading.phase == "configured" && gate.reading.requestsPerMinute == 600)
+    }
+
+    @Test func theSpreadOfSendDelaysWidensTheSpacing() {
+        let gate = PaceGate(quota: Self.quota, configured: 0)
+        #expect(gate.spacing == .zero, "unpaced")
+        let paced = PaceGate(quota: Self.quota, configured: 60)
+        let start = ContinuousClock.now
+        paced.observeSend(startedAt: start, sentAt: start + .milliseconds(7))
+        // Few delays known: the next might take nothing, so the whole delay counts.
+        #expect(paced.reading.sendDelaySpread == .milliseconds(7))
+        for delay in [2, 3, 2, 4, 3, 2, 3] { paced.observeSend(startedAt: start, sentAt: start + .milliseconds(delay)) }
+        #expect(paced.reading.sendDelaySpread == .milliseconds(5), "largest 7 less smallest 2")
+        paced.observeSend(startedAt: start + .seconds(1), sentAt: start)
+        #expect(paced.reading.sendDelaySpread == .milliseconds(5), "a send before its start is ignored")
+    }
+
+    @Test func aRefusalAtTheStatedLimitWidensEveryQuotaOnceASettle() {
+        let pushback = PacePushback()
+        let a = PaceGate(quota: Self.quota, configured: 60, pushback: pushback)
+        let b = PaceGate(quota: QuotaID(project: "q", model: "m"), configured: 120, pushback: pushback)
+        let limit = RateLimit(window: .minute, limit: 60, message: "q")
+        #expect(a.rateLimited(limit) == .pushedBack(percent: 1))
+        #expect(a.rateLimited(limit) == .pushedBack(percent: 1), "the same bunching: one step")
+        #expect(b.reading.pushbackPercent == 1)
+        #expect(pushback.widen(now: .now + PacePushback.settle) == 2)
+        // A stated limit below the pace is learned instead.
+        #expect(b.rateLimited(RateLimit(window: .minute, limit: 90, message: "q")) == .learned(limit: 90, pace: 90))
+        // A stated limit above the configured cap is learned, but the cap holds.
+        let capped = PaceGate(quota: Self.quota, configured: nil)
+        #expect(capped.rateLimited(RateLimit(window: .minute, limit: 500, message: "q")) == .learned(limit: 500, pace: 500))
+        // Refused far below a stated limit the configuration caps: spaced wider, never above the cap.
+        let low = PaceGate(quota: Self.quota, configured: 30)
+        #expect(low.rateLimited(RateLimit(window: .minute, limit: 500, message: "q")) == .pushedBack(percent: 1))
+        #expect(low.reading.requestsPerMinute == 30)
+    }
+}
