@@ -217,7 +217,7 @@ final class FakeGeminiBackend: Sendable {
         case .rateLimit:
             return FakeGeminiPayloads.rateLimited(
                 retryDelay: configuration.faultRetryDelay, quotaID: Self.perMinuteQuotaID, model: model,
-                limit: configuration.effectiveLimiter?.quotaValue ?? 10)
+                limit: configuration.effectiveLimiter?.quotaValue)
         case .rateLimitBare:
             return FakeGeminiPayloads.rateLimitedBare()
         case .dailyQuota:

@@ -1,7 +1,7 @@
 /// A failure the fake answers instead of an image, named as in scripts and prompts
 /// (`[[fault:rate_limit]]`, `--fault drop`, `POST /_fake/faults`).
 public enum FakeGeminiFault: String, Sendable, CaseIterable, Codable {
-    /// 429 with QuotaFailure (per-minute quota) and RetryInfo.retryDelay.
+    /// 429 with QuotaFailure (per-minute quota; its quotaValue when the fake has a limiter) and RetryInfo.retryDelay.
     case rateLimit = "rate_limit"
     /// 429 without details.
     case rateLimitBare = "rate_limit_bare"

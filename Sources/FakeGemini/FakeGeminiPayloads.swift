@@ -77,19 +77,18 @@ enum FakeGeminiPayloads {
         return "\(seconds).\(fraction)s"
     }
 
-    static func rateLimited(retryDelay: Duration?, quotaID: String, model: String, limit: Int) -> FakeGeminiReply {
+    /// A 429 naming the quota `quotaID` of `model`, with its `quotaValue` when `limit` is given.
+    static func rateLimited(retryDelay: Duration?, quotaID: String, model: String, limit: Int?) -> FakeGeminiReply {
         var message =
             "You exceeded your current quota, please check your plan and billing details. For more information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits."
+        var violation: [String: Any] = [
+            "quotaMetric": "generativelanguage.googleapis.com/generate_content_free_tier_requests",
+            "quotaId": quotaID,
+            "quotaDimensions": ["location": "global", "model": model],
+        ]
+        if let limit { violation["quotaValue"] = String(limit) }
         var details: [[String: Any]] = [
-            [
-                "@type": "type.googleapis.com/google.rpc.QuotaFailure",
-                "violations": [[
-                    "quotaMetric": "generativelanguage.googleapis.com/generate_content_free_tier_requests",
-                    "quotaId": quotaID,
-                    "quotaDimensions": ["location": "global", "model": model],
-                    "quotaValue": String(limit),
-                ]],
-            ],
+            ["@type": "type.googleapis.com/google.rpc.QuotaFailure", "violations": [violation]],
             [
                 "@type": "type.googleapis.com/google.rpc.Help",
                 "links": [["description": "Learn more about Gemini API quotas", "url": "https://ai.google.dev/gemini-api/docs/rate-limits"]],
