@@ -1,0 +1,81 @@
+import FakeGemini
+import Foundation
+import ImageGenEngine
+import ImageGenTestSupport
+import Testing
+
+/// Short versions of `imagegen-bench rate`'s rows: the engine, paced at the fake's limit, keeps to
+/// it against each limiter shape (a token bucket of one, fixed windows, a sliding window), and
+/// three models on the same three projects get nine quotas' worth, not three.
+@Suite("Limiter shapes over GeminiProvider and FakeGeminiServer", .serialized, .timeLimit(.minutes(2)))
+struct LimiterShapesOverFakeGeminiTests {
+    static let projects = ["p1", "p2", "p3"]
+    static let models = ["gemini-3.1-flash-image", "gemini-3-pro-image", "gemini-2.5-flash-image"]
+    /// 4 per second per quota: 5 per 1.25 s.
+    static let perMinute = 240.0
+    static let beatsPerQuota = 8
+
+    static func secret(_ style: Int, _ project: Int) -> String { "AIzaSySHAPE-s\(style)-p\(project)-zzLS0\(style)\(project)" }
+
+    static func board(_ count: Int) throws -> ValidatedStoryboard {
+        try ValidatedStoryboard(shots: [
+            ValidatedStoryboard.Shot(
+                id: "1", beats: (1...count).map { ValidatedStoryboard.Beat(id: "1.\($0)", prompt: "quay \($0)", transition: .cut) })
+        ])
+    }
+
+    /// Images per second of a style from its first request's arrival to its last's.
+    static func rate(_ log: [FakeGeminiRequestLogEntry]) -> Double {
+        let admitted = log.filter { $0.status == 200 }
+        guard let first = admitted.first?.time, let last = admitted.last?.time, admitted.count > 1 else { return 0 }
+        return Double(admitted.count - 1) / last.timeIntervalSince(first)
+    }
+
+    @Test(arguments: FakeGeminiLimiter.Kind.allCases)
+    func thePaceHoldsAgainstEachShape(shape: FakeGeminiLimiter.Kind) async throws {
+        let limiter = shape.limiter(requests: 5, window: .milliseconds(1_250))
+        var keys: [String: String] = [:]
+        for (index, project) in Self.projects.enumerated() { keys[Self.secret(0, index)] = project }
+        let fake = FakeGeminiConfiguration(keys: keys, limiter: limiter, latency: .milliseconds(100))
+        try await EngineRig.with(fake) { rig in
+            let style = rig.style(
+                "s", keys: Self.projects.enumerated().map { (Self.secret(0, $0.offset), $0.element) }, rpm: Self.perMinute, inFlight: 4)
+            let (summary, _) = try await rig.run(rig.engine([style]), try Self.board(Self.beatsPerQuota * Self.projects.count))
+            #expect(summary.styles.first?.done == Self.beatsPerQuota * Self.projects.count)
+            let log = rig.log(style: "s")
+            let refused = log.filter { $0.status == 429 }.count
+            #expect(refused <= Self.projects.count, "\(shape): \(refused) of \(log.count) refused")
+            for project in Self.projects {
+                let rate = Self.rate(log.filter { $0.project == project })
+                #expect(rate >= 0.8 * Self.perMinute / 60 && rate <= 1.05 * Self.perMinute / 60, "\(shape) \(project): \(rate)/s")
+            }
+        }
+    }
+
+    @Test func threeModelsOnTheSameProjectsAreNineQuotas() async throws {
+        var keys: [String: String] = [:]
+        for style in 0..<3 { for (index, project) in Self.projects.enumerated() { keys[Self.secret(style, index)] = project } }
+        let fake = FakeGeminiConfiguration(
+            keys: keys, limiter: .slidingWindow(requests: 5, window: .milliseconds(1_250)), latency: .milliseconds(100))
+        try await EngineRig.with(fake) { rig in
+            let styles = Self.models.enumerated().map { offset, model -> StyleConfiguration in
+                var style = rig.style(
+                    "m\(offset)", keys: Self.projects.enumerated().map { (Self.secret(offset, $0.offset), $0.element) },
+                    rpm: Self.perMinute, inFlight: 4)
+                style.model = model
+                return style
+            }
+            let (summary, _) = try await rig.run(rig.engine(styles), try Self.board(Self.beatsPerQuota * Self.projects.count))
+            #expect(summary.styles.allSatisfy { $0.done == Self.beatsPerQuota * Self.projects.count })
+            // Each (project, model) at its own pace: were the quota the project's alone, each would get a third.
+            for (offset, model) in Self.models.enumerated() {
+                for project in Self.projects {
+                    let mine = rig.log(style: "m\(offset)").filter { $0.project == project }
+                    #expect(mine.allSatisfy { $0.model == model })
+                    let rate = Self.rate(mine)
+                    #expect(rate >= 0.8 * Self.perMinute / 60, "\(model) on \(project): \(rate)/s")
+                }
+            }
+        }
+    }
+}
