@@ -14,8 +14,8 @@ final class CurlTransfer {
     var exceededMaximum = false
     /// The most request-body bytes libcurl reported as sent.
     var uploaded: Int64 = 0
-    /// When libcurl first reported the whole request body sent.
-    var sentAt: ContinuousClock.Instant?
+    /// Whether libcurl has reported the whole request body sent (and `request.onSent` was called).
+    var sent = false
 
     init(id: UInt64, request: HTTPTransferRequest, continuation: CheckedContinuation<HTTPTransferResult, any Error>) {
         self.id = id
@@ -78,7 +78,7 @@ final class CurlTransfer {
         if code == CURLE_OK {
             var status: CLong = 0
             _ = ccurl_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
-            return .response(status: Int(status), body: received, sentAt: sentAt)
+            return .response(status: Int(status), body: received)
         }
         let kind: TransportFailureKind
         switch code {
@@ -129,6 +129,9 @@ private let curlTransferProgress: ccurl_xferinfo_callback = { context, _, _, _, 
     guard let context else { return 0 }
     let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
     transfer.uploaded = max(transfer.uploaded, Int64(uploadedNow))
-    if transfer.sentAt == nil, transfer.uploaded >= Int64(transfer.request.body.count) { transfer.sentAt = ContinuousClock.now }
+    if !transfer.sent, transfer.uploaded >= Int64(transfer.request.body.count) {
+        transfer.sent = true
+        transfer.request.onSent?(ContinuousClock.now)
+    }
     return 0
 }

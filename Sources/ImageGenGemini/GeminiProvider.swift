@@ -76,7 +76,8 @@ public final class GeminiProvider: ImageProvider {
             connectTimeout: configuration.connectTimeout,
             maxResponseBytes: configuration.maxResponseBytes,
             userAgent: configuration.userAgent,
-            reuseConnection: configuration.reuseConnections)
+            reuseConnection: configuration.reuseConnections,
+            onSent: request.onSent)
         let decoder = GeminiResponseDecoder(secret: request.key.secret)
         let started = ContinuousClock.now
         let outcome: HTTPTransferResult
@@ -88,12 +89,8 @@ public final class GeminiProvider: ImageProvider {
         }
         let elapsed = ContinuousClock.now - started
         switch outcome {
-        case .response(let status, let responseBody, let sentAt):
-            var result = decoder.decode(status: status, body: responseBody)
-            if case .success(var image) = result {
-                image.sentAt = sentAt
-                result = .success(image)
-            }
+        case .response(let status, let responseBody):
+            let result = decoder.decode(status: status, body: responseBody)
             logger.debug(
                 "gemini response",
                 metadata: [

@@ -12,4 +12,6 @@ struct HTTPTransferRequest: Sendable {
     var userAgent: String
     /// Whether the connection may come from, and go back to, libcurl's pool.
     var reuseConnection: Bool
+    /// Called once, on the I/O thread, when libcurl has handed the whole body to the socket.
+    var onSent: (@Sendable (ContinuousClock.Instant) -> Void)? = nil
 }

@@ -2,6 +2,7 @@ import FakeGemini
 import Foundation
 import ImageGenEngine
 import ImageGenGemini
+import Synchronization
 import Testing
 
 /// The real provider over real loopback HTTP against the in-process fake.
@@ -217,6 +218,26 @@ struct GeminiProviderTests {
             #expect(server.requestLog().last?.kind == "rate_limited")
             try await Task.sleep(for: retryAfter + .milliseconds(20))
             _ = try await provider.generate(Support.request("pace 3"))
+        }
+    }
+
+    /// The engine measures how late requests reach the wire from `onSent`: called once per request,
+    /// after it was handed over and before its answer, with a reference image (a large body) or none.
+    @Test(arguments: [0, 600_000])
+    func onSentIsCalledOnceWhenTheWholeRequestIsOut(referenceBytes: Int) async throws {
+        try await Support.withFake(Support.fakeConfiguration { $0.latency = .milliseconds(200) }) { _, provider in
+            let calls = Mutex<[ContinuousClock.Instant]>([])
+            let references = referenceBytes == 0 ? [] : [ReferenceImage(mimeType: "image/png", data: Data(count: referenceBytes))]
+            var request = Support.request("sent", references: references)
+            request.onSent = { instant in calls.withLock { $0.append(instant) } }
+            let started = ContinuousClock.now
+            _ = try await provider.generate(request)
+            let answered = ContinuousClock.now
+            let sent = calls.withLock { $0 }
+            #expect(sent.count == 1)
+            if let at = sent.first {
+                #expect(at >= started && answered - at >= .milliseconds(190), "sent \(at - started) after the start, answered \(answered - at) later")
+            }
         }
     }
 

@@ -33,6 +33,10 @@ public struct ImageRequest: Sendable {
     /// When the request passed its project's pace (the start the quota counts); the engine sets it
     /// just before it calls the provider, nil before that.
     public var startedAt: ContinuousClock.Instant?
+    /// Called at most once, from any thread, when the whole request has been handed to the network:
+    /// with ``startedAt`` it measures how much later than its start a request arrives. A provider
+    /// that cannot tell never calls it.
+    public var onSent: (@Sendable (ContinuousClock.Instant) -> Void)?
 
     public init(
         model: String, prompt: String, references: [ReferenceImage] = [],
@@ -69,19 +73,12 @@ public struct GeneratedImage: Sendable {
     public var usage: TokenUsage
     /// Any text the model sent with the image.
     public var text: String?
-    /// When the whole request had been handed to the network, if the provider knows: with the
-    /// start the pace granted, it measures how much a request's arrival lags its start.
-    public var sentAt: ContinuousClock.Instant?
 
-    public init(
-        mimeType: String, data: Data, usage: TokenUsage = TokenUsage(), text: String? = nil,
-        sentAt: ContinuousClock.Instant? = nil
-    ) {
+    public init(mimeType: String, data: Data, usage: TokenUsage = TokenUsage(), text: String? = nil) {
         self.mimeType = mimeType
         self.data = data
         self.usage = usage
         self.text = text
-        self.sentAt = sentAt
     }
 }
 

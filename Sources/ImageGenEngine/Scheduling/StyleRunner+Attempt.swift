@@ -103,7 +103,9 @@ extension StyleRunner {
     ) async throws(EndedEarly) -> (GeneratedImage, Duration) {
         var request = request
         do {
-            request.startedAt = try await gate.waitTurn()
+            let granted = try await gate.waitTurn()
+            request.startedAt = granted
+            request.onSent = { [gate] sentAt in gate.observeSend(startedAt: granted, sentAt: sentAt) }
         } catch {
             throw .failure(.cancelled)
         }
@@ -114,7 +116,6 @@ extension StyleRunner {
         let started = request.startedAt ?? ContinuousClock.now
         do {
             let image = try await provider.generate(request)
-            if let granted = request.startedAt, let sentAt = image.sentAt { gate.observeSend(startedAt: granted, sentAt: sentAt) }
             return (image, ContinuousClock.now - started)
         } catch let failure as ProviderFailure {
             if case .transient(_, let message, true) = failure {
