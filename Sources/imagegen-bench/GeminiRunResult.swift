@@ -27,4 +27,19 @@ struct GeminiRunResult: Sendable {
         let span = (sorted[sorted.count - 1] - sorted[warmup - 1]).seconds
         return Double(sorted.count - warmup) / max(span, 1e-9)
     }
+
+    /// The admitted requests per second that reached the fake, summed over its quotas (project,
+    /// model): each quota's rate is its admitted arrivals after the first `skip`, less one, over
+    /// the time from that arrival to its last — intervals over time, so the quotas' requests
+    /// arriving together do not count twice at the start (as an image count over a span does).
+    func quotaRate(skip: Int) -> Double {
+        let admitted = requestLog.filter { $0.status == 200 }
+        let byQuota = Dictionary(grouping: admitted) { "\($0.project ?? "?")/\($0.model)" }
+        return byQuota.values.reduce(0) { total, entries in
+            let times = entries.map(\.time).sorted()
+            guard times.count > skip + 1 else { return total }
+            let span = times[times.count - 1].timeIntervalSince(times[skip])
+            return total + Double(times.count - 1 - skip) / max(span, 1e-9)
+        }
+    }
 }

@@ -125,7 +125,9 @@ struct RateCommand: AsyncParsableCommand {
         report.add("images", Double(main.images), "", "done (failed: \(main.failed), job state \(main.state.rawValue))")
         report.add("wall", main.wall.seconds, "s", "whole job")
         report.add("steady rate", steady, "img/s", "from image #\(warmup) to the last")
-        report.add("steady rate / bound", steady / bound, "ratio", "achieved ÷ bound, after warm-up", headline: true)
+        report.add("steady rate / bound", steady / bound, "ratio", "images ÷ span ÷ bound after warm-up (counts a burst of parallel quotas at its start: reads high)")
+        report.add("quota rate / bound", main.quotaRate(skip: 2) / bound, "ratio", "admitted arrivals per quota, intervals ÷ time after each quota's first 2, summed, ÷ bound", headline: true)
+        report.add("quota rate / bound, whole run", main.quotaRate(skip: 0) / bound, "ratio", "the same from each quota's first arrival (a slow start included)", headline: auto)
         report.add("whole-run rate / bound", whole / bound, "ratio", "images ÷ wall ÷ bound, warm-up included")
         report.add("requests", Double(main.requestLog.count), "", "generateContent requests the fake saw")
         report.add("429 share", Double(main.rateLimitedRequests) / Double(max(main.requestLog.count, 1)), "ratio", "per-minute 429s ÷ requests (fake's log)", headline: true)
@@ -143,7 +145,7 @@ struct RateCommand: AsyncParsableCommand {
             let learned = run.learnedLimits.entries.values.map(\.requestsPerMinute)
             report.add("learned quotas", Double(learned.count), "", "limits read back from \(LearnedLimits.fileName): \(Set(learned).sorted().map { BenchReport.format($0) }.joined(separator: ", ")) per minute")
             let second = try await run.run(logger: logger)
-            report.add("restarted: steady rate / bound", second.steadyRate(warmup: warmup) / bound, "ratio", "second run, new engine, limits read from the state file", headline: true)
+            report.add("restarted: quota rate / bound", second.quotaRate(skip: 2) / bound, "ratio", "second run, new engine, limits read from the state file", headline: true)
             report.add("restarted: 429 share", Double(second.rateLimitedRequests) / Double(max(second.requestLog.count, 1)), "ratio", "second run's per-minute 429s ÷ requests", headline: true)
         }
 

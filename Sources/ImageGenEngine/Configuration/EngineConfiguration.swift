@@ -45,7 +45,7 @@ public struct EngineConfiguration: Sendable, Equatable {
     public init(
         styles: [StyleConfiguration] = StyleConfiguration.defaults, maxConcurrentRequests: Int? = nil,
         durability: Durability = .full, journalCompactionLines: Int = 1000, offline: OfflineSettings = OfflineSettings(),
-        paceMarginPercent: Double = 0, maxStoryboardBytes: Int = defaultMaxStoryboardBytes,
+        paceMarginPercent: Double = 0.5, maxStoryboardBytes: Int = defaultMaxStoryboardBytes,
         maxReferenceImageBytes: Int = defaultMaxReferenceImageBytes
     ) {
         self.maxStoryboardBytes = maxStoryboardBytes
