@@ -24,9 +24,12 @@ struct LearnedLimitsTests {
         #expect(first.record(a, perMinute: 120, now: now))
         #expect(first.record(b, perMinute: 20, now: now))
         #expect(!first.record(a, perMinute: 120, now: now), "the same limit again is not news")
+        #expect(first.recordPushback(2) && !first.recordPushback(2))
         try first.persist()
         let second = try LearnedLimits.load(file: file)
         #expect(second.entries.mapValues(\.requestsPerMinute) == [a: 120, b: 20])
+        #expect(second.pushbackPercent == 2)
+        #expect(PaceGates(learned: second).pushback.percent == 2, "a new engine spaces as wide as the last one learned")
         #expect(second.limit(for: a, now: now)?.fresh == true)
         #expect(second.limit(for: a, now: now + LearnedLimits.freshness + 1)?.fresh == false)
         let text = try String(contentsOf: file, encoding: .utf8)
@@ -44,6 +47,8 @@ struct LearnedLimitsTests {
         ("{", "not a learned-limits document (invalid JSON)"),
         (#"{"version":2,"limits":[]}"#, "version 2, this server reads version 1"),
         (#"{"limits":[]}"#, ".version is missing"),
+        (#"{"version":1,"pushbackPercent":11,"limits":[]}"#, "pushbackPercent must be between 0 and 10, not 11.0"),
+        (#"{"version":1,"pushbackPercent":-1,"limits":[]}"#, "pushbackPercent must be between 0 and 10, not -1.0"),
         (#"{"version":1,"limits":[{"project":"p","model":"m","requestsPerMinute":0,"learnedAt":"2026-12-01T00:00:00Z"}]}"#,
          "limits[0]: requestsPerMinute must be a number of at least 1, not 0.0"),
         (#"{"version":1,"limits":[{"project":"","model":"m","requestsPerMinute":5,"learnedAt":"2026-12-01T00:00:00Z"}]}"#,

@@ -39,6 +39,13 @@ final class JobControl: Sendable {
         try await io.run { try learned.persist() }
     }
 
+    /// Records the engine's pushback (``PacePushback``) and writes it to the state directory when it changed.
+    func learnPushback(_ percent: Double, io: BlockingIO) async throws {
+        guard gates.learned.recordPushback(percent) else { return }
+        let learned = gates.learned
+        try await io.run { try learned.persist() }
+    }
+
     func emit(_ event: EngineEvent) {
         continuation.yield(event)
     }

@@ -4,10 +4,12 @@ internal import Synchronization
 /// The per-minute limits Gemini's 429s stated, per quota (``QuotaID``), kept in a JSON file in the
 /// server's state directory so that a restarted server paces at them at once instead of
 /// relearning them with 429s. A limit older than ``freshness`` is only where a slow start
-/// begins (a project's tier may have changed). Holds no key: projects and models only.
+/// begins (a project's tier may have changed). Also kept: the engine's pushback (``PacePushback``),
+/// how much wider than the stated limits this host must space requests. Holds no key: projects
+/// and models only.
 ///
 /// ```json
-/// {"version": 1, "limits": [{"project": "film-a", "model": "gemini-3.1-flash-image",
+/// {"version": 1, "pushbackPercent": 1, "limits": [{"project": "film-a", "model": "gemini-3.1-flash-image",
 ///   "requestsPerMinute": 120, "learnedAt": "2026-12-02T05:00:00Z"}]}
 /// ```
 public final class LearnedLimits: Sendable {
@@ -19,6 +21,7 @@ public final class LearnedLimits: Sendable {
 
     private struct State {
         var entries: [QuotaID: Entry] = [:]
+        var pushbackPercent = 0.0
         /// Bumped on every change; the file holds `written`.
         var version = 0
         var written = 0
@@ -45,9 +48,9 @@ public final class LearnedLimits: Sendable {
         self.init(file: file, entries: [:])
     }
 
-    init(file: URL?, entries: [QuotaID: Entry]) {
+    init(file: URL?, entries: [QuotaID: Entry], pushbackPercent: Double = 0) {
         self.file = file
-        self.state = Mutex(State(entries: entries))
+        self.state = Mutex(State(entries: entries, pushbackPercent: pushbackPercent))
     }
 
     /// Reads `file` (a missing file holds no limits). Blocking. Throws ``EngineError`` naming the
@@ -61,7 +64,8 @@ public final class LearnedLimits: Sendable {
         } catch {
             throw EngineError(.invalidConfiguration, "learned limits \(file.path): cannot be read: \(error.localizedDescription)")
         }
-        return LearnedLimits(file: file, entries: try LearnedLimitsFile.decode(data, path: file.path))
+        let (entries, pushback) = try LearnedLimitsFile.decode(data, path: file.path)
+        return LearnedLimits(file: file, entries: entries, pushbackPercent: pushback)
     }
 
     /// The limit learned for `quota`, and whether it is still fresh at `now`.
@@ -73,6 +77,19 @@ public final class LearnedLimits: Sendable {
 
     /// Every limit held, by quota.
     public var entries: [QuotaID: Entry] { state.withLock { $0.entries } }
+
+    /// The pushback learned, in percent.
+    public var pushbackPercent: Double { state.withLock { $0.pushbackPercent } }
+
+    /// Records the engine's pushback; returns whether it changed.
+    func recordPushback(_ percent: Double) -> Bool {
+        state.withLock { state in
+            guard state.pushbackPercent != percent else { return false }
+            state.pushbackPercent = percent
+            state.version += 1
+            return true
+        }
+    }
 
     /// Records that Gemini stated `perMinute` for `quota`; returns whether that changed anything
     /// (the same limit learned again within a day is not news).
@@ -92,11 +109,11 @@ public final class LearnedLimits: Sendable {
     func persist() throws {
         guard let file else { return }
         try writer.withLock { _ in
-            let (entries, version) = state.withLock { state -> ([QuotaID: Entry], Int?) in
-                state.version > state.written ? (state.entries, state.version) : ([:], nil)
+            let (entries, pushback, version) = state.withLock { state -> ([QuotaID: Entry], Double, Int?) in
+                state.version > state.written ? (state.entries, state.pushbackPercent, state.version) : ([:], 0, nil)
             }
             guard let version else { return }
-            try DurableFiles.write(LearnedLimitsFile.encode(entries), to: file, sync: true)
+            try DurableFiles.write(LearnedLimitsFile.encode(entries, pushbackPercent: pushback), to: file, sync: true)
             state.withLock { $0.written = max($0.written, version) }
         }
     }

@@ -9,6 +9,7 @@ enum LearnedLimitsFile {
 
     private struct Document: Codable {
         var version: Int
+        var pushbackPercent: Double?
         var limits: [Limit]
     }
 
@@ -19,17 +20,17 @@ enum LearnedLimitsFile {
         var learnedAt: Date
     }
 
-    static func encode(_ entries: [QuotaID: LearnedLimits.Entry]) throws -> Data {
+    static func encode(_ entries: [QuotaID: LearnedLimits.Entry], pushbackPercent: Double) throws -> Data {
         let limits = entries.map { quota, entry in
             Limit(project: quota.project, model: quota.model, requestsPerMinute: entry.requestsPerMinute, learnedAt: entry.learnedAt)
         }.sorted { ($0.project, $0.model) < ($1.project, $1.model) }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         encoder.dateEncodingStrategy = .iso8601
-        return try encoder.encode(Document(version: version, limits: limits)) + Data("\n".utf8)
+        return try encoder.encode(Document(version: version, pushbackPercent: pushbackPercent, limits: limits)) + Data("\n".utf8)
     }
 
-    static func decode(_ data: Data, path: String) throws(EngineError) -> [QuotaID: LearnedLimits.Entry] {
+    static func decode(_ data: Data, path: String) throws(EngineError) -> (entries: [QuotaID: LearnedLimits.Entry], pushbackPercent: Double) {
         func bad(_ what: String) -> EngineError { EngineError(.invalidConfiguration, "learned limits \(path): \(what)") }
         guard data.count <= maxBytes else { throw bad("\(data.count) bytes, more than \(maxBytes): not a learned-limits file") }
         let decoder = JSONDecoder()
@@ -41,6 +42,10 @@ enum LearnedLimitsFile {
             throw bad("not a learned-limits document (\(Self.describe(error)))")
         }
         guard document.version == version else { throw bad("version \(document.version), this server reads version \(version)") }
+        let pushback = document.pushbackPercent ?? 0
+        guard pushback.isFinite, (0...PacePushback.maximum).contains(pushback) else {
+            throw bad("pushbackPercent must be between 0 and \(Int(PacePushback.maximum)), not \(pushback)")
+        }
         var entries: [QuotaID: LearnedLimits.Entry] = [:]
         for (index, limit) in document.limits.enumerated() {
             let at = "limits[\(index)]"
@@ -52,7 +57,7 @@ enum LearnedLimitsFile {
             guard entries[quota] == nil else { throw bad("\(at): \(quota) is listed twice") }
             entries[quota] = LearnedLimits.Entry(requestsPerMinute: limit.requestsPerMinute, learnedAt: limit.learnedAt)
         }
-        return entries
+        return (entries, pushback)
     }
 
     /// A decoding error in a line: the field's path and what was wrong.

@@ -23,7 +23,7 @@ indirect enum PaceEstimate: Equatable, Sendable {
     case recovering(perMinute: Double, then: PaceEstimate?)
 
     /// Where a slow start begins: modest beside paid tiers, a single 429 above the free tier.
-    static let slowStartPerMinute: Double = 30
+    static let slowStartPerMinute: Double = 60
     /// A slow start's ceiling when nothing is configured (the in-flight cap binds long before).
     static let slowStartMaximum: Double = 6_000
     /// How fast a halved pace grows back, per second of demand.

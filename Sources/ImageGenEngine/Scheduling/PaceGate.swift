@@ -33,7 +33,11 @@ final class PaceGate: Sendable {
 
         func spacing(pushbackPercent: Double) -> Duration {
             guard let pace, pace > 0 else { return .zero }
-            let cold = warm ? 0 : PaceGate.coldStartPercent
+            // Only at a known limit: a learning pace is below it.
+            let cold: Double = switch estimate {
+            case .configured, .learned: warm ? 0 : PaceGate.coldStartPercent
+            case .unpaced, .slowStart, .recovering: 0
+            }
             return .seconds(60 / pace * (1 + (marginPercent + pushbackPercent + cold) / 100)) + delays.spread
         }
     }

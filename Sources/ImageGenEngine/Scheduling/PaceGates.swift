@@ -10,11 +10,12 @@ final class PaceGates: Sendable {
     private let gates = Mutex<[QuotaID: PaceGate]>([:])
     let learned: LearnedLimits
     let marginPercent: Double
-    let pushback = PacePushback()
+    let pushback: PacePushback
 
     init(learned: LearnedLimits = LearnedLimits(), marginPercent: Double = 0) {
         self.learned = learned
         self.marginPercent = marginPercent
+        self.pushback = PacePushback(percent: learned.pushbackPercent)
     }
 
     /// The gate of `quota`, for a style whose configured pace is `configured` (nil: learn it;

@@ -15,7 +15,12 @@ final class PacePushback: Sendable {
         var lastStep: ContinuousClock.Instant?
     }
 
-    private let state = Mutex(State())
+    private let state: Mutex<State>
+
+    /// Starting from `percent` (what an earlier run learned, from the state directory).
+    init(percent: Double = 0) {
+        state = Mutex(State(percent: min(Self.maximum, max(0, percent))))
+    }
 
     var percent: Double { state.withLock { $0.percent } }
 

@@ -153,6 +153,11 @@ extension StyleRunner {
             text = "rate limited without a stated limit; pace halved to \(Self.rate(pace)) requests per minute, growing back while requests wait"
         case .pushedBack(let percent):
             text = "refused although paced at the stated limit; request starts of every quota are now spaced \(Self.rate(percent)) % wider"
+            do {
+                try await control.learnPushback(percent, io: io)
+            } catch {
+                logger.error("cannot keep the pushback", metadata: ["error": "\(error)"])
+            }
         }
         control.emit(.message(style: style.name, text: "style \(style.name): \(quota): \(text)"))
         logger.info("pace changed", metadata: ["style": "\(style.name)", "quota": "\(quota)", "change": "\(text)"])
