@@ -41,6 +41,8 @@ struct RateCommand: AsyncParsableCommand {
     var auto = false
     @Flag(help: "With --auto: run the job again on a new engine that reads the limits the first kept (a restarted server).")
     var restart = false
+    @Flag(help: "Print each quota's first arrivals at the fake (seconds from its first; ! marks a 429) to stderr.")
+    var arrivals = false
     @Option(help: "Beats of the sequential (maxConcurrentRequests=1) sample; 0 skips it.")
     var sequentialBeats = 10
     @Flag(help: "Also print the report as JSON.")
@@ -131,14 +133,7 @@ struct RateCommand: AsyncParsableCommand {
         report.add("whole-run rate / bound", whole / bound, "ratio", "images ÷ wall ÷ bound, warm-up included")
         report.add("requests", Double(main.requestLog.count), "", "generateContent requests the fake saw")
         report.add("429 share", Double(main.rateLimitedRequests) / Double(max(main.requestLog.count, 1)), "ratio", "per-minute 429s ÷ requests (fake's log)", headline: true)
-        if ProcessInfo.processInfo.environment["IMAGEGEN_BENCH_DEBUG"] != nil {
-            let byProject = Dictionary(grouping: main.requestLog, by: { $0.project ?? "?" })
-            for (project, entries) in byProject.sorted(by: { $0.key < $1.key }) {
-                let t0 = entries.first?.time ?? Date()
-                let line = entries.map { "\($0.kind == "image" ? "" : "!")\(String(format: "%.3f", $0.time.timeIntervalSince(t0)))" }.prefix(12).joined(separator: " ")
-                FileHandle.standardError.write(Data("\(project): \(line)\n".utf8))
-            }
-        }
+        if arrivals { Self.printArrivals(main.requestLog) }
         if restart {
             FileHandle.standardError.write(Data("rate: second run on a restarted engine with the learned limits…\n".utf8))
             run.learnedLimits = try LearnedLimits.load(file: limitsFile)
@@ -171,5 +166,15 @@ struct RateCommand: AsyncParsableCommand {
         report.add("sequential extrapolated", extrapolated, "s", "per image × \(mainImages) images (extrapolated, not run)")
         report.add("speedup", extrapolated / max(mainWall.seconds, 1e-9), "ratio", "extrapolated sequential wall ÷ concurrent wall", headline: true)
         report.notes.append("the sequential time is extrapolated per image from a \(sequential.images)-image sample run with maxConcurrentRequests=1")
+    }
+
+    /// Each quota's first 12 arrivals at the fake, in seconds from its first; `!` marks a refusal.
+    static func printArrivals(_ log: [FakeGeminiRequestLogEntry]) {
+        let byQuota = Dictionary(grouping: log) { "\($0.project ?? "?")/\($0.model)" }
+        for (quota, entries) in byQuota.sorted(by: { $0.key < $1.key }) {
+            let t0 = entries.first?.time ?? Date()
+            let times = entries.prefix(12).map { ($0.status == 200 ? "" : "!") + String(format: "%.3f", $0.time.timeIntervalSince(t0)) }
+            FileHandle.standardError.write(Data("\(quota): \(times.joined(separator: " "))\n".utf8))
+        }
     }
 }
