@@ -116,7 +116,8 @@ public struct GenerationServerOptions: ParsableArguments {
         var factory = ProviderFactory(logger: logger).engineFactory
         if let metrics {
             let unmetered = factory
-            factory = { @Sendable style in MeteredProvider(unmetered(style), style: style.name, metrics: metrics) }
+            let prices = configuration.prices
+            factory = { @Sendable style in MeteredProvider(unmetered(style), style: style.name, metrics: metrics, prices: prices) }
         }
         let engine = ImageEngine(configuration: configuration, logger: logger, providerFactory: factory)
         var service = ServiceConfiguration(
