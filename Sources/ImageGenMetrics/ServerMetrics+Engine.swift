@@ -1,7 +1,8 @@
 public import ImageGenEngine
 import Prometheus
 
-/// The engine's events, counted as the service receives them.
+/// The engine's events, counted as the service receives them (billed requests, tokens and spend are
+/// counted per request by ``MeteredProvider``).
 extension ServerMetrics {
     /// Counts one engine event of job `jobID`.
     public func record(jobID: String, _ event: EngineEvent) {
@@ -9,9 +10,8 @@ extension ServerMetrics {
         case .beat(let beat): record(beat)
         case .key(let key): record(key)
         case .progress(let counters): setInFlight(jobID: jobID, style: counters.style, counters.inFlight)
-        case .styleFinished(let report): record(report)
         case .jobFinished(let summary): finishInFlight(jobID: jobID, styles: summary.styles.map(\.style))
-        case .message: break
+        case .styleFinished, .message: break
         }
     }
 
@@ -34,19 +34,6 @@ extension ServerMetrics {
             counter("engine", "cooldowns", "Cool-downs after a rate limit, by style and Google Cloud project.",
                     [("style", key.style), ("project", key.project)]).increment()
         }
-    }
-
-    private func record(_ report: StyleReport) {
-        let spend = report.spend
-        let labels = labels(report.style)
-        counter("engine", "billed_requests", "Requests that may have been billed (an image, a blocked or image-less answer), by style and model; added when a style finishes.",
-                labels).increment(by: Int64(spend.imagesReceived + spend.wastedAttempts))
-        counter("engine", "unknown_outcome_requests", "Requests whose outcome is unknown (sent, then lost: may have been billed), by style and model; added when a style finishes.",
-                labels).increment(by: Int64(spend.unknownOutcomeAttempts))
-        counter("engine", "prompt_tokens", "Prompt tokens Gemini reported, by style and model; added when a style finishes.", labels)
-            .increment(by: Int64(spend.usage.promptTokens))
-        counter("engine", "output_tokens", "Output tokens Gemini reported (what image output is billed by), by style and model; added when a style finishes.", labels)
-            .increment(by: Int64(spend.usage.outputTokens))
     }
 
     func inFlightGauge(_ style: String) -> Gauge {

@@ -15,6 +15,14 @@ public final class ServerMetrics: Sendable {
     private let models: [String: String]
     /// Requests in flight by job, then style: summed per style into the gauge.
     let inFlight = Mutex<[String: [String: Int]]>([:])
+    /// The optional pace gauges (learned and configured limits) that have a series now.
+    let publishedLimits = Mutex<Set<PublishedLimit>>([])
+
+    /// One optional pace gauge series: the metric and its quota.
+    struct PublishedLimit: Hashable {
+        var metric: String
+        var quota: QuotaID
+    }
 
     /// Buckets of the RPC latency histogram, from a quick unary call to a long event stream.
     static let latencyBuckets: [Duration] = [
@@ -49,7 +57,7 @@ public final class ServerMetrics: Sendable {
 
     // MARK: Service
 
-    /// Sets the service gauges to what the service holds now (called before each scrape).
+    /// Sets the service gauges and the engine's pace gauges to what they are now (called before each scrape).
     public func record(_ gauges: ServiceGauges) {
         for state in JobState.allCases where state != .unspecified {
             gauge("service", "jobs", "", "Jobs the server holds in memory (running, and the finished ones kept), by state.",
@@ -57,6 +65,7 @@ public final class ServerMetrics: Sendable {
         }
         gauge("service", "event_stream_watchers", "", "Event streams (StartGeneration, WatchJob) attached to a job.", [])
             .set(Double(gauges.watchers))
+        record(paces: gauges.paces)
     }
 }
 

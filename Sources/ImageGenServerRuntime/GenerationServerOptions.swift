@@ -116,7 +116,8 @@ public struct GenerationServerOptions: ParsableArguments {
         var factory = ProviderFactory(logger: logger).engineFactory
         if let metrics {
             let unmetered = factory
-            factory = { @Sendable style in MeteredProvider(unmetered(style), style: style.name, metrics: metrics) }
+            let prices = configuration.prices
+            factory = { @Sendable style in MeteredProvider(unmetered(style), style: style.name, metrics: metrics, prices: prices) }
         }
         let (learned, learnedNote) = Self.learnedLimits(in: stateDirectory)
         if let learnedNote { logger.warning("\(learnedNote)") }

@@ -157,6 +157,19 @@ struct MetricsEndpointTests {
         #expect(after.value("imagegen_engine_in_flight_requests", style) == 0)
         #expect(after.value("imagegen_service_event_stream_watchers") == 0)
         #expect(after.value("imagegen_service_jobs", ["state": "running"]) == 0)
+        // The 429 stated the fake's limit (10 a minute): learned, under the configured 600.
+        let quota = ["project": "proj-1", "model": model]
+        let pace: [(String, [String: String], Double)] = [
+            ("imagegen_engine_learned_limit_requests_per_minute", quota, 10),
+            ("imagegen_engine_configured_limit_requests_per_minute", quota, 600),
+            ("imagegen_engine_pace_requests_per_minute", quota, 10),
+            ("imagegen_engine_pace_phase", quota.merging(["phase": "learned"]) { $1 }, 1),
+            ("imagegen_engine_pace_phase", quota.merging(["phase": "configured"]) { $1 }, 0),
+        ]
+        for (name, labels, expected) in pace {
+            #expect(after.value(name, labels) == expected, "\(name)\(labels): \(after.value(name, labels)), expected \(expected)")
+        }
+        #expect(after.labelSets("imagegen_engine_learned_limit_requests_per_minute") == [quota])
         let types: [String: String] = [
             "imagegen_rpc_calls_total": "counter", "imagegen_rpc_call_duration_seconds": "histogram",
             "imagegen_engine_in_flight_requests": "gauge", "imagegen_service_jobs": "gauge",

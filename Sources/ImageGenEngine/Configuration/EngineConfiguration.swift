@@ -36,6 +36,8 @@ public struct EngineConfiguration: Sendable, Equatable {
     public var maxStoryboardBytes: Int
     /// The largest style reference or predecessor image read from a project, in bytes.
     public var maxReferenceImageBytes: Int
+    /// What an image costs, for the spend metrics (``PriceTable/defaults`` unless configured).
+    public var prices: PriceTable
 
     /// Default of ``maxStoryboardBytes``: 64 MiB (100,000 beats of 500-byte prompts fit).
     public static let defaultMaxStoryboardBytes = 64 << 20
@@ -46,8 +48,9 @@ public struct EngineConfiguration: Sendable, Equatable {
         styles: [StyleConfiguration] = StyleConfiguration.defaults, maxConcurrentRequests: Int? = nil,
         durability: Durability = .full, journalCompactionLines: Int = 1000, offline: OfflineSettings = OfflineSettings(),
         paceMarginPercent: Double = 0.5, maxStoryboardBytes: Int = defaultMaxStoryboardBytes,
-        maxReferenceImageBytes: Int = defaultMaxReferenceImageBytes
+        maxReferenceImageBytes: Int = defaultMaxReferenceImageBytes, prices: PriceTable = .defaults
     ) {
+        self.prices = prices
         self.maxStoryboardBytes = maxStoryboardBytes
         self.maxReferenceImageBytes = maxReferenceImageBytes
         self.styles = styles
