@@ -50,7 +50,7 @@ struct ConfigurationTests {
         #expect(config.durability == .none)
         #expect(config.paceMarginPercent == 5)
         #expect(config.offline == OfflineSettings(width: 64, height: 36, latency: .milliseconds(20), renderLogPath: "/tmp/x.log"))
-        #expect(EngineConfiguration().paceMarginPercent == 0, "the measured margins replace a guessed one")
+        #expect(EngineConfiguration().paceMarginPercent == 0.5, "the server's side of arrival jitter; the client's is measured")
     }
 
     @Test func environmentOverridesFile() throws {

@@ -49,7 +49,8 @@ struct MetricsEndpointTests {
             #"{"requestTimeoutSeconds":10,"durability":"none","retry":{"baseDelaySeconds":0.1,"maxDelaySeconds":0.4}}"#)
         let fake = FakeGeminiServer(
             configuration: FakeGeminiConfiguration(
-                keys: [Self.key: "ill-1"], latency: .milliseconds(1000), faultRetryDelay: .milliseconds(200)),
+                keys: [Self.key: "ill-1"], limiter: .slidingWindow(requests: 300, window: .seconds(60)), latency: .milliseconds(1000),
+                faultRetryDelay: .milliseconds(200)),
             logger: Logger(label: "fake-gemini", factory: { _ in SwiftLogNoOpLogHandler() }))
         let fakePort = try await fake.start()
         let launcher = ServerLauncher(
@@ -157,12 +158,12 @@ struct MetricsEndpointTests {
         #expect(after.value("imagegen_engine_in_flight_requests", style) == 0)
         #expect(after.value("imagegen_service_event_stream_watchers") == 0)
         #expect(after.value("imagegen_service_jobs", ["state": "running"]) == 0)
-        // The 429 stated the fake's limit (10 a minute): learned, under the configured 600.
+        // The 429 stated the fake's limit (300 a minute): learned, under the configured 600.
         let quota = ["project": "proj-1", "model": model]
         let pace: [(String, [String: String], Double)] = [
-            ("imagegen_engine_learned_limit_requests_per_minute", quota, 10),
+            ("imagegen_engine_learned_limit_requests_per_minute", quota, 300),
             ("imagegen_engine_configured_limit_requests_per_minute", quota, 600),
-            ("imagegen_engine_pace_requests_per_minute", quota, 10),
+            ("imagegen_engine_pace_requests_per_minute", quota, 300),
             ("imagegen_engine_pace_phase", quota.merging(["phase": "learned"]) { $1 }, 1),
             ("imagegen_engine_pace_phase", quota.merging(["phase": "configured"]) { $1 }, 0),
         ]
