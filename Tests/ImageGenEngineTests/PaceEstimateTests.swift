@@ -90,18 +90,24 @@ struct PaceGateSpacingTests {
         #expect(gate.reading.phase == "configured" && gate.reading.requestsPerMinute == 600)
     }
 
-    @Test func theSpreadOfSendDelaysWidensTheSpacing() {
-        let gate = PaceGate(quota: Self.quota, configured: 0)
-        #expect(gate.spacing == .zero, "unpaced")
-        let paced = PaceGate(quota: Self.quota, configured: 60)
-        let start = ContinuousClock.now
-        paced.observeSend(startedAt: start, sentAt: start + .milliseconds(7))
-        // Few delays known: the next might take nothing, so the whole delay counts.
-        #expect(paced.reading.sendDelaySpread == .milliseconds(7))
-        for delay in [2, 3, 2, 4, 3, 2, 3] { paced.observeSend(startedAt: start, sentAt: start + .milliseconds(delay)) }
-        #expect(paced.reading.sendDelaySpread == .milliseconds(5), "largest 7 less smallest 2")
-        paced.observeSend(startedAt: start + .seconds(1), sentAt: start)
-        #expect(paced.reading.sendDelaySpread == .milliseconds(5), "a send before its start is ignored")
+    @Test func aRequestThatReachedTheWireLateHoldsTheNextStartBackOnce() async throws {
+        #expect(PaceGate(quota: Self.quota, configured: 0).spacing == .zero, "unpaced")
+        let gate = PaceGate(quota: Self.quota, configured: 6)
+        let first = try await gate.waitTurn()
+        gate.observeSend(startedAt: first, sentAt: first + .milliseconds(2))
+        // 10 s apart, a quarter more after the first start.
+        #expect(gate.nextStart == first + .milliseconds(12_500), "the first request is the least delay: not late")
+        // A later start's request, 40 ms later than the least delay on its way out: the next start waits 40 ms more.
+        let start = first + .seconds(20)
+        gate.forceLastStart(start)
+        gate.observeSend(startedAt: start, sentAt: start + .milliseconds(42))
+        #expect(gate.nextStart == start + .seconds(10) + .milliseconds(40))
+        // Another request's send (not the last start's) changes nothing but the measure.
+        gate.observeSend(startedAt: first, sentAt: first + .milliseconds(90))
+        #expect(gate.nextStart == start + .seconds(10) + .milliseconds(40))
+        #expect(gate.reading.sendDelaySpread == .milliseconds(88), "largest 90 less least 2")
+        gate.observeSend(startedAt: start + .seconds(1), sentAt: start)
+        #expect(gate.reading.sendDelaySpread == .milliseconds(88), "a send before its start is ignored")
     }
 
     @Test func aRefusalAtTheStatedLimitWidensEveryQuotaOnceASettle() {

@@ -74,7 +74,8 @@ struct LearnedPaceOverFakeGeminiTests {
             #expect(log.allSatisfy { $0.status == 200 }, "no 429 to relearn it")
             let gaps = Self.gaps(log)
             #expect(gaps.first.map { $0 < 0.85 } == true, "the first gap is the learned pace's (0.625 s), not a slow start's (1 s): \(gaps)")
-            #expect(gaps.allSatisfy { $0 >= 0.48 }, "never faster than 120 per minute: \(gaps)")
+            // Arrivals, not starts: a loaded machine moves them by tens of ms; unpaced they would be ~20 ms apart.
+            #expect(gaps.allSatisfy { $0 >= 0.4 }, "never faster than 120 per minute: \(gaps)")
             let reading = try #require(engine.paceReadings.first)
             #expect(reading.quota == quota && reading.phase == "learned" && reading.learnedLimit == 120)
         }
@@ -91,7 +92,8 @@ struct LearnedPaceOverFakeGeminiTests {
             #expect(summary.styles.first?.done == 4)
             let admitted = rig.log(style: "s").filter { $0.status == 200 }
             let gaps = Self.gaps(admitted)
-            #expect(gaps.count == 3 && gaps.allSatisfy { $0 >= 0.98 }, "60 per minute at most: \(gaps)")
+            // Arrivals, not starts (a loaded machine moves them by tens of ms); at the stated 600 they would be 0.1 s apart.
+            #expect(gaps.count == 3 && gaps.allSatisfy { $0 >= 0.9 }, "60 per minute at most: \(gaps)")
             let reading = try #require(engine.paceReadings.first)
             #expect(reading.requestsPerMinute <= 60 && reading.configuredLimit == 60)
         }

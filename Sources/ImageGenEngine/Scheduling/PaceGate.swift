@@ -4,9 +4,11 @@ internal import Synchronization
 /// spends it: what the quota allows (a ``PaceEstimate``, learned from Gemini's answers and capped
 /// by the configuration), and the last moment a request of it started.
 ///
-/// Starts are spaced by 60 s ÷ the pace, widened by how much the requests' arrivals may bunch up:
-/// the spread of the recent delays from a granted start to the request being on the wire
-/// (measured, ``SendDelays``), plus a pushback (``PacePushback``, shared by the engine's quotas:
+/// Starts are spaced by 60 s ÷ the pace, and a start waits as much longer as the previous request
+/// reached the wire late (its delay from start to wire beyond the least recent one, measured as
+/// libcurl hands it over: ``SendDelays``), so two requests arrive no closer than the pace even when
+/// one was held up on its way out. Spacings are widened by the configured margin and a pushback
+/// (``PacePushback``, shared by the engine's quotas:
 /// how much arrivals bunch up is a property of the host's path to Gemini, not of one quota) that
 /// grows by 1 % each time Gemini refused a request although the pace kept to the stated limit.
 /// That holds against a limiter
@@ -20,6 +22,9 @@ final class PaceGate: Sendable {
         /// The configured upper bound, requests per minute.
         var cap: Double?
         var lastStart: Instant?
+        /// How much later than the usual least delay the last start's request reached the wire,
+        /// once known: the next start waits that much longer, so the two arrive a spacing apart.
+        var lastLateness: Duration = .zero
         /// Whether the quota has had a second start: the first gap is wider (``coldStartPercent``).
         var warm = false
         var delays = SendDelays()
@@ -38,7 +43,12 @@ final class PaceGate: Sendable {
             case .configured, .learned: warm ? 0 : PaceGate.coldStartPercent
             case .unpaced, .slowStart, .recovering: 0
             }
-            return .seconds(60 / pace * (1 + (marginPercent + pushbackPercent + cold) / 100)) + delays.spread
+            return .seconds(60 / pace * (1 + (marginPercent + pushbackPercent + cold) / 100))
+        }
+
+        /// The earliest next start: a spacing after the last, plus how late the last reached the wire.
+        func nextStart(after last: Instant, spacing: Duration) -> Instant {
+            last + spacing + lastLateness
         }
     }
 
@@ -90,6 +100,23 @@ final class PaceGate: Sendable {
         }
     }
 
+    /// The earliest moment the next request may start, as things stand (nil before the first).
+    var nextStart: Instant? {
+        let percent = pushback.percent
+        return state.withLock { state in
+            state.lastStart.map { state.nextStart(after: $0, spacing: state.spacing(pushbackPercent: percent)) }
+        }
+    }
+
+    /// Makes `instant` the last start, warm (tests set up a gate's history without waiting it out).
+    func forceLastStart(_ instant: Instant) {
+        state.withLock { state in
+            state.lastStart = instant
+            state.lastLateness = .zero
+            state.warm = true
+        }
+    }
+
     /// The minimum time between two request starts now.
     var spacing: Duration {
         let percent = pushback.percent
@@ -122,12 +149,14 @@ final class PaceGate: Sendable {
                     state.lastStart = now
                     return nil
                 }
-                if now < last + spacing { return last + spacing }
+                let earliest = state.nextStart(after: last, spacing: spacing)
+                if now < earliest { return earliest }
                 // Pace-bound: the request came within a quarter spacing of the earliest start.
-                if now - (last + spacing) <= spacing / 4 {
+                if now - earliest <= spacing / 4 {
                     state.estimate.demand(seconds: (now - last).seconds, cap: state.cap)
                 }
                 state.lastStart = now
+                state.lastLateness = .zero
                 state.warm = true
                 return nil
             }
@@ -136,10 +165,16 @@ final class PaceGate: Sendable {
         }
     }
 
-    /// A request granted at `startedAt` was on the wire at `sentAt`.
+    /// A request granted at `startedAt` was on the wire at `sentAt`. When it is the last start,
+    /// its lateness beyond the least delay seen delays the next start by as much: a request that
+    /// reached the wire late must not have the next one arrive right behind it.
     func observeSend(startedAt: Instant, sentAt: Instant) {
         guard sentAt >= startedAt else { return }
-        state.withLock { $0.delays.add(sentAt - startedAt) }
+        state.withLock { state in
+            let delay = sentAt - startedAt
+            state.delays.add(delay)
+            if startedAt == state.lastStart { state.lastLateness = max(.zero, delay - state.delays.least) }
+        }
     }
 
     /// A request answered 429: the estimate learns from it. Returns what changed, nil if nothing.

@@ -13,7 +13,7 @@ public struct PaceReading: Sendable, Equatable {
     public var phase: String
     /// The time between two starts now, margins included.
     public var spacing: Duration
-    /// The measured spread of start-to-wire delays, added to the spacing.
+    /// The measured spread of start-to-wire delays (a late request holds the next start back by its lateness).
     public var sendDelaySpread: Duration
     /// The widening, in percent of the pace, added by refusals at the stated limit (engine-wide).
     public var pushbackPercent: Double

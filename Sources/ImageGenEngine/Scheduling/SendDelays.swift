@@ -1,8 +1,7 @@
-/// The recent delays from a granted start to the request being on the wire, for one quota: how
-/// much later than its start a request may arrive. Their spread (``spread``) is how much two
-/// requests spaced exactly at the pace may bunch up on arrival, so the pace gate widens its
-/// spacing by it. The largest few are left out: a rare stall is better paid with one 429 than
-/// with every request spaced wider.
+/// The recent delays from a granted start to the request being on the wire, for one quota. The
+/// least of them (``least``) is what a request usually takes; a request that took longer reached
+/// the wire late by the difference, and the pace gate holds the next start back by as much.
+/// Their spread (``spread``) is reported.
 struct SendDelays {
     static let capacity = 64
     /// Delays left out at the top of a full window.
@@ -20,15 +19,13 @@ struct SendDelays {
         next = (next + 1) % Self.capacity
     }
 
-    /// Below this many delays, the smallest is not trusted: the next may be as quick as nothing
-    /// (the first requests pay for a connection, the next reuse it).
-    static let trusted = 8
+    /// The least recent delay; zero before the first.
+    var least: Duration { samples.min() ?? .zero }
 
     /// The spread of the delays: the largest (less the few outliers, once there are enough) less
-    /// the smallest, or less nothing while few are known; zero before the first.
+    /// the least; zero before two are known.
     var spread: Duration {
-        guard let largest = samples.max() else { return .zero }
-        guard samples.count >= Self.trusted else { return largest }
+        guard samples.count >= 2 else { return .zero }
         let sorted = samples.sorted()
         let dropped = samples.count >= Self.capacity / 2 ? Self.outliers : 0
         return sorted[sorted.count - 1 - dropped] - sorted[0]
