@@ -9,6 +9,10 @@ extension ServerMetrics {
     /// Sets the pace gauges of every quota read; a limit that is not known (or not configured) has no series.
     public func record(paces: [PaceReading]) {
         for reading in paces { record(reading) }
+        if let pushback = paces.first?.pushbackPercent {
+            gauge("engine", "pace_pushback", "percent", "How much wider every quota's request starts are spaced after refusals at the stated limit (engine-wide).", [])
+                .set(pushback)
+        }
     }
 
     private func record(_ reading: PaceReading) {
@@ -21,7 +25,7 @@ extension ServerMetrics {
                  "The configured upper bound of a quota's pace (requestsPerMinute), by project and model.")
         gauge("engine", "pace_spacing", "seconds", "The time between two request starts of a quota now, margins included, by project and model.", labels)
             .set(Self.seconds(reading.spacing))
-        gauge("engine", "send_delay_spread", "seconds", "The measured spread of start-to-wire delays added to a quota's spacing, by project and model.", labels)
+        gauge("engine", "send_delay_spread", "seconds", "The measured spread of start-to-wire delays of a quota's requests (a late one holds the next start back by its lateness), by project and model.", labels)
             .set(Self.seconds(reading.sendDelaySpread))
         for phase in Self.pacePhases {
             gauge("engine", "pace_phase", "", "A quota's pace phase: 1 for the current one (configured, slow_start, learned, recovering, unpaced), 0 for the others.",

@@ -166,6 +166,8 @@ struct MetricsEndpointTests {
             ("imagegen_engine_pace_requests_per_minute", quota, 300),
             ("imagegen_engine_pace_phase", quota.merging(["phase": "learned"]) { $1 }, 1),
             ("imagegen_engine_pace_phase", quota.merging(["phase": "configured"]) { $1 }, 0),
+            // A stated limit under the pace is learned, not a bunching: no pushback.
+            ("imagegen_engine_pace_pushback_percent", [:], 0),
         ]
         for (name, labels, expected) in pace {
             #expect(after.value(name, labels) == expected, "\(name)\(labels): \(after.value(name, labels)), expected \(expected)")
