@@ -56,7 +56,7 @@ extension ProofTests {
         }
         _ = try? await first.process.stop(signal: SIGKILL, timeout: .seconds(5))
         let kept = try String(contentsOf: file, encoding: .utf8)
-        #expect(kept.contains(#""project" : "pier-1""#) && kept.contains(#""requestsPerMinute" : 120"#), kept)
+        #expect(kept.contains(#""project" : "pier-1""#) && kept.contains(#""requestsPerMinute" : 120"#), "\(kept)")
         #expect(!kept.contains(Self.learningKey))
 
         let second = try await launcher(roomyPort).launch()
