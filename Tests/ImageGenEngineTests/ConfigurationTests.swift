@@ -74,6 +74,28 @@ struct ConfigurationTests {
         #expect(config.offline.latency == .milliseconds(15))
     }
 
+    /// A pace is a number, "auto" (learn it: nil) or 0 (unpaced) at every level: top, style, quota;
+    /// the most specific wins, and IMAGEGEN_KEY_RPM replaces the styles' (not a quota's own).
+    @Test func pacesAtEveryLevel() throws {
+        let json = #"""
+            {"requestsPerMinute":"auto","styles":{"clear":{"requestsPerMinute":40},"consistent":{"requestsPerMinute":0}},
+             "quotas":{"film-a":{"gemini-3-pro-image":20,"gemini-3.1-flash-image":"auto"}}}
+            """#
+        let config = try EngineConfiguration.parse(json: Data(json.utf8), environment: [:])
+        let clear = try #require(config.style(named: "clear"))
+        #expect(clear.requestsPerMinute == 40)
+        #expect(config.style(named: "consistent")?.requestsPerMinute == 0)
+        #expect(config.style(named: "illustration")?.requestsPerMinute == nil, "auto")
+        #expect(config.pace(of: QuotaID(project: "film-a", model: "gemini-3-pro-image"), style: clear) == 20)
+        #expect(config.pace(of: QuotaID(project: "film-a", model: "gemini-3.1-flash-image"), style: clear) == nil, "auto for that quota")
+        #expect(config.pace(of: QuotaID(project: "film-b", model: "gemini-3-pro-image"), style: clear) == 40, "the style's")
+        let fromEnvironment = try EngineConfiguration.parse(json: Data(json.utf8), environment: ["IMAGEGEN_KEY_RPM": "auto"])
+        #expect(fromEnvironment.styles.allSatisfy { $0.requestsPerMinute == nil })
+        #expect(fromEnvironment.quotaPaces[QuotaID(project: "film-a", model: "gemini-3-pro-image")] == 20)
+        #expect(try EngineConfiguration.parse(json: Data("{}".utf8), environment: [:]).styles.allSatisfy { $0.requestsPerMinute == nil },
+                "the default is to learn it")
+    }
+
     @Test func loadsFromFile() throws {
         let dir = TempDirectory("config")
         let file = dir.url.appendingPathComponent("imagegen.json")
@@ -104,6 +126,13 @@ struct ConfigurationTests {
         (#"{"styles":{"clear":{"colour":"red"}}}"#, [:], "styles.clear.colour: unknown setting"),
         (#"{"geminiBaseUrl":"http://x"}"#, [:], "geminiBaseUrl: unknown setting"),
         (#"{"durability":"maybe"}"#, [:], "durability: must be \"full\" or \"none\""),
+        (#"{"quotas":[]}"#, [:], "quotas: must be an object keyed by Google Cloud project"),
+        (#"{"quotas":{"film a":{"m":5}}}"#, [:], "quotas.film a: \"film a\" is not a Google Cloud project id"),
+        (#"{"quotas":{"film-a":5}}"#, [:], "quotas.film-a: must be an object of requests per minute by model"),
+        (#"{"quotas":{"film-a":{"m":-5}}}"#, [:], "quotas.film-a.m: -5.0 must be 0 or more"),
+        (#"{"quotas":{"film-a":{"m":"fast"}}}"#, [:], "quotas.film-a.m: must be a number of requests per minute or \"auto\", not \"fast\""),
+        (#"{"requestsPerMinute":"fast"}"#, [:], "requestsPerMinute: must be a number of requests per minute or \"auto\", not \"fast\""),
+        (#"{}"#, ["IMAGEGEN_KEY_RPM": "fast"], "IMAGEGEN_KEY_RPM: \"fast\" must be a number of requests per minute, 0 or more, or \"auto\""),
         (#"{"paceMarginPercent":-1}"#, [:], "paceMarginPercent: -1.0 must be 0 or more"),
         (#"{"paceMarginPercent":150}"#, [:], "paceMarginPercent: must be between 0 and 100, not 150.0"),
         (#"{"maxConcurrentRequests":0}"#, [:], "maxConcurrentRequests: 0.0 must be more than 0"),

@@ -99,6 +99,24 @@ struct LearnedPaceOverFakeGeminiTests {
         }
     }
 
+    @Test func aQuotasOwnPaceReplacesTheStyles() async throws {
+        let other = "AIzaSyLEARN-pace-key-zzLP02"
+        let fake = FakeGeminiConfiguration(keys: [Self.secret: "film-a", other: "film-b"], latency: .milliseconds(10))
+        try await EngineRig.with(fake) { rig in
+            let style = rig.style("s", keys: [(Self.secret, "film-a"), (other, "film-b")], rpm: 600, inFlight: 1)
+            var configuration = EngineConfiguration(styles: [style], durability: .none)
+            configuration.quotaPaces = [QuotaID(project: "film-a", model: Self.model): 120, QuotaID(project: "film-c", model: Self.model): 6]
+            let provider = rig.provider
+            let engine = ImageEngine(configuration: configuration, logger: rig.recorder.logger(label: "engine")) { _ in provider }
+            let (summary, _) = try await rig.run(engine, try Self.board(4))
+            #expect(summary.styles.first?.done == 4)
+            let readings = Dictionary(uniqueKeysWithValues: engine.paceReadings.map { ($0.quota.project, $0) })
+            #expect(readings["film-a"]?.configuredLimit == 120 && readings["film-a"]?.requestsPerMinute == 120)
+            #expect(readings["film-b"]?.configuredLimit == 600, "the style's, where the quota has none")
+            #expect(readings["film-c"] == nil, "a quota no key spends is not paced")
+        }
+    }
+
     @Test func aBare429HalvesThePaceAndItGrowsBack() async throws {
         let fake = FakeGeminiConfiguration(
             keys: [Self.secret: "film-a"], latency: .milliseconds(10),

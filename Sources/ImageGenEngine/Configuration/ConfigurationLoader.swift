@@ -19,7 +19,7 @@ struct ConfigurationLoader {
     static let topKeys: Set<String> = [
         "geminiBaseURL", "requestsPerMinute", "maxInFlightPerProject", "maxConcurrentRequests",
         "requestTimeoutSeconds", "durability", "journalCompactionLines", "retry", "offline", "styles", "paceMarginPercent",
-        "maxStoryboardBytes", "maxReferenceImageBytes", "prices",
+        "maxStoryboardBytes", "maxReferenceImageBytes", "prices", "quotas",
         "$comment",
     ]
     static let styleKeys: Set<String> = [
@@ -71,6 +71,7 @@ struct ConfigurationLoader {
         if let raw = object["retry"] { retry = parseRetry(raw, base: retry, at: "retry") }
         if let raw = object["offline"] { parseOffline(raw) }
         if let raw = object["prices"] { parsePrices(raw) }
+        if let raw = object["quotas"] { parseQuotas(raw) }
         for index in config.styles.indices {
             config.styles[index].retry = retry
             if let inFlight { config.styles[index].maxInFlightPerProject = inFlight }

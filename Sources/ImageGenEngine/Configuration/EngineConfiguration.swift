@@ -38,6 +38,9 @@ public struct EngineConfiguration: Sendable, Equatable {
     public var maxReferenceImageBytes: Int
     /// What an image costs, for the spend metrics (``PriceTable/defaults`` unless configured).
     public var prices: PriceTable
+    /// The pace of particular quotas (project and model) where it differs from their styles':
+    /// requests per minute, nil to learn it, 0 for none (the file's `quotas`).
+    public var quotaPaces: [QuotaID: Double?] = [:]
 
     /// Default of ``maxStoryboardBytes``: 64 MiB (100,000 beats of 500-byte prompts fit).
     public static let defaultMaxStoryboardBytes = 64 << 20
@@ -62,6 +65,12 @@ public struct EngineConfiguration: Sendable, Equatable {
     }
 
     /// The style called `name`, if configured.
+    /// The configured pace of `quota` spent by `style`: the quota's own when set, else the style's.
+    public func pace(of quota: QuotaID, style: StyleConfiguration) -> Double? {
+        if let own = quotaPaces[quota] { return own }
+        return style.requestsPerMinute
+    }
+
     public func style(named name: String) -> StyleConfiguration? {
         styles.first { $0.name == name }
     }

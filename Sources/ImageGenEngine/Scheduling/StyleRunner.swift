@@ -106,7 +106,9 @@ struct StyleRunner: Sendable {
             keys: effectiveKeys, model: style.model, requestsPerMinute: isOffline ? 0 : style.requestsPerMinute,
             maxInFlightPerProject: isOffline ? configuration.offline.concurrency : style.maxInFlightPerProject,
             now: now, verified: isOffline,
-            gate: isOffline ? nil : { [control, style] quota in control.gate(quota: quota, configured: style.requestsPerMinute) })
+            gate: isOffline ? nil : { [control, style, configuration] quota in
+                control.gate(quota: quota, configured: configuration.pace(of: quota, style: style))
+            })
         return .success(RunState(plan: plan, store: store, io: io, pool: pool, now: now))
     }
 
