@@ -19,6 +19,10 @@ extension GeminiResponseDecoder {
                 if quotaID.contains("PerMinute") { return .minute }
                 return nil
             }
+
+            /// Whether its value is a number of requests of one model (…RequestsPerMinutePerProjectPerModel…),
+            /// which the engine can pace a (project, model) by; a token quota or a project-wide one is not.
+            var countsRequestsPerModel: Bool { quotaID.contains("Requests") && quotaID.contains("PerModel") }
         }
 
         init() {}
@@ -50,13 +54,18 @@ extension GeminiResponseDecoder {
         }
 
         /// What a 429 with these details says: a per-day violation wins (the quota is spent until
-        /// tomorrow); else the strictest per-minute one; else a bare 429.
+        /// tomorrow); else a per-minute one, whose limit is stated only when it counts one model's
+        /// requests (the strictest such); else a bare 429.
         func rateLimit(message: String) -> RateLimit {
-            let perDay = violations.first { $0.window == .day }
-            let perMinute = violations.filter { $0.window == .minute }.min { ($0.value ?? .max) < ($1.value ?? .max) }
-            let chosen = perDay ?? perMinute
+            if let perDay = violations.first(where: { $0.window == .day }) {
+                return RateLimit(retryAfter: retryDelay, window: .day, limit: perDay.value, model: perDay.model, message: message)
+            }
+            let perMinute = violations.filter { $0.window == .minute }
+            guard !perMinute.isEmpty else { return RateLimit(retryAfter: retryDelay, message: message) }
+            let requests = perMinute.filter(\.countsRequestsPerModel).min { ($0.value ?? .max) < ($1.value ?? .max) }
             return RateLimit(
-                retryAfter: retryDelay, window: chosen?.window, limit: chosen?.value, model: chosen?.model, message: message)
+                retryAfter: retryDelay, window: .minute, limit: requests?.value, model: requests?.model ?? perMinute[0].model,
+                message: message)
         }
     }
 }

@@ -115,18 +115,44 @@ struct PaceGateSpacingTests {
         let a = PaceGate(quota: Self.quota, configured: 60, pushback: pushback)
         let b = PaceGate(quota: QuotaID(project: "q", model: "m"), configured: 120, pushback: pushback)
         let limit = RateLimit(window: .minute, limit: 60, message: "q")
-        #expect(a.rateLimited(limit) == .pushedBack(percent: 1))
-        #expect(a.rateLimited(limit) == .pushedBack(percent: 1), "the same bunching: one step")
+        let now = ContinuousClock.now
+        #expect(a.rateLimited(limit, now: now) == .pushedBack(percent: 1))
+        #expect(a.rateLimited(limit, now: now + .seconds(1)) == nil, "the same bunching: one step, told once")
         #expect(b.reading.pushbackPercent == 1)
-        #expect(pushback.widen(now: .now + PacePushback.settle) == 2)
+        #expect(a.rateLimited(limit, now: now + PacePushback.settle) == .pushedBack(percent: 2))
         // A stated limit below the pace is learned instead.
         #expect(b.rateLimited(RateLimit(window: .minute, limit: 90, message: "q")) == .learned(limit: 90, pace: 90))
-        // A stated limit above the configured cap is learned, but the cap holds.
-        let capped = PaceGate(quota: Self.quota, configured: nil)
-        #expect(capped.rateLimited(RateLimit(window: .minute, limit: 500, message: "q")) == .learned(limit: 500, pace: 500))
-        // Refused far below a stated limit the configuration caps: spaced wider, never above the cap.
-        let low = PaceGate(quota: Self.quota, configured: 30)
-        #expect(low.rateLimited(RateLimit(window: .minute, limit: 500, message: "q")) == .pushedBack(percent: 1))
-        #expect(low.reading.requestsPerMinute == 30)
+    }
+
+    @Test func aStatedLimitAboveTheCapIsLearnedButTheCapHolds() {
+        let capped = PaceGate(quota: Self.quota, configured: 60)
+        #expect(capped.rateLimited(RateLimit(window: .minute, limit: 500, message: "q")) == .learned(limit: 500, pace: 60))
+        #expect(capped.reading.requestsPerMinute == 60 && capped.reading.learnedLimit == 500)
+        #expect(capped.reading.pushbackPercent == 0, "far below the stated limit: someone else spends the quota, no bunching")
+    }
+
+    @Test func whatARefusalCannotTeach() {
+        let now = ContinuousClock.now
+        let gate = PaceGate(quota: Self.quota, configured: nil)
+        // The overshoot teaches 120; the other requests of it, started before, teach nothing more.
+        #expect(gate.rateLimited(RateLimit(window: .minute, limit: 120, message: "q"), startedAt: now, now: now + .milliseconds(5))
+            == .learned(limit: 120, pace: 120))
+        #expect(gate.rateLimited(RateLimit(window: .minute, limit: 120, message: "q"), startedAt: now + .milliseconds(1)) == nil)
+        #expect(gate.rateLimited(RateLimit(message: "bare"), startedAt: now + .milliseconds(2)) == nil, "no halving for a stale start")
+        // A bare 429 after the change halves once; the burst it came in does not halve again.
+        let later = now + .seconds(1)
+        #expect(gate.rateLimited(RateLimit(message: "bare"), startedAt: later, now: later + .milliseconds(5)) == .halved(pace: 60))
+        #expect(gate.rateLimited(RateLimit(message: "bare"), startedAt: later + .milliseconds(1)) == nil)
+        // A limit stated for another model is not this quota's: a bare 429.
+        let other = PaceGate(quota: Self.quota, configured: 100)
+        #expect(other.rateLimited(RateLimit(window: .minute, limit: 10, model: "another", message: "q")) == .halved(pace: 50))
+        // A per-day 429 leaves the pace alone.
+        #expect(PaceGate(quota: Self.quota, configured: 100).rateLimited(RateLimit(window: .day, limit: 10, message: "q")) == nil)
+    }
+
+    @Test func aRecoveryUnderACapEnds() {
+        var estimate = PaceEstimate.recovering(perMinute: 20, then: .learned(limit: 500))
+        estimate.demand(seconds: 15, cap: 30)
+        #expect(estimate == .learned(limit: 500), "back where it was, the cap holding it at 30")
     }
 }

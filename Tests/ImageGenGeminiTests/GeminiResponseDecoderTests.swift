@@ -53,8 +53,14 @@ struct GeminiResponseDecoderTests {
         (#"[{"quotaId":"GenerateRequestsPerMinutePerProjectPerModel","quotaValue":"120","quotaDimensions":{"location":"global","model":"m-1"}}]"#,
          RateLimit(window: .minute, limit: 120, model: "m-1", message: "q")),
         (#"[{"quotaId":"GenerateRequestsPerMinutePerProjectPerModel","quotaValue":60}]"#, RateLimit(window: .minute, limit: 60, message: "q")),
-        (#"[{"quotaId":"GenerateRequestsPerMinutePerProjectPerModel","quotaValue":"200"},{"quotaId":"GenerateRequestsPerMinutePerProject","quotaValue":"90"}]"#,
+        (#"[{"quotaId":"GenerateRequestsPerMinutePerProjectPerModel","quotaValue":"200"},{"quotaId":"GenerateRequestsPerMinutePerProjectPerModel-Tier","quotaValue":"90"}]"#,
          RateLimit(window: .minute, limit: 90, message: "q")),
+        // Not one model's requests: a project-wide quota, a token quota. A per-minute 429, no limit to pace by.
+        (#"[{"quotaId":"GenerateRequestsPerMinutePerProject","quotaValue":"90"}]"#, RateLimit(window: .minute, message: "q")),
+        (#"[{"quotaId":"GenerateContentInputTokensPerModelPerMinute-FreeTier","quotaValue":"250000","quotaDimensions":{"model":"m-1"}}]"#,
+         RateLimit(window: .minute, model: "m-1", message: "q")),
+        (#"[{"quotaId":"GenerateContentInputTokensPerModelPerMinute-FreeTier","quotaValue":"250000"},{"quotaId":"GenerateRequestsPerMinutePerProjectPerModel","quotaValue":"15"}]"#,
+         RateLimit(window: .minute, limit: 15, message: "q")),
         (#"[{"quotaId":"GenerateRequestsPerMinutePerProjectPerModel","quotaValue":"10"},{"quotaId":"GenerateRequestsPerDayPerProjectPerModel","quotaValue":"250","quotaDimensions":{"model":"m-2"}}]"#,
          RateLimit(window: .day, limit: 250, model: "m-2", message: "q")),
         // Values that are no limit: zero, negative, fractional, text, absent.

@@ -16,17 +16,19 @@ extension ProofTests {
     func learnedLimitsSurviveAKilledServer() async throws {
         let workspace = try ProofWorkspace("learned")
         defer { workspace.remove() }
-        let beats: (String) -> [ProofStoryboard.Beat] = { name in (1...8).map { ("\(name)\($0)", "a pier, view \($0)", "cut") } }
-        try workspace.makeProject("first", storyboard: ProofStoryboard(shots: [(id: "f", beats: beats("f"))]))
-        try workspace.makeProject("second", storyboard: ProofStoryboard(shots: [(id: "s", beats: beats("s"))]))
+        let beats: (String, Int) -> [ProofStoryboard.Beat] = { name, count in
+            (1...count).map { ("\(name)\($0)", "a pier, view \($0)", "cut") }
+        }
+        try workspace.makeProject("first", storyboard: ProofStoryboard(shots: [(id: "f", beats: beats("f", 5))]))
+        try workspace.makeProject("second", storyboard: ProofStoryboard(shots: [(id: "s", beats: beats("s", 4))]))
         try workspace.writeConfig(#"{"durability":"none","retry":{"baseDelaySeconds":0.05}}"#)
         let quiet = Logger(label: "fake-gemini", factory: { _ in SwiftLogNoOpLogHandler() })
-        // First: 120 per minute, no two requests closer than 0.5 s; the engine overshoots once and is told.
+        // First: 30 per minute, no two requests closer than 2 s; a slow start (60) overshoots at once and is told.
         let strict = FakeGeminiServer(
             configuration: FakeGeminiConfiguration(
-                keys: [Self.learningKey: "pier-1"], limiter: .tokenBucket(burst: 1, perMinute: 120), latency: .milliseconds(30)),
+                keys: [Self.learningKey: "pier-1"], limiter: .tokenBucket(burst: 1, perMinute: 30), latency: .milliseconds(30)),
             logger: quiet)
-        // Second: 10 per 5 s, which 8 requests never fill; what it sees is the engine's own pace.
+        // Second: 10 per 5 s, which 4 requests never fill; what it sees is the engine's own pace.
         let roomy = FakeGeminiServer(
             configuration: FakeGeminiConfiguration(
                 keys: [Self.learningKey: "pier-1"], limiter: .slidingWindow(requests: 10, window: .seconds(5)), latency: .milliseconds(30)),
@@ -50,13 +52,13 @@ extension ProofTests {
             #expect(EventStreams.finished(events)?.state == .completed)
             #expect(strict.requestLog().contains { $0.status == 429 }, "the limit is found by pushing until refused")
             #expect(events.contains { event in
-                if case .message(let text)? = event.kind { return text.contains("Gemini states a limit of 120 requests per minute") }
+                if case .message(let text)? = event.kind { return text.contains("Gemini states a limit of 30 requests per minute") }
                 return false
             })
         }
         _ = try? await first.process.stop(signal: SIGKILL, timeout: .seconds(5))
         let kept = try String(contentsOf: file, encoding: .utf8)
-        #expect(kept.contains(#""project" : "pier-1""#) && kept.contains(#""requestsPerMinute" : 120"#), "\(kept)")
+        #expect(kept.contains(#""project" : "pier-1""#) && kept.contains(#""requestsPerMinute" : 30"#), "\(kept)")
         #expect(!kept.contains(Self.learningKey))
 
         let second = try await launcher(roomyPort).launch()
@@ -68,10 +70,11 @@ extension ProofTests {
                 try await client.startGeneration(StartGenerationRequest(projectDir: "second", styles: ["illustration"]), timeout: .seconds(60)))
             #expect(EventStreams.finished(events)?.state == .completed)
             let log = roomy.requestLog()
-            #expect(log.count == 8 && log.allSatisfy { $0.status == 200 }, "no 429 to relearn it: \(log.map(\.kind))")
+            #expect(log.count == 4 && log.allSatisfy { $0.status == 200 }, "no 429 to relearn it: \(log.map(\.kind))")
+            // Arrivals, not starts: a loaded machine moves them by tens of ms.
             let gaps = zip(log.dropFirst(), log).map { $0.time.timeIntervalSince($1.time) }
-            #expect(gaps.first.map { $0 < 0.85 } == true, "the learned pace's first gap (0.625 s), not a slow start's (1 s): \(gaps)")
-            #expect(gaps.allSatisfy { $0 >= 0.4 }, "never much faster than 120 per minute: \(gaps)")
+            #expect(gaps.first.map { $0 > 1.8 } == true, "the learned pace's first gap (2.5 s), not a slow start's (1 s): \(gaps)")
+            #expect(gaps.allSatisfy { $0 >= 1.6 }, "never faster than 30 per minute: \(gaps)")
         }
         await ServerLauncher.stop(second.process)
     }

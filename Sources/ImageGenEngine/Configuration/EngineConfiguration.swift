@@ -30,7 +30,7 @@ public struct EngineConfiguration: Sendable, Equatable {
     public var offline: OfflineSettings
     /// Request starts of a quota are spaced this many percent wider than its pace, on top of what
     /// the engine measures and learns (the spread of send delays, refusals at the stated limit).
-    /// 0 by default: the measured margins suffice.
+    /// 0.5 by default: the part of arrival jitter on the server's side, which no client can measure.
     public var paceMarginPercent: Double
     /// The largest `storyboard.json` read from a project, in bytes.
     public var maxStoryboardBytes: Int

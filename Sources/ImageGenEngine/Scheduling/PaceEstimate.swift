@@ -82,7 +82,7 @@ indirect enum PaceEstimate: Equatable, Sendable {
             self = .slowStart(perMinute: min(grown, cap ?? Self.slowStartMaximum))
         case .recovering(let rate, let then):
             let grown = rate + Self.recoveryPerSecond * seconds
-            if let then, let bound = then.perMinute, grown >= bound {
+            if let then, let bound = then.perMinute, grown >= min(bound, cap ?? bound) {
                 self = then
             } else {
                 self = .recovering(perMinute: min(grown, cap ?? Self.slowStartMaximum), then: then)

@@ -5,12 +5,13 @@ internal import Synchronization
 /// by the configuration), and the last moment a request of it started.
 ///
 /// Starts are spaced by 60 s ÷ the pace, and a start waits as much longer as the previous request
-/// reached the wire late (its delay from start to wire beyond the least recent one, measured as
+/// reached the wire late (its delay from start to wire beyond the smallest recent one, measured as
 /// libcurl hands it over: ``SendDelays``), so two requests arrive no closer than the pace even when
 /// one was held up on its way out. Spacings are widened by the configured margin and a pushback
 /// (``PacePushback``, shared by the engine's quotas:
 /// how much arrivals bunch up is a property of the host's path to Gemini, not of one quota) that
-/// grows by 1 % each time Gemini refused a request although the pace kept to the stated limit.
+/// grows by 1 % (at most once per 10 s, up to 10 %) each time Gemini refused a request although
+/// the pace kept to the stated limit.
 /// That holds against a limiter
 /// that admits no two requests closer than its rate (a token bucket of one), not only against
 /// windows, which forgive a late request if the next is on time.
@@ -27,6 +28,8 @@ final class PaceGate: Sendable {
         var lastLateness: Duration = .zero
         /// Whether the quota has had a second start: the first gap is wider (``coldStartPercent``).
         var warm = false
+        /// When a 429 last changed the estimate.
+        var lastChange: Instant?
         var delays = SendDelays()
         let marginPercent: Double
 
@@ -56,6 +59,8 @@ final class PaceGate: Sendable {
     /// for a connection (TCP, TLS, the server's side of it) that the next one reuses, so it
     /// arrives later after its start than the next will, by more than the client can measure.
     static let coldStartPercent: Double = 25
+    /// A start this many spacings after the last is cold again (its connection has likely gone).
+    static let idleSpacings = 10
 
     let quota: QuotaID
     private let state: Mutex<State>
@@ -157,7 +162,8 @@ final class PaceGate: Sendable {
                 }
                 state.lastStart = now
                 state.lastLateness = .zero
-                state.warm = true
+                // After an idle while, this start opens a connection again: the next gap is wider.
+                state.warm = now - last < spacing * Self.idleSpacings
                 return nil
             }
             guard let wait else { return now }
@@ -177,30 +183,36 @@ final class PaceGate: Sendable {
         }
     }
 
-    /// A request answered 429: the estimate learns from it. Returns what changed, nil if nothing.
-    func rateLimited(_ limit: RateLimit) -> PaceChange? {
-        let atLimit = state.withLock { state -> Bool in
-            guard !limit.perDay, let pace = state.pace, let stated = limit.limitPerMinute else { return false }
-            return pace <= stated && (state.estimate.learnedLimit == stated || state.cap.map { $0 <= stated } == true)
+    /// A request that started at `startedAt` was answered 429: the estimate learns from it.
+    /// Returns what changed, nil if nothing. A request that started before the pace last changed
+    /// says nothing of the pace in force and is ignored (the other requests of one overshoot, a
+    /// burst of bare 429s); a limit stated for another model is not this quota's.
+    func rateLimited(_ limit: RateLimit, startedAt: Instant? = nil, now: Instant = .now) -> PaceChange? {
+        var limit = limit
+        if let model = limit.model, model != quota.model { limit.limit = nil }
+        let bunched: Bool? = state.withLock { state in
+            guard !limit.perDay, let pace = state.pace else { return nil }
+            if let startedAt, let changed = state.lastChange, startedAt < changed { return nil }
+            // Refused at (nearly) the stated limit: arrivals bunched up more than measured.
+            if let stated = limit.limitPerMinute, pace <= stated, pace >= Self.atLimitShare * stated { return true }
+            return false
         }
-        // Refused although the pace kept to the stated limit: the arrivals bunched up.
-        if atLimit { return .pushedBack(percent: pushback.widen()) }
-        return state.withLock { state -> PaceChange? in
-            guard !limit.perDay, state.pace != nil else { return nil }
-            let stated = limit.limitPerMinute
+        switch bunched {
+        case nil: return nil
+        case true?: return pushback.widen(now: now).map { .pushedBack(percent: $0) }
+        case false?: return relearn(limit, now: now)
+        }
+    }
+
+    /// A pace at this share of the stated limit or more is "at the limit": a refusal there is a bunching.
+    static let atLimitShare = 0.9
+
+    private func relearn(_ limit: RateLimit, now: Instant) -> PaceChange? {
+        state.withLock { state -> PaceChange? in
             guard state.estimate.rateLimited(limit, cap: state.cap) else { return nil }
-            if let stated { return .learned(limit: stated, pace: state.pace ?? stated) }
+            state.lastChange = now
+            if let stated = limit.limitPerMinute { return .learned(limit: stated, pace: state.pace ?? stated) }
             return .halved(pace: state.pace ?? 0)
         }
     }
-}
-
-/// What a 429 did to a quota's pace.
-enum PaceChange: Equatable, Sendable {
-    /// Gemini stated the limit; the pace is now `pace` (the limit, or a lower configured cap).
-    case learned(limit: Double, pace: Double)
-    /// A 429 without a limit: the pace is halved to `pace`, and grows back.
-    case halved(pace: Double)
-    /// Refused at the stated limit: every quota's starts are spaced this many percent wider from now on.
-    case pushedBack(percent: Double)
 }

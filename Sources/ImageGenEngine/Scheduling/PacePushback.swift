@@ -24,10 +24,12 @@ final class PacePushback: Sendable {
 
     var percent: Double { state.withLock { $0.percent } }
 
-    /// Widens the spacing by one step, unless it was widened in the last ``settle``; returns the width.
-    func widen(now: ContinuousClock.Instant = .now) -> Double {
+    /// Widens the spacing by one step, unless it was widened in the last ``settle`` or is at the
+    /// ``maximum``; returns the new width, nil when nothing changed.
+    func widen(now: ContinuousClock.Instant = .now) -> Double? {
         state.withLock { state in
-            if let last = state.lastStep, now - last < Self.settle { return state.percent }
+            if let last = state.lastStep, now - last < Self.settle { return nil }
+            guard state.percent < Self.maximum else { return nil }
             state.percent = min(Self.maximum, state.percent + Self.step)
             state.lastStep = now
             return state.percent

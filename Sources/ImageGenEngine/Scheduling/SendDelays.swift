@@ -1,5 +1,5 @@
 /// The recent delays from a granted start to the request being on the wire, for one quota. The
-/// least of them (``least``) is what a request usually takes; a request that took longer reached
+/// smallest of them (``least``) is what a request usually takes; a request that took longer reached
 /// the wire late by the difference, and the pace gate holds the next start back by as much.
 /// Their spread (``spread``) is reported.
 struct SendDelays {
@@ -19,7 +19,7 @@ struct SendDelays {
         next = (next + 1) % Self.capacity
     }
 
-    /// The least recent delay; zero before the first.
+    /// The smallest recent delay; zero before the first.
     var least: Duration { samples.min() ?? .zero }
 
     /// The spread of the delays: the largest (less the few outliers, once there are enough) less

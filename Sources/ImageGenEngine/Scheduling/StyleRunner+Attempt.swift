@@ -7,11 +7,13 @@ extension StyleRunner {
         case tick
     }
 
-    /// What one request of a beat ended in, and on which key slot.
+    /// What one request of a beat ended in, on which key slot, and when its pace let it start
+    /// (nil if it never got that far).
     struct AttemptOutcome: Sendable {
         let index: Int
         let slot: Int
         let result: AttemptResult
+        var startedAt: ContinuousClock.Instant? = nil
     }
 
     /// How one request ended.
@@ -52,21 +54,38 @@ extension StyleRunner {
         _ beat: PlannedBeat, slot: Int, key: APIKey, gate: PaceGate, counters: BeatCounters, predecessorFile: String?,
         plan: Plan, store: ProgressStore, io: BlockingIO
     ) async -> AttemptOutcome {
+        let request: ImageRequest
+        let fingerprint: String
         do throws(EndedEarly) {
             let (references, predecessorSHA) = try await references(
                 for: beat, predecessorFile: predecessorFile, plan: plan, io: io)
-            let fingerprint = beat.fingerprint(predecessorSHA: predecessorSHA)
-            let request = ImageRequest(
+            fingerprint = beat.fingerprint(predecessorSHA: predecessorSHA)
+            var prepared = ImageRequest(
                 model: style.model, prompt: beat.prompt, references: references, aspectRatio: style.aspectRatio,
                 imageSize: style.imageSize, key: key, timeout: style.requestTimeout)
+            prepared.startedAt = try await turn(on: gate)
+            request = prepared
+        } catch {
+            return AttemptOutcome(index: beat.index, slot: slot, result: error.result)
+        }
+        do throws(EndedEarly) {
             let (image, elapsed) = try await send(
                 request, of: beat, gate: gate, counters: counters, fingerprint: fingerprint, store: store)
             let record = try await save(
                 image, of: beat, key: key, counters: counters, fingerprint: fingerprint, elapsed: elapsed, store: store,
                 io: io)
-            return AttemptOutcome(index: beat.index, slot: slot, result: .done(record))
+            return AttemptOutcome(index: beat.index, slot: slot, result: .done(record), startedAt: request.startedAt)
         } catch {
-            return AttemptOutcome(index: beat.index, slot: slot, result: error.result)
+            return AttemptOutcome(index: beat.index, slot: slot, result: error.result, startedAt: request.startedAt)
+        }
+    }
+
+    /// Waits for the quota's pace; the instant it granted.
+    private func turn(on gate: PaceGate) async throws(EndedEarly) -> ContinuousClock.Instant {
+        do {
+            return try await gate.waitTurn()
+        } catch {
+            throw .failure(.cancelled)
         }
     }
 
@@ -95,19 +114,15 @@ extension StyleRunner {
         return (references, DurableFiles.sha256Hex(data))
     }
 
-    /// Waits for the quota's pace, then sends the request; an attempt whose outcome is unknown is
-    /// recorded (pending) before any retry. Returns the image and how long the provider took.
+    /// Sends the request its pace let start; an attempt whose outcome is unknown is recorded
+    /// (pending) before any retry. Returns the image and how long the provider took.
     private func send(
         _ request: ImageRequest, of beat: PlannedBeat, gate: PaceGate, counters: BeatCounters, fingerprint: String,
         store: ProgressStore
     ) async throws(EndedEarly) -> (GeneratedImage, Duration) {
         var request = request
-        do {
-            let granted = try await gate.waitTurn()
-            request.startedAt = granted
+        if let granted = request.startedAt {
             request.onSent = { [gate] sentAt in gate.observeSend(startedAt: granted, sentAt: sentAt) }
-        } catch {
-            throw .failure(.cancelled)
         }
         // The pace wait may have outlasted the moment a 429 cooled this quota: do not send into it.
         let quota = QuotaID(project: request.key.project, model: request.model)

@@ -24,7 +24,7 @@ extension StyleRunner {
             state.ready.prepend(index)
             event(beat, .queued, path: beat.relativeStem + ".png")
         case .failure(let failure):
-            await fail(index, slot: outcome.slot, key: key, failure: failure, state: &state)
+            await fail(index, slot: outcome.slot, key: key, failure: failure, startedAt: outcome.startedAt, state: &state)
         }
         failIfNoUsableKey(&state)
         publish(state)
@@ -54,14 +54,18 @@ extension StyleRunner {
 
     /// A request failed: the key takes its part (cooled, set aside, disabled), the counters count
     /// it, and the ``RetryDecision`` says what becomes of the beat.
-    private func fail(_ index: Int, slot: Int, key: APIKey, failure: ProviderFailure, state: inout RunState) async {
+    private func fail(
+        _ index: Int, slot: Int, key: APIKey, failure: ProviderFailure, startedAt: ContinuousClock.Instant?, state: inout RunState
+    ) async {
         state.counters[index].lastError = failure.description
         if case .cancelled = failure, Task.isCancelled {
             state.cancelled = true
             return
         }
         penalize(key, slot: slot, for: failure, pool: &state.pool)
-        if case .rateLimited(let limit) = failure { await repace(state.pool.gate(slot), after: limit, io: state.io) }
+        if case .rateLimited(let limit) = failure {
+            await repace(state.pool.gate(slot), after: limit, startedAt: startedAt, io: state.io)
+        }
         state.counters[index].count(failure)
         state.spend.count(failure)
         let beat = state.beats[index]
@@ -137,8 +141,8 @@ extension StyleRunner {
     /// A 429 teaches the quota's pace: a stated limit is learned (and kept in the state
     /// directory), a bare one halves the pace, a refusal at the stated limit spaces starts wider.
     /// Each change is told to the job's watchers.
-    func repace(_ gate: PaceGate, after limit: RateLimit, io: BlockingIO) async {
-        guard let change = gate.rateLimited(limit) else { return }
+    func repace(_ gate: PaceGate, after limit: RateLimit, startedAt: ContinuousClock.Instant?, io: BlockingIO) async {
+        guard let change = gate.rateLimited(limit, startedAt: startedAt) else { return }
         let quota = gate.quota
         let text: String
         switch change {
