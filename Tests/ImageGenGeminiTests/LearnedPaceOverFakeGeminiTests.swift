@@ -56,6 +56,22 @@ struct LearnedPaceOverFakeGeminiTests {
         }
     }
 
+    @Test func aKeyWithoutItsProjectLearnsButKeepsNothing() async throws {
+        let file = try Self.stateFile()
+        defer { try? FileManager.default.removeItem(at: file.deletingLastPathComponent()) }
+        let fake = FakeGeminiConfiguration(
+            keys: [Self.secret: "film-a"], limiter: .tokenBucket(burst: 1, perMinute: 120), latency: .milliseconds(20))
+        try await EngineRig.with(fake) { rig in
+            var style = rig.style("s", keys: [(Self.secret, "unused")], rpm: nil, inFlight: 2)
+            style.keys = [APIKey(secret: Self.secret, project: nil, style: "s", index: 1)]
+            let engine = rig.engine([style], learnedLimits: try LearnedLimits.load(file: file))
+            let (summary, _) = try await rig.run(engine, try Self.board(6))
+            #expect(summary.styles.first?.done == 6)
+            #expect(engine.paceReadings.first?.quota.project == "s#1" && engine.paceReadings.first?.learnedLimit == 120)
+            #expect(try LearnedLimits.load(file: file).entries.isEmpty, "s#1 is a place in a key list, not a project to remember")
+        }
+    }
+
     @Test func aRestartedEngineStartsAtTheLearnedLimit() async throws {
         let file = try Self.stateFile()
         defer { try? FileManager.default.removeItem(at: file.deletingLastPathComponent()) }

@@ -34,7 +34,7 @@ final class JobControl: Sendable {
     /// Records a limit Gemini stated for `quota` and writes the learned limits to the state
     /// directory (off the cooperative pool) when that changed them.
     func learn(_ quota: QuotaID, perMinute: Double, io: BlockingIO) async throws {
-        guard gates.learned.record(quota, perMinute: perMinute, now: Date()) else { return }
+        guard !quota.hasImplicitProject, gates.learned.record(quota, perMinute: perMinute, now: Date()) else { return }
         let learned = gates.learned
         try await io.run { try learned.persist() }
     }

@@ -13,6 +13,10 @@ public struct QuotaID: Hashable, Sendable, CustomStringConvertible {
         self.model = model
     }
 
+    /// Whether the project is a stand-in ("clear#2": a key configured without its project), which
+    /// names a position in a key list, not a project: what is learned of it is not kept across runs.
+    public var hasImplicitProject: Bool { project.contains("#") }
+
     /// "project film-a, gemini-3.1-flash-image".
     public var description: String { "project \(project), \(model)" }
 }
