@@ -39,6 +39,11 @@ final class CurlMultiClient: Sendable {
     nonisolated(unsafe) private let multi: UnsafeMutableRawPointer
     private let logger: Logger
 
+    /// Numbers the clients of a process, for their I/O threads' names.
+    private static let created = Mutex(0)
+    /// The I/O thread's name, "imagegen-c" and a number (the kernel keeps 15 characters): one per client.
+    let threadName: String
+
     /// Creates the multi handle and starts the I/O thread.
     init(logger: Logger) throws(CurlSetupError) {
         let initResult = ccurl_global_init_once()
@@ -48,10 +53,16 @@ final class CurlMultiClient: Sendable {
         guard let multi = curl_multi_init() else { throw CurlSetupError("curl_multi_init failed") }
         self.multi = multi
         self.logger = logger
+        let number = Self.created.withLock { count in
+            count += 1
+            return count
+        }
+        let name = "imagegen-c" + String(number % 100_000)
+        threadName = name
         let thread = Thread { [self] in
-            Thread.current.name = "imagegen-gemini-curl"
+            Thread.current.name = name
             // Foundation does not pass the name to the kernel on Linux.
-            _ = ccurl_set_current_thread_name("imagegen-gemini-curl")
+            _ = ccurl_set_current_thread_name(name)
             self.runLoop()
         }
         thread.start()

@@ -41,6 +41,10 @@ public final class GeminiProvider: ImageProvider {
 
     /// Stops the I/O thread: transfers in flight fail with `ProviderFailure.cancelled`, later calls
     /// to `generate` too. Returns once the thread has freed every libcurl handle and exited.
+    /// The name of this provider's I/O thread, as `top -H` or a debugger shows it: one thread per
+    /// provider, whatever it has in flight.
+    public var ioThreadName: String { client.threadName }
+
     public func shutdown() async {
         await client.shutdown()
     }

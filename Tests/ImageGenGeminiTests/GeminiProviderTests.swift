@@ -334,22 +334,23 @@ struct GeminiProviderTests {
         try await Support.withFake(configuration) { server, provider in
             _ = try await provider.generate(Support.request("warm-up"))
             let before = Support.threadCount()
-            let ioThreadsBefore = Support.threads(named: "imagegen-gemin").count
+            let mine = provider.ioThreadName
+            let ioThreadsBefore = Support.threads(exactlyNamed: mine).count
             let started = ContinuousClock.now
             let (peak, ioPeak) = try await withThrowingTaskGroup(of: (Int, Int).self) { group in
                 for index in 0..<50 {
                     group.addTask {
                         let image = try await provider.generate(Support.request("concurrent \(index)"))
                         #expect(try image.data == FakeGeminiServer.image(for: "concurrent \(index)"))
-                        return (Support.threadCount(), Support.threads(named: "imagegen-gemin").count)
+                        return (Support.threadCount(), Support.threads(exactlyNamed: mine).count)
                     }
                 }
                 var peak = (0, 0)
                 for try await (count, ioCount) in group { peak = (max(peak.0, count), max(peak.1, ioCount)) }
                 return peak
             }
-            // Other suites may run a provider of their own meanwhile: at most one more I/O thread.
-            #expect(ioThreadsBefore >= 1 && ioPeak <= ioThreadsBefore + 1, "I/O threads \(ioThreadsBefore) → \(ioPeak)")
+            // This provider's own I/O thread (each provider names its own), whatever other suites run.
+            #expect(ioThreadsBefore == 1 && ioPeak == 1, "\(mine) threads \(ioThreadsBefore) → \(ioPeak)")
             let elapsed = ContinuousClock.now - started
             #expect(server.requestLog().count == 51)
             // 50 × 300 ms one after another would take 15 s; concurrently it takes about one latency.
@@ -393,14 +394,14 @@ struct GeminiProviderTests {
             configuration: GeminiConfiguration(baseURL: "http://127.0.0.1:\(port)"), logger: LogRecorder().logger(label: "gemini"))
         let geminiStarted = Support.threadIDs().subtracting(before)
         _ = try await provider.generate(Support.request("threads"))
-        let geminiNew = Support.threads(geminiStarted, named: "imagegen-gemin")
+        let geminiNew = Support.threads(geminiStarted, named: "imagegen-c")
         let nioNew = Support.threads(nioStarted, named: "NIO-ELT")
         #expect(!geminiNew.isEmpty)
         #expect(!nioNew.isEmpty)
         await provider.shutdown()
         try await server.shutdown()
         #expect(await Support.eventually(timeout: .seconds(5)) {
-            Support.threads(named: "imagegen-gemin").isDisjoint(with: geminiNew)
+            Support.threads(named: "imagegen-c").isDisjoint(with: geminiNew)
                 && Support.threads(named: "NIO-ELT").isDisjoint(with: nioNew)
         })
     }

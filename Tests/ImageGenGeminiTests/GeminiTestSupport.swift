@@ -96,6 +96,15 @@ enum GeminiTestSupport {
         }
     }
 
+    /// The threads whose kernel name is exactly `name` (a name read from /proc ends in a newline).
+    static func threads(exactlyNamed name: String) -> Set<String> {
+        let ids = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
+        return Set(ids.filter { id in
+            let comm = (try? String(contentsOfFile: "/proc/self/task/\(id)/comm", encoding: .utf8)) ?? ""
+            return comm.trimmingCharacters(in: .whitespacesAndNewlines) == name
+        })
+    }
+
     static func threads(named prefix: String) -> Set<String> {
         let ids = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
         return Set(ids.filter { id in
