@@ -133,6 +133,32 @@ struct PaceGateSpacingTests {
         #expect(b.rateLimited(RateLimit(window: .minute, limit: 90, message: "q")) == .learned(limit: 90, pace: 90))
     }
 
+    @Test func aStartGivenBackUnusedLeavesTheGateAsBefore() async throws {
+        let gate = PaceGate(quota: Self.quota, configured: 6)
+        let start = ContinuousClock.now - .seconds(30)
+        gate.forceLastStart(start)
+        let granted = try await gate.waitTurn()
+        #expect(gate.nextStart == granted + .seconds(10))
+        gate.giveBack(startedAt: start)
+        #expect(gate.nextStart == granted + .seconds(10), "not the last start: nothing changes")
+        gate.giveBack(startedAt: granted)
+        #expect(gate.nextStart == start + .seconds(10), "back to the start before it")
+    }
+
+    @Test func thePushbackNarrowsAgainWithoutRefusals() {
+        let start = ContinuousClock.now
+        let pushback = PacePushback(percent: 3, now: start)
+        #expect(pushback.percent(at: start + PacePushback.decay - .seconds(1)) == 3)
+        #expect(pushback.percent(at: start + PacePushback.decay) == 2)
+        #expect(pushback.percent(at: start + PacePushback.decay * 5) == 0, "never below 0")
+        // A refusal widens from where it has narrowed to, and the narrowing starts again from then.
+        let later = start + PacePushback.decay * 2
+        #expect(pushback.widen(now: later) == 2)
+        #expect(pushback.percent(at: later + PacePushback.decay - .seconds(1)) == 2)
+        #expect(pushback.percent(at: later + PacePushback.decay) == 1)
+        #expect(PacePushback(percent: 40).percent == PacePushback.maximum, "a file's value is bounded")
+    }
+
     @Test func aStatedLimitAboveTheCapIsLearnedButTheCapHolds() {
         let capped = PaceGate(quota: Self.quota, configured: 60)
         #expect(capped.rateLimited(RateLimit(window: .minute, limit: 500, message: "q")) == .learned(limit: 500, pace: 60))
