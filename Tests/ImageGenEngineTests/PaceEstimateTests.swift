@@ -133,18 +133,6 @@ struct PaceGateSpacingTests {
         #expect(b.rateLimited(RateLimit(window: .minute, limit: 90, message: "q")) == .learned(limit: 90, pace: 90))
     }
 
-    @Test func aStartGivenBackUnusedLeavesTheGateAsBefore() async throws {
-        let gate = PaceGate(quota: Self.quota, configured: 6)
-        let start = ContinuousClock.now - .seconds(30)
-        gate.forceLastStart(start)
-        let granted = try await gate.waitTurn()
-        #expect(gate.nextStart == granted + .seconds(10))
-        gate.giveBack(startedAt: start)
-        #expect(gate.nextStart == granted + .seconds(10), "not the last start: nothing changes")
-        gate.giveBack(startedAt: granted)
-        #expect(gate.nextStart == start + .seconds(10), "back to the start before it")
-    }
-
     @Test func thePushbackNarrowsAgainWithoutRefusals() {
         let start = ContinuousClock.now
         let pushback = PacePushback(percent: 3, now: start)

@@ -23,8 +23,6 @@ final class PaceGate: Sendable {
         /// The configured upper bound, requests per minute.
         var cap: Double?
         var lastStart: Instant?
-        /// The start before `lastStart`, to go back to if the last start is given back unused.
-        var previousStart: Instant?
         /// How much later than the usual least delay the last start's request reached the wire,
         /// once known: the next start waits that much longer, so the two arrive a spacing apart.
         var lastLateness: Duration = .zero
@@ -154,7 +152,6 @@ final class PaceGate: Sendable {
                 guard spacing > .zero else { return nil }
                 guard let last = state.lastStart else {
                     state.lastStart = now
-                    state.previousStart = nil
                     return nil
                 }
                 let earliest = state.nextStart(after: last, spacing: spacing)
@@ -163,7 +160,6 @@ final class PaceGate: Sendable {
                 if now - earliest <= spacing / 4 {
                     state.estimate.demand(seconds: (now - last).seconds, cap: state.cap)
                 }
-                state.previousStart = last
                 state.lastStart = now
                 state.lastLateness = .zero
                 // After an idle while, this start opens a connection again: the next gap is wider.
@@ -172,18 +168,6 @@ final class PaceGate: Sendable {
             }
             guard let wait else { return now }
             try await Task.sleep(until: wait, clock: .continuous)
-        }
-    }
-
-    /// The request granted at `startedAt` was not sent (its quota began cooling while it waited):
-    /// if it is still the last start, the gate goes back to the one before, so the next request
-    /// does not wait a spacing for a request that never went out.
-    func giveBack(startedAt: Instant) {
-        state.withLock { state in
-            guard state.lastStart == startedAt else { return }
-            state.lastStart = state.previousStart
-            state.previousStart = nil
-            state.lastLateness = .zero
         }
     }
 

@@ -126,10 +126,7 @@ extension StyleRunner {
         }
         // The pace wait may have outlasted the moment a 429 cooled this quota: do not send into it.
         let quota = QuotaID(project: request.key.project, model: request.model)
-        if control.isCooling(quota, now: ContinuousClock.now) {
-            if let granted = request.startedAt { gate.giveBack(startedAt: granted) }
-            throw EndedEarly(result: .deferred)
-        }
+        if control.isCooling(quota, now: ContinuousClock.now) { throw EndedEarly(result: .deferred) }
         // The provider's time counts from the start the pace granted.
         let started = request.startedAt ?? ContinuousClock.now
         do {
