@@ -34,7 +34,7 @@ extension MetricsEndpointTests {
          "styles":{"illustration":{"model":"\(flash)","imageSize":"2K"},"clear":{"model":"\(pro)"}}}
         """
 
-    @Test
+    @Test(.timeLimit(.minutes(2)))
     func spendAndBilledRequestsMovePerRequestAndPaceIsExported() async throws {
         let workspace = try ProofWorkspace("metrics-spend")
         defer { workspace.remove() }
