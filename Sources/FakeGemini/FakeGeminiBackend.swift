@@ -55,7 +55,7 @@ final class FakeGeminiBackend: Sendable {
     func responseDelay() -> Duration {
         let jitter = configuration.jitter
         guard jitter > .zero else { return configuration.latency }
-        let extra = Double.random(in: 0...1) * (Double(jitter.components.seconds) + Double(jitter.components.attoseconds) / 1e18)
+        let extra = Double.random(in: 0...1) * jitter.fakeSeconds
         return configuration.latency + .nanoseconds(Int64(extra * 1e9))
     }
 

@@ -19,7 +19,7 @@ public enum FakeGeminiLimiter: Sendable, Equatable {
         public func limiter(requests: Int, window: Duration, burst: Int = 1) -> FakeGeminiLimiter {
             switch self {
             case .tokenBucket:
-                let seconds = Double(window.components.seconds) + Double(window.components.attoseconds) / 1e18
+                let seconds = window.fakeSeconds
                 return .tokenBucket(burst: burst, perMinute: Double(requests) * 60 / seconds)
             case .fixedWindow:
                 return .fixedWindow(requests: requests, window: window)
@@ -56,9 +56,4 @@ public enum FakeGeminiLimiter: Sendable, Equatable {
         case .fixedWindow(let requests, let window), .slidingWindow(let requests, let window): requests >= 1 && window > .zero
         }
     }
-}
-
-extension Duration {
-    /// The duration in seconds, as a Double.
-    var fakeSeconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

@@ -95,7 +95,7 @@ enum FakeGeminiPayloads {
             ],
         ]
         if let retryDelay {
-            let seconds = Double(retryDelay.components.seconds) + Double(retryDelay.components.attoseconds) / 1e18
+            let seconds = retryDelay.fakeSeconds
             message += " Please retry in \(String(format: "%.2f", seconds))s."
             details.append(["@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": protobufDuration(retryDelay)])
         }

@@ -24,9 +24,9 @@ extension ServerMetrics {
         setLimit("configured_limit", reading.configuredLimit, reading.quota,
                  "The configured upper bound of a quota's pace (requestsPerMinute), by project and model.")
         gauge("engine", "pace_spacing", "seconds", "The time between two request starts of a quota now, margins included, by project and model.", labels)
-            .set(Self.seconds(reading.spacing))
+            .set(reading.spacing.seconds)
         gauge("engine", "send_delay_spread", "seconds", "The measured spread of start-to-wire delays of a quota's requests (a late one holds the next start back by its lateness), by project and model.", labels)
-            .set(Self.seconds(reading.sendDelaySpread))
+            .set(reading.sendDelaySpread.seconds)
         for phase in Self.pacePhases {
             gauge("engine", "pace_phase", "", "A quota's pace phase: 1 for the current one (configured, slow_start, learned, recovering, unpaced), 0 for the others.",
                   labels + [("phase", phase)]).set(reading.phase == phase ? 1.0 : 0.0)
@@ -44,10 +44,5 @@ extension ServerMetrics {
         } else if publishedLimits.withLock({ $0.remove(series) != nil }) {
             registry.unregisterGauge(gauge("engine", metric, "requests_per_minute", help, labels))
         }
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        let parts = duration.components
-        return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
     }
 }

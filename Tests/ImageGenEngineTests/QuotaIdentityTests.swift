@@ -119,8 +119,14 @@ struct QuotaIdentityTests {
             Self.style("a", model: Self.modelA, rpm: 30, inFlight: 4),
             Self.style("b", model: sameModel ? Self.modelA : Self.modelB, rpm: 600, inFlight: 4),
         ])
-        let slow = KeyPool.spacing(requestsPerMinute: 30, marginPercent: configuration.paceMarginPercent)
-        let fast = KeyPool.spacing(requestsPerMinute: 600, marginPercent: configuration.paceMarginPercent)
+        // The spacing a warm gate holds at each pace, margin included.
+        func spacing(_ rpm: Double) -> Duration {
+            let gate = PaceGate(quota: QuotaID(project: "x", model: "m"), configured: rpm, marginPercent: configuration.paceMarginPercent)
+            gate.forceLastStart(.now)
+            return gate.spacing
+        }
+        let slow = spacing(30)
+        let fast = spacing(600)
         let engine = ImageEngine(configuration: configuration, logger: testLogger) { _ in provider }
         let (summary, _) = await runJob(try engine.makeJob(storyboard: try makeStoryboard(shots: 1, beats: 2), project: dir.url))
         #expect(summary.state == .completed)

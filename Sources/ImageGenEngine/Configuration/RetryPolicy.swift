@@ -34,8 +34,8 @@ public struct RetryPolicy: Sendable, Equatable {
     /// `full / 2 + jitter * full / 2`, where `full` is `baseDelay` doubled per attempt, capped at `maxDelay`.
     func backoff(attempt: Int, jitter: Double) -> Duration {
         let exponent = min(max(attempt - 1, 0), 30)
-        let base = Double(baseDelay.components.seconds) + Double(baseDelay.components.attoseconds) * 1e-18
-        let cap = Double(maxDelay.components.seconds) + Double(maxDelay.components.attoseconds) * 1e-18
+        let base = baseDelay.seconds
+        let cap = maxDelay.seconds
         let full = min(cap, base * Double(1 << exponent))
         let seconds = full / 2 + min(max(jitter, 0), 1) * (full / 2)
         return .milliseconds(Int64((seconds * 1000).rounded()))

@@ -31,18 +31,17 @@ final class JobControl: Sendable {
         gates.gate(quota: quota, configured: configured)
     }
 
-    /// Records a limit Gemini stated for `quota` and writes the learned limits to the state
-    /// directory (off the cooperative pool) when that changed them.
-    func learn(_ quota: QuotaID, perMinute: Double, io: BlockingIO) async throws {
-        guard !quota.hasImplicitProject, gates.learned.record(quota, perMinute: perMinute, now: Date()) else { return }
+    /// Keeps what a 429 taught `quota`'s pace (a stated limit, the engine's pushback) in the
+    /// learned limits, and writes them to the state directory (off the cooperative pool) when
+    /// that changed them. A limit of a stand-in project (a key without its project) is not kept.
+    func keep(_ change: PaceChange, of quota: QuotaID, io: BlockingIO) async throws {
         let learned = gates.learned
-        try await io.run { try learned.persist() }
-    }
-
-    /// Records the engine's pushback (``PacePushback``) and writes it to the state directory when it changed.
-    func learnPushback(_ percent: Double, io: BlockingIO) async throws {
-        guard gates.learned.recordPushback(percent) else { return }
-        let learned = gates.learned
+        let changed = switch change {
+        case .learned(let limit, _): !quota.hasImplicitProject && learned.record(quota, perMinute: limit, now: Date())
+        case .pushedBack(let percent): learned.recordPushback(percent)
+        case .halved: false
+        }
+        guard changed else { return }
         try await io.run { try learned.persist() }
     }
 

@@ -65,13 +65,6 @@ struct KeyPool {
         self.maxInFlightPerProject = max(1, maxInFlightPerProject)
     }
 
-    /// The time between two request starts of one quota: 60 s ÷ `requestsPerMinute`, widened by
-    /// `marginPercent`, rounded up to the millisecond; zero (no pacing) when `requestsPerMinute` is 0.
-    static func spacing(requestsPerMinute: Double, marginPercent: Double) -> Duration {
-        guard requestsPerMinute > 0 else { return .zero }
-        return .milliseconds(Int64((60_000 / requestsPerMinute * (1 + marginPercent / 100)).rounded(.up)))
-    }
-
     /// The pace gate of the slot's quota.
     func gate(_ slot: Int) -> PaceGate { projects[slots[slot].project].gate }
 

@@ -173,7 +173,7 @@ extension StyleRunner {
             sha256: DurableFiles.sha256Hex(data), fingerprint: fingerprint, attempts: counters.requests,
             unknownOutcomeAttempts: counters.unknownOutcomes, wastedAttempts: counters.wasted, keyLabel: key.label,
             usage: usage, updatedAt: Date().timeIntervalSince1970,
-            durationSeconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
+            durationSeconds: elapsed.seconds)
         do {
             try await store.save(record)
         } catch {

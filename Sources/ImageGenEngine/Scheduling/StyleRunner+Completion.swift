@@ -144,31 +144,12 @@ extension StyleRunner {
     func repace(_ gate: PaceGate, after limit: RateLimit, startedAt: ContinuousClock.Instant?, io: BlockingIO) async {
         guard let change = gate.rateLimited(limit, startedAt: startedAt) else { return }
         let quota = gate.quota
-        let text: String
-        switch change {
-        case .learned(let stated, let pace):
-            text = "Gemini states a limit of \(Self.rate(stated)) requests per minute; pacing at \(Self.rate(pace))"
-            do {
-                try await control.learn(quota, perMinute: stated, io: io)
-            } catch {
-                logger.error("cannot keep the learned limit", metadata: ["quota": "\(quota)", "error": "\(error)"])
-            }
-        case .halved(let pace):
-            text = "rate limited without a stated limit; pace halved to \(Self.rate(pace)) requests per minute, growing back while requests wait"
-        case .pushedBack(let percent):
-            text = "refused although paced at the stated limit; request starts of every quota are now spaced \(Self.rate(percent)) % wider"
-            do {
-                try await control.learnPushback(percent, io: io)
-            } catch {
-                logger.error("cannot keep the pushback", metadata: ["error": "\(error)"])
-            }
+        do {
+            try await control.keep(change, of: quota, io: io)
+        } catch {
+            logger.error("cannot keep what the pace learned", metadata: ["quota": "\(quota)", "error": "\(error)"])
         }
-        control.emit(.message(style: style.name, text: "style \(style.name): \(quota): \(text)"))
-        logger.info("pace changed", metadata: ["style": "\(style.name)", "quota": "\(quota)", "change": "\(text)"])
-    }
-
-    /// "120", "7.5".
-    static func rate(_ value: Double) -> String {
-        value == value.rounded() ? String(Int(value)) : String(format: "%.1f", value)
+        control.emit(.message(style: style.name, text: "style \(style.name): \(quota): \(change)"))
+        logger.info("pace changed", metadata: ["style": "\(style.name)", "quota": "\(quota)", "change": "\(change)"])
     }
 }
