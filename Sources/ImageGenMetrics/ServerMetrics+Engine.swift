@@ -23,7 +23,7 @@ extension ServerMetrics {
         case .failed: counter("engine", "images_failed", "Beats given up for their job, by style and model.", labels(beat.style)).increment()
         case .retrying: counter("engine", "beat_retries", "Retries scheduled for a beat, by style and model.", labels(beat.style)).increment()
         case .skipped: counter("engine", "images_skipped", "Beats already done by an earlier run, by style and model.", labels(beat.style)).increment()
-        case .queued, .waiting, .generating: break
+        case .queued, .waiting, .generating, .inBatch: break
         }
     }
 

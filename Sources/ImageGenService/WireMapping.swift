@@ -85,7 +85,7 @@ enum WireMapping {
     static func beatState(_ state: BeatUpdate.State) -> ImageGenWire.BeatEvent.State {
         switch state {
         case .queued: .queued
-        case .waiting: .waiting
+        case .waiting, .inBatch: .waiting  // IN_BATCH on the wire: see issue 12
         case .generating: .generating
         case .retrying: .retrying
         case .done: .done

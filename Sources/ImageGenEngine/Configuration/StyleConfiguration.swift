@@ -29,6 +29,10 @@ public struct StyleConfiguration: Sendable, Equatable {
     public var requestTimeout: Duration
     /// Retry budgets and backoff.
     public var retry: RetryPolicy
+    /// Online, batch or auto (``Delivery``); a job's options may override it.
+    public var delivery: Delivery
+    /// How batches of this style are polled and how long they may take.
+    public var batch: BatchSettings
 
     /// The default model of every style.
     public static let defaultModel = "gemini-3.1-flash-image"
@@ -38,7 +42,8 @@ public struct StyleConfiguration: Sendable, Equatable {
         aspectRatio: String? = "16:9", imageSize: String? = "1K", continuity: Bool = false,
         attachStyleReference: Bool = true, keys: [APIKey] = [], requestsPerMinute: Double? = nil,
         maxInFlightPerProject: Int = 4, baseURL: String = EngineConfiguration.defaultBaseURL,
-        requestTimeout: Duration = .seconds(120), retry: RetryPolicy = RetryPolicy()
+        requestTimeout: Duration = .seconds(120), retry: RetryPolicy = RetryPolicy(), delivery: Delivery = .online,
+        batch: BatchSettings = BatchSettings()
     ) {
         self.name = name
         self.promptTemplate = promptTemplate
@@ -53,6 +58,8 @@ public struct StyleConfiguration: Sendable, Equatable {
         self.baseURL = baseURL
         self.requestTimeout = requestTimeout
         self.retry = retry
+        self.delivery = delivery
+        self.batch = batch
     }
 
     /// "gemini" when the style has keys, else "offline".

@@ -8,6 +8,8 @@ public struct BeatUpdate: Sendable, Equatable {
         case waiting
         /// A request is in flight.
         case generating
+        /// Sent in a Batch API batch (see `batch`), waiting for the batch's answer.
+        case inBatch
         /// A retry is scheduled after `retryIn`.
         case retrying
         /// The image is on disk and recorded.
@@ -32,11 +34,13 @@ public struct BeatUpdate: Sendable, Equatable {
     public var error: String?
     /// For `retrying`: how long until the next attempt may start.
     public var retryIn: Duration?
+    /// For `inBatch`: the batch's display name (and, once created, its name after a space).
+    public var batch: String?
 
     public init(
         style: String, shotID: String, beatID: String, state: State, attempt: Int = 0, keyLabel: String? = nil,
         outputPath: String? = nil, bytes: Int? = nil, sha256: String? = nil, error: String? = nil,
-        retryIn: Duration? = nil
+        retryIn: Duration? = nil, batch: String? = nil
     ) {
         self.style = style
         self.shotID = shotID
@@ -49,5 +53,6 @@ public struct BeatUpdate: Sendable, Equatable {
         self.sha256 = sha256
         self.error = error
         self.retryIn = retryIn
+        self.batch = batch
     }
 }

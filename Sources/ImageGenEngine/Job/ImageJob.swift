@@ -20,7 +20,7 @@ public final class ImageJob: Sendable {
     /// The project directory.
     public let project: URL
     private let control: JobControl
-    private let runners: [StyleRunner]
+    let runners: [StyleRunner]
     private let logger: Logger
     private let started = Mutex(false)
 

@@ -12,10 +12,14 @@ public struct StyleCounters: Sendable, Equatable {
     public var keysTotal: Int
     public var keysCooling: Int
     public var keysDisabled: Int
+    /// Beats waiting in Batch API batches.
+    public var inBatch: Int
+    /// The style's current batch wave, while one is out.
+    public var batch: BatchProgress?
 
     public init(
         style: String, total: Int = 0, completed: Int = 0, failed: Int = 0, inFlight: Int = 0, percent: Double = 0,
-        keysTotal: Int = 0, keysCooling: Int = 0, keysDisabled: Int = 0
+        keysTotal: Int = 0, keysCooling: Int = 0, keysDisabled: Int = 0, inBatch: Int = 0, batch: BatchProgress? = nil
     ) {
         self.style = style
         self.total = total
@@ -26,5 +30,7 @@ public struct StyleCounters: Sendable, Equatable {
         self.keysTotal = keysTotal
         self.keysCooling = keysCooling
         self.keysDisabled = keysDisabled
+        self.inBatch = inBatch
+        self.batch = batch
     }
 }

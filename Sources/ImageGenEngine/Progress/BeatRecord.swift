@@ -34,12 +34,22 @@ public struct BeatRecord: Sendable, Equatable, Codable {
     public var updatedAt: Double
     /// Seconds the successful request took.
     public var durationSeconds: Double?
+    /// How the image was (or is being) asked for: "online" or "batch"; nil in records before lanes.
+    public var lane: Delivery?
+    /// While `pending` in a batch, and once done from one: the batch's display name.
+    public var batch: String?
+    /// Requests that may have been billed for this image (images, blocks, no-image answers,
+    /// unknown outcomes), across runs.
+    public var billedRequests: Int?
+    /// Their estimated cost in US dollars, at the configured prices of their lanes.
+    public var estimatedCostUSD: Double?
 
     public init(
         shot: String, beat: String, state: State, file: String? = nil, bytes: Int? = nil, sha256: String? = nil,
         fingerprint: String? = nil, attempts: Int = 0, unknownOutcomeAttempts: Int = 0, wastedAttempts: Int = 0,
         lastError: String? = nil, keyLabel: String? = nil, usage: TokenUsage = TokenUsage(), updatedAt: Double = 0,
-        durationSeconds: Double? = nil
+        durationSeconds: Double? = nil, lane: Delivery? = nil, batch: String? = nil, billedRequests: Int? = nil,
+        estimatedCostUSD: Double? = nil
     ) {
         self.shot = shot
         self.beat = beat
@@ -56,6 +66,10 @@ public struct BeatRecord: Sendable, Equatable, Codable {
         self.usage = usage
         self.updatedAt = updatedAt
         self.durationSeconds = durationSeconds
+        self.lane = lane
+        self.batch = batch
+        self.billedRequests = billedRequests
+        self.estimatedCostUSD = estimatedCostUSD
     }
 
     /// The key of a record in its style's progress: "shot/beat".

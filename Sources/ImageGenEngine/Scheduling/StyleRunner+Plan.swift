@@ -42,6 +42,12 @@ extension StyleRunner {
 
     /// Decides which beats are done already. Blocking: runs on the I/O queue.
     func makePlan(store: ProgressStore) throws -> Plan {
+        try makePlan(records: { store.record(shot: $0, beat: $1) }, removingTemporaryFiles: true)
+    }
+
+    /// Decides which beats are done already, by the records `records` finds; touches nothing on
+    /// disk unless `removingTemporaryFiles` (a killed run's leftovers). Blocking.
+    func makePlan(records: (String, String) -> BeatRecord?, removingTemporaryFiles: Bool) throws -> Plan {
         let reference = style.attachStyleReference
             ? try Self.loadStyleReference(project: project, style: style.name, limit: configuration.maxReferenceImageBytes)
             : nil
@@ -50,7 +56,9 @@ extension StyleRunner {
         var decisions: [Decision] = []
         var first = true
         for shot in storyboard.shots {
-            try Self.removeStaleTemporaryFiles(in: "generated_images/\(style.name)/Shot_\(shot.id)", of: project)
+            if removingTemporaryFiles {
+                try Self.removeStaleTemporaryFiles(in: "generated_images/\(style.name)/Shot_\(shot.id)", of: project)
+            }
             var previous: Int?
             for beat in shot.beats {
                 let attachReference = reference != nil && (first || beat.transition == .hardCut)
@@ -65,7 +73,7 @@ extension StyleRunner {
                     baseFingerprint: PlannedBeat.baseFingerprint(
                         style: style, prompt: prompt, styleReferenceSHA: attachReference ? referenceSHA : nil))
                 var decision = Decision.generate
-                if !force, let record = store.record(shot: shot.id, beat: beat.id), record.state == .done,
+                if !force, let record = records(shot.id, beat.id), record.state == .done,
                     let file = record.file, let sha = record.sha256, let bytes = record.bytes
                 {
                     var predecessorSHA: String?
