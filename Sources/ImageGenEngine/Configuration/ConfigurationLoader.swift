@@ -10,22 +10,24 @@ struct ConfigurationLoader {
     var defaultRPM: Double??
     var baseURL: String = EngineConfiguration.defaultBaseURL
     var styleRPM: [String: Double?] = [:]
+    /// The top-level `delivery` and batch timings, for styles the file adds.
+    var defaultLane: (delivery: Delivery?, batch: BatchSettings) = (nil, BatchSettings())
 
     struct KeyEntry {
         var project: String?
         var secret: String
     }
 
-    static let topKeys: Set<String> = [
+    static let topKeys: Set<String> = Set<String>([
         "geminiBaseURL", "requestsPerMinute", "maxInFlightPerProject", "maxConcurrentRequests",
         "requestTimeoutSeconds", "durability", "journalCompactionLines", "retry", "offline", "styles", "paceMarginPercent",
         "maxStoryboardBytes", "maxReferenceImageBytes", "prices", "quotas",
         "$comment",
-    ]
-    static let styleKeys: Set<String> = [
+    ]).union(batchKeys)
+    static let styleKeys: Set<String> = Set<String>([
         "template", "model", "aspectRatio", "imageSize", "continuity", "styleReference", "keys",
         "requestsPerMinute", "maxInFlightPerProject", "requestTimeoutSeconds", "retry", "$comment",
-    ]
+    ]).union(batchKeys)
     static let retryKeys: Set<String> = [
         "maxAttempts", "maxUnknownOutcomeAttempts", "maxRateLimitedAttempts", "maxNoImageAttempts", "baseDelaySeconds",
         "maxDelaySeconds",
@@ -72,8 +74,13 @@ struct ConfigurationLoader {
         if let raw = object["offline"] { parseOffline(raw) }
         if let raw = object["prices"] { parsePrices(raw) }
         if let raw = object["quotas"] { parseQuotas(raw) }
+        let delivery = delivery(object, at: "")
+        let batch = batchSettings(object, base: BatchSettings(), at: "")
+        defaultLane = (delivery, batch)
         for index in config.styles.indices {
             config.styles[index].retry = retry
+            config.styles[index].batch = batch
+            if let delivery { config.styles[index].delivery = delivery }
             if let inFlight { config.styles[index].maxInFlightPerProject = inFlight }
             if let timeout { config.styles[index].requestTimeout = .milliseconds(Int64(timeout * 1000)) }
         }
@@ -109,7 +116,9 @@ struct ConfigurationLoader {
                 )
                 return
             }
-            style = StyleConfiguration(name: name, promptTemplate: template, retry: retry)
+            style = StyleConfiguration(
+                name: name, promptTemplate: template, retry: retry, delivery: defaultLane.delivery ?? .online,
+                batch: defaultLane.batch)
             if let inFlight { style.maxInFlightPerProject = inFlight }
             if let timeout { style.requestTimeout = .milliseconds(Int64(timeout * 1000)) }
         }
@@ -145,6 +154,8 @@ struct ConfigurationLoader {
             style.requestTimeout = .milliseconds(Int64(seconds * 1000))
         }
         if let raw = object["retry"] { style.retry = parseRetry(raw, base: style.retry, at: at + ".retry") }
+        if let lane = delivery(object, at: at + ".") { style.delivery = lane }
+        style.batch = batchSettings(object, base: style.batch, at: at + ".")
         if let raw = object["keys"] {
             if let list = raw as? [Any] {
                 var entries: [KeyEntry] = []
