@@ -77,6 +77,7 @@ public struct ImageEngine: Sendable {
         for style in styles {
             try expect(ProgressStore.fileName(style: style), .regularFile)
             try expect(ProgressStore.journalName(style: style), .regularFile)
+            try expect(BatchLedgerStore.fileName(style: style), .regularFile)
             try expect("style_reference_\(style).png", .regularFile)
             try expect("generated_images/\(style)", .directory)
             for shot in storyboard.shots { try expect("generated_images/\(style)/Shot_\(shot.id)", .directory) }
@@ -113,6 +114,9 @@ public struct ImageEngine: Sendable {
             styles = chosen
         }
         if styles.isEmpty { throw EngineError(.invalidOptions, "no style configured") }
+        if let deadline = options.batchDeadline, deadline < .zero {
+            throw EngineError(.invalidOptions, "batchDeadline must be at least 0 seconds, not \(deadline.seconds)")
+        }
         if let cap = options.maxConcurrentRequests, cap < 1 {
             throw EngineError(.invalidOptions, "maxConcurrentRequests must be at least 1, not \(cap)")
         }
@@ -126,7 +130,7 @@ public struct ImageEngine: Sendable {
             StyleRunner(
                 style: style, provider: provider(for: style), project: directory, storyboard: storyboard,
                 force: options.force, configuration: configuration, control: control,
-                logger: logger)
+                logger: logger, delivery: options.delivery, batchDeadline: options.batchDeadline)
         }
         return ImageJob(events: events, project: project, control: control, runners: runners, logger: logger)
     }

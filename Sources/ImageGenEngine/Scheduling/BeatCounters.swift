@@ -9,6 +9,16 @@ extension StyleRunner {
         var wasted = 0
         var usage = TokenUsage()
         var lastError: String?
+        /// Requests of this job that may have been billed (an image, a block, no image, an unknown outcome).
+        var billed = 0
+        /// Their estimated cost in US dollars.
+        var costUSD = 0.0
+
+        /// Counts one request that may have been billed at `price`.
+        mutating func bill(_ price: Double) {
+            billed += 1
+            costUSD += price
+        }
 
         /// Counts one failed attempt (not one the job's cancellation cut off: that is not counted).
         mutating func count(_ failure: ProviderFailure) {
@@ -29,6 +39,12 @@ extension StyleRunner {
 }
 
 extension SpendCounters {
+    /// Counts one request that may have been billed at `price`; `wasted` when it gave no image.
+    mutating func bill(_ price: Double, wasted: Bool) {
+        estimatedCostUSD += price
+        if wasted { wastedCostUSD += price }
+    }
+
     /// Counts one failed attempt in the style's spend.
     mutating func count(_ failure: ProviderFailure) {
         switch failure {
@@ -45,5 +61,15 @@ extension TokenUsage {
         promptTokens += other.promptTokens
         outputTokens += other.outputTokens
         totalTokens += other.totalTokens
+    }
+}
+
+extension ProviderFailure {
+    /// Whether Gemini may have billed the request: it answered without an image, or the outcome is unknown.
+    var mayBeBilled: Bool {
+        switch self {
+        case .blocked, .noImage, .transient(_, _, true): true
+        case .transient, .rateLimited, .keyRejected, .badRequest, .configuration, .cancelled: false
+        }
     }
 }

@@ -4,6 +4,8 @@ extension StyleRunner {
     /// A finished child task.
     enum Completion: Sendable {
         case attempt(AttemptOutcome)
+        /// A batch's call (create, find, poll, cancel) finished.
+        case batch(BatchStepOutcome)
         case tick
     }
 
@@ -91,7 +93,7 @@ extension StyleRunner {
 
     /// The images to attach: the style reference when the beat takes it, then the predecessor's
     /// image (read now: it may have been generated in this job), with the predecessor's SHA-256.
-    private func references(for beat: PlannedBeat, predecessorFile: String?, plan: Plan, io: BlockingIO)
+    func references(for beat: PlannedBeat, predecessorFile: String?, plan: Plan, io: BlockingIO)
         async throws(EndedEarly) -> ([ReferenceImage], String?)
     {
         var references: [ReferenceImage] = []
@@ -134,11 +136,16 @@ extension StyleRunner {
             return (image, ContinuousClock.now - started)
         } catch let failure as ProviderFailure {
             if case .transient(_, let message, true) = failure {
-                let record = BeatRecord(
+                var record = BeatRecord(
                     shot: beat.shot, beat: beat.beat, state: .pending, fingerprint: fingerprint,
                     attempts: counters.requests, unknownOutcomeAttempts: counters.unknownOutcomes + 1,
                     wastedAttempts: counters.wasted, lastError: message, keyLabel: request.key.label,
                     usage: counters.usage, updatedAt: Date().timeIntervalSince1970)
+                var billed = counters
+                billed.bill(price(.online))
+                record.lane = .online
+                record.billedRequests = billed.billed
+                record.estimatedCostUSD = billed.costUSD
                 try? await store.save(record)
             }
             throw .failure(failure)
@@ -150,9 +157,9 @@ extension StyleRunner {
     }
 
     /// Writes the image (PNG or JPEG, by its bytes) and records the beat as done.
-    private func save(
+    func save(
         _ image: GeneratedImage, of beat: PlannedBeat, key: APIKey, counters: BeatCounters, fingerprint: String,
-        elapsed: Duration, store: ProgressStore, io: BlockingIO
+        elapsed: Duration?, lane: Delivery = .online, batch: String? = nil, store: ProgressStore, io: BlockingIO
     ) async throws(EndedEarly) -> BeatRecord {
         guard let mime = ImageSniffer.pngOrJPEG(image.data) else {
             throw .failure(.noImage(reason: "NOT_AN_IMAGE", message: "the provider returned \(image.data.count) bytes that are not PNG or JPEG"))
@@ -168,12 +175,18 @@ extension StyleRunner {
         }
         var usage = counters.usage
         usage.add(image.usage)
-        let record = BeatRecord(
+        var billed = counters
+        billed.bill(price(lane))
+        var record = BeatRecord(
             shot: beat.shot, beat: beat.beat, state: .done, file: relative, bytes: data.count,
             sha256: DurableFiles.sha256Hex(data), fingerprint: fingerprint, attempts: counters.requests,
             unknownOutcomeAttempts: counters.unknownOutcomes, wastedAttempts: counters.wasted, keyLabel: key.label,
             usage: usage, updatedAt: Date().timeIntervalSince1970,
-            durationSeconds: elapsed.seconds)
+            durationSeconds: elapsed?.seconds)
+        record.lane = lane
+        record.batch = batch
+        record.billedRequests = billed.billed
+        record.estimatedCostUSD = billed.costUSD
         do {
             try await store.save(record)
         } catch {

@@ -13,6 +13,9 @@ extension StyleRunner {
         switch outcome.result {
         case .done(let record):
             state.pool.succeeded(outcome.slot)
+            let online = price(.online)
+            state.counters[index].bill(online)
+            state.spend.bill(online, wasted: false)
             succeed(index, record: record, key: key, state: &state)
         case .storage(let message):
             state.styleError = "style \(style.name): \(message)"
@@ -38,16 +41,17 @@ extension StyleRunner {
     }
 
     /// Records a generated image and releases the beats waiting on it.
-    private func succeed(_ index: Int, record: BeatRecord, key: APIKey, state: inout RunState) {
+    func succeed(_ index: Int, record: BeatRecord, key: APIKey, state: inout RunState) {
         state.done += 1
         state.files[index] = record.file
+        state.fileBytes[index] = record.bytes
         state.spend.imagesReceived += 1
         state.spend.usage.add(record.usage)
         state.counters[index].usage.add(record.usage)
         event(state.beats[index], .done, attempt: record.attempts, key: key.label, path: record.file,
               bytes: record.bytes, sha: record.sha256)
         for dependent in (state.dependents.removeValue(forKey: index) ?? []).reversed() {
-            state.ready.prepend(dependent)
+            state.route(dependent, front: true)
             event(state.beats[dependent], .queued, path: state.beats[dependent].relativeStem + ".png")
         }
     }
@@ -68,6 +72,16 @@ extension StyleRunner {
         }
         state.counters[index].count(failure)
         state.spend.count(failure)
+        if failure.mayBeBilled {
+            let online = price(.online)
+            state.counters[index].bill(online)
+            state.spend.bill(online, wasted: true)
+        }
+        await decide(index, after: failure, key: key, state: &state)
+    }
+
+    /// What becomes of the beat at `index` after `failure` (counted already), by its ``RetryDecision``.
+    func decide(_ index: Int, after failure: ProviderFailure, key: APIKey, state: inout RunState) async {
         let beat = state.beats[index]
         let attempt = state.counters[index].requests
         let decision = RetryDecision(
@@ -115,16 +129,19 @@ extension StyleRunner {
     }
 
     /// Records a beat as failed (durably) and fails the beats waiting on it, recursively.
-    private func failBeat(_ index: Int, reason: String, state: inout RunState) async {
+    func failBeat(_ index: Int, reason: String, state: inout RunState) async {
         var stack = [(index, reason)]
         while let (current, why) = stack.popLast() {
             state.failed += 1
             let beat = state.beats[current]
             let c = state.counters[current]
-            let record = BeatRecord(
+            var record = BeatRecord(
                 shot: beat.shot, beat: beat.beat, state: .failed, attempts: c.requests,
                 unknownOutcomeAttempts: c.unknownOutcomes, wastedAttempts: c.wasted, lastError: why,
                 usage: c.usage, updatedAt: Date().timeIntervalSince1970)
+            record.lane = state.onlineOnly.contains(current) || !state.sendsToBatch ? .online : .batch
+            record.billedRequests = c.billed
+            record.estimatedCostUSD = c.costUSD
             do { try await state.store.save(record) } catch {
                 logger.error("cannot record failure", metadata: ["style": "\(style.name)", "error": "\(error)"])
             }

@@ -2,12 +2,12 @@ extension StyleRunner {
     /// Emits a beat's state change.
     func event(
         _ beat: PlannedBeat, _ state: BeatUpdate.State, attempt: Int = 0, key: String? = nil, path: String? = nil,
-        bytes: Int? = nil, sha: String? = nil, error: String? = nil, retryIn: Duration? = nil
+        bytes: Int? = nil, sha: String? = nil, error: String? = nil, retryIn: Duration? = nil, batch: String? = nil
     ) {
         control.emit(
             .beat(BeatUpdate(
                 style: style.name, shotID: beat.shot, beatID: beat.beat, state: state, attempt: attempt, keyLabel: key,
-                outputPath: path, bytes: bytes, sha256: sha, error: error, retryIn: retryIn)))
+                outputPath: path, bytes: bytes, sha256: sha, error: error, retryIn: retryIn, batch: batch)))
     }
 
     /// Logs and emits a key's state change (never its secret).
@@ -33,6 +33,30 @@ extension StyleRunner {
             StyleCounters(
                 style: style.name, total: total, completed: completed, failed: run.failed, inFlight: run.inFlight,
                 percent: total == 0 ? 100 : Double(completed) * 100 / Double(total), keysTotal: style.keys.count,
-                keysCooling: isOffline ? 0 : cooling, keysDisabled: isOffline ? 0 : disabled))
+                keysCooling: isOffline ? 0 : cooling, keysDisabled: isOffline ? 0 : disabled, inBatch: run.inBatch,
+                batch: batchProgress(run)))
+    }
+}
+
+extension StyleRunner {
+    /// The wave out now: its least advanced batch's state and all its batches' counts.
+    func batchProgress(_ run: RunState) -> BatchProgress? {
+        guard !run.batches.isEmpty else { return nil }
+        func rank(_ state: BatchState) -> Int {
+            switch state {
+            case .unspecified, .pending: 0
+            case .running: 1
+            case .succeeded, .failed, .cancelled, .expired: 2
+            }
+        }
+        var stats = BatchStats()
+        for batch in run.batches {
+            stats.requestCount += batch.stats.requestCount
+            stats.successfulRequestCount += batch.stats.successfulRequestCount
+            stats.failedRequestCount += batch.stats.failedRequestCount
+            stats.pendingRequestCount += batch.stats.pendingRequestCount
+        }
+        let state = run.batches.map(\.state).min { rank($0) < rank($1) } ?? .pending
+        return BatchProgress(wave: run.wave, batches: run.batches.count, state: state, stats: stats)
     }
 }

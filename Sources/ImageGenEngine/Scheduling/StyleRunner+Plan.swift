@@ -114,13 +114,16 @@ extension StyleRunner {
             case .skip(let record):
                 state.skipped += 1
                 state.files[index] = record.file
+                state.fileBytes[index] = record.bytes
                 event(beat, .skipped, path: record.file, bytes: record.bytes, sha: record.sha256)
             case .generate:
-                if let predecessor = beat.predecessor, case .generate = state.plan.decisions[predecessor] {
+                if let batch = state.claimed[index] {
+                    event(beat, .inBatch, path: beat.relativeStem + ".png", batch: batch)
+                } else if let predecessor = beat.predecessor, case .generate = state.plan.decisions[predecessor] {
                     state.dependents[predecessor, default: []].append(index)
                     event(beat, .waiting, path: beat.relativeStem + ".png")
                 } else {
-                    state.ready.append(index)
+                    state.route(index, front: false)
                     event(beat, .queued, path: beat.relativeStem + ".png")
                 }
             }

@@ -28,7 +28,24 @@ extension StyleRunner {
         var counters: [BeatCounters]
         /// The image of each beat known to be done (skipped or generated in this job), relative to the project.
         var files: [String?]
+        /// Beats to send online, in order.
         var ready = Deque<Int>()
+        /// The Batch API lane, when the provider has one (nil: everything goes online).
+        let lane: BatchLane?
+        /// Whether ready beats go to batch waves (`batch`, or `auto` while the deadline allows).
+        var sendsToBatch: Bool
+        /// Beats ready for the next wave (sent once no batch of the style is out).
+        var waveReady: [Int] = []
+        /// The style's batches out at Gemini.
+        var batches: [BatchRun] = []
+        /// Beats that go online whatever the delivery (a batch refused them, or they are retried).
+        var onlineOnly: Set<Int> = []
+        /// Beats an earlier run's batch holds (by plan index): its display name.
+        var claimed: [Int: String] = [:]
+        /// The last wave sent.
+        var wave = 0
+        /// The size of each beat's image known to be done.
+        var fileBytes: [Int?]
         /// Beats waiting out a backoff.
         var delayed: [(index: Int, at: Instant)] = []
         /// The beats waiting on each beat's image (continuity), by the predecessor's index.
@@ -45,13 +62,16 @@ extension StyleRunner {
         var sleepers: [Instant] = []
         var lastDispatchPublish: Instant
 
-        init(plan: Plan, store: ProgressStore, io: BlockingIO, pool: KeyPool, now: Instant) {
+        init(plan: Plan, store: ProgressStore, io: BlockingIO, pool: KeyPool, lane: BatchLane?, now: Instant) {
             self.plan = plan
+            self.lane = lane
+            self.sendsToBatch = lane.map { $0.delivery != .online } ?? false
             self.store = store
             self.io = io
             self.pool = pool
             counters = Array(repeating: BeatCounters(), count: plan.beats.count)
             files = Array(repeating: nil, count: plan.beats.count)
+            fileBytes = Array(repeating: nil, count: plan.beats.count)
             lastDispatchPublish = now - .seconds(1)
         }
 
@@ -61,7 +81,23 @@ extension StyleRunner {
         var stopping: Bool { cancelled || styleError != nil }
 
         /// Nothing in flight, and nothing more to do.
-        var isFinished: Bool { inFlight == 0 && (stopping || (ready.isEmpty && delayed.isEmpty)) }
+        var isFinished: Bool {
+            inFlight == 0 && (stopping || (ready.isEmpty && delayed.isEmpty && waveReady.isEmpty && batches.isEmpty))
+        }
+
+        /// Queues a beat whose inputs are ready: for the next wave when it goes to batch, else online.
+        mutating func route(_ index: Int, front: Bool) {
+            if sendsToBatch && !onlineOnly.contains(index) {
+                waveReady.append(index)
+            } else if front {
+                ready.prepend(index)
+            } else {
+                ready.append(index)
+            }
+        }
+
+        /// Beats in the style's batches.
+        var inBatch: Int { batches.reduce(0) { $0 + $1.members.count } }
 
         /// Moves the beats whose backoff is over to the front of the queue, in the order they were delayed.
         mutating func promoteDueRetries(now: Instant) {
@@ -74,9 +110,12 @@ extension StyleRunner {
 
         /// Takes every beat not finished (queued, delayed or waiting on a predecessor), in plan order.
         mutating func takeUnfinished() -> [Int] {
-            let unfinished = Array(ready) + delayed.map(\.index) + dependents.values.flatMap { $0 }
+            let unfinished = Array(ready) + delayed.map(\.index) + dependents.values.flatMap { $0 } + waveReady
+                + batches.flatMap { $0.members.map(\.index) }
             ready.removeAll()
             delayed.removeAll()
+            waveReady.removeAll()
+            batches.removeAll()
             dependents = [:]
             return unfinished.sorted()
         }

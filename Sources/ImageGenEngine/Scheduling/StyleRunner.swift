@@ -17,6 +17,10 @@ struct StyleRunner: Sendable {
     let configuration: EngineConfiguration
     let control: JobControl
     let logger: Logger
+    /// The job's delivery for every style; nil keeps the style's.
+    var delivery: Delivery? = nil
+    /// The job's batch deadline (from its start); nil keeps the style's.
+    var batchDeadline: Duration? = nil
 
     var isOffline: Bool { style.keys.isEmpty }
 
@@ -37,7 +41,9 @@ struct StyleRunner: Sendable {
         case .failure(let failure):
             return summary(.failed, started: started, failed: storyboard.beatCount, error: failure.message)
         }
+        let restored = await restoreBatches(&state)
         queuePlannedBeats(&state)
+        await failUnreachable(restored, state: &state)
         publish(state)
         await withTaskGroup(of: Completion.self) { group in
             while true {
@@ -47,6 +53,8 @@ struct StyleRunner: Sendable {
                 failIfNoUsableKey(&state)
                 state.promoteDueRetries(now: now)
                 if Task.isCancelled { state.cancelled = true }
+                await formWave(&state)
+                launchBatchSteps(&state, into: &group)
                 let hold = dispatch(&state, into: &group)
                 if state.isFinished { break }
                 if let wake = state.armTimer(at: state.wakeTime(hold: hold, now: now)) {
@@ -59,6 +67,10 @@ struct StyleRunner: Sendable {
                 switch completion {
                 case .tick: state.timerFired()
                 case .attempt(let outcome): await complete(outcome, state: &state)
+                case .batch(let outcome):
+                    await completeBatch(outcome, state: &state)
+                    failIfNoUsableKey(&state)
+                    publish(state)
                 }
             }
             group.cancelAll()
@@ -80,6 +92,7 @@ struct StyleRunner: Sendable {
 
     /// Opens the progress store, plans, and builds the key pool.
     private func prepare() async -> Result<RunState, PrepareFailure> {
+        let jobStart = Date()
         let store: ProgressStore
         do {
             store = try await ProgressStore.open(
@@ -101,6 +114,13 @@ struct StyleRunner: Sendable {
             try? await store.close()
             return .failure(PrepareFailure(message: message))
         }
+        let lane: BatchLane?
+        switch await openBatchLane(jobStart: jobStart) {
+        case .success(let opened): lane = opened
+        case .failure(let failure):
+            try? await store.close()
+            return .failure(failure)
+        }
         let now = ContinuousClock.now
         let pool = KeyPool(
             keys: effectiveKeys, model: style.model, requestsPerMinute: isOffline ? 0 : style.requestsPerMinute,
@@ -109,7 +129,7 @@ struct StyleRunner: Sendable {
             gate: isOffline ? nil : { [control, style, configuration] quota in
                 control.gate(quota: quota, configured: configuration.pace(of: quota, style: style))
             })
-        return .success(RunState(plan: plan, store: store, io: io, pool: pool, now: now))
+        return .success(RunState(plan: plan, store: store, io: io, pool: pool, lane: lane, now: now))
     }
 
     private func summary(
