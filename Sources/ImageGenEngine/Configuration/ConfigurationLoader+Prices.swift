@@ -1,20 +1,26 @@
 import Foundation
 
-/// The file's `prices`: dollars per image by model and image size. A model named here replaces
-/// that model's built-in prices entirely (sizes it leaves out have no price); other models keep theirs.
+/// The file's `prices` and `batchPrices`: dollars per image by model and image size, online and
+/// in Batch API batches. A model named here replaces that model's built-in prices entirely (sizes
+/// it leaves out have no price); other models keep theirs. Without `batchPrices` for a model, its
+/// batch price is half its online price.
 extension ConfigurationLoader {
-    mutating func parsePrices(_ raw: Any) {
+    mutating func parsePrices(_ raw: Any, field: String = "prices") {
         guard let models = raw as? [String: Any] else {
-            problems.append("prices: must be an object keyed by model name, e.g. {\"gemini-3.1-flash-image\": {\"1K\": 0.067}}")
+            problems.append("\(field): must be an object keyed by model name, e.g. {\"gemini-3.1-flash-image\": {\"1K\": 0.067}}")
             return
         }
         for model in models.keys.sorted() {
             guard Self.isModelName(model) else {
-                problems.append("prices.\(model): \(ValidatedStoryboard.quoted(model)) is not a model name")
+                problems.append("\(field).\(model): \(ValidatedStoryboard.quoted(model)) is not a model name")
                 continue
             }
-            if let sizes = parseModelPrices(models[model] as Any, at: "prices.\(model)") {
-                config.prices.dollarsPerImage[model] = sizes
+            if let sizes = parseModelPrices(models[model] as Any, at: "\(field).\(model)") {
+                if field == "batchPrices" {
+                    config.prices.batchDollarsPerImage[model] = sizes
+                } else {
+                    config.prices.dollarsPerImage[model] = sizes
+                }
             }
         }
     }

@@ -21,7 +21,7 @@ struct ConfigurationLoader {
     static let topKeys: Set<String> = Set<String>([
         "geminiBaseURL", "requestsPerMinute", "maxInFlightPerProject", "maxConcurrentRequests",
         "requestTimeoutSeconds", "durability", "journalCompactionLines", "retry", "offline", "styles", "paceMarginPercent",
-        "maxStoryboardBytes", "maxReferenceImageBytes", "prices", "quotas",
+        "maxStoryboardBytes", "maxReferenceImageBytes", "prices", "batchPrices", "quotas",
         "$comment",
     ]).union(batchKeys)
     static let styleKeys: Set<String> = Set<String>([
@@ -73,6 +73,7 @@ struct ConfigurationLoader {
         if let raw = object["retry"] { retry = parseRetry(raw, base: retry, at: "retry") }
         if let raw = object["offline"] { parseOffline(raw) }
         if let raw = object["prices"] { parsePrices(raw) }
+        if let raw = object["batchPrices"] { parsePrices(raw, field: "batchPrices") }
         if let raw = object["quotas"] { parseQuotas(raw) }
         let delivery = delivery(object, at: "")
         let batch = batchSettings(object, base: BatchSettings(), at: "")
