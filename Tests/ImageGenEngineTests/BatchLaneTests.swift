@@ -187,6 +187,27 @@ struct BatchLaneTests {
         }
     }
 
+    @Test func switchingARunningJobOnlineCancelsItsBatchAndSendsOnlyTheUnprocessed() async throws {
+        let dir = TempDirectory("batch-switch")
+        let board = try makeStoryboard(shots: 1, beats: 3)
+        let provider = ScriptedBatchProvider(scripts: { _ in .init(end: .stuck, processedBeforeCancel: 1) })
+        let job = try Self.engine(provider, style: Self.style()).makeJob(storyboard: board, project: dir.url)
+        let run = Task { await runJob(job) }
+        let deadline = ContinuousClock.now + .seconds(20)
+        while provider.batches.first?.polls ?? 0 < 2 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(2)) }
+        job.goOnline()
+        let (summary, events) = await run.value
+        #expect(summary.state == .completed)
+        #expect(provider.createCalls == 1)
+        #expect(provider.cancelled == ["batches/b1"])
+        #expect(provider.onlinePrompts.count == 2)
+        let records = try progressRecords(dir.url, style: "clear")
+        #expect(records["1/1.1"]?.lane == .batch)
+        #expect(records["1/1.2"]?.lane == .online && records["1/1.3"]?.lane == .online)
+        let said = events.contains { if case .message(_, let text) = $0 { text.contains("switched to online delivery") } else { false } }
+        #expect(said)
+    }
+
     @Test("auto goes online when the deadline leaves no time for the waves, and to batch when it does",
           arguments: [(0.5, 0), (60.0, 3)])
     func autoByDeadline(deadline: Double, batches: Int) async throws {

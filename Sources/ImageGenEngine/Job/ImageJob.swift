@@ -95,6 +95,13 @@ public final class ImageJob: Sendable {
         control.setPaused(false)
     }
 
+    /// Switches every style to online delivery for the rest of the job: no new batch is sent, the
+    /// batches out are cancelled (at their next poll), and what they did not process goes online;
+    /// a beat a batch already processed is never sent again. Emits a message per style.
+    public func goOnline() {
+        control.goOnline()
+    }
+
     /// Whether dispatching is paused.
     public var isPaused: Bool { control.isPaused }
 }

@@ -12,6 +12,8 @@ final class JobControl: Sendable {
 
     struct Shared {
         var paused = false
+        /// Set once the job was switched to online delivery: no new batch is sent, those out are cancelled.
+        var online = false
         var inFlight = 0
         var maxInFlight: Int?
     }
@@ -54,6 +56,13 @@ final class JobControl: Sendable {
     }
 
     var isPaused: Bool { state.withLock { $0.paused } }
+
+    /// Whether the job was switched to online delivery (``goOnline()``).
+    var isSwitchedOnline: Bool { state.withLock { $0.online } }
+
+    func goOnline() {
+        state.withLock { $0.online = true }
+    }
 
     func setPaused(_ paused: Bool) {
         state.withLock { $0.paused = paused }

@@ -49,6 +49,18 @@ extension StyleRunner {
             text: "style \(style.name): wave \(wave): \(beats.count) beat\(beats.count == 1 ? "" : "s") in \(entries.count) batch\(entries.count == 1 ? "" : "es") (project \(projects))"))
     }
 
+    /// Once the job was switched to online delivery: the beats waiting for a wave go online, and
+    /// the batches out are cancelled at their next call.
+    func adoptOnlineSwitch(_ state: inout RunState) {
+        guard state.sendsToBatch, control.isSwitchedOnline else { return }
+        state.sendsToBatch = false
+        for index in state.waveReady.sorted() { state.ready.append(index) }
+        state.waveReady = []
+        control.emit(.message(
+            style: style.name,
+            text: "style \(style.name): switched to online delivery; \(state.batches.count) batch\(state.batches.count == 1 ? "" : "es") out will be cancelled, and what they did not process goes online"))
+    }
+
     /// Why `auto` goes online now, or nil when the deadline leaves time for the waves still needed.
     private func autoGoesOnline(_ state: RunState, lane: BatchLane) -> String? {
         func depth(_ index: Int) -> Int { 1 + (state.dependents[index] ?? []).map(depth).max().orZero }

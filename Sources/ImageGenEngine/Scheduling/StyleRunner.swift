@@ -53,6 +53,7 @@ struct StyleRunner: Sendable {
                 failIfNoUsableKey(&state)
                 state.promoteDueRetries(now: now)
                 if Task.isCancelled { state.cancelled = true }
+                adoptOnlineSwitch(&state)
                 await formWave(&state)
                 launchBatchSteps(&state, into: &group)
                 let hold = dispatch(&state, into: &group)
