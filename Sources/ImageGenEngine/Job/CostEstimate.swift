@@ -9,8 +9,11 @@ public struct CostEstimate: Sendable, Equatable {
     public var total: Int
     /// Done and current: a run skips them.
     public var skipped: Int
-    /// What a run would generate: `total - skipped`.
+    /// What a run would generate: `total - skipped - inBatch`.
     public var toGenerate: Int
+    /// In batches an earlier run sent and nobody collected yet: a run collects them (already
+    /// billed, or billed by the batch), never sends them again.
+    public var inBatch: Int
     /// In US dollars; nil when the model and size have no price.
     public var onlineCostUSD: Double?
     public var batchCostUSD: Double?
@@ -23,8 +26,10 @@ public struct CostEstimate: Sendable, Equatable {
 
     public init(
         style: String, model: String, imageSize: String?, total: Int, skipped: Int, toGenerate: Int,
-        onlineCostUSD: Double?, batchCostUSD: Double?, waves: Int, delivery: Delivery, note: String? = nil
+        onlineCostUSD: Double?, batchCostUSD: Double?, waves: Int, delivery: Delivery, note: String? = nil,
+        inBatch: Int = 0
     ) {
+        self.inBatch = inBatch
         self.style = style
         self.model = model
         self.imageSize = imageSize

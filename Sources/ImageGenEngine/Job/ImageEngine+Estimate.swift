@@ -27,21 +27,25 @@ extension StyleRunner {
     func estimate(prices: PriceTable, delivery: Delivery?) throws -> CostEstimate {
         let records = try ProgressStore.loadRecords(directory: project, style: style.name)
         let plan = try makePlan(records: { records["\($0)/\($1)"] }, removingTemporaryFiles: false)
+        let claimed = isOffline ? [] : Set(try BatchLedgerStore.load(directory: project, style: style.name).entries.flatMap(\.beats))
         var waves = Array(repeating: 0, count: plan.beats.count)
+        var toGenerate = 0
+        var inBatch = 0
         for (index, decision) in plan.decisions.enumerated() {
             guard case .generate = decision else { continue }
+            // A beat in an earlier run's batch is collected; its dependents wait on it as on a wave.
             let before = plan.beats[index].predecessor.map { waves[$0] } ?? 0
             waves[index] = before + 1
+            if claimed.contains(batchKey(plan.beats[index])) { inBatch += 1 } else { toGenerate += 1 }
         }
-        let toGenerate = plan.decisions.filter { if case .generate = $0 { true } else { false } }.count
         func cost(_ lane: Delivery) -> Double? {
             guard !isOffline else { return 0 }
             return prices.price(model: style.model, imageSize: style.imageSize, lane: lane).map { $0 * Double(toGenerate) }
         }
         return CostEstimate(
             style: style.name, model: style.model, imageSize: style.imageSize, total: plan.beats.count,
-            skipped: plan.beats.count - toGenerate, toGenerate: toGenerate, onlineCostUSD: cost(.online),
+            skipped: plan.beats.count - toGenerate - inBatch, toGenerate: toGenerate, onlineCostUSD: cost(.online),
             batchCostUSD: cost(.batch), waves: waves.max() ?? 0, delivery: delivery ?? style.delivery,
-            note: isOffline ? "no keys: rendered offline, nothing billed" : nil)
+            note: isOffline ? "no keys: rendered offline, nothing billed" : nil, inBatch: inBatch)
     }
 }
