@@ -55,7 +55,8 @@ extension StyleRunner {
         case .polled(let snapshot):
             state.batches[position].state = snapshot.state
             state.batches[position].stats = snapshot.stats
-            state.batches[position].pollDelay = min(state.batches[position].pollDelay * 2, settings.pollMax)
+            let doubled = max(state.batches[position].pollDelay * 2, settings.pollInitial)
+            state.batches[position].pollDelay = min(doubled, settings.pollMax)
             state.batches[position].failures = 0
             state.batches[position].retryDelay = nil
         case .cancelSent:
@@ -165,7 +166,8 @@ extension StyleRunner {
             run.retryDelay = limit.retryAfter ?? backoff
         }
         state.batches[position] = run
-        let exhausted = run.failures >= style.retry.maxAttempts
+        let budget = if case .rateLimited = failure { style.retry.maxRateLimitedAttempts } else { style.retry.maxAttempts }
+        let exhausted = run.failures >= budget
         switch (run.phase, failure) {
         case (.creating, .transient(_, _, true)):
             state.batches[position].phase = .finding

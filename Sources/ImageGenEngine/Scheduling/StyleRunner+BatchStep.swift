@@ -90,7 +90,15 @@ extension StyleRunner {
             return .ended(snapshot, await collect(snapshot, of: run, context: context))
         case .cancel:
             guard let name = run.name else { return .gone }
-            try await context.provider.cancelBatch(named: name, key: run.key, timeout: timeout)
+            do {
+                try await context.provider.cancelBatch(named: name, key: run.key, timeout: timeout)
+            } catch let failure as ProviderFailure {
+                // Refused (it ended meanwhile, or cannot be cancelled): the next poll says how it ended.
+                switch failure {
+                case .badRequest, .configuration: break
+                case .rateLimited, .keyRejected, .transient, .blocked, .noImage, .cancelled: throw failure
+                }
+            }
             return .cancelSent
         }
     }
