@@ -42,11 +42,19 @@ final class CurlTransfer {
         check(ccurl_easy_setopt_str(easy, CURLOPT_URL, request.url))
         check(ccurl_easy_setopt_str(easy, CURLOPT_PROTOCOLS_STR, "http,https"))
         check(ccurl_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1))
-        check(ccurl_easy_setopt_long(easy, CURLOPT_POST, 1))
-        check(ccurl_easy_setopt_off_t(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(request.body.count)))
-        request.body.withUnsafeBytes { raw in
-            // COPYPOSTFIELDS: libcurl keeps its own copy, the Swift buffer may go away.
-            check(ccurl_easy_setopt_ptr(easy, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: raw.baseAddress)))
+        switch request.method {
+        case .post:
+            check(ccurl_easy_setopt_long(easy, CURLOPT_POST, 1))
+            check(ccurl_easy_setopt_off_t(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(request.body.count)))
+            request.body.withUnsafeBytes { raw in
+                // COPYPOSTFIELDS: libcurl keeps its own copy, the Swift buffer may go away.
+                check(ccurl_easy_setopt_ptr(easy, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: raw.baseAddress)))
+            }
+        case .get:
+            check(ccurl_easy_setopt_long(easy, CURLOPT_HTTPGET, 1))
+        case .delete:
+            check(ccurl_easy_setopt_long(easy, CURLOPT_HTTPGET, 1))
+            check(ccurl_easy_setopt_str(easy, CURLOPT_CUSTOMREQUEST, "DELETE"))
         }
         check(ccurl_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, list))
         check(ccurl_easy_setopt_str(easy, CURLOPT_ACCEPT_ENCODING, ""))

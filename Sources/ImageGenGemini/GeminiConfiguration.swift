@@ -15,6 +15,8 @@ public struct GeminiConfiguration: Sendable {
     public var connectTimeout: Duration
     /// The largest response body accepted; a larger one aborts the transfer as a transient failure.
     public var maxResponseBytes: Int
+    /// The largest answer to reading a finished batch (it holds every image of the batch, in base64).
+    public var maxBatchResponseBytes: Int
     /// The `User-Agent` header.
     public var userAgent: String
     /// Keeps connections open for later requests. Off by default: when a reused connection dies
@@ -28,12 +30,14 @@ public struct GeminiConfiguration: Sendable {
         baseURL: String = "https://generativelanguage.googleapis.com",
         connectTimeout: Duration = .seconds(10),
         maxResponseBytes: Int = 64 << 20,
+        maxBatchResponseBytes: Int = 512 << 20,
         userAgent: String = "imagegen-gemini/1",
         reuseConnections: Bool = false
     ) {
         self.baseURL = baseURL
         self.connectTimeout = connectTimeout
         self.maxResponseBytes = maxResponseBytes
+        self.maxBatchResponseBytes = maxBatchResponseBytes
         self.userAgent = userAgent
         self.reuseConnections = reuseConnections
     }

@@ -61,52 +61,69 @@ public final class GeminiProvider: ImageProvider {
     /// sniffed from the bytes. Throws a classified `ProviderFailure` (`.cancelled` when the task is
     /// cancelled; the transfer is then aborted at once).
     public func generate(_ request: ImageRequest) async throws -> GeneratedImage {
-        // A line break in the key would smuggle headers into the request.
-        guard !request.key.secret.isEmpty, !request.key.secret.contains(where: { $0.isNewline || $0.asciiValue.map { $0 < 0x20 } == true })
-        else {
-            throw ProviderFailure.keyRejected(status: 0, message: "the key \(request.key.label) is empty or holds control characters")
-        }
+        try Self.checkKey(request.key)
         let body: Data
         do {
             body = try GeminiRequestBody(request).encoded()
         } catch {
             throw ProviderFailure.badRequest(message: "cannot encode the request: \(error)")
         }
-        let transfer = HTTPTransferRequest(
-            url: endpoint(model: request.model),
-            headers: ["Content-Type: application/json", "Accept: application/json", "x-goog-api-key: \(request.key.secret)"],
-            body: body,
-            totalTimeout: request.timeout,
-            connectTimeout: configuration.connectTimeout,
-            maxResponseBytes: configuration.maxResponseBytes,
-            userAgent: configuration.userAgent,
-            reuseConnection: configuration.reuseConnections,
-            onSent: request.onSent)
+        let transfer = transfer(
+            .post, url: endpoint(model: request.model), key: request.key, body: body, timeout: request.timeout,
+            maxResponseBytes: configuration.maxResponseBytes, onSent: request.onSent)
         let decoder = GeminiResponseDecoder(secret: request.key.secret)
+        let (status, responseBody) = try await exchange(transfer, key: request.key, what: request.model, decoder: decoder)
+        return try decoder.decode(status: status, body: responseBody).get()
+    }
+
+    /// Refuses a key that is empty or holds control characters: a line break in it would smuggle
+    /// headers into the request.
+    static func checkKey(_ key: APIKey) throws(ProviderFailure) {
+        guard !key.secret.isEmpty, !key.secret.contains(where: { $0.isNewline || $0.asciiValue.map { $0 < 0x20 } == true })
+        else {
+            throw ProviderFailure.keyRejected(status: 0, message: "the key \(key.label) is empty or holds control characters")
+        }
+    }
+
+    /// A transfer to Gemini with the key in its header (never in the URL).
+    func transfer(
+        _ method: HTTPTransferRequest.Method, url: String, key: APIKey, body: Data = Data(), timeout: Duration,
+        maxResponseBytes: Int, onSent: (@Sendable (ContinuousClock.Instant) -> Void)? = nil
+    ) -> HTTPTransferRequest {
+        var headers = ["Accept: application/json", "x-goog-api-key: \(key.secret)"]
+        if method == .post { headers.insert("Content-Type: application/json", at: 0) }
+        return HTTPTransferRequest(
+            method: method, url: url, headers: headers, body: body, totalTimeout: timeout,
+            connectTimeout: configuration.connectTimeout, maxResponseBytes: maxResponseBytes,
+            userAgent: configuration.userAgent, reuseConnection: configuration.reuseConnections, onSent: onSent)
+    }
+
+    /// Runs `transfer` and returns the HTTP status and body; a transfer that got no answer throws
+    /// its classified failure (`.cancelled` when the task was cancelled: the transfer is aborted at once).
+    func exchange(_ transfer: HTTPTransferRequest, key: APIKey, what: String, decoder: GeminiResponseDecoder)
+        async throws(ProviderFailure) -> (Int, Data)
+    {
         let started = ContinuousClock.now
         let outcome: HTTPTransferResult
         do {
             outcome = try await client.perform(transfer)
         } catch {
-            logger.debug("gemini request cancelled", metadata: ["key": "\(request.key.label)", "model": "\(request.model)"])
+            logger.debug("gemini request cancelled", metadata: ["key": "\(key.label)", "call": "\(what)"])
             throw ProviderFailure.cancelled
         }
-        let elapsed = ContinuousClock.now - started
         switch outcome {
-        case .response(let status, let responseBody):
-            let result = decoder.decode(status: status, body: responseBody)
+        case .response(let status, let body):
             logger.debug(
                 "gemini response",
                 metadata: [
-                    "key": "\(request.key.label)", "model": "\(request.model)", "status": "\(status)",
-                    "bytes": "\(responseBody.count)", "elapsed": "\(elapsed)",
+                    "key": "\(key.label)", "call": "\(what)", "status": "\(status)", "bytes": "\(body.count)",
+                    "elapsed": "\(ContinuousClock.now - started)",
                 ])
-            return try result.get()
+            return (status, body)
         case .transportFailure(_, let message, let requestSent, let kind):
-            let failure = Self.transportFailure(kind: kind, message: decoder.scrub(message), requestSent: requestSent, timeout: request.timeout)
-            logger.debug(
-                "gemini transfer failed",
-                metadata: ["key": "\(request.key.label)", "model": "\(request.model)", "failure": "\(failure)"])
+            let failure = Self.transportFailure(
+                kind: kind, message: decoder.scrub(message), requestSent: requestSent, timeout: transfer.totalTimeout)
+            logger.debug("gemini transfer failed", metadata: ["key": "\(key.label)", "call": "\(what)", "failure": "\(failure)"])
             throw failure
         }
     }

@@ -26,6 +26,11 @@ struct GeminiResponseDecoder {
         guard let root = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] else {
             return .failure(.transient(status: 200, message: "malformed response: " + snippet(body), outcomeUnknown: true))
         }
+        return decodeSuccess(object: root)
+    }
+
+    /// A `GenerateContentResponse` already parsed: online, the 200 body; in a batch, one inlined response.
+    func decodeSuccess(object root: [String: Any]) -> Result<GeneratedImage, ProviderFailure> {
         let usage = Self.usage(root["usageMetadata"] as? [String: Any])
         let candidates = root["candidates"] as? [[String: Any]] ?? []
         let blockReason = (root["promptFeedback"] as? [String: Any])?["blockReason"] as? String
@@ -95,6 +100,12 @@ struct GeminiResponseDecoder {
             let message = "HTTP \(status) with a non-JSON body: " + snippet(body)
             return classify(status: status, grpcStatus: nil, details: ErrorDetails(), message: message)
         }
+        return classifyError(status: status, envelope: envelope)
+    }
+
+    /// An error object `{code, message, status, details}`: online, a response's `error`; in a batch,
+    /// one request's `error` (classified as the HTTP status `status` would be online).
+    func classifyError(status: Int, envelope: [String: Any]) -> ProviderFailure {
         let message = scrub(envelope["message"] as? String ?? "HTTP \(status)")
         var details = ErrorDetails(envelope["details"] as? [[String: Any]] ?? [])
         if details.retryDelay == nil { details.retryDelay = Self.parseRetryIn(message) }

@@ -1,7 +1,15 @@
 import Foundation
 
-/// One HTTP POST for the I/O thread: everything libcurl needs, as Swift values.
+/// One HTTP request for the I/O thread: everything libcurl needs, as Swift values.
 struct HTTPTransferRequest: Sendable {
+    /// The HTTP method: a POST carries `body`; a GET or DELETE sends none.
+    enum Method: Sendable {
+        case post
+        case get
+        case delete
+    }
+
+    var method: Method = .post
     var url: String
     /// Complete header lines, e.g. `Content-Type: application/json`.
     var headers: [String]

@@ -8,16 +8,24 @@ public struct MeteredProvider: ImageProvider {
     let style: String
     let metrics: ServerMetrics
     let prices: PriceTable
+    /// The style's image size, for pricing batch results (an online request carries its own).
+    let imageSize: String?
 
     /// Wraps `base`, the provider of `style`; `prices` estimates what each billed answer cost.
-    public init(_ base: any ImageProvider, style: String, metrics: ServerMetrics, prices: PriceTable) {
+    public init(_ base: any ImageProvider, style: String, metrics: ServerMetrics, prices: PriceTable, imageSize: String? = nil) {
         self.base = base
         self.style = style
         self.metrics = metrics
         self.prices = prices
+        self.imageSize = imageSize
     }
 
     public var name: String { base.name }
+
+    /// The base's Batch API, counted (``MeteredBatchProvider``); nil when the base has none.
+    public var batchProvider: (any BatchProvider)? {
+        base.batchProvider.map { MeteredBatchProvider(base: $0, style: style, metrics: metrics, prices: prices, imageSize: imageSize) }
+    }
 
     public func generate(_ request: ImageRequest) async throws -> GeneratedImage {
         do {

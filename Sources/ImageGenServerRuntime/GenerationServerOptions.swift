@@ -117,7 +117,7 @@ public struct GenerationServerOptions: ParsableArguments {
         if let metrics {
             let unmetered = factory
             let prices = configuration.prices
-            factory = { @Sendable style in MeteredProvider(unmetered(style), style: style.name, metrics: metrics, prices: prices) }
+            factory = { @Sendable style in MeteredProvider(unmetered(style), style: style.name, metrics: metrics, prices: prices, imageSize: style.imageSize) }
         }
         let (learned, learnedNote) = Self.learnedLimits(in: stateDirectory)
         if let learnedNote { logger.warning("\(learnedNote)") }

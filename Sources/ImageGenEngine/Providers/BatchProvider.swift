@@ -20,7 +20,7 @@ public protocol BatchProvider: Sendable {
 }
 
 extension ImageProvider {
-    /// The provider's Batch API, nil when it has none (the offline renderer): such a style's
-    /// beats go online whatever its delivery says.
+    /// The provider itself when it speaks the Batch API, else nil (the offline renderer): such a
+    /// style's beats go online whatever its delivery says. A wrapper forwards its base's.
     public var batchProvider: (any BatchProvider)? { self as? any BatchProvider }
 }

@@ -12,6 +12,9 @@ public protocol ImageProvider: Sendable {
 
     /// Renders one image. Throws `ProviderFailure` for every failure the engine should classify.
     func generate(_ request: ImageRequest) async throws -> GeneratedImage
+
+    /// The provider's Batch API, nil when it has none (see ``BatchProvider``).
+    var batchProvider: (any BatchProvider)? { get }
 }
 
 /// One image to render: the fully templated prompt, the model and its settings, the references.
