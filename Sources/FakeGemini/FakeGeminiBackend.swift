@@ -24,6 +24,8 @@ final class FakeGeminiBackend: Sendable {
 
     let configuration: FakeGeminiConfiguration
     private let state: Mutex<State>
+    /// The Batch API's batches (locked before `state` when both are needed, never after).
+    let batchBook: Mutex<FakeGeminiBatchBook>
     /// Where the fixed windows start.
     private let origin: ContinuousClock.Instant
 
@@ -31,6 +33,7 @@ final class FakeGeminiBackend: Sendable {
         self.configuration = configuration
         origin = configuration.clock.now
         state = Mutex(State(scripted: configuration.faults))
+        batchBook = Mutex(FakeGeminiBatchBook(faults: configuration.batchFaults))
     }
 
     // MARK: - Control
@@ -90,25 +93,9 @@ final class FakeGeminiBackend: Sendable {
         let model = rawModel.removingPercentEncoding ?? rawModel
         entry.model = model
 
-        guard let key, !key.isEmpty else {
-            entry.kind = "missing_key"
-            return FakeGeminiPayloads.missingKey()
+        guard let key, let project = authenticate(key, entry: &entry) else {
+            return refusal(of: key)
         }
-        if configuration.forbiddenKeys.contains(key) {
-            entry.kind = "forbidden"
-            return FakeGeminiPayloads.forbidden()
-        }
-        let project: String
-        if let known = configuration.keys[key] {
-            project = known
-        } else if configuration.acceptAnyKey {
-            project = "default"
-        } else {
-            entry.kind = "invalid_key"
-            return FakeGeminiPayloads.invalidKey()
-        }
-        entry.project = project
-
         guard body.count <= Self.maximumRequestBytes else {
             entry.kind = "bad_request"
             return FakeGeminiPayloads.invalidArgument("Request payload size exceeds the limit: \(Self.maximumRequestBytes) bytes.")
@@ -121,14 +108,52 @@ final class FakeGeminiBackend: Sendable {
         case .success(let value):
             parsed = value
         }
+        return answer(parsed, model: model, key: key, project: project, entry: &entry, online: true)
+    }
+
+    /// The project of a key the fake accepts (recorded in `entry`); nil otherwise (see ``refusal(of:)``).
+    func authenticate(_ key: String?, entry: inout FakeGeminiRequestLogEntry) -> String? {
+        guard let key, !key.isEmpty else {
+            entry.kind = "missing_key"
+            return nil
+        }
+        if configuration.forbiddenKeys.contains(key) {
+            entry.kind = "forbidden"
+            return nil
+        }
+        let project: String
+        if let known = configuration.keys[key] {
+            project = known
+        } else if configuration.acceptAnyKey {
+            project = "default"
+        } else {
+            entry.kind = "invalid_key"
+            return nil
+        }
+        entry.project = project
+        return project
+    }
+
+    /// The answer to a key ``authenticate(_:entry:)`` refused.
+    func refusal(of key: String?) -> FakeGeminiReply {
+        guard let key, !key.isEmpty else { return FakeGeminiPayloads.missingKey() }
+        if configuration.forbiddenKeys.contains(key) { return FakeGeminiPayloads.forbidden() }
+        return FakeGeminiPayloads.invalidKey()
+    }
+
+    /// The answer to one parsed request: a fault it asks for, an unknown model, a limit (online
+    /// only: batch requests do not count against the online quota), or its image.
+    func answer(
+        _ parsed: FakeGeminiRequestParser.Parsed, model: String, key: String, project: String,
+        entry: inout FakeGeminiRequestLogEntry, online: Bool
+    ) -> FakeGeminiReply {
         entry.prompt = parsed.prompt
         entry.referenceCount = parsed.referenceMimeTypes.count
         entry.referenceMimeTypes = parsed.referenceMimeTypes
         entry.aspectRatio = parsed.aspectRatio
         entry.imageSize = parsed.imageSize
         entry.responseModalities = parsed.responseModalities
-
-        if let fault = takeFault(key: key, prompt: parsed.prompt) {
+        if let fault = takeFault(key: key, prompt: parsed.prompt, scripted: online) {
             entry.kind = fault.rawValue
             return reply(for: fault, model: model, parsed: parsed)
         }
@@ -136,7 +161,7 @@ final class FakeGeminiBackend: Sendable {
             entry.kind = "model_not_found"
             return FakeGeminiPayloads.modelNotFound(model)
         }
-        if let limited = admit(project: project, model: model) {
+        if online, let limited = admit(project: project, model: model) {
             entry.kind = limited.kind
             return limited.reply
         }
@@ -145,11 +170,16 @@ final class FakeGeminiBackend: Sendable {
         return reply
     }
 
-    /// The next scripted fault for this key, else a fault the prompt asks for.
-    private func takeFault(key: String, prompt: String) -> FakeGeminiFault? {
+    /// Adds an entry to the request log.
+    func log(_ entry: FakeGeminiRequestLogEntry) {
+        state.withLock { $0.log.append(entry) }
+    }
+
+    /// The next scripted fault for this key (online requests only), else a fault the prompt asks for.
+    private func takeFault(key: String, prompt: String, scripted: Bool) -> FakeGeminiFault? {
         let trigger = Self.promptTrigger(prompt)
         return state.withLock { state -> FakeGeminiFault? in
-            if let index = state.scripted.firstIndex(where: { $0.key == nil || $0.key == key }) {
+            if scripted, let index = state.scripted.firstIndex(where: { $0.key == nil || $0.key == key }) {
                 return state.scripted.remove(at: index).fault
             }
             guard let (fault, limit) = trigger else { return nil }

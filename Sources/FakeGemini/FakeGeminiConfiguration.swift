@@ -36,6 +36,12 @@ public struct FakeGeminiConfiguration: Sendable {
     public var faults: [FakeGeminiScriptedFault]
     /// gzip-encodes generateContent answers when the request accepts gzip, as Google's front end does.
     public var gzipResponses: Bool
+    /// How long a new batch stays PENDING.
+    public var batchPendingTime: Duration
+    /// How long a batch runs: its requests are processed one by one, evenly over this time.
+    public var batchRunningTime: Duration
+    /// Faults of the next batches created, in order (``FakeGeminiBatchFault``).
+    public var batchFaults: [FakeGeminiBatchFault]
 
     /// Creates a configuration; the defaults accept no key (see `keys` and `acceptAnyKey`), with no limits or faults.
     public init(
@@ -54,8 +60,14 @@ public struct FakeGeminiConfiguration: Sendable {
         jitter: Duration = .zero,
         faultRetryDelay: Duration = .milliseconds(1_500),
         faults: [FakeGeminiScriptedFault] = [],
-        gzipResponses: Bool = true
+        gzipResponses: Bool = true,
+        batchPendingTime: Duration = .zero,
+        batchRunningTime: Duration = .zero,
+        batchFaults: [FakeGeminiBatchFault] = []
     ) {
+        self.batchPendingTime = batchPendingTime
+        self.batchRunningTime = batchRunningTime
+        self.batchFaults = batchFaults
         self.host = host
         self.port = port
         self.keys = keys

@@ -61,15 +61,20 @@ final class FakeGeminiHTTPHandler: ChannelInboundHandler {
             write(context: context, head: head, reply: reply)
             return
         }
-        guard head.method == .POST else {
-            write(context: context, head: head, reply: FakeGeminiPayloads.notFound(path))
-            return
-        }
         var key = head.headers.first(name: "x-goog-api-key")
         var source = key == nil ? "none" : "header"
         if key == nil, let queryKey = query["key"] {
             key = queryKey
             source = "query"
+        }
+        if let reply = backend.batchCall(method: head.method.rawValue, path: path, query: query, key: key, body: body) {
+            logger.debug("fake gemini batch call", metadata: ["path": "\(path)", "status": "\(reply.status.map(String.init) ?? "-")"])
+            write(context: context, head: head, reply: reply)
+            return
+        }
+        guard head.method == .POST else {
+            write(context: context, head: head, reply: FakeGeminiPayloads.notFound(path))
+            return
         }
         let acceptEncoding = head.headers.first(name: "accept-encoding")
         let reply = backend.generate(path: path, key: key, keySource: source, acceptEncoding: acceptEncoding, body: body)

@@ -34,6 +34,9 @@ public struct FakeGeminiRequestLogEntry: Sendable, Codable, Equatable {
     public var kind: String
     /// The HTTP status answered; nil for `drop` and `hang`.
     public var status: Int?
+    /// "batch" for a request a Batch API batch processed (billed at the batch price; its path is
+    /// the batch's); nil for an online request.
+    public var lane: String? = nil
 
     /// Decodes the body of `GET /_fake/log` (for tests that run the fake as a separate process).
     public static func decodeLog(from data: Data) throws -> [FakeGeminiRequestLogEntry] {

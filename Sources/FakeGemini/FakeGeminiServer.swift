@@ -121,6 +121,16 @@ public final class FakeGeminiServer: Sendable {
         backend.clearRequestLog()
     }
 
+    /// Every batch the fake holds, oldest first, as it stands now (states advanced to now).
+    public func batches() -> [FakeGeminiBatchRecord] {
+        backend.batchRecords()
+    }
+
+    /// Gives the next batches created these faults, in order.
+    public func enqueueBatchFaults(_ faults: [FakeGeminiBatchFault]) {
+        backend.batchBook.withLock { $0.faults.append(contentsOf: faults) }
+    }
+
     /// The number of client connections open right now.
     public var openConnectionCount: Int { backend.openConnections }
 

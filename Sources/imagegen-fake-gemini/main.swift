@@ -58,6 +58,15 @@ struct FakeGeminiCommand: ParsableCommand {
     @Option(name: .customLong("fault"), help: "A fault for the next request (repeatable, in order): \(FakeGeminiFault.allCases.map(\.rawValue).joined(separator: ", ")).")
     var faults: [String] = []
 
+    @Option(name: .customLong("batch-pending-seconds"), help: "How long a new Batch API batch stays PENDING (fractions allowed).")
+    var batchPendingSeconds = 0.0
+
+    @Option(name: .customLong("batch-running-seconds"), help: "How long a batch runs: its requests are processed evenly over this time (fractions allowed).")
+    var batchRunningSeconds = 0.0
+
+    @Option(name: .customLong("batch-fault"), help: "A fault for the next batch created (repeatable, in order): \(FakeGeminiBatchFault.names.joined(separator: ", ")).")
+    var batchFaults: [String] = []
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
 
@@ -68,6 +77,12 @@ struct FakeGeminiCommand: ParsableCommand {
         }
         for fault in faults where FakeGeminiFault(rawValue: fault) == nil {
             throw ValidationError("unknown fault \(fault)")
+        }
+        for fault in batchFaults where FakeGeminiBatchFault(name: fault) == nil {
+            throw ValidationError("unknown batch fault \(fault) (known: \(FakeGeminiBatchFault.names.joined(separator: ", ")))")
+        }
+        guard batchPendingSeconds >= 0, batchRunningSeconds >= 0, batchPendingSeconds.isFinite, batchRunningSeconds.isFinite else {
+            throw ValidationError("--batch-pending-seconds and --batch-running-seconds must be 0 or more")
         }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown log level \(logLevel)") }
         guard let kind = FakeGeminiLimiter.Kind(rawValue: limiter) else { throw ValidationError("unknown limiter \(limiter)") }
@@ -108,7 +123,10 @@ struct FakeGeminiCommand: ParsableCommand {
             },
             requestsPerDay: rpd, latency: .milliseconds(latencyMs), jitter: .milliseconds(jitterMs),
             faultRetryDelay: .milliseconds(faultRetryMs),
-            faults: faults.compactMap { FakeGeminiFault(rawValue: $0) }.map { FakeGeminiScriptedFault($0) })
+            faults: faults.compactMap { FakeGeminiFault(rawValue: $0) }.map { FakeGeminiScriptedFault($0) },
+            batchPendingTime: .milliseconds(Int64(batchPendingSeconds * 1000)),
+            batchRunningTime: .milliseconds(Int64(batchRunningSeconds * 1000)),
+            batchFaults: batchFaults.compactMap { FakeGeminiBatchFault(name: $0) })
 
         // Signals arrive through dispatch sources, not handlers: ignore the default action first.
         signal(SIGTERM, SIG_IGN)
