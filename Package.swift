@@ -178,7 +178,7 @@ let package = Package(
                 "ImageGenClient",
                 "ImageGenWire",
                 "ImageGenRPC",
-                // demo, serve, sheet:
+                // demo, serve, sheet, estimate:
                 "ImageGenEngine",
                 "ImageGenServerRuntime",
                 "ImageGenService",

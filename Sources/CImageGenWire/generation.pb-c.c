@@ -502,6 +502,51 @@ void   imagegen__v1__style_progress__free_unpacked
   assert(message->base.descriptor == &imagegen__v1__style_progress__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   imagegen__v1__batch_progress__init
+                     (Imagegen__V1__BatchProgress         *message)
+{
+  static const Imagegen__V1__BatchProgress init_value = IMAGEGEN__V1__BATCH_PROGRESS__INIT;
+  *message = init_value;
+}
+size_t imagegen__v1__batch_progress__get_packed_size
+                     (const Imagegen__V1__BatchProgress *message)
+{
+  assert(message->base.descriptor == &imagegen__v1__batch_progress__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t imagegen__v1__batch_progress__pack
+                     (const Imagegen__V1__BatchProgress *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &imagegen__v1__batch_progress__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t imagegen__v1__batch_progress__pack_to_buffer
+                     (const Imagegen__V1__BatchProgress *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &imagegen__v1__batch_progress__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Imagegen__V1__BatchProgress *
+       imagegen__v1__batch_progress__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Imagegen__V1__BatchProgress *)
+     protobuf_c_message_unpack (&imagegen__v1__batch_progress__descriptor,
+                                allocator, len, data);
+}
+void   imagegen__v1__batch_progress__free_unpacked
+                     (Imagegen__V1__BatchProgress *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &imagegen__v1__batch_progress__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   imagegen__v1__usage__init
                      (Imagegen__V1__Usage         *message)
 {
@@ -1060,7 +1105,7 @@ const ProtobufCMessageDescriptor imagegen__v1__storyboard__descriptor =
   (ProtobufCMessageInit) imagegen__v1__storyboard__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor imagegen__v1__generation_options__field_descriptors[2] =
+static const ProtobufCFieldDescriptor imagegen__v1__generation_options__field_descriptors[4] =
 {
   {
     "force",
@@ -1086,15 +1131,41 @@ static const ProtobufCFieldDescriptor imagegen__v1__generation_options__field_de
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "delivery",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Imagegen__V1__GenerationOptions, delivery),
+    &imagegen__v1__delivery__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "batch_deadline_seconds",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Imagegen__V1__GenerationOptions, batch_deadline_seconds),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned imagegen__v1__generation_options__field_indices_by_name[] = {
+  3,   /* field[3] = batch_deadline_seconds */
+  2,   /* field[2] = delivery */
   0,   /* field[0] = force */
   1,   /* field[1] = max_concurrency */
 };
 static const ProtobufCIntRange imagegen__v1__generation_options__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor imagegen__v1__generation_options__descriptor =
 {
@@ -1104,7 +1175,7 @@ const ProtobufCMessageDescriptor imagegen__v1__generation_options__descriptor =
   "Imagegen__V1__GenerationOptions",
   "imagegen.v1",
   sizeof(Imagegen__V1__GenerationOptions),
-  2,
+  4,
   imagegen__v1__generation_options__field_descriptors,
   imagegen__v1__generation_options__field_indices_by_name,
   1,  imagegen__v1__generation_options__number_ranges,
@@ -1423,7 +1494,7 @@ const ProtobufCMessageDescriptor imagegen__v1__list_jobs_response__descriptor =
   (ProtobufCMessageInit) imagegen__v1__list_jobs_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor imagegen__v1__style_progress__field_descriptors[9] =
+static const ProtobufCFieldDescriptor imagegen__v1__style_progress__field_descriptors[11] =
 {
   {
     "style",
@@ -1533,10 +1604,36 @@ static const ProtobufCFieldDescriptor imagegen__v1__style_progress__field_descri
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "in_batch",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Imagegen__V1__StyleProgress, in_batch),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "batch",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Imagegen__V1__StyleProgress, batch),
+    &imagegen__v1__batch_progress__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned imagegen__v1__style_progress__field_indices_by_name[] = {
+  10,   /* field[10] = batch */
   2,   /* field[2] = completed */
   3,   /* field[3] = failed */
+  9,   /* field[9] = in_batch */
   4,   /* field[4] = in_flight */
   7,   /* field[7] = keys_cooling */
   8,   /* field[8] = keys_disabled */
@@ -1548,7 +1645,7 @@ static const unsigned imagegen__v1__style_progress__field_indices_by_name[] = {
 static const ProtobufCIntRange imagegen__v1__style_progress__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 9 }
+  { 0, 11 }
 };
 const ProtobufCMessageDescriptor imagegen__v1__style_progress__descriptor =
 {
@@ -1558,14 +1655,130 @@ const ProtobufCMessageDescriptor imagegen__v1__style_progress__descriptor =
   "Imagegen__V1__StyleProgress",
   "imagegen.v1",
   sizeof(Imagegen__V1__StyleProgress),
-  9,
+  11,
   imagegen__v1__style_progress__field_descriptors,
   imagegen__v1__style_progress__field_indices_by_name,
   1,  imagegen__v1__style_progress__number_ranges,
   (ProtobufCMessageInit) imagegen__v1__style_progress__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor imagegen__v1__usage__field_descriptors[7] =
+static const ProtobufCFieldDescriptor imagegen__v1__batch_progress__field_descriptors[7] =
+{
+  {
+    "wave",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Imagegen__V1__BatchProgress, wave),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "batches",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Imagegen__V1__BatchProgress, batches),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "state",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Imagegen__V1__BatchProgress, state),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "request_count",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Imagegen__V1__BatchProgress, request_count),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "succeeded",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Imagegen__V1__BatchProgress, succeeded),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "failed",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Imagegen__V1__BatchProgress, failed),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "pending",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Imagegen__V1__BatchProgress, pending),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned imagegen__v1__batch_progress__field_indices_by_name[] = {
+  1,   /* field[1] = batches */
+  5,   /* field[5] = failed */
+  6,   /* field[6] = pending */
+  3,   /* field[3] = request_count */
+  2,   /* field[2] = state */
+  4,   /* field[4] = succeeded */
+  0,   /* field[0] = wave */
+};
+static const ProtobufCIntRange imagegen__v1__batch_progress__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 7 }
+};
+const ProtobufCMessageDescriptor imagegen__v1__batch_progress__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "imagegen.v1.BatchProgress",
+  "BatchProgress",
+  "Imagegen__V1__BatchProgress",
+  "imagegen.v1",
+  sizeof(Imagegen__V1__BatchProgress),
+  7,
+  imagegen__v1__batch_progress__field_descriptors,
+  imagegen__v1__batch_progress__field_indices_by_name,
+  1,  imagegen__v1__batch_progress__number_ranges,
+  (ProtobufCMessageInit) imagegen__v1__batch_progress__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor imagegen__v1__usage__field_descriptors[11] =
 {
   {
     "requests",
@@ -1651,8 +1864,59 @@ static const ProtobufCFieldDescriptor imagegen__v1__usage__field_descriptors[7] 
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "batch_requests",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Imagegen__V1__Usage, batch_requests),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "batch_images",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Imagegen__V1__Usage, batch_images),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "estimated_cost_usd",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Imagegen__V1__Usage, estimated_cost_usd),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "wasted_cost_usd",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Imagegen__V1__Usage, wasted_cost_usd),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned imagegen__v1__usage__field_indices_by_name[] = {
+  8,   /* field[8] = batch_images */
+  7,   /* field[7] = batch_requests */
+  9,   /* field[9] = estimated_cost_usd */
   1,   /* field[1] = images */
   5,   /* field[5] = output_tokens */
   4,   /* field[4] = prompt_tokens */
@@ -1660,11 +1924,12 @@ static const unsigned imagegen__v1__usage__field_indices_by_name[] = {
   6,   /* field[6] = total_tokens */
   3,   /* field[3] = unknown_outcome_attempts */
   2,   /* field[2] = wasted_billed_attempts */
+  10,   /* field[10] = wasted_cost_usd */
 };
 static const ProtobufCIntRange imagegen__v1__usage__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 7 }
+  { 0, 11 }
 };
 const ProtobufCMessageDescriptor imagegen__v1__usage__descriptor =
 {
@@ -1674,14 +1939,14 @@ const ProtobufCMessageDescriptor imagegen__v1__usage__descriptor =
   "Imagegen__V1__Usage",
   "imagegen.v1",
   sizeof(Imagegen__V1__Usage),
-  7,
+  11,
   imagegen__v1__usage__field_descriptors,
   imagegen__v1__usage__field_indices_by_name,
   1,  imagegen__v1__usage__number_ranges,
   (ProtobufCMessageInit) imagegen__v1__usage__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor imagegen__v1__beat_status__field_descriptors[10] =
+static const ProtobufCFieldDescriptor imagegen__v1__beat_status__field_descriptors[14] =
 {
   {
     "style",
@@ -1803,13 +2068,65 @@ static const ProtobufCFieldDescriptor imagegen__v1__beat_status__field_descripto
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "lane",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Imagegen__V1__BeatStatus, lane),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "batch",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Imagegen__V1__BeatStatus, batch),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "billed_requests",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Imagegen__V1__BeatStatus, billed_requests),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "estimated_cost_usd",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Imagegen__V1__BeatStatus, estimated_cost_usd),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned imagegen__v1__beat_status__field_indices_by_name[] = {
   4,   /* field[4] = attempts */
+  11,   /* field[11] = batch */
   2,   /* field[2] = beat_id */
+  12,   /* field[12] = billed_requests */
   8,   /* field[8] = bytes */
   6,   /* field[6] = error */
+  13,   /* field[13] = estimated_cost_usd */
   5,   /* field[5] = key_label */
+  10,   /* field[10] = lane */
   7,   /* field[7] = output_path */
   9,   /* field[9] = sha256 */
   1,   /* field[1] = shot_id */
@@ -1819,7 +2136,7 @@ static const unsigned imagegen__v1__beat_status__field_indices_by_name[] = {
 static const ProtobufCIntRange imagegen__v1__beat_status__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 10 }
+  { 0, 14 }
 };
 const ProtobufCMessageDescriptor imagegen__v1__beat_status__descriptor =
 {
@@ -1829,7 +2146,7 @@ const ProtobufCMessageDescriptor imagegen__v1__beat_status__descriptor =
   "Imagegen__V1__BeatStatus",
   "imagegen.v1",
   sizeof(Imagegen__V1__BeatStatus),
-  10,
+  14,
   imagegen__v1__beat_status__field_descriptors,
   imagegen__v1__beat_status__field_indices_by_name,
   1,  imagegen__v1__beat_status__number_ranges,
@@ -2197,7 +2514,7 @@ const ProtobufCMessageDescriptor imagegen__v1__job_accepted__descriptor =
   (ProtobufCMessageInit) imagegen__v1__job_accepted__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCEnumValue imagegen__v1__beat_event__state__enum_values_by_number[8] =
+static const ProtobufCEnumValue imagegen__v1__beat_event__state__enum_values_by_number[9] =
 {
   { "STATE_UNSPECIFIED", "IMAGEGEN__V1__BEAT_EVENT__STATE__STATE_UNSPECIFIED", 0 },
   { "QUEUED", "IMAGEGEN__V1__BEAT_EVENT__STATE__QUEUED", 1 },
@@ -2207,15 +2524,17 @@ static const ProtobufCEnumValue imagegen__v1__beat_event__state__enum_values_by_
   { "FAILED", "IMAGEGEN__V1__BEAT_EVENT__STATE__FAILED", 5 },
   { "SKIPPED", "IMAGEGEN__V1__BEAT_EVENT__STATE__SKIPPED", 6 },
   { "RETRYING", "IMAGEGEN__V1__BEAT_EVENT__STATE__RETRYING", 7 },
+  { "IN_BATCH", "IMAGEGEN__V1__BEAT_EVENT__STATE__IN_BATCH", 8 },
 };
 static const ProtobufCIntRange imagegen__v1__beat_event__state__value_ranges[] = {
-{0, 0},{0, 8}
+{0, 0},{0, 9}
 };
-static const ProtobufCEnumValueIndex imagegen__v1__beat_event__state__enum_values_by_name[8] =
+static const ProtobufCEnumValueIndex imagegen__v1__beat_event__state__enum_values_by_name[9] =
 {
   { "DONE", 4 },
   { "FAILED", 5 },
   { "GENERATING", 3 },
+  { "IN_BATCH", 8 },
   { "QUEUED", 1 },
   { "RETRYING", 7 },
   { "SKIPPED", 6 },
@@ -2229,15 +2548,15 @@ const ProtobufCEnumDescriptor imagegen__v1__beat_event__state__descriptor =
   "State",
   "Imagegen__V1__BeatEvent__State",
   "imagegen.v1",
-  8,
+  9,
   imagegen__v1__beat_event__state__enum_values_by_number,
-  8,
+  9,
   imagegen__v1__beat_event__state__enum_values_by_name,
   1,
   imagegen__v1__beat_event__state__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCFieldDescriptor imagegen__v1__beat_event__field_descriptors[10] =
+static const ProtobufCFieldDescriptor imagegen__v1__beat_event__field_descriptors[11] =
 {
   {
     "style",
@@ -2359,9 +2678,22 @@ static const ProtobufCFieldDescriptor imagegen__v1__beat_event__field_descriptor
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "batch",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Imagegen__V1__BeatEvent, batch),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned imagegen__v1__beat_event__field_indices_by_name[] = {
   4,   /* field[4] = attempt */
+  10,   /* field[10] = batch */
   2,   /* field[2] = beat_id */
   8,   /* field[8] = bytes */
   6,   /* field[6] = error */
@@ -2375,7 +2707,7 @@ static const unsigned imagegen__v1__beat_event__field_indices_by_name[] = {
 static const ProtobufCIntRange imagegen__v1__beat_event__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 10 }
+  { 0, 11 }
 };
 const ProtobufCMessageDescriptor imagegen__v1__beat_event__descriptor =
 {
@@ -2385,7 +2717,7 @@ const ProtobufCMessageDescriptor imagegen__v1__beat_event__descriptor =
   "Imagegen__V1__BeatEvent",
   "imagegen.v1",
   sizeof(Imagegen__V1__BeatEvent),
-  10,
+  11,
   imagegen__v1__beat_event__field_descriptors,
   imagegen__v1__beat_event__field_indices_by_name,
   1,  imagegen__v1__beat_event__number_ranges,
@@ -2789,6 +3121,38 @@ const ProtobufCEnumDescriptor imagegen__v1__transition__descriptor =
   imagegen__v1__transition__enum_values_by_name,
   1,
   imagegen__v1__transition__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue imagegen__v1__delivery__enum_values_by_number[4] =
+{
+  { "DELIVERY_UNSPECIFIED", "IMAGEGEN__V1__DELIVERY__DELIVERY_UNSPECIFIED", 0 },
+  { "ONLINE", "IMAGEGEN__V1__DELIVERY__ONLINE", 1 },
+  { "BATCH", "IMAGEGEN__V1__DELIVERY__BATCH", 2 },
+  { "AUTO", "IMAGEGEN__V1__DELIVERY__AUTO", 3 },
+};
+static const ProtobufCIntRange imagegen__v1__delivery__value_ranges[] = {
+{0, 0},{0, 4}
+};
+static const ProtobufCEnumValueIndex imagegen__v1__delivery__enum_values_by_name[4] =
+{
+  { "AUTO", 3 },
+  { "BATCH", 2 },
+  { "DELIVERY_UNSPECIFIED", 0 },
+  { "ONLINE", 1 },
+};
+const ProtobufCEnumDescriptor imagegen__v1__delivery__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "imagegen.v1.Delivery",
+  "Delivery",
+  "Imagegen__V1__Delivery",
+  "imagegen.v1",
+  4,
+  imagegen__v1__delivery__enum_values_by_number,
+  4,
+  imagegen__v1__delivery__enum_values_by_name,
+  1,
+  imagegen__v1__delivery__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
 static const ProtobufCEnumValue imagegen__v1__job_state__enum_values_by_number[8] =

@@ -43,6 +43,7 @@ extension JobManager {
 
     /// Checks a start request and normalises it (see ``ValidatedStart``).
     private func validate(_ request: StartGenerationRequest) async throws(RPCError) -> ValidatedStart {
+        _ = try WireMapping.jobOptions(request.options, styles: nil)
         let directory = try await openProject(request.projectDir)
         let storyboard: ValidatedStoryboard
         if let wire = request.storyboard {

@@ -102,11 +102,12 @@ public final class JobManager: Sendable {
     // MARK: Running
 
     private func execute(_ job: GenerationJob) async {
-        let options = JobOptions(
-            styles: job.styles, force: job.request.options.force,
-            maxConcurrentRequests: job.request.options.maxConcurrency > 0 ? Int(job.request.options.maxConcurrency) : nil)
         let imageJob: ImageJob
         do throws(EngineError) {
+            let options: JobOptions
+            do { options = try WireMapping.jobOptions(job.request.options, styles: job.styles) } catch {
+                throw EngineError(.invalidOptions, error.message)
+            }
             let directory = state.withLock({ $0.holds[job.id]?.directory })
             guard let directory else { throw EngineError(.io, "job \(job.id) has no open project folder") }
             imageJob = try engine.makeJob(storyboard: job.storyboard, directory: directory, options: options)

@@ -79,13 +79,14 @@ enum WireMapping {
             style: beat.style, shotID: beat.shotID, beatID: beat.beatID, state: beatState(beat.state),
             attempt: UInt32(clamping: beat.attempt), keyLabel: beat.keyLabel ?? "",
             error: beat.error ?? (beat.retryIn.map { "retry in \($0)" } ?? ""), outputPath: beat.outputPath ?? "",
-            bytes: UInt64(clamping: beat.bytes ?? 0), sha256: beat.sha256 ?? "")
+            bytes: UInt64(clamping: beat.bytes ?? 0), sha256: beat.sha256 ?? "", batch: beat.batch ?? "")
     }
 
     static func beatState(_ state: BeatUpdate.State) -> ImageGenWire.BeatEvent.State {
         switch state {
         case .queued: .queued
-        case .waiting, .inBatch: .waiting  // IN_BATCH on the wire: see issue 12
+        case .waiting: .waiting
+        case .inBatch: .inBatch
         case .generating: .generating
         case .retrying: .retrying
         case .done: .done
@@ -99,7 +100,39 @@ enum WireMapping {
             style: progress.style, total: UInt32(clamping: progress.total), completed: UInt32(clamping: progress.completed),
             failed: UInt32(clamping: progress.failed), inFlight: UInt32(clamping: progress.inFlight),
             percent: progress.percent, keysTotal: UInt32(clamping: progress.keysTotal),
-            keysCooling: UInt32(clamping: progress.keysCooling), keysDisabled: UInt32(clamping: progress.keysDisabled))
+            keysCooling: UInt32(clamping: progress.keysCooling), keysDisabled: UInt32(clamping: progress.keysDisabled),
+            inBatch: UInt32(clamping: progress.inBatch), batch: progress.batch.map(batchProgress))
+    }
+
+    static func batchProgress(_ batch: ImageGenEngine.BatchProgress) -> ImageGenWire.BatchProgress {
+        ImageGenWire.BatchProgress(
+            wave: UInt32(clamping: batch.wave), batches: UInt32(clamping: batch.batches), state: batch.state.shortName,
+            requestCount: UInt64(clamping: batch.stats.requestCount),
+            succeeded: UInt64(clamping: batch.stats.successfulRequestCount),
+            failed: UInt64(clamping: batch.stats.failedRequestCount), pending: UInt64(clamping: batch.stats.pendingRequestCount))
+    }
+
+    /// The job's delivery option; nil keeps each style's.
+    static func delivery(_ wire: ImageGenWire.Delivery) -> ImageGenEngine.Delivery? {
+        switch wire {
+        case .unspecified: nil
+        case .online: .online
+        case .batch: .batch
+        case .auto: .auto
+        }
+    }
+
+    /// The job's options, checked: a batch deadline must be a finite number of seconds, 0 or more.
+    static func jobOptions(_ options: GenerationOptions, styles: [String]?) throws(RPCError) -> JobOptions {
+        let deadline = options.batchDeadlineSeconds
+        guard deadline.isFinite, deadline >= 0 else {
+            throw RPCError(.invalidArgument, "options.batch_deadline_seconds: must be a finite number of seconds ≥ 0, not \(deadline)")
+        }
+        return JobOptions(
+            styles: styles, force: options.force,
+            maxConcurrentRequests: options.maxConcurrency > 0 ? Int(options.maxConcurrency) : nil,
+            delivery: delivery(options.delivery),
+            batchDeadline: deadline > 0 ? .milliseconds(Int64((deadline * 1000).rounded())) : nil)
     }
 
     static func key(_ key: KeyUpdate) -> ImageGenWire.KeyEvent {
@@ -141,6 +174,10 @@ enum WireMapping {
             usage.promptTokens += UInt64(clamping: spend.usage.promptTokens)
             usage.outputTokens += UInt64(clamping: spend.usage.outputTokens)
             usage.totalTokens += UInt64(clamping: spend.usage.totalTokens)
+            usage.batchRequests += UInt64(clamping: spend.batchRequests)
+            usage.batchImages += UInt64(clamping: spend.batchImages)
+            usage.estimatedCostUSD += spend.estimatedCostUSD
+            usage.wastedCostUSD += spend.wastedCostUSD
         }
         return usage
     }

@@ -16,6 +16,7 @@ public enum EventFormatter {
             if !beat.keyLabel.isEmpty { text += " key=\(beat.keyLabel)" }
             if beat.bytes > 0 { text += " bytes=\(beat.bytes)" }
             if !beat.outputPath.isEmpty { text += " path=\(beat.outputPath)" }
+            if !beat.batch.isEmpty { text += " batch=\(quoted(beat.batch))" }
             if !beat.error.isEmpty { text += " error=\(quoted(beat.error))" }
             return text
         case .style(let progress):
@@ -23,6 +24,8 @@ public enum EventFormatter {
                 + String(format: "%.1f%%", progress.percent)
                 + " failed=\(progress.failed) in_flight=\(progress.inFlight) keys_cooling=\(progress.keysCooling)"
                 + " keys_disabled=\(progress.keysDisabled)"
+                + (progress.inBatch > 0 ? " in_batch=\(progress.inBatch)" : "")
+                + (progress.batch.map { " batch_wave=\($0.wave) batch_state=\($0.state)" } ?? "")
         case .key(let key):
             var text = "\(prefix) key \(quotaLine(key)) key=\(key.keyLabel)"
             if !key.reason.isEmpty { text += " reason=\(quoted(key.reason))" }
@@ -115,26 +118,35 @@ public enum EventFormatter {
                 [
                     "style": beat.style, "shot_id": beat.shotID, "beat_id": beat.beatID, "state": name(beat.state),
                     "attempts": beat.attempts, "key_label": beat.keyLabel, "error": beat.error,
-                    "output_path": beat.outputPath, "bytes": beat.bytes, "sha256": beat.sha256,
+                    "output_path": beat.outputPath, "bytes": beat.bytes, "sha256": beat.sha256, "lane": beat.lane,
+                    "batch": beat.batch, "billed_requests": beat.billedRequests, "estimated_cost_usd": beat.estimatedCostUSD,
                 ] as [String: Any]
             },
         ])
     }
 
     static func json(_ progress: StyleProgress) -> [String: Any] {
-        [
+        var object: [String: Any] = [
             "style": progress.style, "total": progress.total, "completed": progress.completed,
             "failed": progress.failed, "in_flight": progress.inFlight, "percent": progress.percent,
             "keys_total": progress.keysTotal, "keys_cooling": progress.keysCooling,
-            "keys_disabled": progress.keysDisabled,
+            "keys_disabled": progress.keysDisabled, "in_batch": progress.inBatch,
         ]
+        if let batch = progress.batch {
+            object["batch"] = [
+                "wave": batch.wave, "batches": batch.batches, "state": batch.state, "request_count": batch.requestCount,
+                "succeeded": batch.succeeded, "failed": batch.failed, "pending": batch.pending,
+            ] as [String: Any]
+        }
+        return object
     }
 
     static func json(_ usage: Usage) -> [String: Any] {
         [
             "requests": usage.requests, "images": usage.images, "wasted_billed_attempts": usage.wastedBilledAttempts,
             "unknown_outcome_attempts": usage.unknownOutcomeAttempts, "prompt_tokens": usage.promptTokens,
-            "output_tokens": usage.outputTokens, "total_tokens": usage.totalTokens,
+            "output_tokens": usage.outputTokens, "total_tokens": usage.totalTokens, "batch_requests": usage.batchRequests,
+            "batch_images": usage.batchImages, "estimated_cost_usd": usage.estimatedCostUSD, "wasted_cost_usd": usage.wastedCostUSD,
         ]
     }
 
@@ -157,6 +169,7 @@ public enum EventFormatter {
         case .failed: "failed"
         case .skipped: "skipped"
         case .retrying: "retrying"
+        case .inBatch: "in_batch"
         }
     }
 

@@ -26,6 +26,12 @@ public struct GenerateCommand: AsyncParsableCommand {
     @Option(name: .long, help: "At most this many requests in flight for this job (0: the server's default).")
     public var maxConcurrency: UInt32 = 0
 
+    @Option(name: .long, help: "online, batch or auto: how this job's beats are sent (default: each style's configured delivery).")
+    public var delivery: String?
+
+    @Option(name: .long, help: "Seconds after the start by which this job's batches must be done (default: each style's batchDeadlineSeconds).")
+    public var batchDeadline: Double?
+
     @Option(name: .long, help: "An idempotency key: repeating a start with it attaches to the same job.")
     public var requestID: String = ""
 
@@ -37,6 +43,24 @@ public struct GenerateCommand: AsyncParsableCommand {
 
     public init() {}
 
+    public func validate() throws {
+        _ = try Self.delivery(delivery)
+        if let batchDeadline, !(batchDeadline.isFinite && batchDeadline > 0) {
+            throw ValidationError("--batch-deadline: must be a number of seconds above 0, not \(batchDeadline)")
+        }
+    }
+
+    /// The wire's delivery for `--delivery`.
+    static func delivery(_ text: String?) throws -> Delivery {
+        switch text {
+        case nil: .unspecified
+        case "online": .online
+        case "batch": .batch
+        case "auto": .auto
+        case let other?: throw ValidationError("--delivery: must be online, batch or auto, not \(EventFormatter.quoted(other))")
+        }
+    }
+
     public func run() async throws {
         let board: Storyboard
         do {
@@ -47,7 +71,10 @@ public struct GenerateCommand: AsyncParsableCommand {
         let selected = styles.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } ?? []
         let request = StartGenerationRequest(
             projectDir: project, storyboard: board, styles: selected,
-            options: GenerationOptions(force: force, maxConcurrency: maxConcurrency), detach: detach, requestID: requestID)
+            options: GenerationOptions(
+                force: force, maxConcurrency: maxConcurrency, delivery: try Self.delivery(delivery),
+                batchDeadlineSeconds: batchDeadline ?? 0),
+            detach: detach, requestID: requestID)
         let connection = try await client.connect()
         defer { connection.close() }
         let follower = EventFollower(client: connection, mode: .choose(json: json))

@@ -14,6 +14,10 @@ public struct ProgressBoard: Sendable {
         public var keysTotal: Int = 0
         public var keysCooling: Int = 0
         public var keysDisabled: Int = 0
+        /// Beats waiting in Batch API batches.
+        public var inBatch: Int = 0
+        /// The state of the style's batch wave ("pending", "running", …), while one is out.
+        public var batchState: String?
         /// Completed when the job was accepted (resumed beats do not count towards the rate).
         var completedAtStart: Int?
         /// When this style's first new image arrived, in ms since 1970.
@@ -97,6 +101,8 @@ public struct ProgressBoard: Sendable {
         line.keysTotal = Int(progress.keysTotal)
         line.keysCooling = Int(progress.keysCooling)
         line.keysDisabled = Int(progress.keysDisabled)
+        line.inBatch = Int(progress.inBatch)
+        line.batchState = progress.batch.map { $0.state.isEmpty ? "pending" : $0.state }
         if initial || line.completedAtStart == nil { line.completedAtStart = line.completedAtStart ?? line.completed }
         if !initial, line.completed > previous {
             if line.firstProgressMs == nil {

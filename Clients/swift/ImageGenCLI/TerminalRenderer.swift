@@ -35,6 +35,7 @@ public struct TerminalRenderer: Sendable {
             if let rate = line.rate { text += String(format: " %.2f img/s", rate) }
             if let eta = line.etaSeconds, line.completed + line.failed < line.total { text += " ETA " + formatDuration(eta) }
             if line.failed > 0 { text += " failed \(line.failed)" }
+            if line.inBatch > 0 { text += " \(line.inBatch) in batch" + (line.batchState.map { ", \($0)" } ?? "") }
             if line.keysCooling > 0 { text += " cooling \(line.keysCooling)/\(line.keysTotal) keys" }
             if line.keysDisabled > 0 { text += " disabled \(line.keysDisabled)" }
             lines.append(text)

@@ -26,6 +26,7 @@ typedef struct Imagegen__V1__JobRequest Imagegen__V1__JobRequest;
 typedef struct Imagegen__V1__ListJobsRequest Imagegen__V1__ListJobsRequest;
 typedef struct Imagegen__V1__ListJobsResponse Imagegen__V1__ListJobsResponse;
 typedef struct Imagegen__V1__StyleProgress Imagegen__V1__StyleProgress;
+typedef struct Imagegen__V1__BatchProgress Imagegen__V1__BatchProgress;
 typedef struct Imagegen__V1__Usage Imagegen__V1__Usage;
 typedef struct Imagegen__V1__BeatStatus Imagegen__V1__BeatStatus;
 typedef struct Imagegen__V1__JobStatus Imagegen__V1__JobStatus;
@@ -53,7 +54,11 @@ typedef enum _Imagegen__V1__BeatEvent__State {
    * already done and current
    */
   IMAGEGEN__V1__BEAT_EVENT__STATE__SKIPPED = 6,
-  IMAGEGEN__V1__BEAT_EVENT__STATE__RETRYING = 7
+  IMAGEGEN__V1__BEAT_EVENT__STATE__RETRYING = 7,
+  /*
+   * sent in a Batch API batch (see batch), waiting for its answer
+   */
+  IMAGEGEN__V1__BEAT_EVENT__STATE__IN_BATCH = 8
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(IMAGEGEN__V1__BEAT_EVENT__STATE)
 } Imagegen__V1__BeatEvent__State;
 typedef enum _Imagegen__V1__KeyEvent__State {
@@ -85,6 +90,28 @@ typedef enum _Imagegen__V1__Transition {
   IMAGEGEN__V1__TRANSITION__CONTINUE = 2
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(IMAGEGEN__V1__TRANSITION)
 } Imagegen__V1__Transition;
+/*
+ * How a style's beats are sent to Gemini.
+ */
+typedef enum _Imagegen__V1__Delivery {
+  /*
+   * the style's configured delivery
+   */
+  IMAGEGEN__V1__DELIVERY__DELIVERY_UNSPECIFIED = 0,
+  /*
+   * one request per beat
+   */
+  IMAGEGEN__V1__DELIVERY__ONLINE = 1,
+  /*
+   * Batch API batches, in waves along the chains (half price)
+   */
+  IMAGEGEN__V1__DELIVERY__BATCH = 2,
+  /*
+   * batches while the batch deadline allows, else online
+   */
+  IMAGEGEN__V1__DELIVERY__AUTO = 3
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(IMAGEGEN__V1__DELIVERY)
+} Imagegen__V1__Delivery;
 typedef enum _Imagegen__V1__JobState {
   IMAGEGEN__V1__JOB_STATE__UNSPECIFIED = 0,
   IMAGEGEN__V1__JOB_STATE__QUEUED = 1,
@@ -154,10 +181,18 @@ struct  Imagegen__V1__GenerationOptions
    * cap on this job's requests in flight per style; 0 = the server's default
    */
   uint32_t max_concurrency;
+  /*
+   * overrides every style's delivery for this job
+   */
+  Imagegen__V1__Delivery delivery;
+  /*
+   * this job's batches must be done this long after it started; 0 = the style's
+   */
+  double batch_deadline_seconds;
 };
 #define IMAGEGEN__V1__GENERATION_OPTIONS__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&imagegen__v1__generation_options__descriptor) \
-    , 0, 0 }
+    , 0, 0, IMAGEGEN__V1__DELIVERY__DELIVERY_UNSPECIFIED, 0 }
 
 
 struct  Imagegen__V1__StartGenerationRequest
@@ -283,10 +318,40 @@ struct  Imagegen__V1__StyleProgress
   uint32_t keys_total;
   uint32_t keys_cooling;
   uint32_t keys_disabled;
+  /*
+   * beats waiting in Batch API batches
+   */
+  uint32_t in_batch;
+  /*
+   * the batch wave out now, if any
+   */
+  Imagegen__V1__BatchProgress *batch;
 };
 #define IMAGEGEN__V1__STYLE_PROGRESS__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&imagegen__v1__style_progress__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, 0, 0 }
+    , (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL }
+
+
+/*
+ * A style's batch wave: its number, how many batches, the least advanced one's state and all their counts.
+ */
+struct  Imagegen__V1__BatchProgress
+{
+  ProtobufCMessage base;
+  uint32_t wave;
+  uint32_t batches;
+  /*
+   * "pending", "running", "succeeded", "failed", "cancelled", "expired"
+   */
+  char *state;
+  uint64_t request_count;
+  uint64_t succeeded;
+  uint64_t failed;
+  uint64_t pending;
+};
+#define IMAGEGEN__V1__BATCH_PROGRESS__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&imagegen__v1__batch_progress__descriptor) \
+    , 0, 0, (char *)protobuf_c_empty_string, 0, 0, 0, 0 }
 
 
 /*
@@ -314,10 +379,26 @@ struct  Imagegen__V1__Usage
   uint64_t prompt_tokens;
   uint64_t output_tokens;
   uint64_t total_tokens;
+  /*
+   * requests sent in Batch API batches (included in requests)
+   */
+  uint64_t batch_requests;
+  /*
+   * images received from batches (included in images)
+   */
+  uint64_t batch_images;
+  /*
+   * every request that may have been billed, at the configured prices
+   */
+  double estimated_cost_usd;
+  /*
+   * the part of it that gave no image
+   */
+  double wasted_cost_usd;
 };
 #define IMAGEGEN__V1__USAGE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&imagegen__v1__usage__descriptor) \
-    , 0, 0, 0, 0, 0, 0, 0 }
+    , 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
 
 
 struct  Imagegen__V1__BeatStatus
@@ -333,10 +414,26 @@ struct  Imagegen__V1__BeatStatus
   char *output_path;
   uint64_t bytes;
   char *sha256;
+  /*
+   * "online" or "batch" (empty: before lanes were recorded)
+   */
+  char *lane;
+  /*
+   * the batch it is (or was made) in
+   */
+  char *batch;
+  /*
+   * requests that may have been billed for it
+   */
+  uint32_t billed_requests;
+  /*
+   * their estimated cost
+   */
+  double estimated_cost_usd;
 };
 #define IMAGEGEN__V1__BEAT_STATUS__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&imagegen__v1__beat_status__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, IMAGEGEN__V1__BEAT_EVENT__STATE__STATE_UNSPECIFIED, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, IMAGEGEN__V1__BEAT_EVENT__STATE__STATE_UNSPECIFIED, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0 }
 
 
 struct  Imagegen__V1__JobStatus
@@ -425,10 +522,14 @@ struct  Imagegen__V1__BeatEvent
   char *output_path;
   uint64_t bytes;
   char *sha256;
+  /*
+   * IN_BATCH: the batch's display name (and its name once created)
+   */
+  char *batch;
 };
 #define IMAGEGEN__V1__BEAT_EVENT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&imagegen__v1__beat_event__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, IMAGEGEN__V1__BEAT_EVENT__STATE__STATE_UNSPECIFIED, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, IMAGEGEN__V1__BEAT_EVENT__STATE__STATE_UNSPECIFIED, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 struct  Imagegen__V1__KeyEvent
@@ -713,6 +814,25 @@ Imagegen__V1__StyleProgress *
 void   imagegen__v1__style_progress__free_unpacked
                      (Imagegen__V1__StyleProgress *message,
                       ProtobufCAllocator *allocator);
+/* Imagegen__V1__BatchProgress methods */
+void   imagegen__v1__batch_progress__init
+                     (Imagegen__V1__BatchProgress         *message);
+size_t imagegen__v1__batch_progress__get_packed_size
+                     (const Imagegen__V1__BatchProgress   *message);
+size_t imagegen__v1__batch_progress__pack
+                     (const Imagegen__V1__BatchProgress   *message,
+                      uint8_t             *out);
+size_t imagegen__v1__batch_progress__pack_to_buffer
+                     (const Imagegen__V1__BatchProgress   *message,
+                      ProtobufCBuffer     *buffer);
+Imagegen__V1__BatchProgress *
+       imagegen__v1__batch_progress__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   imagegen__v1__batch_progress__free_unpacked
+                     (Imagegen__V1__BatchProgress *message,
+                      ProtobufCAllocator *allocator);
 /* Imagegen__V1__Usage methods */
 void   imagegen__v1__usage__init
                      (Imagegen__V1__Usage         *message);
@@ -919,6 +1039,9 @@ typedef void (*Imagegen__V1__ListJobsResponse_Closure)
 typedef void (*Imagegen__V1__StyleProgress_Closure)
                  (const Imagegen__V1__StyleProgress *message,
                   void *closure_data);
+typedef void (*Imagegen__V1__BatchProgress_Closure)
+                 (const Imagegen__V1__BatchProgress *message,
+                  void *closure_data);
 typedef void (*Imagegen__V1__Usage_Closure)
                  (const Imagegen__V1__Usage *message,
                   void *closure_data);
@@ -1028,6 +1151,7 @@ void imagegen__v1__image_generation__list_jobs(ProtobufCService *service,
 /* --- descriptors --- */
 
 extern const ProtobufCEnumDescriptor    imagegen__v1__transition__descriptor;
+extern const ProtobufCEnumDescriptor    imagegen__v1__delivery__descriptor;
 extern const ProtobufCEnumDescriptor    imagegen__v1__job_state__descriptor;
 extern const ProtobufCMessageDescriptor imagegen__v1__beat__descriptor;
 extern const ProtobufCMessageDescriptor imagegen__v1__shot__descriptor;
@@ -1040,6 +1164,7 @@ extern const ProtobufCMessageDescriptor imagegen__v1__job_request__descriptor;
 extern const ProtobufCMessageDescriptor imagegen__v1__list_jobs_request__descriptor;
 extern const ProtobufCMessageDescriptor imagegen__v1__list_jobs_response__descriptor;
 extern const ProtobufCMessageDescriptor imagegen__v1__style_progress__descriptor;
+extern const ProtobufCMessageDescriptor imagegen__v1__batch_progress__descriptor;
 extern const ProtobufCMessageDescriptor imagegen__v1__usage__descriptor;
 extern const ProtobufCMessageDescriptor imagegen__v1__beat_status__descriptor;
 extern const ProtobufCMessageDescriptor imagegen__v1__job_status__descriptor;

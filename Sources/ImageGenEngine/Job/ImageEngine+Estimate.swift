@@ -38,14 +38,14 @@ extension StyleRunner {
             waves[index] = before + 1
             if claimed.contains(batchKey(plan.beats[index])) { inBatch += 1 } else { toGenerate += 1 }
         }
+        // Priced as Gemini would charge even without keys (then the server renders offline, free).
         func cost(_ lane: Delivery) -> Double? {
-            guard !isOffline else { return 0 }
-            return prices.price(model: style.model, imageSize: style.imageSize, lane: lane).map { $0 * Double(toGenerate) }
+            prices.price(model: style.model, imageSize: style.imageSize, lane: lane).map { $0 * Double(toGenerate) }
         }
         return CostEstimate(
             style: style.name, model: style.model, imageSize: style.imageSize, total: plan.beats.count,
             skipped: plan.beats.count - toGenerate - inBatch, toGenerate: toGenerate, onlineCostUSD: cost(.online),
             batchCostUSD: cost(.batch), waves: waves.max() ?? 0, delivery: delivery ?? style.delivery,
-            note: isOffline ? "no keys: rendered offline, nothing billed" : nil, inBatch: inBatch)
+            note: isOffline ? "no keys configured: this server would render it offline, free; the costs are Gemini's" : nil, inBatch: inBatch)
     }
 }

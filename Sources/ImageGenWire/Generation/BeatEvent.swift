@@ -20,6 +20,8 @@ public struct BeatEvent: WireMessage {
         case skipped = 6
         /// Failed once, trying again.
         case retrying = 7
+        /// Sent in a Batch API batch (see `batch`), waiting for its answer.
+        case inBatch = 8
     }
 
     /// The style.
@@ -42,12 +44,15 @@ public struct BeatEvent: WireMessage {
     public var bytes: UInt64
     /// The image's SHA-256 in hex, when done.
     public var sha256: String
+    /// `inBatch`: the batch's display name (and its name once created).
+    public var batch: String
 
     public init(
         style: String = "", shotID: String = "", beatID: String = "", state: State = .unspecified,
         attempt: UInt32 = 0, keyLabel: String = "", error: String = "", outputPath: String = "",
-        bytes: UInt64 = 0, sha256: String = ""
+        bytes: UInt64 = 0, sha256: String = "", batch: String = ""
     ) {
+        self.batch = batch
         self.style = style
         self.shotID = shotID
         self.beatID = beatID
@@ -85,6 +90,7 @@ extension BeatEvent: ProtobufCConvertible {
         c.pointee.output_path = arena.string(outputPath)
         c.pointee.bytes = bytes
         c.pointee.sha256 = arena.string(sha256)
+        c.pointee.batch = arena.string(batch)
     }
 
     init(c: CMessage) throws {
@@ -98,5 +104,6 @@ extension BeatEvent: ProtobufCConvertible {
         outputPath = try CField.string(c.output_path, "BeatEvent.output_path")
         bytes = c.bytes
         sha256 = try CField.string(c.sha256, "BeatEvent.sha256")
+        batch = try CField.string(c.batch, "BeatEvent.batch")
     }
 }

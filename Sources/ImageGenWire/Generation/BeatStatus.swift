@@ -22,12 +22,25 @@ public struct BeatStatus: WireMessage {
     public var bytes: UInt64
     /// The image's SHA-256 in hex, when done.
     public var sha256: String
+    /// "online" or "batch"; empty in records made before lanes.
+    public var lane: String
+    /// The batch it is (or was made) in.
+    public var batch: String
+    /// Requests that may have been billed for it.
+    public var billedRequests: UInt32
+    /// Their estimated cost in US dollars.
+    public var estimatedCostUSD: Double
 
     public init(
         style: String = "", shotID: String = "", beatID: String = "", state: BeatEvent.State = .unspecified,
         attempts: UInt32 = 0, keyLabel: String = "", error: String = "", outputPath: String = "",
-        bytes: UInt64 = 0, sha256: String = ""
+        bytes: UInt64 = 0, sha256: String = "", lane: String = "", batch: String = "", billedRequests: UInt32 = 0,
+        estimatedCostUSD: Double = 0
     ) {
+        self.lane = lane
+        self.batch = batch
+        self.billedRequests = billedRequests
+        self.estimatedCostUSD = estimatedCostUSD
         self.style = style
         self.shotID = shotID
         self.beatID = beatID
@@ -63,6 +76,10 @@ extension BeatStatus: ProtobufCConvertible {
         c.pointee.output_path = arena.string(outputPath)
         c.pointee.bytes = bytes
         c.pointee.sha256 = arena.string(sha256)
+        c.pointee.lane = arena.string(lane)
+        c.pointee.batch = arena.string(batch)
+        c.pointee.billed_requests = billedRequests
+        c.pointee.estimated_cost_usd = estimatedCostUSD
     }
 
     init(c: CMessage) throws {
@@ -76,5 +93,9 @@ extension BeatStatus: ProtobufCConvertible {
         outputPath = try CField.string(c.output_path, "BeatStatus.output_path")
         bytes = c.bytes
         sha256 = try CField.string(c.sha256, "BeatStatus.sha256")
+        lane = try CField.string(c.lane, "BeatStatus.lane")
+        batch = try CField.string(c.batch, "BeatStatus.batch")
+        billedRequests = c.billed_requests
+        estimatedCostUSD = c.estimated_cost_usd
     }
 }

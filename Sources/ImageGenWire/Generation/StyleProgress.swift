@@ -20,11 +20,18 @@ public struct StyleProgress: WireMessage {
     public var keysCooling: UInt32
     /// Keys disabled (invalid or forbidden).
     public var keysDisabled: UInt32
+    /// Beats waiting in Batch API batches.
+    public var inBatch: UInt32
+    /// The batch wave out now, if any.
+    public var batch: BatchProgress?
 
     public init(
         style: String = "", total: UInt32 = 0, completed: UInt32 = 0, failed: UInt32 = 0, inFlight: UInt32 = 0,
-        percent: Double = 0, keysTotal: UInt32 = 0, keysCooling: UInt32 = 0, keysDisabled: UInt32 = 0
+        percent: Double = 0, keysTotal: UInt32 = 0, keysCooling: UInt32 = 0, keysDisabled: UInt32 = 0,
+        inBatch: UInt32 = 0, batch: BatchProgress? = nil
     ) {
+        self.inBatch = inBatch
+        self.batch = batch
         self.style = style
         self.total = total
         self.completed = completed
@@ -58,6 +65,8 @@ extension StyleProgress: ProtobufCConvertible {
         c.pointee.keys_total = keysTotal
         c.pointee.keys_cooling = keysCooling
         c.pointee.keys_disabled = keysDisabled
+        c.pointee.in_batch = inBatch
+        c.pointee.batch = arena.optionalMessage(batch)
     }
 
     init(c: CMessage) throws {
@@ -70,5 +79,7 @@ extension StyleProgress: ProtobufCConvertible {
         keysTotal = c.keys_total
         keysCooling = c.keys_cooling
         keysDisabled = c.keys_disabled
+        inBatch = c.in_batch
+        batch = try CField.message(c.batch, as: BatchProgress.self)
     }
 }

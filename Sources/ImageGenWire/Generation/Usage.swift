@@ -16,11 +16,24 @@ public struct Usage: WireMessage {
     public var outputTokens: UInt64
     /// Total tokens, as the provider reported them.
     public var totalTokens: UInt64
+    /// Requests sent in Batch API batches (included in `requests`).
+    public var batchRequests: UInt64
+    /// Images received from batches (included in `images`).
+    public var batchImages: UInt64
+    /// Every request that may have been billed, at the configured prices, in US dollars.
+    public var estimatedCostUSD: Double
+    /// The part of it that gave no image.
+    public var wastedCostUSD: Double
 
     public init(
         requests: UInt64 = 0, images: UInt64 = 0, wastedBilledAttempts: UInt64 = 0, unknownOutcomeAttempts: UInt64 = 0,
-        promptTokens: UInt64 = 0, outputTokens: UInt64 = 0, totalTokens: UInt64 = 0
+        promptTokens: UInt64 = 0, outputTokens: UInt64 = 0, totalTokens: UInt64 = 0, batchRequests: UInt64 = 0,
+        batchImages: UInt64 = 0, estimatedCostUSD: Double = 0, wastedCostUSD: Double = 0
     ) {
+        self.batchRequests = batchRequests
+        self.batchImages = batchImages
+        self.estimatedCostUSD = estimatedCostUSD
+        self.wastedCostUSD = wastedCostUSD
         self.requests = requests
         self.images = images
         self.wastedBilledAttempts = wastedBilledAttempts
@@ -50,6 +63,10 @@ extension Usage: ProtobufCConvertible {
         c.pointee.prompt_tokens = promptTokens
         c.pointee.output_tokens = outputTokens
         c.pointee.total_tokens = totalTokens
+        c.pointee.batch_requests = batchRequests
+        c.pointee.batch_images = batchImages
+        c.pointee.estimated_cost_usd = estimatedCostUSD
+        c.pointee.wasted_cost_usd = wastedCostUSD
     }
 
     init(c: CMessage) throws {
@@ -60,6 +77,10 @@ extension Usage: ProtobufCConvertible {
         promptTokens = c.prompt_tokens
         outputTokens = c.output_tokens
         totalTokens = c.total_tokens
+        batchRequests = c.batch_requests
+        batchImages = c.batch_images
+        estimatedCostUSD = c.estimated_cost_usd
+        wastedCostUSD = c.wasted_cost_usd
     }
 }
 

@@ -4,18 +4,40 @@ from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Mapping, Optional as _Optional, Union as _Union
 
+AUTO: Delivery
+BATCH: Delivery
 CANCELLED: JobState
 COMPLETED: JobState
 COMPLETED_WITH_ERRORS: JobState
 CONTINUE: Transition
 CUT: Transition
+DELIVERY_UNSPECIFIED: Delivery
 DESCRIPTOR: _descriptor.FileDescriptor
 FAILED: JobState
 HARD_CUT: Transition
+ONLINE: Delivery
 PAUSED: JobState
 QUEUED: JobState
 RUNNING: JobState
 UNSPECIFIED: JobState
+
+class BatchProgress(_message.Message):
+    __slots__ = ["batches", "failed", "pending", "request_count", "state", "succeeded", "wave"]
+    BATCHES_FIELD_NUMBER: _ClassVar[int]
+    FAILED_FIELD_NUMBER: _ClassVar[int]
+    PENDING_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_COUNT_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    SUCCEEDED_FIELD_NUMBER: _ClassVar[int]
+    WAVE_FIELD_NUMBER: _ClassVar[int]
+    batches: int
+    failed: int
+    pending: int
+    request_count: int
+    state: str
+    succeeded: int
+    wave: int
+    def __init__(self, wave: _Optional[int] = ..., batches: _Optional[int] = ..., state: _Optional[str] = ..., request_count: _Optional[int] = ..., succeeded: _Optional[int] = ..., failed: _Optional[int] = ..., pending: _Optional[int] = ...) -> None: ...
 
 class Beat(_message.Message):
     __slots__ = ["id", "prompt", "transition"]
@@ -28,16 +50,18 @@ class Beat(_message.Message):
     def __init__(self, id: _Optional[str] = ..., prompt: _Optional[str] = ..., transition: _Optional[_Union[Transition, str]] = ...) -> None: ...
 
 class BeatEvent(_message.Message):
-    __slots__ = ["attempt", "beat_id", "bytes", "error", "key_label", "output_path", "sha256", "shot_id", "state", "style"]
+    __slots__ = ["attempt", "batch", "beat_id", "bytes", "error", "key_label", "output_path", "sha256", "shot_id", "state", "style"]
     class State(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = []
     ATTEMPT_FIELD_NUMBER: _ClassVar[int]
+    BATCH_FIELD_NUMBER: _ClassVar[int]
     BEAT_ID_FIELD_NUMBER: _ClassVar[int]
     BYTES_FIELD_NUMBER: _ClassVar[int]
     DONE: BeatEvent.State
     ERROR_FIELD_NUMBER: _ClassVar[int]
     FAILED: BeatEvent.State
     GENERATING: BeatEvent.State
+    IN_BATCH: BeatEvent.State
     KEY_LABEL_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_PATH_FIELD_NUMBER: _ClassVar[int]
     QUEUED: BeatEvent.State
@@ -50,6 +74,7 @@ class BeatEvent(_message.Message):
     STYLE_FIELD_NUMBER: _ClassVar[int]
     WAITING: BeatEvent.State
     attempt: int
+    batch: str
     beat_id: str
     bytes: int
     error: str
@@ -59,39 +84,51 @@ class BeatEvent(_message.Message):
     shot_id: str
     state: BeatEvent.State
     style: str
-    def __init__(self, style: _Optional[str] = ..., shot_id: _Optional[str] = ..., beat_id: _Optional[str] = ..., state: _Optional[_Union[BeatEvent.State, str]] = ..., attempt: _Optional[int] = ..., key_label: _Optional[str] = ..., error: _Optional[str] = ..., output_path: _Optional[str] = ..., bytes: _Optional[int] = ..., sha256: _Optional[str] = ...) -> None: ...
+    def __init__(self, style: _Optional[str] = ..., shot_id: _Optional[str] = ..., beat_id: _Optional[str] = ..., state: _Optional[_Union[BeatEvent.State, str]] = ..., attempt: _Optional[int] = ..., key_label: _Optional[str] = ..., error: _Optional[str] = ..., output_path: _Optional[str] = ..., bytes: _Optional[int] = ..., sha256: _Optional[str] = ..., batch: _Optional[str] = ...) -> None: ...
 
 class BeatStatus(_message.Message):
-    __slots__ = ["attempts", "beat_id", "bytes", "error", "key_label", "output_path", "sha256", "shot_id", "state", "style"]
+    __slots__ = ["attempts", "batch", "beat_id", "billed_requests", "bytes", "error", "estimated_cost_usd", "key_label", "lane", "output_path", "sha256", "shot_id", "state", "style"]
     ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    BATCH_FIELD_NUMBER: _ClassVar[int]
     BEAT_ID_FIELD_NUMBER: _ClassVar[int]
+    BILLED_REQUESTS_FIELD_NUMBER: _ClassVar[int]
     BYTES_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATED_COST_USD_FIELD_NUMBER: _ClassVar[int]
     KEY_LABEL_FIELD_NUMBER: _ClassVar[int]
+    LANE_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_PATH_FIELD_NUMBER: _ClassVar[int]
     SHA256_FIELD_NUMBER: _ClassVar[int]
     SHOT_ID_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     STYLE_FIELD_NUMBER: _ClassVar[int]
     attempts: int
+    batch: str
     beat_id: str
+    billed_requests: int
     bytes: int
     error: str
+    estimated_cost_usd: float
     key_label: str
+    lane: str
     output_path: str
     sha256: str
     shot_id: str
     state: BeatEvent.State
     style: str
-    def __init__(self, style: _Optional[str] = ..., shot_id: _Optional[str] = ..., beat_id: _Optional[str] = ..., state: _Optional[_Union[BeatEvent.State, str]] = ..., attempts: _Optional[int] = ..., key_label: _Optional[str] = ..., error: _Optional[str] = ..., output_path: _Optional[str] = ..., bytes: _Optional[int] = ..., sha256: _Optional[str] = ...) -> None: ...
+    def __init__(self, style: _Optional[str] = ..., shot_id: _Optional[str] = ..., beat_id: _Optional[str] = ..., state: _Optional[_Union[BeatEvent.State, str]] = ..., attempts: _Optional[int] = ..., key_label: _Optional[str] = ..., error: _Optional[str] = ..., output_path: _Optional[str] = ..., bytes: _Optional[int] = ..., sha256: _Optional[str] = ..., lane: _Optional[str] = ..., batch: _Optional[str] = ..., billed_requests: _Optional[int] = ..., estimated_cost_usd: _Optional[float] = ...) -> None: ...
 
 class GenerationOptions(_message.Message):
-    __slots__ = ["force", "max_concurrency"]
+    __slots__ = ["batch_deadline_seconds", "delivery", "force", "max_concurrency"]
+    BATCH_DEADLINE_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    DELIVERY_FIELD_NUMBER: _ClassVar[int]
     FORCE_FIELD_NUMBER: _ClassVar[int]
     MAX_CONCURRENCY_FIELD_NUMBER: _ClassVar[int]
+    batch_deadline_seconds: float
+    delivery: Delivery
     force: bool
     max_concurrency: int
-    def __init__(self, force: bool = ..., max_concurrency: _Optional[int] = ...) -> None: ...
+    def __init__(self, force: bool = ..., max_concurrency: _Optional[int] = ..., delivery: _Optional[_Union[Delivery, str]] = ..., batch_deadline_seconds: _Optional[float] = ...) -> None: ...
 
 class GetStatusRequest(_message.Message):
     __slots__ = ["include_beats", "job_id", "project_dir"]
@@ -245,9 +282,11 @@ class Storyboard(_message.Message):
     def __init__(self, shots: _Optional[_Iterable[_Union[Shot, _Mapping]]] = ...) -> None: ...
 
 class StyleProgress(_message.Message):
-    __slots__ = ["completed", "failed", "in_flight", "keys_cooling", "keys_disabled", "keys_total", "percent", "style", "total"]
+    __slots__ = ["batch", "completed", "failed", "in_batch", "in_flight", "keys_cooling", "keys_disabled", "keys_total", "percent", "style", "total"]
+    BATCH_FIELD_NUMBER: _ClassVar[int]
     COMPLETED_FIELD_NUMBER: _ClassVar[int]
     FAILED_FIELD_NUMBER: _ClassVar[int]
+    IN_BATCH_FIELD_NUMBER: _ClassVar[int]
     IN_FLIGHT_FIELD_NUMBER: _ClassVar[int]
     KEYS_COOLING_FIELD_NUMBER: _ClassVar[int]
     KEYS_DISABLED_FIELD_NUMBER: _ClassVar[int]
@@ -255,8 +294,10 @@ class StyleProgress(_message.Message):
     PERCENT_FIELD_NUMBER: _ClassVar[int]
     STYLE_FIELD_NUMBER: _ClassVar[int]
     TOTAL_FIELD_NUMBER: _ClassVar[int]
+    batch: BatchProgress
     completed: int
     failed: int
+    in_batch: int
     in_flight: int
     keys_cooling: int
     keys_disabled: int
@@ -264,7 +305,7 @@ class StyleProgress(_message.Message):
     percent: float
     style: str
     total: int
-    def __init__(self, style: _Optional[str] = ..., total: _Optional[int] = ..., completed: _Optional[int] = ..., failed: _Optional[int] = ..., in_flight: _Optional[int] = ..., percent: _Optional[float] = ..., keys_total: _Optional[int] = ..., keys_cooling: _Optional[int] = ..., keys_disabled: _Optional[int] = ...) -> None: ...
+    def __init__(self, style: _Optional[str] = ..., total: _Optional[int] = ..., completed: _Optional[int] = ..., failed: _Optional[int] = ..., in_flight: _Optional[int] = ..., percent: _Optional[float] = ..., keys_total: _Optional[int] = ..., keys_cooling: _Optional[int] = ..., keys_disabled: _Optional[int] = ..., in_batch: _Optional[int] = ..., batch: _Optional[_Union[BatchProgress, _Mapping]] = ...) -> None: ...
 
 class StyleSummary(_message.Message):
     __slots__ = ["done", "duration_ms", "error", "failed", "skipped", "style", "total", "usage"]
@@ -287,7 +328,10 @@ class StyleSummary(_message.Message):
     def __init__(self, style: _Optional[str] = ..., total: _Optional[int] = ..., done: _Optional[int] = ..., failed: _Optional[int] = ..., skipped: _Optional[int] = ..., duration_ms: _Optional[int] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., error: _Optional[str] = ...) -> None: ...
 
 class Usage(_message.Message):
-    __slots__ = ["images", "output_tokens", "prompt_tokens", "requests", "total_tokens", "unknown_outcome_attempts", "wasted_billed_attempts"]
+    __slots__ = ["batch_images", "batch_requests", "estimated_cost_usd", "images", "output_tokens", "prompt_tokens", "requests", "total_tokens", "unknown_outcome_attempts", "wasted_billed_attempts", "wasted_cost_usd"]
+    BATCH_IMAGES_FIELD_NUMBER: _ClassVar[int]
+    BATCH_REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATED_COST_USD_FIELD_NUMBER: _ClassVar[int]
     IMAGES_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_TOKENS_FIELD_NUMBER: _ClassVar[int]
     PROMPT_TOKENS_FIELD_NUMBER: _ClassVar[int]
@@ -295,6 +339,10 @@ class Usage(_message.Message):
     TOTAL_TOKENS_FIELD_NUMBER: _ClassVar[int]
     UNKNOWN_OUTCOME_ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
     WASTED_BILLED_ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    WASTED_COST_USD_FIELD_NUMBER: _ClassVar[int]
+    batch_images: int
+    batch_requests: int
+    estimated_cost_usd: float
     images: int
     output_tokens: int
     prompt_tokens: int
@@ -302,7 +350,8 @@ class Usage(_message.Message):
     total_tokens: int
     unknown_outcome_attempts: int
     wasted_billed_attempts: int
-    def __init__(self, requests: _Optional[int] = ..., images: _Optional[int] = ..., wasted_billed_attempts: _Optional[int] = ..., unknown_outcome_attempts: _Optional[int] = ..., prompt_tokens: _Optional[int] = ..., output_tokens: _Optional[int] = ..., total_tokens: _Optional[int] = ...) -> None: ...
+    wasted_cost_usd: float
+    def __init__(self, requests: _Optional[int] = ..., images: _Optional[int] = ..., wasted_billed_attempts: _Optional[int] = ..., unknown_outcome_attempts: _Optional[int] = ..., prompt_tokens: _Optional[int] = ..., output_tokens: _Optional[int] = ..., total_tokens: _Optional[int] = ..., batch_requests: _Optional[int] = ..., batch_images: _Optional[int] = ..., estimated_cost_usd: _Optional[float] = ..., wasted_cost_usd: _Optional[float] = ...) -> None: ...
 
 class WatchJobRequest(_message.Message):
     __slots__ = ["after_seq", "job_id"]
@@ -313,6 +362,9 @@ class WatchJobRequest(_message.Message):
     def __init__(self, job_id: _Optional[str] = ..., after_seq: _Optional[int] = ...) -> None: ...
 
 class Transition(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
+
+class Delivery(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = []
 
 class JobState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
