@@ -13,7 +13,7 @@ from typing import List
 import pytest
 
 from conftest import BEATS, STORYBOARD, STYLES, ProductServer
-from imagegen_client import RpcError, StatusCode
+from imagegen_client import RpcError, StatusCode, load_storyboard
 from imagegen_client.proto import generation_pb2
 
 
@@ -123,3 +123,43 @@ def test_example_script_runs_a_job_to_the_end(product_server: ProductServer, tmp
         capture_output=True, text=True, timeout=60, env=env)
     assert result.returncode == 0, result.stderr
     assert "clear" in result.stdout and f"{BEATS}/{BEATS}" in result.stdout
+
+
+def test_delivery_reaches_the_server_and_offline_styles_go_online(product_server: ProductServer) -> None:
+    with product_server.client() as client:
+        events = collect(client.start_generation("film", STORYBOARD, delivery="batch", batch_deadline_seconds=30))
+    assert events[-1].finished.state == generation_pb2.COMPLETED
+    messages = [e.message for e in events if e.WhichOneof("kind") == "message"]
+    assert any("has no Batch API" in m for m in messages), messages
+    assert all(e.beat.state != generation_pb2.BeatEvent.IN_BATCH for e in events if e.WhichOneof("kind") == "beat")
+
+
+@pytest.mark.parametrize("delivery, deadline, expected", [
+    ("later", 0, "delivery: must be 'online', 'batch' or 'auto'"),
+    ("Batch", 0, "delivery: must be"),
+    ("batch", -1, "batch_deadline_seconds: must be a finite number"),
+    ("batch", float("nan"), "batch_deadline_seconds: must be a finite number"),
+    ("batch", float("inf"), "batch_deadline_seconds: must be a finite number"),
+])
+def test_bad_lane_options_are_refused_before_sending(
+        product_server: ProductServer, delivery: str, deadline: float, expected: str) -> None:
+    with product_server.client() as client:
+        with pytest.raises(ValueError, match=expected.replace("(", r"\(")):
+            client.start_generation("film", STORYBOARD, delivery=delivery, batch_deadline_seconds=deadline)
+
+
+@pytest.mark.parametrize("field, value, expected", [
+    ("delivery", 7, "GenerationOptions.delivery"),
+    ("batch_deadline_seconds", -3.0, "options.batch_deadline_seconds: must be a finite number of seconds"),
+])
+def test_the_server_refuses_bad_lane_options_naming_the_field(
+        product_server: ProductServer, field: str, value: object, expected: str) -> None:
+    request = generation_pb2.StartGenerationRequest(project_dir="film")
+    request.storyboard.CopyFrom(load_storyboard(STORYBOARD))
+    setattr(request.options, field, value)
+    with product_server.client() as client:
+        with pytest.raises(RpcError) as raised:
+            collect(client.server_stream("imagegen.v1.ImageGeneration/StartGeneration", request,
+                                         generation_pb2.ProgressEvent))
+    assert raised.value.code == StatusCode.INVALID_ARGUMENT
+    assert expected in raised.value.message

@@ -92,6 +92,8 @@ class ClientBase(Generic[EventStream]):
         detach: bool = False,
         request_id: str = "",
         timeout: Optional[float] = None,
+        delivery: Optional[str] = None,
+        batch_deadline_seconds: float = 0.0,
     ) -> EventStream:
         """``StartGeneration``: starts (or attaches to) the job rendering a project's storyboard.
 
@@ -105,6 +107,10 @@ class ClientBase(Generic[EventStream]):
             max_concurrency: cap on requests in flight per style; 0 for the server's default.
             detach: the stream ends OK after the first (accepted) event; the job keeps running.
             request_id: an optional idempotency key.
+            delivery: ``"online"``, ``"batch"`` or ``"auto"`` for every style of this job; None
+                keeps each style's configured delivery.
+            batch_deadline_seconds: this job's batches must be done this long after it started;
+                0 keeps each style's ``batchDeadlineSeconds``.
 
         Returns:
             the job's :class:`ProgressEvent` stream (``ResponseStream``, or ``AsyncResponseStream``
@@ -112,9 +118,12 @@ class ClientBase(Generic[EventStream]):
 
         Raises:
             StoryboardError: before anything is sent, when the storyboard does not validate.
+            ValueError: before anything is sent, for an unknown ``delivery`` or a negative,
+                infinite or NaN ``batch_deadline_seconds``.
         """
         request = _requests.start_generation(
-            project_dir, storyboard, styles, force, max_concurrency, detach, request_id)
+            project_dir, storyboard, styles, force, max_concurrency, detach, request_id, delivery,
+            batch_deadline_seconds)
         return self._events(request, timeout)
 
     def watch(self, job_id: str, after_seq: int = 0, timeout: Optional[float] = None) -> EventStream:

@@ -4,6 +4,7 @@ the method name, the request message and the response type. :class:`~.client.Cli
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from typing import Generic, Iterable, Optional, Type
@@ -59,6 +60,8 @@ def start_generation(
     max_concurrency: int,
     detach: bool,
     request_id: str,
+    delivery: Optional[str] = None,
+    batch_deadline_seconds: float = 0.0,
 ) -> Request[generation_pb2.ProgressEvent]:
     """``StartGeneration``; raises :class:`~.errors.StoryboardError` when the storyboard does not validate."""
     request = generation_pb2.StartGenerationRequest(
@@ -68,7 +71,28 @@ def start_generation(
     request.styles.extend([styles] if isinstance(styles, str) else styles)
     request.options.force = force
     request.options.max_concurrency = max_concurrency
+    request.options.delivery = _delivery(delivery)
+    if not (isinstance(batch_deadline_seconds, (int, float)) and math.isfinite(batch_deadline_seconds)
+            and batch_deadline_seconds >= 0):
+        raise ValueError(
+            f"batch_deadline_seconds: must be a finite number of seconds >= 0, not {batch_deadline_seconds!r}")
+    request.options.batch_deadline_seconds = float(batch_deadline_seconds)
     return Request(Methods.START_GENERATION, request, ProgressEvent)
+
+
+_DELIVERIES = {
+    None: generation_pb2.DELIVERY_UNSPECIFIED,
+    "online": generation_pb2.ONLINE,
+    "batch": generation_pb2.BATCH,
+    "auto": generation_pb2.AUTO,
+}
+
+
+def _delivery(delivery: Optional[str]) -> "generation_pb2.Delivery":
+    """The wire's ``Delivery`` for ``"online"``, ``"batch"``, ``"auto"`` or None."""
+    if delivery not in _DELIVERIES:
+        raise ValueError(f"delivery: must be 'online', 'batch' or 'auto', not {delivery!r}")
+    return _DELIVERIES[delivery]
 
 
 def watch(job_id: str, after_seq: int) -> Request[generation_pb2.ProgressEvent]:
