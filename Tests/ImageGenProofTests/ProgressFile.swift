@@ -16,6 +16,10 @@ struct ProgressFile: Decodable, Sendable {
         var unknownOutcomeAttempts: Int
         var lastError: String?
         var keyLabel: String?
+        var lane: String?
+        var batch: String?
+        var billedRequests: Int?
+        var estimatedCostUSD: Double?
     }
 
     var version: Int
