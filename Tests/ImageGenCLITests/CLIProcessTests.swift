@@ -211,6 +211,49 @@ struct CLIProcessTests {
         await fixture.stop()
     }
 
+    @Test("estimate on a partly done project leaves out what is done, prices online and batch, counts waves; bad input exits nonzero")
+    func estimate() async throws {
+        let fixture = try await Fixture(latencyMs: 1)
+        // Render shot 2 only: shot 1 (1.1 hard cut → 1.2 continue) is still to do.
+        let shot2 = fixture.base.appendingPathComponent("shot2.json")
+        try Data(#"{"shots":[{"id":"2","beats":[{"id":"2.1","prompt":"a harbour","transition":"hard_cut"}]}]}"#.utf8).write(to: shot2)
+        let (generated, _, generateError) = try await fixture.cli(["generate", shot2.path, "--project", "film", "--styles", "consistent"])
+        #expect(generated == 0, "\(generateError)")
+        let arguments = ["estimate", fixture.storyboardPath, "--project", fixture.projectPath, "--styles", "consistent"]
+        let (code, text, error) = try await fixture.cli(arguments, server: false)
+        #expect(code == 0, "\(error) \(text)")
+        // 2 images at $0.067 online, $0.0335 in batch; the chain 1.1 → 1.2 takes two waves.
+        #expect(text.contains("consistent (gemini-3.1-flash-image 1K, delivery online): 2 to generate, 1 done; online $0.134, batch $0.067; 2 waves"), "\(text)")
+        #expect(text.contains("total: 2 images; online $0.134, batch $0.067"), "\(text)")
+        let (jsonCode, json, _) = try await fixture.cli(arguments + ["--json", "--delivery", "batch"], server: false)
+        #expect(jsonCode == 0)
+        let object = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]
+        let style = try #require((object?["styles"] as? [[String: Any]])?.first)
+        #expect(style["to_generate"] as? Int == 2 && style["skipped"] as? Int == 1 && style["waves"] as? Int == 2)
+        #expect(style["delivery"] as? String == "batch")
+        #expect(abs((style["batch_cost_usd"] as? Double ?? 0) - 0.067) < 1e-9)
+        for (bad, expected) in [
+            (["estimate", fixture.base.appendingPathComponent("missing.json").path], "missing.json"),
+            (arguments + ["--delivery", "sometimes"], "--delivery: must be online, batch or auto"),
+            (["estimate", fixture.storyboardPath, "--styles", "nope"], "unknown style \"nope\""),
+        ] {
+            let (badCode, _, badError) = try await fixture.cli(bad, server: false)
+            #expect(badCode != 0, "\(bad)")
+            #expect(badError.contains(expected), "\(badError)")
+        }
+        await fixture.stop()
+    }
+
+    @Test("generate refuses a bad --delivery or --batch-deadline before contacting the server",
+          arguments: [(["--delivery", "later"], "--delivery: must be online, batch or auto"), (["--batch-deadline", "-5"], "--batch-deadline")])
+    func badLaneFlags(flags: [String], expected: String) async throws {
+        let fixture = try await Fixture(latencyMs: 1)
+        let (code, _, error) = try await fixture.cli(["generate", fixture.storyboardPath, "--project", "film"] + flags)
+        #expect(code != 0)
+        #expect(error.contains(expected), "\(error)")
+        await fixture.stop()
+    }
+
     @Test("demo renders the sample storyboard offline and writes the contact sheet")
     func demo() async throws {
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("imagegen-demo-\(UUID().uuidString)")

@@ -134,3 +134,24 @@ struct ProgressBoardTests {
 }
 
 import Foundation
+
+@Suite("ProgressBoard: the batch segment", .timeLimit(.minutes(1)))
+struct ProgressBoardBatchTests {
+    @Test("beats in batch are their own segment with the wave's state, in bars, plain lines and JSON",
+          arguments: [("pending", 12), ("running", 3), ("succeeded", 1)])
+    func inBatchSegment(state: String, inBatch: UInt32) {
+        var progress = ProgressBoardTests.progress("clear", 2, of: 20)
+        progress.inBatch = inBatch
+        progress.batch = BatchProgress(wave: 2, batches: 1, state: state, requestCount: UInt64(inBatch), pending: UInt64(inBatch))
+        var board = ProgressBoard()
+        board.apply(ProgressEvent(seq: 1, jobID: "j1", timeUnixMs: 0, kind: .style(progress)))
+        let line = TerminalRenderer.lines(board, width: 160)[1]
+        #expect(line.contains("\(inBatch) in batch, \(state)"), "\(line)")
+        let event = ProgressEvent(seq: 1, jobID: "j1", timeUnixMs: 0, kind: .style(progress))
+        #expect(EventFormatter.plainLine(event).contains("in_batch=\(inBatch) batch_wave=2 batch_state=\(state)"))
+        #expect(EventFormatter.jsonLine(event).contains(#""in_batch":\#(inBatch)"#))
+        // No batch out: no segment.
+        board.apply(ProgressEvent(seq: 2, jobID: "j1", timeUnixMs: 1, kind: .style(ProgressBoardTests.progress("clear", 20, of: 20))))
+        #expect(!TerminalRenderer.lines(board, width: 160)[1].contains("in batch"))
+    }
+}

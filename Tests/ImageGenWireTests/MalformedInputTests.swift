@@ -135,7 +135,13 @@ struct MalformedInputTests {
                        P.lengthDelimited(1, P.lengthDelimited(2, P.varintField(3, 1000)))),
             "Beat.transition: unknown value 1000"
         ),
-        (DecodeCase("BeatEvent.state 8", BeatEvent.self, P.varintField(4, 8)), "BeatEvent.state: unknown value 8"),
+        (DecodeCase("BeatEvent.state 9", BeatEvent.self, P.varintField(4, 9)), "BeatEvent.state: unknown value 9"),
+        (DecodeCase("GenerationOptions.delivery 4", GenerationOptions.self, P.varintField(3, 4)), "GenerationOptions.delivery: unknown value 4"),
+        (
+            DecodeCase("GenerationOptions.delivery inside a StartGenerationRequest", StartGenerationRequest.self,
+                       P.lengthDelimited(4, P.varintField(3, 77))),
+            "GenerationOptions.delivery: unknown value 77"
+        ),
         (DecodeCase("BeatStatus.state 99", BeatStatus.self, P.varintField(4, 99)), "BeatStatus.state: unknown value 99"),
         (DecodeCase("KeyEvent.state 5", KeyEvent.self, P.varintField(3, 5)), "KeyEvent.state: unknown value 5"),
         (
