@@ -59,8 +59,11 @@ struct LearnedPaceOverFakeGeminiTests {
     @Test func aKeyWithoutItsProjectLearnsButKeepsNothing() async throws {
         let file = try Self.stateFile()
         defer { try? FileManager.default.removeItem(at: file.deletingLastPathComponent()) }
+        // The first request is refused with the limit stated (as the bucket would, once the slow
+        // start outgrew it; whether it does within 6 requests depends on the machine's speed).
         let fake = FakeGeminiConfiguration(
-            keys: [Self.secret: "film-a"], limiter: .tokenBucket(burst: 1, perMinute: 120), latency: .milliseconds(20))
+            keys: [Self.secret: "film-a"], limiter: .tokenBucket(burst: 1, perMinute: 120), latency: .milliseconds(20),
+            faultRetryDelay: .milliseconds(100), faults: [FakeGeminiScriptedFault(.rateLimit)])
         try await EngineRig.with(fake) { rig in
             var style = rig.style("s", keys: [(Self.secret, "unused")], rpm: nil, inFlight: 2)
             style.keys = [APIKey(secret: Self.secret, project: nil, style: "s", index: 1)]
