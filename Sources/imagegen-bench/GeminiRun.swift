@@ -89,6 +89,6 @@ struct GeminiRun: Sendable {
         let wall = summary?.duration ?? (clock.now - start)
         return GeminiRunResult(
             doneOffsets: offsets, failed: failed, wall: wall, state: summary?.state ?? .failed,
-            requestLog: server.requestLog())
+            requestLog: server.requestLog(), spend: summary?.styles.map(\.spend) ?? [], batches: server.batches())
     }
 }

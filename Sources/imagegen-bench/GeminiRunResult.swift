@@ -11,8 +11,12 @@ struct GeminiRunResult: Sendable {
     var wall: Duration
     /// The job's final state.
     var state: JobOutcome
-    /// Every generateContent request the fake saw.
+    /// Every generateContent request the fake saw (and each request a batch processed).
     var requestLog: [FakeGeminiRequestLogEntry]
+    /// What each style spent, by the engine's count.
+    var spend: [SpendCounters] = []
+    /// The Batch API batches the fake holds at the end.
+    var batches: [FakeGeminiBatchRecord] = []
 
     var images: Int { doneOffsets.count }
 
