@@ -236,8 +236,10 @@ public final class JobManager: Sendable {
             StyleProgress(
                 style: style.name, total: UInt32(clamping: style.total), completed: UInt32(clamping: style.done),
                 failed: UInt32(clamping: style.failed),
-                percent: style.total == 0 ? 0 : Double(style.done) * 100 / Double(style.total))
+                percent: style.total == 0 ? 0 : Double(style.done) * 100 / Double(style.total),
+                inBatch: UInt32(clamping: style.inBatch))
         }
+        let cost = status.styles.reduce(0) { $0 + $1.estimatedCostUSD }
         let state: JobState
         if status.isComplete {
             state = .completed
@@ -248,7 +250,8 @@ public final class JobManager: Sendable {
         }
         return JobStatus(
             projectDir: Self.relativePath(project, root: configuration.projectsRoot.url), state: state, styles: progress,
-            message: "no job running; read from the progress files" + (storyboard == nil ? " (no storyboard.json: counting recorded beats)" : ""))
+            message: "no job running; read from the progress files" + (storyboard == nil ? " (no storyboard.json: counting recorded beats)" : ""),
+            usage: Usage(estimatedCostUSD: cost))
     }
 
     /// The project's `storyboard.json`, nil when there is none; read off the cooperative pool.

@@ -31,9 +31,11 @@ public enum ContactSheet {
                 for style in styles {
                     let record = records[style]?[key]
                     if let record, record.state == .done, let file = record.file {
-                        cells += "<td><a href=\"\(escape(file))\"><img src=\"\(escape(file))\" loading=lazy alt=\"\(escape(style)) \(escape(key))\"></a></td>"
+                        cells += "<td><a href=\"\(escape(file))\"><img src=\"\(escape(file))\" loading=lazy alt=\"\(escape(style)) \(escape(key))\"></a>\(cost(record))</td>"
                     } else if let record, record.state == .failed {
-                        cells += "<td class=failed>failed: \(escape(record.lastError ?? "no reason recorded"))</td>"
+                        cells += "<td class=failed>failed: \(escape(record.lastError ?? "no reason recorded"))\(cost(record))</td>"
+                    } else if let record, record.lane == .batch, let batch = record.batch {
+                        cells += "<td class=pending>in batch \(escape(batch))</td>"
                     } else {
                         cells += "<td class=pending>not generated yet</td>"
                     }
@@ -41,7 +43,10 @@ public enum ContactSheet {
                 rows += "<tr>\(cells)</tr>\n"
             }
         }
-        let header = styles.map { "<th>\(escape($0))</th>" }.joined()
+        let header = styles.map { style in
+            let spent = records[style]?.values.reduce(0) { $0 + ($1.estimatedCostUSD ?? 0) } ?? 0
+            return "<th>\(escape(style))<div class=cost>\(String(format: "$%.3f", spent)) estimated</div></th>"
+        }.joined()
         return """
             <!doctype html>
             <html><head><meta charset="utf-8"><title>\(escape(title)) — contact sheet</title>
@@ -50,13 +55,20 @@ public enum ContactSheet {
             table{border-collapse:collapse} th,td{border:1px solid #ddd;padding:6px;vertical-align:top}
             thead th{background:#eee;position:sticky;top:0} tbody th{text-align:left;width:18em;font-weight:normal}
             .id{font-weight:bold} .tr{color:#777;font-size:.85em} .prompt{font-size:.9em}
-            img{max-width:320px;display:block} .failed{color:#b00020;max-width:320px} .pending{color:#999}
+            img{max-width:320px;display:block} .cost{color:#777;font-size:.8em;font-weight:normal} .failed{color:#b00020;max-width:320px} .pending{color:#999}
             </style></head><body>
             <h1>\(escape(title))</h1>
             <table><thead><tr><th>beat</th>\(header)</tr></thead><tbody>
             \(rows)</tbody></table></body></html>
 
             """
+    }
+
+    /// "online, 1 billed request, $0.067", under an image; nothing for records before lanes.
+    static func cost(_ record: BeatRecord) -> String {
+        guard let billed = record.billedRequests, let dollars = record.estimatedCostUSD else { return "" }
+        let lane = record.lane?.rawValue ?? "online"
+        return "<div class=cost>\(lane), \(billed) billed request\(billed == 1 ? "" : "s"), \(String(format: "$%.3f", dollars))</div>"
     }
 
     static func escape(_ text: String) -> String {

@@ -43,16 +43,22 @@ public enum StatusText {
             var line = "  \(style.style): \(style.completed)/\(style.total) " + String(format: "%.1f%%", style.percent)
             if style.failed > 0 { line += ", \(style.failed) failed" }
             if style.inFlight > 0 { line += ", \(style.inFlight) in flight" }
+            if style.inBatch > 0 { line += ", \(style.inBatch) in batch" + (style.batch.map { " (wave \($0.wave), \($0.state))" } ?? "") }
             lines.append(line)
         }
         if !status.message.isEmpty { lines.append("  \(status.message)") }
         let usage = status.usage
         if usage.requests > 0 {
-            lines.append("  spend: \(usage.requests) requests, \(usage.images) images, \(usage.wastedBilledAttempts) billed without image, \(usage.totalTokens) tokens")
+            lines.append("  spend: \(usage.requests) requests (\(usage.batchRequests) in batches), \(usage.images) images, \(usage.wastedBilledAttempts) billed without image, \(usage.totalTokens) tokens")
+        }
+        if usage.estimatedCostUSD > 0 {
+            lines.append("  estimated cost: " + String(format: "$%.3f", usage.estimatedCostUSD)
+                + (usage.wastedCostUSD > 0 ? String(format: ", of which $%.3f gave no image", usage.wastedCostUSD) : ""))
         }
         for beat in status.beats {
             var line = "  \(beat.style) \(beat.shotID)/\(beat.beatID) \(EventFormatter.name(beat.state))"
             if !beat.outputPath.isEmpty { line += " \(beat.outputPath)" }
+            if !beat.lane.isEmpty { line += " \(beat.lane)" + String(format: " $%.3f", beat.estimatedCostUSD) }
             if !beat.error.isEmpty { line += " error: \(beat.error)" }
             lines.append(line)
         }

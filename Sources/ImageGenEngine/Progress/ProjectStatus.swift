@@ -18,6 +18,10 @@ public struct ProjectStatus: Sendable, Equatable {
         public var failed: Int
         /// Neither done nor failed (never started, in flight at a crash, or image missing).
         public var pending: Int
+        /// Of `pending`, those waiting in a Batch API batch.
+        public var inBatch: Int = 0
+        /// What the recorded beats' billed requests are estimated to have cost, in US dollars.
+        public var estimatedCostUSD: Double = 0
         public var isComplete: Bool { total > 0 && done == total }
     }
 
@@ -76,6 +80,8 @@ public struct ProjectStatus: Sendable, Equatable {
                     counts.pending += 1
                     continue
                 }
+                counts.estimatedCostUSD += record.estimatedCostUSD ?? 0
+                if record.state == .pending && record.lane == .batch { counts.inBatch += 1 }
                 switch record.state {
                 case .done:
                     if let file = record.file, let entry = try directory.entry(file) {
