@@ -28,7 +28,15 @@ extension GeminiProvider: BatchProvider {
             transfer(.post, url: url, key: submission.key, body: body, timeout: submission.timeout,
                      maxResponseBytes: configuration.maxResponseBytes),
             key: submission.key, what: "create batch")
-        return try GeminiBatchDecoder(responses: answer.decoder).operation(answer.body, results: false)
+        do {
+            return try GeminiBatchDecoder(responses: answer.decoder).operation(answer.body, results: false)
+        } catch {
+            // Gemini answered 200: the batch most likely exists. Look for it before sending again.
+            if case .transient(let status, let message, _) = error {
+                throw ProviderFailure.transient(status: status, message: message, outcomeUnknown: true)
+            }
+            throw error
+        }
     }
 
     public func batch(named name: String, key: APIKey, timeout: Duration) async throws -> BatchSnapshot? {
