@@ -6,13 +6,6 @@ public import ImageGenEngine
 /// classified as an online one; a create whose connection drops after its body was sent is
 /// `.transient(outcomeUnknown: true)` (the batch may exist: look for it by display name).
 extension GeminiProvider: BatchProvider {
-    /// `{base}/v1beta/…`.
-    func batchURL(_ path: String) -> String {
-        var base = configuration.baseURL
-        while base.hasSuffix("/") { base.removeLast() }
-        return "\(base)/v1beta/\(path)"
-    }
-
     public func createBatch(_ submission: BatchSubmission) async throws -> BatchSnapshot {
         try Self.checkKey(submission.key)
         let body: Data
@@ -21,9 +14,7 @@ extension GeminiProvider: BatchProvider {
         } catch {
             throw ProviderFailure.badRequest(message: "cannot encode batch \(submission.displayName): \(error)")
         }
-        let model = submission.model.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(["/", ":"]))
-            ?? submission.model
-        let url = batchURL("models/\(model):batchGenerateContent")
+        let url = apiURL("models/\(Self.escaped(model: submission.model)):batchGenerateContent")
         let answer = try await call(
             transfer(.post, url: url, key: submission.key, body: body, timeout: submission.timeout,
                      maxResponseBytes: configuration.maxResponseBytes),
@@ -43,7 +34,7 @@ extension GeminiProvider: BatchProvider {
         try Self.checkBatchName(name)
         try Self.checkKey(key)
         let answer = try await call(
-            transfer(.get, url: batchURL(name), key: key, timeout: timeout, maxResponseBytes: configuration.maxBatchResponseBytes),
+            transfer(.get, url: apiURL(name), key: key, timeout: timeout, maxResponseBytes: configuration.maxBatchResponseBytes),
             key: key, what: "get \(name)", notFoundIsNil: true)
         guard let answer else { return nil }
         return try GeminiBatchDecoder(responses: answer.decoder).operation(answer.body, results: true)
@@ -57,7 +48,7 @@ extension GeminiProvider: BatchProvider {
             path += "&pageToken=" + (pageToken.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")
         }
         let answer = try await call(
-            transfer(.get, url: batchURL(path), key: key, timeout: timeout, maxResponseBytes: configuration.maxResponseBytes),
+            transfer(.get, url: apiURL(path), key: key, timeout: timeout, maxResponseBytes: configuration.maxResponseBytes),
             key: key, what: "list batches")
         return try GeminiBatchDecoder(responses: answer.decoder).page(answer.body)
     }
@@ -66,7 +57,7 @@ extension GeminiProvider: BatchProvider {
         try Self.checkBatchName(name)
         try Self.checkKey(key)
         _ = try await call(
-            transfer(.post, url: batchURL("\(name):cancel"), key: key, body: Data("{}".utf8), timeout: timeout,
+            transfer(.post, url: apiURL("\(name):cancel"), key: key, body: Data("{}".utf8), timeout: timeout,
                      maxResponseBytes: configuration.maxResponseBytes),
             key: key, what: "cancel \(name)")
     }
@@ -76,7 +67,7 @@ extension GeminiProvider: BatchProvider {
         try Self.checkKey(key)
         // Already gone is deleted.
         _ = try await call(
-            transfer(.delete, url: batchURL(name), key: key, timeout: timeout, maxResponseBytes: configuration.maxResponseBytes),
+            transfer(.delete, url: apiURL(name), key: key, timeout: timeout, maxResponseBytes: configuration.maxResponseBytes),
             key: key, what: "delete \(name)", notFoundIsNil: true)
     }
 

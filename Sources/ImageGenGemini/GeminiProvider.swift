@@ -51,10 +51,19 @@ public final class GeminiProvider: ImageProvider {
 
     /// The URL of `generateContent` for a model.
     public func endpoint(model: String) -> String {
+        apiURL("models/\(Self.escaped(model: model)):generateContent")
+    }
+
+    /// `{base}/v1beta/{path}`.
+    func apiURL(_ path: String) -> String {
         var base = configuration.baseURL
         while base.hasSuffix("/") { base.removeLast() }
-        let escaped = model.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(["/", ":"])) ?? model
-        return "\(base)/v1beta/models/\(escaped):generateContent"
+        return "\(base)/v1beta/\(path)"
+    }
+
+    /// A model name as one URL path segment.
+    static func escaped(model: String) -> String {
+        model.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(["/", ":"])) ?? model
     }
 
     /// Sends one generateContent request and returns the last non-thought image, its MIME type

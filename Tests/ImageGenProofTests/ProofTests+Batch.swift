@@ -54,6 +54,17 @@ extension ProofTests {
         return try #require(accepted.first?.jobID)
     }
 
+    /// Starts a server, runs the `consistent` style of "film" to its end, stops the server; the status from the files.
+    static func runConsistent(_ launcher: ServerLauncher) async throws -> JobStatus {
+        let server = try await launcher.launch()
+        _ = try await startConsistent(server)
+        let client = try await ServerLauncher.client(server)
+        let status = try await EventStreams.waitForProject(client, projectDir: "film", timeout: .seconds(60))
+        client.close()
+        await ServerLauncher.stop(server.process)
+        return status
+    }
+
     /// The wave a display name names ("imagegen … consistent w2 #3" → 2).
     static func wave(of displayName: String) -> Int? {
         displayName.split(separator: " ").first { $0.hasPrefix("w") }.flatMap { Int($0.dropFirst()) }
@@ -89,12 +100,7 @@ extension ProofTests {
             $0.batchPendingTime = .milliseconds(100)
             $0.batchRunningTime = .milliseconds(100)
         }) { fake, launcher, project in
-            let server = try await launcher.launch()
-            _ = try await Self.startConsistent(server)
-            let client = try await ServerLauncher.client(server)
-            let status = try await EventStreams.waitForProject(client, projectDir: "film", timeout: .seconds(60))
-            client.close()
-            await ServerLauncher.stop(server.process)
+            let status = try await Self.runConsistent(launcher)
             #expect(Self.consistentDone(status), "\(status.styles) \(status.message)")
 
             let log = fake.requestLog()
@@ -236,12 +242,7 @@ extension ProofTests {
             $0.batchRunningTime = .milliseconds(50)
             $0.batchFaults = scenario.faults
         }) { fake, launcher, project in
-            let server = try await launcher.launch()
-            _ = try await Self.startConsistent(server)
-            let client = try await ServerLauncher.client(server)
-            let status = try await EventStreams.waitForProject(client, projectDir: "film", timeout: .seconds(60))
-            client.close()
-            await ServerLauncher.stop(server.process)
+            let status = try await Self.runConsistent(launcher)
             let log = fake.requestLog()
             #expect(fake.batches().count == scenario.batches, "batches: \(fake.batches().map(\.displayName))")
             #expect(log.filter { $0.lane == nil && $0.kind == "image" }.count + log.filter { $0.lane == nil && $0.kind != "image" }.count
