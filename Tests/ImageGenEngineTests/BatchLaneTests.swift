@@ -227,6 +227,36 @@ struct BatchLaneTests {
         }
     }
 
+    /// A request counts 1 KiB plus twice its prompt ("clear: scene 1 moment 1": 1,070 bytes).
+    @Test("a wave is split under the inline size limit, each batch within it",
+          arguments: [(2_600, 3, 2), (6_000, 2, 5), (1_000_000, 1, 6)])
+    func inlineLimitSplitsAWave(limit: Int, batches: Int, largest: Int) async throws {
+        let dir = TempDirectory("batch-split")
+        let provider = ScriptedBatchProvider()
+        var settings = Self.fastBatch
+        settings.maxInlineBytes = limit
+        let board = try makeStoryboard(shots: 1, beats: 6)
+        let (summary, _) = await runJob(try Self.engine(provider, style: Self.style(batch: settings)).makeJob(storyboard: board, project: dir.url))
+        #expect(summary.state == .completed)
+        #expect(provider.batches.count == batches)
+        #expect(provider.batches.map(\.keys.count).max() == largest)
+        #expect(provider.batches.reduce(0) { $0 + $1.keys.count } == 6)
+        #expect(provider.onlinePrompts.isEmpty)
+    }
+
+    @Test func aRateLimitedBatchCallWaitsTheDelayGivenAndGoesOn() async throws {
+        let dir = TempDirectory("batch-429")
+        let provider = ScriptedBatchProvider(pollFailures: [
+            .rateLimited(RateLimit(retryAfter: .milliseconds(30), message: "batch endpoint quota")),
+            .transient(status: 503, message: "unavailable", outcomeUnknown: false),
+        ])
+        let (summary, _) = await runJob(
+            try Self.engine(provider, style: Self.style()).makeJob(storyboard: try makeStoryboard(shots: 1, beats: 2), project: dir.url))
+        #expect(summary.state == .completed)
+        #expect(provider.batches.count == 1 && provider.onlinePrompts.isEmpty)
+        #expect(provider.pollFailuresLeft == 0)
+    }
+
     @Test func corruptLedgerFailsTheStyleAndKeepsTheFile() async throws {
         let dir = TempDirectory("batch-corrupt")
         let url = dir.url.appendingPathComponent("image_batches_clear.json")

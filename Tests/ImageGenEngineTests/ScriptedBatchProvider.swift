@@ -49,14 +49,20 @@ final class ScriptedBatchProvider: ImageProvider, BatchProvider {
     /// A per-request answer by prompt: nil is an image.
     private let answer: @Sendable (String) -> ProviderFailure?
     private let state = Mutex<(batches: [Batch], online: [String], creates: Int, lists: Int, cancels: [String])>(([], [], 0, 0, []))
+    /// Failures the next polls throw, in order.
+    private let pollFailures: Mutex<[ProviderFailure]>
 
     init(
         scripts: @escaping @Sendable (Int) -> Script = { _ in Script() },
-        answer: @escaping @Sendable (String) -> ProviderFailure? = { _ in nil }
+        answer: @escaping @Sendable (String) -> ProviderFailure? = { _ in nil },
+        pollFailures: [ProviderFailure] = []
     ) {
         self.scripts = scripts
         self.answer = answer
+        self.pollFailures = Mutex(pollFailures)
     }
+
+    var pollFailuresLeft: Int { pollFailures.withLock { $0.count } }
 
     var batches: [Batch] { state.withLock { $0.batches } }
     var onlinePrompts: [String] { state.withLock { $0.online } }
@@ -89,6 +95,7 @@ final class ScriptedBatchProvider: ImageProvider, BatchProvider {
     }
 
     func batch(named name: String, key: APIKey, timeout: Duration) async throws -> BatchSnapshot? {
+        if let failure = pollFailures.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) { throw failure }
         let found: Batch? = state.withLock { state in
             guard let index = state.batches.firstIndex(where: { $0.name == name && !$0.deleted }) else { return nil }
             Self.advance(&state.batches[index])

@@ -233,6 +233,38 @@ extension ProofTests {
                       batches: 0, online: 2, inBatch: 0),
     ]
 
+    @Test(.timeLimit(.minutes(2)))
+    func theJobsOptionsPickTheLaneAndItsDeadlineThroughTheCLIAndTheSwiftClient() async throws {
+        // The configuration says online; the job's options say batch with a 1 s deadline, and the
+        // fake's batch never leaves PENDING: cancelled at the deadline, every beat then online.
+        try await Self.withBatchRig("batch-options", config: #"{"batchPollInitialSeconds":0.05,"batchPollMaxSeconds":0.2}"#, fake: {
+            // Wave 1 is two batches (two projects); the deadline then sends everything online.
+            $0.batchFaults = [.stuckPending, .stuckPending]
+        }) { fake, launcher, project in
+            let server = try await launcher.launch()
+            _ = try await Self.startConsistent(server, options: GenerationOptions(delivery: .batch, batchDeadlineSeconds: 1))
+            let client = try await ServerLauncher.client(server)
+            let status = try await EventStreams.waitForProject(client, projectDir: "film", timeout: .seconds(60))
+            client.close()
+            #expect(Self.consistentDone(status), "\(status.styles) \(status.message)")
+            #expect(fake.batches().allSatisfy { $0.state == "BATCH_STATE_CANCELLED" && Self.wave(of: $0.displayName) == 1 })
+            #expect(fake.requestLog().filter { $0.lane == nil }.count == 7, "all seven online after the deadline")
+
+            // The CLI: `imagegen generate --delivery batch` over the same server, forced, one wave later.
+            let storyboard = project.appendingPathComponent("storyboard.json").path
+            let cli = try ChildProcess(
+                "imagegen",
+                arguments: ["generate", storyboard, "--project", "film", "--styles", "consistent", "--force", "--delivery", "batch",
+                            "--server", "127.0.0.1:\(server.port)"])
+            let code = try await cli.waitForExit(timeout: .seconds(60))
+            await ServerLauncher.stop(server.process)
+            #expect(code == 0, "\(cli.stderr.suffix(2_000))")
+            let batchLog = fake.requestLog().filter { $0.lane == "batch" }
+            #expect(batchLog.count == 7 && Set(batchLog.map(\.prompt)).count == 7, "the CLI's job went to batch: \(batchLog.count)")
+            #expect(try Self.records(project).values.allSatisfy { $0.state == "done" && $0.lane == "batch" })
+        }
+    }
+
     @Test(.timeLimit(.minutes(2)), arguments: scenarios)
     func batchEndsAndFallbacks(_ scenario: BatchScenario) async throws {
         let board = ProofStoryboard(shots: [("1", scenario.prompts.enumerated().map { ("1.\($0 + 1)", $1, "cut") })])

@@ -4,13 +4,15 @@ extension StyleRunner {
     /// Sends the beats waiting for a wave once no batch of the style is out: one batch per key
     /// project (the style has one model), each under the inline size limit. The ledger records
     /// every batch before any is created, and each beat's record says which batch it is in.
-    /// Under `auto`, when the deadline leaves too little time for the waves still needed, every
-    /// beat goes online instead.
+    /// Past the deadline, or under `auto` when the deadline leaves too little time for the waves
+    /// still needed, every beat goes online instead.
     func formWave(_ state: inout RunState) async {
         guard let lane = state.lane, state.sendsToBatch, !state.waveReady.isEmpty, state.batches.isEmpty,
             !state.stopping, !control.isPaused
         else { return }
-        if lane.delivery == .auto, let reason = autoGoesOnline(state, lane: lane) {
+        let reason = Date().timeIntervalSince1970 >= lane.deadline
+            ? "the batch deadline has passed" : lane.delivery == .auto ? autoGoesOnline(state, lane: lane) : nil
+        if let reason {
             state.sendsToBatch = false
             for index in state.waveReady.sorted() { state.ready.append(index) }
             state.waveReady = []
