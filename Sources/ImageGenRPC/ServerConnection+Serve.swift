@@ -11,6 +11,8 @@ extension ServerConnection {
             calls.addTask { await self.closeWhenIdle() }
             do {
                 frames: for try await frame in inbound {
+                    // Closed by us (idle, a stalled peer): frames still buffered start nothing.
+                    if isClosed { break frames }
                     switch await receive(frame) {
                     case .none: continue
                     case .start(let callID, let start):

@@ -327,6 +327,9 @@ final class ServerConnection: Sendable {
     }
 
     /// Closes the connection now; open calls are cancelled by the connection loop.
+    /// Whether ``close()`` was called.
+    var isClosed: Bool { state.withLock { $0.closed } }
+
     func close() {
         let first = state.withLock { state -> Bool in
             defer { state.closed = true }

@@ -1,6 +1,7 @@
 import Foundation
 import ImageGenEngine
 import ImageGenTestSupport
+import Synchronization
 import Testing
 
 /// The Batch API lane in the engine, against an in-memory Batch API: waves follow the chains,
@@ -8,6 +9,13 @@ import Testing
 /// did not process (and only those) go online.
 @Suite("Batch lane", .timeLimit(.minutes(1)))
 struct BatchLaneTests {
+    /// A wall clock a test moves by hand (it starts at the system's time).
+    final class TestWallClock: Sendable {
+        private let offset = Mutex(0.0)
+        var now: Date { Date().addingTimeInterval(offset.withLock { $0 }) }
+        func advance(seconds: Double) { offset.withLock { $0 += seconds } }
+    }
+
     static let fastBatch = BatchSettings(
         pollInitial: .milliseconds(2), pollMax: .milliseconds(10), deadline: .seconds(60), minimumWaveTime: .seconds(1))
 
@@ -21,8 +29,10 @@ struct BatchLaneTests {
         return style
     }
 
-    static func engine(_ provider: ScriptedBatchProvider, style: StyleConfiguration) -> ImageEngine {
-        ImageEngine(configuration: fastConfiguration(styles: [style], durability: .full), logger: testLogger) { _ in provider }
+    static func engine(_ provider: ScriptedBatchProvider, style: StyleConfiguration, clock: TestWallClock = TestWallClock()) -> ImageEngine {
+        ImageEngine(
+            configuration: fastConfiguration(styles: [style], durability: .full), logger: testLogger,
+            providerFactory: { _ in provider }, wallClock: { clock.now })
     }
 
     /// Two shots: 1.1 hard cut → 1.2 → 1.3 (a chain of 3); 2.1 cut → 2.2, and 2.3 a cut.
@@ -105,12 +115,17 @@ struct BatchLaneTests {
         let (label, script, online, fromBatch) = Self.ends[which]
         let dir = TempDirectory("batch-end")
         let provider = ScriptedBatchProvider(scripts: { _ in script })
-        var settings = Self.fastBatch
-        // Only a stuck batch meets its deadline; the others end well before theirs.
-        settings.deadline = script.end == .stuck ? .milliseconds(300) : .seconds(60)
+        let clock = TestWallClock()
         let board = try makeStoryboard(shots: 1, beats: 3)
-        let (summary, _) = await runJob(
-            try Self.engine(provider, style: Self.style(batch: settings)).makeJob(storyboard: board, project: dir.url))
+        let job = try Self.engine(provider, style: Self.style(), clock: clock).makeJob(storyboard: board, project: dir.url)
+        let run = Task { await runJob(job) }
+        if script.end == .stuck {
+            // Once the batch is out and polled, the job's deadline (60 s) passes.
+            let limit = ContinuousClock.now + .seconds(30)
+            while provider.batches.first?.polls ?? 0 < 1 && ContinuousClock.now < limit { try await Task.sleep(for: .milliseconds(2)) }
+            clock.advance(seconds: 61)
+        }
+        let (summary, _) = await run.value
         #expect(summary.state == .completed, "\(label)")
         #expect(provider.batches.count == 1, "\(label): never created again")
         #expect(provider.onlinePrompts.count == online, "\(label)")
@@ -119,6 +134,19 @@ struct BatchLaneTests {
         #expect(records.values.filter { $0.lane == .online && $0.state == .done }.count == online, "\(label)")
         #expect(summary.styles[0].spend.batchImages == fromBatch)
         #expect(try Self.openEntries(dir.url) == 0)
+    }
+
+    @Test func pastTheDeadlineNoNewWaveIsSent() async throws {
+        let dir = TempDirectory("batch-late")
+        let provider = ScriptedBatchProvider()
+        var settings = Self.fastBatch
+        settings.deadline = .zero  // over as soon as the job starts
+        let job = try Self.engine(provider, style: Self.style(batch: settings)).makeJob(storyboard: Self.board(), project: dir.url)
+        let (summary, events) = await runJob(job)
+        #expect(summary.state == .completed)
+        #expect(provider.batches.isEmpty && provider.onlinePrompts.count == 6)
+        let said = events.contains { if case .message(_, let text) = $0 { text.contains("batch deadline has passed") } else { false } }
+        #expect(said)
     }
 
     @Test("a per-request error is retried online or fails the beat, by its class", arguments: [
@@ -209,13 +237,13 @@ struct BatchLaneTests {
     }
 
     @Test("auto goes online when the deadline leaves no time for the waves, and to batch when it does",
-          arguments: [(0.5, 0), (60.0, 3)])
+          arguments: [(30.0, 0), (600.0, 3)])
     func autoByDeadline(deadline: Double, batches: Int) async throws {
         let dir = TempDirectory("batch-auto")
         let provider = ScriptedBatchProvider()
         var settings = Self.fastBatch
         settings.deadline = .milliseconds(Int64(deadline * 1000))
-        settings.minimumWaveTime = .seconds(1)
+        settings.minimumWaveTime = .seconds(60)
         let (summary, events) = await runJob(
             try Self.engine(provider, style: Self.style(.auto, batch: settings)).makeJob(storyboard: Self.board(), project: dir.url))
         #expect(summary.state == .completed)

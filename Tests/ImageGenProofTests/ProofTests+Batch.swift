@@ -220,7 +220,7 @@ extension ProofTests {
         BatchScenario(name: "failed: every unprocessed beat online", config: fastBatchConfig,
                       faults: [.fail], batches: 1, online: 2, inBatch: 0),
         BatchScenario(name: "deadline: stuck, cancelled, online",
-                      config: #"{"delivery":"batch","batchPollInitialSeconds":0.05,"batchPollMaxSeconds":0.2,"batchDeadlineSeconds":1}"#,
+                      config: #"{"delivery":"batch","batchPollInitialSeconds":0.05,"batchPollMaxSeconds":0.2,"batchDeadlineSeconds":4}"#,
                       faults: [.stuckPending], batches: 1, online: 2, inBatch: 0),
         BatchScenario(name: "processed one, then cancelled: only the other online", config: fastBatchConfig,
                       faults: [.partialThenCancelled(count: 1)], batches: 1, online: 1, inBatch: 1),
@@ -229,20 +229,20 @@ extension ProofTests {
         BatchScenario(name: "per-request block: fails with its reason", config: fastBatchConfig,
                       prompts: ["a quiet street [[fault:safety]]", "a busy market"], batches: 1, online: 0, inBatch: 2, failed: 1),
         BatchScenario(name: "auto with a tight deadline: online",
-                      config: #"{"delivery":"auto","batchDeadlineSeconds":1,"batchMinimumWaveSeconds":60}"#,
+                      config: #"{"delivery":"auto","batchDeadlineSeconds":30,"batchMinimumWaveSeconds":60}"#,
                       batches: 0, online: 2, inBatch: 0),
     ]
 
     @Test(.timeLimit(.minutes(2)))
     func theJobsOptionsPickTheLaneAndItsDeadlineThroughTheCLIAndTheSwiftClient() async throws {
-        // The configuration says online; the job's options say batch with a 1 s deadline, and the
+        // The configuration says online; the job's options say batch with a 4 s deadline, and the
         // fake's batch never leaves PENDING: cancelled at the deadline, every beat then online.
         try await Self.withBatchRig("batch-options", config: #"{"batchPollInitialSeconds":0.05,"batchPollMaxSeconds":0.2}"#, fake: {
             // Wave 1 is two batches (two projects); the deadline then sends everything online.
             $0.batchFaults = [.stuckPending, .stuckPending]
         }) { fake, launcher, project in
             let server = try await launcher.launch()
-            _ = try await Self.startConsistent(server, options: GenerationOptions(delivery: .batch, batchDeadlineSeconds: 1))
+            _ = try await Self.startConsistent(server, options: GenerationOptions(delivery: .batch, batchDeadlineSeconds: 4))
             let client = try await ServerLauncher.client(server)
             let status = try await EventStreams.waitForProject(client, projectDir: "film", timeout: .seconds(60))
             client.close()

@@ -17,6 +17,8 @@ public import Logging
 public struct ImageEngine: Sendable {
     /// Makes the provider of a style that has keys.
     public typealias ProviderFactory = @Sendable (StyleConfiguration) -> any ImageProvider
+    /// The wall clock batch deadlines are read from (a test's own, to move them without waiting).
+    public typealias WallClock = @Sendable () -> Date
 
     public let configuration: EngineConfiguration
     private let providerFactory: ProviderFactory?
@@ -24,15 +26,18 @@ public struct ImageEngine: Sendable {
     /// One pace gate per quota (project and model), shared by all the jobs this engine makes.
     private let paceGates: PaceGates
     private let quotas = QuotaBook()
+    private let wallClock: WallClock
 
     /// - Parameters:
     ///   - providerFactory: the provider for styles with keys; nil renders every style offline.
     ///   - learnedLimits: the limits Gemini stated before (``LearnedLimits/load(file:)``), and where
     ///     to keep new ones; by default, memory only.
+    ///   - wallClock: the time batch deadlines are measured in; the system's by default.
     public init(
         configuration: EngineConfiguration, logger: Logger, learnedLimits: LearnedLimits = LearnedLimits(),
-        providerFactory: ProviderFactory? = nil
+        providerFactory: ProviderFactory? = nil, wallClock: @escaping WallClock = { Date() }
     ) {
+        self.wallClock = wallClock
         self.configuration = configuration
         self.logger = logger
         self.providerFactory = providerFactory
@@ -130,7 +135,7 @@ public struct ImageEngine: Sendable {
             StyleRunner(
                 style: style, provider: provider(for: style), project: directory, storyboard: storyboard,
                 force: options.force, configuration: configuration, control: control,
-                logger: logger, delivery: options.delivery, batchDeadline: options.batchDeadline)
+                logger: logger, delivery: options.delivery, batchDeadline: options.batchDeadline, wallClock: wallClock)
         }
         return ImageJob(events: events, project: project, control: control, runners: runners, logger: logger)
     }

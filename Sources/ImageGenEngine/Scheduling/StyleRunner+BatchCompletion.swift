@@ -4,7 +4,7 @@ extension StyleRunner {
     /// Starts the next call of every batch that has none running: create, find, poll or cancel.
     func launchBatchSteps(_ state: inout RunState, into group: inout TaskGroup<Completion>) {
         guard let lane = state.lane, !state.stopping else { return }
-        let now = Date().timeIntervalSince1970
+        let now = wallSeconds
         for position in state.batches.indices where !state.batches[position].busy {
             let run = state.batches[position]
             let (call, delay) = nextCall(of: run, cancelWanted: !state.sendsToBatch, now: now)
@@ -65,7 +65,7 @@ extension StyleRunner {
             state.batches[position].pollDelay = settings.pollInitial
             state.batches[position].failures = 0
             state.batches[position].retryDelay = nil
-            let why = Date().timeIntervalSince1970 >= run.entry.deadline ? "past its deadline" : "the job switched to online delivery"
+            let why = wallSeconds >= run.entry.deadline ? "past its deadline" : "the job switched to online delivery"
             control.emit(.message(
                 style: style.name, text: "style \(style.name): batch \(run.displayName) \(why): cancelled; what it did not process goes online"))
         case .ended(let snapshot, let results):
@@ -114,7 +114,7 @@ extension StyleRunner {
     /// job is online or past the deadline, send its beats online).
     private func notFound(at position: Int, lane: BatchLane, state: inout RunState) async {
         let run = state.batches[position]
-        if state.sendsToBatch && Date().timeIntervalSince1970 < run.entry.deadline {
+        if state.sendsToBatch && wallSeconds < run.entry.deadline {
             state.batches[position].phase = .creating
             state.batches[position].retryDelay = nil
             control.emit(.message(
@@ -182,7 +182,7 @@ extension StyleRunner {
         case (.creating, _):
             await sendOnline(at: position, reason: "Gemini refused batch \(run.displayName) (\(failure.description))", lane: lane, state: &state)
         case (.finding, _), (.polling, _):
-            if exhausted && Date().timeIntervalSince1970 >= run.entry.deadline {
+            if exhausted && wallSeconds >= run.entry.deadline {
                 await giveUp(at: position, failure: failure, state: &state)
             }
         }

@@ -10,7 +10,7 @@ extension StyleRunner {
         guard let lane = state.lane, state.sendsToBatch, !state.waveReady.isEmpty, state.batches.isEmpty,
             !state.stopping, !control.isPaused
         else { return }
-        let reason = Date().timeIntervalSince1970 >= lane.deadline
+        let reason = wallSeconds >= lane.deadline
             ? "the batch deadline has passed" : lane.delivery == .auto ? autoGoesOnline(state, lane: lane) : nil
         if let reason {
             state.sendsToBatch = false
@@ -67,7 +67,7 @@ extension StyleRunner {
     private func autoGoesOnline(_ state: RunState, lane: BatchLane) -> String? {
         func depth(_ index: Int) -> Int { 1 + (state.dependents[index] ?? []).map(depth).max().orZero }
         let waves = state.waveReady.map(depth).max().orZero
-        let left = lane.deadline - Date().timeIntervalSince1970
+        let left = lane.deadline - wallSeconds
         let needed = lane.settings.minimumWaveTime.seconds * Double(waves)
         guard left < needed else { return nil }
         return "auto: \(waves) wave\(waves == 1 ? "" : "s") still needed take at least \(Self.seconds(needed)) (batchMinimumWaveSeconds \(Self.seconds(lane.settings.minimumWaveTime.seconds)) each), but only \(Self.seconds(max(0, left))) are left before the batch deadline"

@@ -21,6 +21,11 @@ struct StyleRunner: Sendable {
     var delivery: Delivery? = nil
     /// The job's batch deadline (from its start); nil keeps the style's.
     var batchDeadline: Duration? = nil
+    /// The time batch deadlines are measured in.
+    var wallClock: @Sendable () -> Date = { Date() }
+
+    /// Seconds since 1970 by ``wallClock``.
+    var wallSeconds: Double { wallClock().timeIntervalSince1970 }
 
     var isOffline: Bool { style.keys.isEmpty }
 
@@ -93,7 +98,7 @@ struct StyleRunner: Sendable {
 
     /// Opens the progress store, plans, and builds the key pool.
     private func prepare() async -> Result<RunState, PrepareFailure> {
-        let jobStart = Date()
+        let jobStart = wallClock()
         let store: ProgressStore
         do {
             store = try await ProgressStore.open(
