@@ -38,6 +38,12 @@ struct BatchRun: Sendable {
 
     var displayName: String { entry.displayName }
 
+    /// A call of it succeeded: no more backoff.
+    mutating func answered() {
+        failures = 0
+        retryDelay = nil
+    }
+
     /// The batch name once known.
     var name: String? {
         if case .polling(let name, _) = phase { return name }

@@ -73,3 +73,13 @@ extension ProviderFailure {
         }
     }
 }
+
+extension BeatRecord {
+    /// Records how the beat is (or was) asked for and what its requests of this job may have cost.
+    mutating func spend(_ counters: StyleRunner.BeatCounters, lane: Delivery, batch: String? = nil) {
+        self.lane = lane
+        self.batch = batch
+        billedRequests = counters.billed
+        estimatedCostUSD = counters.costUSD
+    }
+}

@@ -73,6 +73,9 @@ struct KeyPool {
 
     var hasUsableKey: Bool { slots.contains { $0.state == .active } }
 
+    /// The keys neither disabled nor set aside, in the style's order.
+    var activeKeys: [APIKey] { slots.filter { $0.state == .active }.map(\.key) }
+
     private func projectIsReady(_ index: Int, now: Instant) -> Bool {
         let project = projects[index]
         return project.inFlight < maxInFlightPerProject && now >= project.nextStart

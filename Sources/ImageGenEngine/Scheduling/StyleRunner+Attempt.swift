@@ -143,9 +143,7 @@ extension StyleRunner {
                     usage: counters.usage, updatedAt: Date().timeIntervalSince1970)
                 var billed = counters
                 billed.bill(price(.online))
-                record.lane = .online
-                record.billedRequests = billed.billed
-                record.estimatedCostUSD = billed.costUSD
+                record.spend(billed, lane: .online)
                 try? await store.save(record)
             }
             throw .failure(failure)
@@ -183,10 +181,7 @@ extension StyleRunner {
             unknownOutcomeAttempts: counters.unknownOutcomes, wastedAttempts: counters.wasted, keyLabel: key.label,
             usage: usage, updatedAt: Date().timeIntervalSince1970,
             durationSeconds: elapsed?.seconds)
-        record.lane = lane
-        record.batch = batch
-        record.billedRequests = billed.billed
-        record.estimatedCostUSD = billed.costUSD
+        record.spend(billed, lane: lane, batch: batch)
         do {
             try await store.save(record)
         } catch {

@@ -119,7 +119,7 @@ extension StyleRunner {
 
     /// The key a batch is read with: the one it was created with, else any usable key of its project.
     private func readingKey(for entry: BatchLedger.Entry, pool: KeyPool) -> APIKey? {
-        let keys = pool.slots.filter { $0.state == .active }.map(\.key).filter { $0.project == entry.project }
+        let keys = pool.activeKeys.filter { $0.project == entry.project }
         return keys.first { $0.label == entry.keyLabel } ?? keys.first
     }
 

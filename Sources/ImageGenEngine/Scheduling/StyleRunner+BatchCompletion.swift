@@ -57,14 +57,12 @@ extension StyleRunner {
             state.batches[position].stats = snapshot.stats
             let doubled = max(state.batches[position].pollDelay * 2, settings.pollInitial)
             state.batches[position].pollDelay = min(doubled, settings.pollMax)
-            state.batches[position].failures = 0
-            state.batches[position].retryDelay = nil
+            state.batches[position].answered()
         case .cancelSent:
             let run = state.batches[position]
             if case .polling(let name, _) = run.phase { state.batches[position].phase = .polling(name: name, cancelRequested: true) }
             state.batches[position].pollDelay = settings.pollInitial
-            state.batches[position].failures = 0
-            state.batches[position].retryDelay = nil
+            state.batches[position].answered()
             let why = wallSeconds >= run.entry.deadline ? "past its deadline" : "the job switched to online delivery"
             control.emit(.message(
                 style: style.name, text: "style \(style.name): batch \(run.displayName) \(why): cancelled; what it did not process goes online"))
@@ -92,8 +90,7 @@ extension StyleRunner {
         run.state = snapshot.state
         run.stats = snapshot.stats
         run.pollDelay = settings.pollInitial
-        run.failures = 0
-        run.retryDelay = nil
+        run.answered()
         if !run.counted {
             run.counted = true
             for member in run.members {
@@ -128,11 +125,7 @@ extension StyleRunner {
     /// The batch's beats go online (nothing of them was billed in it), and the ledger forgets it.
     private func sendOnline(at position: Int, reason: String, lane: BatchLane, state: inout RunState) async {
         let run = state.batches.remove(at: position)
-        for member in run.members {
-            state.onlineOnly.insert(member.index)
-            state.ready.append(member.index)
-            event(state.beats[member.index], .queued, path: state.beats[member.index].relativeStem + ".png")
-        }
+        for member in run.members { queueOnline(member.index, state: &state) }
         control.emit(.message(
             style: style.name,
             text: "style \(style.name): \(reason): its \(run.members.count) beat\(run.members.count == 1 ? "" : "s") go online"))
@@ -213,9 +206,7 @@ extension StyleRunner {
                 await apply(result, to: member.index, key: run.key, state: &state)
             } else if unprocessedOnly {
                 online += 1
-                state.onlineOnly.insert(member.index)
-                state.ready.append(member.index)
-                event(state.beats[member.index], .queued, path: state.beats[member.index].relativeStem + ".png")
+                queueOnline(member.index, state: &state)
             } else {
                 failed += 1
                 let reason = "beat \(state.beats[member.index].beat): batch \(run.displayName) ended \(snapshot.state.shortName) counting \(snapshot.stats.processed) requests processed but returned \(snapshot.results.count) results, none for this beat; not resent, to avoid billing twice; a new run sends it"
@@ -228,14 +219,20 @@ extension StyleRunner {
         await forget(run, lane: lane)
     }
 
+    /// Queues the beat online for good (a batch did not process it, or it is retried), and says so.
+    private func queueOnline(_ index: Int, state: inout RunState) {
+        state.onlineOnly.insert(index)
+        state.ready.append(index)
+        event(state.beats[index], .queued, path: state.beats[index].relativeStem + ".png")
+    }
+
     /// One result of an ended batch, handled as the same answer online would be; a retry goes online.
     private func apply(_ result: AttemptResult, to index: Int, key: APIKey, state: inout RunState) async {
         let batchPrice = price(.batch)
         switch result {
         case .done(let record):
             state.spend.batchImages += 1
-            state.spend.bill(batchPrice, wasted: false)
-            state.counters[index].bill(batchPrice)
+            state.charge(index, batchPrice, wasted: false)
             succeed(index, record: record, key: key, state: &state)
         case .storage(let message):
             state.styleError = "style \(style.name): \(message)"
@@ -245,10 +242,7 @@ extension StyleRunner {
         case .failure(let failure):
             state.counters[index].count(failure)
             state.spend.count(failure)
-            if failure.mayBeBilled {
-                state.counters[index].bill(batchPrice)
-                state.spend.bill(batchPrice, wasted: true)
-            }
+            if failure.mayBeBilled { state.charge(index, batchPrice, wasted: true) }
             state.onlineOnly.insert(index)
             await decide(index, after: failure, key: key, state: &state)
         }

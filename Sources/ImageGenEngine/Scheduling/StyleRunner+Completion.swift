@@ -13,9 +13,7 @@ extension StyleRunner {
         switch outcome.result {
         case .done(let record):
             state.pool.succeeded(outcome.slot)
-            let online = price(.online)
-            state.counters[index].bill(online)
-            state.spend.bill(online, wasted: false)
+            state.charge(index, price(.online), wasted: false)
             succeed(index, record: record, key: key, state: &state)
         case .storage(let message):
             state.styleError = "style \(style.name): \(message)"
@@ -72,11 +70,7 @@ extension StyleRunner {
         }
         state.counters[index].count(failure)
         state.spend.count(failure)
-        if failure.mayBeBilled {
-            let online = price(.online)
-            state.counters[index].bill(online)
-            state.spend.bill(online, wasted: true)
-        }
+        if failure.mayBeBilled { state.charge(index, price(.online), wasted: true) }
         await decide(index, after: failure, key: key, state: &state)
     }
 
@@ -139,9 +133,7 @@ extension StyleRunner {
                 shot: beat.shot, beat: beat.beat, state: .failed, attempts: c.requests,
                 unknownOutcomeAttempts: c.unknownOutcomes, wastedAttempts: c.wasted, lastError: why,
                 usage: c.usage, updatedAt: Date().timeIntervalSince1970)
-            record.lane = state.onlineOnly.contains(current) || !state.sendsToBatch ? .online : .batch
-            record.billedRequests = c.billed
-            record.estimatedCostUSD = c.costUSD
+            record.spend(c, lane: state.onlineOnly.contains(current) || !state.sendsToBatch ? .online : .batch)
             do { try await state.store.save(record) } catch {
                 logger.error("cannot record failure", metadata: ["style": "\(style.name)", "error": "\(error)"])
             }

@@ -96,6 +96,12 @@ extension StyleRunner {
             }
         }
 
+        /// Counts one request of the beat at `index` that may have been billed at `price`.
+        mutating func charge(_ index: Int, _ price: Double, wasted: Bool) {
+            counters[index].bill(price)
+            spend.bill(price, wasted: wasted)
+        }
+
         /// Beats in the style's batches.
         var inBatch: Int { batches.reduce(0) { $0 + $1.members.count } }
 

@@ -80,7 +80,7 @@ extension StyleRunner {
     /// One usable key per project, in the order the style lists them.
     private func batchKeys(_ pool: KeyPool) -> [APIKey] {
         var seen: Set<String> = []
-        return pool.slots.filter { $0.state == .active }.map(\.key).filter { seen.insert($0.project).inserted }
+        return pool.activeKeys.filter { seen.insert($0.project).inserted }
     }
 
     /// Splits `group` (plan order) into runs whose estimated request bytes stay under `limit`; a
@@ -142,10 +142,7 @@ extension StyleRunner {
                 shot: beat.shot, beat: beat.beat, state: .pending, attempts: c.requests,
                 unknownOutcomeAttempts: c.unknownOutcomes, wastedAttempts: c.wasted, lastError: c.lastError,
                 usage: c.usage, updatedAt: Date().timeIntervalSince1970)
-            record.lane = .batch
-            record.batch = batch
-            record.billedRequests = c.billed
-            record.estimatedCostUSD = c.costUSD
+            record.spend(c, lane: .batch, batch: batch)
             do { try await state.store.save(record) } catch {
                 logger.error("cannot record a beat in a batch", metadata: ["style": "\(style.name)", "error": "\(error)"])
             }
