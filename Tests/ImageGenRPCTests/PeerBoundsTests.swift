@@ -105,7 +105,7 @@ struct PeerBoundsTests {
             try await log.waitForClosed(1, timeout: .seconds(10))
             #expect(log.isClosed(0), "the non-reading peer is still connected after \(ContinuousClock.now - started)")
             // Its calls ended and its connection is gone: a new client gets the second connection.
-            try await waitUntil(timeout: .seconds(10)) {
+            try await waitUntil(timeout: .seconds(10), "no new client got the freed connection; server log tail: \(server.process.stderr.suffix(3000))") {
                 (try? await withClient(port: server.port) { client in
                     try await client.unary(
                         ImageGenerationMethod.getStatus.rawValue, GetStatusRequest(target: .jobID(jobID)), as: JobStatus.self,
@@ -245,12 +245,14 @@ struct BoundsFlagsTests {
 
 /// Waits until `condition` holds, checking every 20 ms; fails the test after `timeout`.
 func waitUntil(
-    timeout: Duration, sourceLocation: SourceLocation = #_sourceLocation, _ condition: () async throws -> Bool
+    timeout: Duration, _ what: @autoclosure () -> String = "", sourceLocation: SourceLocation = #_sourceLocation,
+    _ condition: () async throws -> Bool
 ) async throws {
     let deadline = ContinuousClock.now + timeout
     while try await !condition() {
         guard ContinuousClock.now < deadline else {
-            Issue.record("the condition did not hold within \(timeout)", sourceLocation: sourceLocation)
+            let detail = what()
+            Issue.record("the condition did not hold within \(timeout)\(detail.isEmpty ? "" : ": \(detail)")", sourceLocation: sourceLocation)
             return
         }
         try await Task.sleep(for: .milliseconds(20))
