@@ -11,8 +11,10 @@ extension ServerConnection {
             calls.addTask { await self.closeWhenIdle() }
             do {
                 frames: for try await frame in inbound {
-                    // Closed by us (idle, a stalled peer): frames still buffered start nothing.
-                    if isClosed { break frames }
+                    // Closed, by us (idle) or by the channel (a stalled peer, the peer gone): frames
+                    // still buffered start nothing, as no answer could reach the peer. Thousands can
+                    // be buffered (the decoder hands over all it read when the channel closes).
+                    guard isOpen else { break frames }
                     switch await receive(frame) {
                     case .none: continue
                     case .start(let callID, let start):

@@ -330,6 +330,10 @@ final class ServerConnection: Sendable {
     /// Whether ``close()`` was called.
     var isClosed: Bool { state.withLock { $0.closed } }
 
+    /// Whether answers can still reach the peer: neither we nor the channel (a stalled peer, the
+    /// peer gone) closed the connection.
+    var isOpen: Bool { !isClosed && channel.isActive }
+
     func close() {
         let first = state.withLock { state -> Bool in
             defer { state.closed = true }

@@ -9,6 +9,8 @@ final class JobControl: Sendable {
     private let state: Mutex<Shared>
     private let gates: PaceGates
     private let quotas: QuotaBook
+    /// Tells this job's cool-downs from those of the engine's other jobs (past ones too).
+    private let id = UUID()
 
     struct Shared {
         var paused = false
@@ -85,10 +87,10 @@ final class JobControl: Sendable {
         continuation.yield(.progress(progress))
     }
 
-    /// Records that `quota` is cooling until `until` (a 429 in any style), for every style's pool
+    /// Records that `quota` is cooling until `until` (a 429 in `style`), for every style's pool
     /// in every job of the engine that spends it.
-    func cool(_ quota: QuotaID, until: ContinuousClock.Instant) {
-        quotas.cool(quota, until: until)
+    func cool(_ quota: QuotaID, until: ContinuousClock.Instant, foundBy style: String) {
+        quotas.cool(quota, until: until, by: source(style))
     }
 
     /// Whether `quota` is cooling now (a 429 in any style or job of the engine).
@@ -96,9 +98,14 @@ final class JobControl: Sendable {
         quotas.coolings(now: now)[quota] != nil
     }
 
-    /// The engine-wide cool-downs still running, by quota.
-    func coolings(now: ContinuousClock.Instant) -> [QuotaID: ContinuousClock.Instant] {
-        quotas.coolings(now: now)
+    /// The engine-wide cool-downs still running, by quota, that another style or job than `style`
+    /// of this job found last (a style's own 429s cool its pool as it handles them).
+    func coolings(now: ContinuousClock.Instant, notFoundBy style: String) -> [QuotaID: ContinuousClock.Instant] {
+        quotas.coolings(now: now, excluding: source(style))
+    }
+
+    private func source(_ style: String) -> QuotaBook.CoolingSource {
+        QuotaBook.CoolingSource(job: id, style: style)
     }
 
     /// Records that `quota`'s daily quota is spent (until midnight Pacific time), for every style

@@ -7,25 +7,40 @@ internal import Synchronization
 /// engine, like ``PaceGates``: a second job on the same keys and model does not spend requests
 /// learning what the first one already knows.
 final class QuotaBook: Sendable {
+    /// Who recorded a cool-down: one style of one job (its own pool cools itself; the others adopt it).
+    struct CoolingSource: Hashable, Sendable {
+        let job: UUID
+        let style: String
+    }
+
+    private struct Cooling {
+        var until: ContinuousClock.Instant
+        var source: CoolingSource?
+    }
+
     private struct State {
-        var coolUntil: [QuotaID: ContinuousClock.Instant] = [:]
+        var coolUntil: [QuotaID: Cooling] = [:]
         var spent: [QuotaID: (until: Date, reason: String)] = [:]
     }
 
     private let state = Mutex(State())
 
-    /// Records that `quota` is cooling until `until` (a later record of the same quota wins).
-    func cool(_ quota: QuotaID, until: ContinuousClock.Instant) {
+    /// Records that `quota` is cooling until `until`, found by `source` (a later record of the
+    /// same quota wins, and names its source).
+    func cool(_ quota: QuotaID, until: ContinuousClock.Instant, by source: CoolingSource? = nil) {
         state.withLock { state in
-            state.coolUntil[quota] = max(state.coolUntil[quota] ?? until, until)
+            if let known = state.coolUntil[quota], known.until >= until { return }
+            state.coolUntil[quota] = Cooling(until: until, source: source)
         }
     }
 
-    /// The cool-downs still running at `now`, by quota.
-    func coolings(now: ContinuousClock.Instant) -> [QuotaID: ContinuousClock.Instant] {
+    /// The cool-downs still running at `now`, by quota; without those `excluded` recorded last.
+    func coolings(now: ContinuousClock.Instant, excluding excluded: CoolingSource? = nil) -> [QuotaID: ContinuousClock.Instant] {
         state.withLock { state in
-            state.coolUntil = state.coolUntil.filter { $0.value > now }
-            return state.coolUntil
+            state.coolUntil = state.coolUntil.filter { $0.value.until > now }
+            return state.coolUntil.compactMapValues { cooling in
+                excluded != nil && cooling.source == excluded ? nil : cooling.until
+            }
         }
     }
 

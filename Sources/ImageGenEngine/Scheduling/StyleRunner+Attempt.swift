@@ -135,6 +135,7 @@ extension StyleRunner {
             let image = try await provider.generate(request)
             return (image, ContinuousClock.now - started)
         } catch let failure as ProviderFailure {
+            coolAtOnce(quota, after: failure)
             if case .transient(_, let message, true) = failure {
                 var record = BeatRecord(
                     shot: beat.shot, beat: beat.beat, state: .pending, fingerprint: fingerprint,
@@ -152,6 +153,16 @@ extension StyleRunner {
         } catch {
             throw .failure(.transient(status: nil, message: "\(error)", outcomeUnknown: false))
         }
+    }
+
+    /// A per-minute 429 cools its quota for every style and job the moment it is answered. The
+    /// loop records the key's cool-down (with its backoff, never shorter) when it handles the
+    /// outcome, which on a loaded machine can be a while later: a request of another style whose
+    /// pace wait ends in between must find the cool-down already there.
+    private func coolAtOnce(_ quota: QuotaID, after failure: ProviderFailure) {
+        guard case .rateLimited(let limit) = failure, !limit.perDay else { return }
+        let delay = limit.retryAfter ?? style.retry.backoff(attempt: 1, jitter: 0)
+        control.cool(quota, until: ContinuousClock.now + delay, foundBy: style.name)
     }
 
     /// Writes the image (PNG or JPEG, by its bytes) and records the beat as done.

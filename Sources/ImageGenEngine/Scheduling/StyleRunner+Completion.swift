@@ -110,7 +110,7 @@ extension StyleRunner {
         case .rateLimited(let limit):
             let coolStart = ContinuousClock.now
             let (delay, cooled) = pool.cool(slot, retryAfter: limit.retryAfter, policy: style.retry, now: coolStart)
-            control.cool(pool.quota(slot), until: coolStart + delay)
+            control.cool(pool.quota(slot), until: coolStart + delay, foundBy: style.name)
             for cooledKey in cooled { keyEvent(cooledKey, .cooling, duration: delay, reason: "rate limited: \(limit.message)") }
         case .keyRejected(_, let message):
             if pool.disable(slot, reason: message) {

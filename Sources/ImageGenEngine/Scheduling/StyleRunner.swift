@@ -150,7 +150,7 @@ struct StyleRunner: Sendable {
     /// Adopts what other styles and jobs found about shared quotas (same project and model:
     /// cool-downs, spent daily quotas), and ends the cool-downs that are over.
     private func adoptSharedKeyState(_ pool: inout KeyPool, now: Instant) {
-        for (key, delay) in pool.adoptCoolings(control.coolings(now: now), now: now) {
+        for (key, delay) in pool.adoptCoolings(control.coolings(now: now, notFoundBy: style.name), now: now) {
             let quota = QuotaID(project: key.project, model: style.model)
             keyEvent(key, .cooling, duration: delay, reason: "rate limited: \(quota) cooling (a 429 in another style or job)")
         }
