@@ -372,13 +372,16 @@ struct GeminiProviderTests {
     }
 
     @Test func shutdownJoinsTheThreadAndLaterCallsAreCancelled() async throws {
-        let before = Support.threadCount()
+        // By its own thread's name (each provider names its own): other tests start and end
+        // threads meanwhile (providers, pipe readers of child processes).
         let provider = try GeminiProvider(
             configuration: GeminiConfiguration(baseURL: "http://127.0.0.1:9"), logger: LogRecorder().logger(label: "gemini"))
+        let name = provider.ioThreadName
+        #expect(await Support.eventually { Support.threads(exactlyNamed: name).count == 1 }, "the provider's I/O thread \(name)")
         await provider.shutdown()
         await provider.shutdown()
         #expect(await Support.failure(of: provider, Support.request("after shutdown")) == .cancelled)
-        #expect(await Support.eventually { Support.threadCount() <= before })
+        #expect(await Support.eventually { Support.threads(exactlyNamed: name).isEmpty }, "\(name) outlived its shutdown")
     }
 
     @Test func providerAndFakeLeaveNoThreadsBehind() async throws {
