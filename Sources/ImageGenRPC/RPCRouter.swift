@@ -38,8 +38,14 @@ public struct RPCRouter: Sendable {
         handler: @escaping @Sendable (Request, ServerContext) async throws -> Response
     ) {
         routes[method] = Route(kind: .unary) { bytes, limits, context, sink in
+            // A call whose connection closed before its turn does no work, and one whose
+            // connection closed while it ran does not encode an answer no one can receive (a
+            // status can be megabytes): on a busy server, the calls a stalled peer left queued
+            // would otherwise hold the threads (and its connection slot) for seconds.
+            try context.checkDeliverable()
             let request = try Self.decode(Request.self, bytes, limits, method)
             let response = try await handler(request, context)
+            try context.checkDeliverable()
             try await sink.send([EncodedMessage(response).frameField])
         }
     }

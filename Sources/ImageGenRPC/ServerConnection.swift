@@ -197,7 +197,9 @@ final class ServerConnection: Sendable {
         metadata["authorization"] = nil
         let timeout = start.timeoutMilliseconds
         let deadline = timeout > 0 ? ContinuousClock.now + .milliseconds(Int64(timeout)) : nil
-        let context = ServerContext(method: start.method, metadata: metadata, deadline: deadline, peer: peer, logger: logger)
+        let context = ServerContext(
+            method: start.method, metadata: metadata, deadline: deadline, peer: peer, logger: logger,
+            isPeerConnected: { [weak self] in self?.isOpen ?? false })
         let callIDField = Frame.callIDField(callID)
         let sink = CallSink { [self] frameFields in
             try await self.sendMessages(callID, callIDField: callIDField, frameFields: frameFields)
@@ -326,14 +328,11 @@ final class ServerConnection: Sendable {
         if closeNow { close() }
     }
 
+    /// Whether answers can still reach the peer: neither ``close()`` nor the channel (a stalled
+    /// peer, the peer gone) closed the connection.
+    var isOpen: Bool { !state.withLock { $0.closed } && channel.isActive }
+
     /// Closes the connection now; open calls are cancelled by the connection loop.
-    /// Whether ``close()`` was called.
-    var isClosed: Bool { state.withLock { $0.closed } }
-
-    /// Whether answers can still reach the peer: neither we nor the channel (a stalled peer, the
-    /// peer gone) closed the connection.
-    var isOpen: Bool { !isClosed && channel.isActive }
-
     func close() {
         let first = state.withLock { state -> Bool in
             defer { state.closed = true }

@@ -3,7 +3,7 @@ import ImageGenTestSupport
 import Testing
 
 /// The `imagegen` CLI as a real process against a real `imagegen-server` process on loopback.
-@Suite("imagegen CLI end to end", .timeLimit(.minutes(2)))
+@Suite("imagegen CLI end to end", .timeLimit(.minutes(2)), .hangWatchdog)
 struct CLIProcessTests {
     static let storyboard = #"{"shots":[{"id":"1","beats":[{"id":"1.1","prompt":"a lighthouse","transition":"hard_cut"},{"id":"1.2","prompt":"its beam","transition":"continue"}]},{"id":"2","beats":[{"id":"2.1","prompt":"a harbour","transition":"hard_cut"}]}]}"#
 

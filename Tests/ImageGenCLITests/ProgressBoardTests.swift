@@ -1,8 +1,9 @@
 import ImageGenCLI
 import ImageGenWire
+import ImageGenTestSupport
 import Testing
 
-@Suite("ProgressBoard and renderers", .timeLimit(.minutes(1)))
+@Suite("ProgressBoard and renderers", .timeLimit(.minutes(1)), .hangWatchdog)
 struct ProgressBoardTests {
     static func progress(_ style: String, _ completed: UInt32, of total: UInt32, failed: UInt32 = 0, cooling: UInt32 = 0) -> StyleProgress {
         StyleProgress(
@@ -135,7 +136,7 @@ struct ProgressBoardTests {
 
 import Foundation
 
-@Suite("ProgressBoard: the batch segment", .timeLimit(.minutes(1)))
+@Suite("ProgressBoard: the batch segment", .timeLimit(.minutes(1)), .hangWatchdog)
 struct ProgressBoardBatchTests {
     @Test("beats in batch are their own segment with the wave's state, in bars, plain lines and JSON",
           arguments: [("pending", 12), ("running", 3), ("succeeded", 1)])

@@ -7,7 +7,7 @@ import Testing
 /// The Batch API lane in the engine, against an in-memory Batch API: waves follow the chains,
 /// the ledger makes batches survive a stop, a lost answer is found by name, and beats a batch
 /// did not process (and only those) go online.
-@Suite("Batch lane", .timeLimit(.minutes(1)))
+@Suite("Batch lane", .timeLimit(.minutes(1)), .hangWatchdog)
 struct BatchLaneTests {
     /// A wall clock a test moves by hand (it starts at the system's time).
     final class TestWallClock: Sendable {

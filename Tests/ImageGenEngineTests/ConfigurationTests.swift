@@ -1,8 +1,9 @@
 import Foundation
 import ImageGenEngine
+import ImageGenTestSupport
 import Testing
 
-@Suite("Configuration loading", .timeLimit(.minutes(1)))
+@Suite("Configuration loading", .timeLimit(.minutes(1)), .hangWatchdog)
 struct ConfigurationTests {
     @Test func defaultsHaveThreeOfflineStyles() throws {
         let config = try EngineConfiguration.load(file: nil, environment: [:])

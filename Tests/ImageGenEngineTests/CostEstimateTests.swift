@@ -5,7 +5,7 @@ import Testing
 
 /// `ImageEngine.estimate` on a partly done project: what a resume would skip is left out, chains
 /// count as waves, beats an earlier run left in a batch are neither generated nor priced again.
-@Suite("Cost estimate", .timeLimit(.minutes(1)))
+@Suite("Cost estimate", .timeLimit(.minutes(1)), .hangWatchdog)
 struct CostEstimateTests {
     static func engine(_ provider: ScriptedBatchProvider, imageSize: String? = "1K") -> ImageEngine {
         var style = BatchLaneTests.style()

@@ -4,7 +4,7 @@ import ImageGenEngine
 import ImageGenTestSupport
 import Testing
 
-@Suite("Engine with a scripted provider", .timeLimit(.minutes(2)))
+@Suite("Engine with a scripted provider", .timeLimit(.minutes(2)), .hangWatchdog)
 struct EngineTests {
     @Test func allStylesDoneInTheOriginalLayout() async throws {
         let dir = TempDirectory("all")

@@ -1,10 +1,11 @@
 import Foundation
+import ImageGenTestSupport
 import Testing
 
 @testable import ImageGenEngine
 
 /// The one sniffer the providers and the engine share: names bytes by their magic numbers.
-@Suite("Image sniffer", .timeLimit(.minutes(1)))
+@Suite("Image sniffer", .timeLimit(.minutes(1)), .hangWatchdog)
 struct ImageSnifferTests {
     static let png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13]
     static let cases: [(name: String, bytes: [UInt8], any: String?, stored: String?)] = [

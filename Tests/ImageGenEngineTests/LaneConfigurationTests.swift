@@ -1,10 +1,11 @@
 import Foundation
 import ImageGenEngine
+import ImageGenTestSupport
 import Testing
 
 /// The configuration file's lane settings: `delivery`, the batch timings (top level and per
 /// style), `batchPrices`, and every refusal.
-@Suite("Configuration loading: delivery, batch timings and batch prices", .timeLimit(.minutes(1)))
+@Suite("Configuration loading: delivery, batch timings and batch prices", .timeLimit(.minutes(1)), .hangWatchdog)
 struct LaneConfigurationTests {
     static func style(_ json: String, _ name: String = "clear") throws -> StyleConfiguration {
         try #require(try EngineConfiguration.parse(json: Data(json.utf8)).style(named: name))

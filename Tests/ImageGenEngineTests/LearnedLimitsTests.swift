@@ -1,10 +1,11 @@
 import Foundation
 @testable import ImageGenEngine
+import ImageGenTestSupport
 import Testing
 
 /// Learned limits survive a restart through a real file, and a file that is not one is refused
 /// with a message naming it and what is wrong.
-@Suite("Learned limits in the state directory", .timeLimit(.minutes(1)))
+@Suite("Learned limits in the state directory", .timeLimit(.minutes(1)), .hangWatchdog)
 struct LearnedLimitsTests {
     static func directory() throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("imagegen-learned-\(UUID().uuidString)")

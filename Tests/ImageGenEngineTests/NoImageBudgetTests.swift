@@ -5,7 +5,7 @@ import Testing
 
 /// `retry.maxNoImageAttempts` through a whole job: a beat gets that many billed answers without an
 /// image before it fails, counted as wasted; bytes that are not PNG or JPEG count as such an answer.
-@Suite("No-image budget", .timeLimit(.minutes(2)))
+@Suite("No-image budget", .timeLimit(.minutes(2)), .hangWatchdog)
 struct NoImageBudgetTests {
     @Test(arguments: [1, 2, 3], [0, 1, 2, 3])
     func beatGetsItsNoImageBudget(budget: Int, noImageAnswers: Int) async throws {

@@ -1,8 +1,9 @@
 import Foundation
 import ImageGenEngine
+import ImageGenTestSupport
 import Testing
 
-@Suite("Offline provider", .timeLimit(.minutes(1)))
+@Suite("Offline provider", .timeLimit(.minutes(1)), .hangWatchdog)
 struct OfflineProviderTests {
     @Test(arguments: [(256, 144), (16, 9), (33, 17)])
     func drawsValidPNGs(width: Int, height: Int) throws {

@@ -1,10 +1,11 @@
 import Foundation
 @testable import ImageGenEngine
+import ImageGenTestSupport
 import Testing
 
 /// The pace a quota is held to, as a pure state machine: where it starts, how demand grows it,
 /// what each kind of 429 does to it, and that a configured value caps it.
-@Suite("PaceEstimate: slow start, learned limits, AIMD, configured cap", .timeLimit(.minutes(1)))
+@Suite("PaceEstimate: slow start, learned limits, AIMD, configured cap", .timeLimit(.minutes(1)), .hangWatchdog)
 struct PaceEstimateTests {
     @Test(arguments: [
         (nil, nil, PaceEstimate.slowStart(perMinute: PaceEstimate.slowStartPerMinute)),
@@ -77,7 +78,7 @@ struct PaceEstimateTests {
 
 /// A pace gate's spacing: the pace, the wider first gap, the measured spread of send delays, and
 /// the engine-wide pushback after refusals at the stated limit.
-@Suite("PaceGate spacing", .timeLimit(.minutes(1)))
+@Suite("PaceGate spacing", .timeLimit(.minutes(1)), .hangWatchdog)
 struct PaceGateSpacingTests {
     static let quota = QuotaID(project: "p", model: "m")
 

@@ -1,9 +1,10 @@
 import Foundation
 import ImageGenEngine
+import ImageGenTestSupport
 import Testing
 
 /// The configuration file's `prices`: defaults, overrides per model, lookups, and every refusal.
-@Suite("Configuration loading: prices", .timeLimit(.minutes(1)))
+@Suite("Configuration loading: prices", .timeLimit(.minutes(1)), .hangWatchdog)
 struct PriceConfigurationTests {
     static let flash = "gemini-3.1-flash-image"
     static let pro = "gemini-3-pro-image"

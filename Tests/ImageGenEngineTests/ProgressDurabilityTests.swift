@@ -6,7 +6,7 @@ import Testing
 /// Progress is never silently thrown away: unreadable or undecodable progress refuses to open
 /// (the files left as they were), and a journal line torn by a full disk is cut back before the
 /// next append.
-@Suite("Progress durability", .timeLimit(.minutes(2)))
+@Suite("Progress durability", .timeLimit(.minutes(2)), .hangWatchdog)
 struct ProgressDurabilityTests {
     static func record(_ i: Int) -> BeatRecord {
         BeatRecord(

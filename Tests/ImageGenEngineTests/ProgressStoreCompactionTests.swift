@@ -1,10 +1,11 @@
 import Foundation
 @testable import ImageGenEngine
+import ImageGenTestSupport
 import Testing
 
 /// Compaction writes the progress document one record at a time (``ProgressStore/encodeDocument``)
 /// instead of encoding the whole document at once, which used to be the job's peak memory.
-@Suite("Progress store compaction", .timeLimit(.minutes(3)))
+@Suite("Progress store compaction", .timeLimit(.minutes(3)), .hangWatchdog)
 struct ProgressStoreCompactionTests {
     static func encoder() -> JSONEncoder {
         let encoder = JSONEncoder()

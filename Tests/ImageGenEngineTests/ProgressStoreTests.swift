@@ -1,8 +1,9 @@
 import Foundation
 import ImageGenEngine
+import ImageGenTestSupport
 import Testing
 
-@Suite("Progress store", .timeLimit(.minutes(2)))
+@Suite("Progress store", .timeLimit(.minutes(2)), .hangWatchdog)
 struct ProgressStoreTests {
     static func record(_ i: Int, state: BeatRecord.State = .done) -> BeatRecord {
         BeatRecord(

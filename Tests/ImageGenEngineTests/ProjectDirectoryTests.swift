@@ -1,10 +1,11 @@
 import Foundation
 @testable import ImageGenEngine
+import ImageGenTestSupport
 import Testing
 
 /// The confined project folder: every path below it is opened without following a link or
 /// leaving it, with openat2 and with the component-by-component walk older kernels get.
-@Suite("Project directory", .timeLimit(.minutes(2)))
+@Suite("Project directory", .timeLimit(.minutes(2)), .hangWatchdog)
 struct ProjectDirectoryTests {
     /// What replaces an expected file or folder.
     enum Intruder: String, CaseIterable, Sendable {

@@ -6,7 +6,7 @@ import Testing
 
 /// Gemini's quota is per project *and model*: two styles with different models on one project
 /// each have their own pace, cool-downs and daily quota; with the same model they share them.
-@Suite("Quota identity is (project, model)", .timeLimit(.minutes(2)))
+@Suite("Quota identity is (project, model)", .timeLimit(.minutes(2)), .hangWatchdog)
 struct QuotaIdentityTests {
     static let modelA = "gemini-3.1-flash-image"
     static let modelB = "gemini-2.5-flash-image"

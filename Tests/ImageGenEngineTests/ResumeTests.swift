@@ -4,7 +4,7 @@ import ImageGenTestSupport
 import Synchronization
 import Testing
 
-@Suite("Resume, cancellation and pause", .timeLimit(.minutes(2)))
+@Suite("Resume, cancellation and pause", .timeLimit(.minutes(2)), .hangWatchdog)
 struct ResumeTests {
     static func engine(_ provider: ScriptedProvider, continuity: Bool = false) -> ImageEngine {
         let styles = [

@@ -1,11 +1,12 @@
 import Foundation
+import ImageGenTestSupport
 import Testing
 
 @testable import ImageGenEngine
 
 /// `RetryDecision` on its own: every provider failure class against the beat's counters at the
 /// first try, under, at and past the class's limit, for today's defaults and a tighter policy.
-@Suite("Retry decision", .timeLimit(.minutes(1)))
+@Suite("Retry decision", .timeLimit(.minutes(1)), .hangWatchdog)
 struct RetryDecisionTests {
     /// One failure class: a sample failure and the budget it counts against (nil: it has none).
     struct FailureClass: Sendable, CustomTestStringConvertible {

@@ -3,7 +3,7 @@ import ImageGenTestSupport
 import ImageGenEngine
 import Testing
 
-@Suite("Scale and crash safety", .serialized, .timeLimit(.minutes(3)))
+@Suite("Scale and crash safety", .serialized, .timeLimit(.minutes(3)), .hangWatchdog)
 struct ScaleAndCrashTests {
     /// 10,000 beats × 3 styles on the offline renderer: finishes, with bounded memory.
     @Test func tenThousandBeatsInThreeStyles() async throws {

@@ -5,7 +5,7 @@ import Testing
 
 /// A project's quota is one, whichever job spends it: what one job learns from a 429 (a cool-down,
 /// a spent daily quota) holds for every other job of the engine on the same project.
-@Suite("Quota state shared across jobs", .timeLimit(.minutes(2)))
+@Suite("Quota state shared across jobs", .timeLimit(.minutes(2)), .hangWatchdog)
 struct SharedQuotaTests {
     /// The second job is already running when the first one's 429 comes: its first request (the
     /// key's probe: an unverified key has one request out at a time) waits in the provider until the first job has recorded its cool-down, then fail as transient

@@ -1,8 +1,9 @@
 import Foundation
 import ImageGenEngine
+import ImageGenTestSupport
 import Testing
 
-@Suite("Storyboard validation", .timeLimit(.minutes(1)))
+@Suite("Storyboard validation", .timeLimit(.minutes(1)), .hangWatchdog)
 struct StoryboardTests {
     @Test func parsesTransitionsAndDefaults() throws {
         let board = try ValidatedStoryboard.parse(
@@ -95,7 +96,7 @@ struct StoryboardTests {
 }
 
 /// Storyboard caps and the bound on the problems listed.
-@Suite("Storyboard limits", .timeLimit(.minutes(1)))
+@Suite("Storyboard limits", .timeLimit(.minutes(1)), .hangWatchdog)
 struct StoryboardLimitsTests {
     @Test("at most 20 problems are listed, then how many more", arguments: [0, 1, 19, 20, 21, 200_000])
     func problemsAreBounded(emptyBeats: Int) {

@@ -11,7 +11,7 @@ import Testing
 /// is being handed to libcurl, while it is on the wire, while a beat waits for its project's pace.
 /// Every cancellation must end its job within ``bound``; a watchdog names the iteration that does
 /// not (and its seed, to replay it) as soon as the bound passes, instead of leaving a silent hang.
-@Suite("Cancellation stress over GeminiProvider and FakeGeminiServer", .timeLimit(.minutes(3)))
+@Suite("Cancellation stress over GeminiProvider and FakeGeminiServer", .timeLimit(.minutes(3)), .hangWatchdog)
 struct CancellationStressTests {
     static let bound = Duration.seconds(2)
     static let secretA = "AIzaSyCANCEL-stress-key-alpha-zzA101"

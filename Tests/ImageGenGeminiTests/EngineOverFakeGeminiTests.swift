@@ -8,7 +8,7 @@ import Testing
 /// The engine driving the real `GeminiProvider` (libcurl) against the real `FakeGeminiServer` on
 /// 127.0.0.1: layout, references and continuity, rate limits, daily quotas, bad keys, transient
 /// faults, blocks, resume and cancellation, checked against the fake's request log.
-@Suite("ImageEngine over GeminiProvider and FakeGeminiServer", .serialized, .timeLimit(.minutes(2)))
+@Suite("ImageEngine over GeminiProvider and FakeGeminiServer", .serialized, .timeLimit(.minutes(2)), .hangWatchdog)
 struct EngineOverFakeGeminiTests {
     // Secrets easy to spot should one leak; the fake knows the good ones.
     static let secretA = "AIzaSyENGINE-good-key-alpha-zzA001"

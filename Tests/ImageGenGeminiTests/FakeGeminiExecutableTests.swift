@@ -10,7 +10,7 @@ import FoundationNetworking
 #endif
 
 /// `imagegen-fake-gemini` run as a real process.
-@Suite("imagegen-fake-gemini executable", .timeLimit(.minutes(2)))
+@Suite("imagegen-fake-gemini executable", .timeLimit(.minutes(2)), .hangWatchdog)
 struct FakeGeminiExecutableTests {
     /// The executable sits next to the test bundle in the build directory.
     static func executableURL() -> URL? {

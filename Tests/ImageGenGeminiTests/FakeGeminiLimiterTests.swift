@@ -2,6 +2,7 @@ import FakeGemini
 import Foundation
 import ImageGenEngine
 import ImageGenGemini
+import ImageGenTestSupport
 import Testing
 
 #if canImport(FoundationNetworking)
@@ -10,7 +11,7 @@ import FoundationNetworking
 
 /// The fake's three limiter shapes over real HTTP: admission exactly as the shape says (on a manual
 /// clock), per-(project, model) accounting, and 429 bodies as Gemini writes them.
-@Suite("FakeGemini limiters", .timeLimit(.minutes(2)))
+@Suite("FakeGemini limiters", .timeLimit(.minutes(2)), .hangWatchdog)
 struct FakeGeminiLimiterTests {
     typealias Support = GeminiTestSupport
 

@@ -1,5 +1,6 @@
 import Foundation
 import ImageGenPNG
+import ImageGenTestSupport
 import Testing
 
 @testable import FakeGemini
@@ -9,7 +10,7 @@ import FoundationNetworking
 #endif
 
 /// The fake on its own: request validation, control endpoints, the images it makes.
-@Suite("FakeGeminiServer", .timeLimit(.minutes(2)))
+@Suite("FakeGeminiServer", .timeLimit(.minutes(2)), .hangWatchdog)
 struct FakeGeminiServerTests {
     static let secret = GeminiTestSupport.secretA
 

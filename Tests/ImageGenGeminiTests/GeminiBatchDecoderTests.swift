@@ -1,12 +1,13 @@
 import Foundation
 import ImageGenEngine
+import ImageGenTestSupport
 import Testing
 
 @testable import ImageGenGemini
 
 /// The Batch API's Operation and listing bodies, decoded without sockets: states, counts as
 /// strings, numbers or missing, and every kind of inlined result, classified as online answers are.
-@Suite("GeminiBatchDecoder", .timeLimit(.minutes(1)))
+@Suite("GeminiBatchDecoder", .timeLimit(.minutes(1)), .hangWatchdog)
 struct GeminiBatchDecoderTests {
     static let secret = "AIzaSyBATCH-secret-98765"
     let decoder = GeminiBatchDecoder(responses: GeminiResponseDecoder(secret: Self.secret))

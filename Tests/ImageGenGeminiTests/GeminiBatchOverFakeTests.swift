@@ -2,11 +2,12 @@ import FakeGemini
 import Foundation
 import ImageGenEngine
 import ImageGenGemini
+import ImageGenTestSupport
 import Testing
 
 /// The Batch API end to end over loopback HTTP: `GeminiProvider`'s batch calls (libcurl) against
 /// the fake's Batch API, on the fake's manual clock so states move exactly when the test says.
-@Suite("Batch API over the fake", .timeLimit(.minutes(1)))
+@Suite("Batch API over the fake", .timeLimit(.minutes(1)), .hangWatchdog)
 struct GeminiBatchOverFakeTests {
     typealias Support = GeminiTestSupport
 

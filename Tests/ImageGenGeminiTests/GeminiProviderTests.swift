@@ -3,10 +3,11 @@ import Foundation
 import ImageGenEngine
 import ImageGenGemini
 import Synchronization
+import ImageGenTestSupport
 import Testing
 
 /// The real provider over real loopback HTTP against the in-process fake.
-@Suite("GeminiProvider against FakeGeminiServer", .serialized, .timeLimit(.minutes(2)))
+@Suite("GeminiProvider against FakeGeminiServer", .serialized, .timeLimit(.minutes(2)), .hangWatchdog)
 struct GeminiProviderTests {
     typealias Support = GeminiTestSupport
 

@@ -1,11 +1,12 @@
 import Foundation
 import ImageGenEngine
+import ImageGenTestSupport
 import Testing
 
 @testable import ImageGenGemini
 
 /// The classification table, without sockets.
-@Suite("GeminiResponseDecoder", .timeLimit(.minutes(1)))
+@Suite("GeminiResponseDecoder", .timeLimit(.minutes(1)), .hangWatchdog)
 struct GeminiResponseDecoderTests {
     static let secret = "AIzaSyDECODER-secret-1234"
     let decoder = GeminiResponseDecoder(secret: Self.secret)

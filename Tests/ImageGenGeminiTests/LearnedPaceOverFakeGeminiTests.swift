@@ -8,7 +8,7 @@ import Testing
 /// configured it finds the limit the fake's 429s state and keeps it in the state directory; a
 /// new engine reading that file starts at it; a configured pace is never exceeded; a bare 429
 /// halves the pace.
-@Suite("Learned pace over GeminiProvider and FakeGeminiServer", .serialized, .timeLimit(.minutes(2)))
+@Suite("Learned pace over GeminiProvider and FakeGeminiServer", .serialized, .timeLimit(.minutes(2)), .hangWatchdog)
 struct LearnedPaceOverFakeGeminiTests {
     static let secret = "AIzaSyLEARN-pace-key-zzLP01"
     static let model = StyleConfiguration.defaultModel

@@ -10,7 +10,7 @@ import Testing
 /// machine whose cores the rest of the suite keeps busy (tens of ms of arrival jitter at a 250 ms
 /// spacing): every beat done, few refusals, each quota near its pace. How few and how near on a
 /// quiet machine is the benchmark's to say (BENCHMARKS.md).
-@Suite("Limiter shapes over GeminiProvider and FakeGeminiServer", .serialized, .timeLimit(.minutes(2)))
+@Suite("Limiter shapes over GeminiProvider and FakeGeminiServer", .serialized, .timeLimit(.minutes(2)), .hangWatchdog)
 struct LimiterShapesOverFakeGeminiTests {
     static let projects = ["p1", "p2", "p3"]
     static let models = ["gemini-3.1-flash-image", "gemini-3-pro-image", "gemini-2.5-flash-image"]

@@ -8,7 +8,7 @@ import Testing
 /// and the fake: a 429 for one model's key cools (project, that model) only, and a spent daily
 /// quota sets aside (project, that model) only; the other model's style goes on. Checked against
 /// the fake's request log and the engine's key events.
-@Suite("Quota identity over GeminiProvider and FakeGeminiServer", .serialized, .timeLimit(.minutes(2)))
+@Suite("Quota identity over GeminiProvider and FakeGeminiServer", .serialized, .timeLimit(.minutes(2)), .hangWatchdog)
 struct QuotaIdentityOverFakeGeminiTests {
     static let secretA = "AIzaSyQUOTA-model-a-key-zzQA01"
     static let secretB = "AIzaSyQUOTA-model-b-key-zzQB02"

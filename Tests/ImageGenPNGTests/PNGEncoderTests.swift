@@ -1,7 +1,8 @@
 import ImageGenPNG
+import ImageGenTestSupport
 import Testing
 
-@Suite("PNG writer", .timeLimit(.minutes(3)))
+@Suite("PNG writer", .timeLimit(.minutes(3)), .hangWatchdog)
 struct PNGEncoderTests {
     static let sizes: [(Int, Int)] = [(1, 1), (1, 2), (2, 1), (3, 3), (7, 5), (33, 17), (255, 1), (1, 300), (1024, 576)]
 

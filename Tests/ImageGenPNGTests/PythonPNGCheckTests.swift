@@ -5,7 +5,7 @@ import Testing
 
 /// The writer's files read by a reader that shares nothing with it: Python's struct and zlib
 /// modules (its own CRC-32 and inflate), one Python process for every file.
-@Suite("PNG writer, read by Python", .timeLimit(.minutes(2)))
+@Suite("PNG writer, read by Python", .timeLimit(.minutes(2)), .hangWatchdog)
 struct PythonPNGCheckTests {
     static let script = #"""
         import os, struct, sys, zlib

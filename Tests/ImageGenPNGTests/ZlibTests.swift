@@ -1,7 +1,8 @@
 import ImageGenPNG
+import ImageGenTestSupport
 import Testing
 
-@Suite("zlib wrapper", .timeLimit(.minutes(2)))
+@Suite("zlib wrapper", .timeLimit(.minutes(2)), .hangWatchdog)
 struct ZlibTests {
     static let sample = Array("the quick brown fox jumps over the lazy dog; ".utf8) + TestImage.noise.pixels(width: 40, height: 30)
 

@@ -6,7 +6,7 @@ import Testing
 /// Test children die with the test process, however it dies: a parent killed with SIGKILL takes
 /// its `imagegen-server` along, and a child does not die with the (short-lived) thread that
 /// happened to start it.
-@Suite("Children die with their parent", .timeLimit(.minutes(1)))
+@Suite("Children die with their parent", .timeLimit(.minutes(1)), .hangWatchdog)
 struct ChildGuardTests {
     /// How long a child may outlive its killed parent.
     static let bound = Duration.seconds(5)

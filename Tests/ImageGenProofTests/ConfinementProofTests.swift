@@ -8,7 +8,7 @@ import Testing
 /// The server never touches what is not its own, never throws progress away, and runs one job per
 /// project across processes: each case through the real `imagegen-server` process on loopback
 /// with the offline renderer.
-@Suite("Proof: confinement, progress, project lock", .serialized, .timeLimit(.minutes(5)))
+@Suite("Proof: confinement, progress, project lock", .serialized, .timeLimit(.minutes(5)), .hangWatchdog)
 struct ConfinementProofTests {
     /// A file or folder the engine reads or writes.
     enum Target: String, CaseIterable, Sendable {

@@ -8,7 +8,7 @@ import Logging
 import Testing
 
 /// The `--metrics-listen` endpoint of the real server process, scraped over real HTTP.
-@Suite("Metrics endpoint", .serialized, .timeLimit(.minutes(3)))
+@Suite("Metrics endpoint", .serialized, .timeLimit(.minutes(3)), .hangWatchdog)
 struct MetricsEndpointTests {
     static let key = "AIzaMetricsKeyIllustration01"
 

@@ -9,7 +9,7 @@ import Testing
 /// connection before the serving loop takes it; one the loop never took used to trap the whole
 /// process ("Deinited NIOAsyncWriter without calling finish()", in `NIOAsyncChannelHandler.channelActive`).
 /// A crash of the test process is this suite's failure.
-@Suite("Accept races a shutdown", .serialized, .timeLimit(.minutes(3)))
+@Suite("Accept races a shutdown", .serialized, .timeLimit(.minutes(3)), .hangWatchdog)
 struct AcceptRaceTests {
     /// How a server is stopped while clients connect.
     enum Stop: String, CaseIterable, Sendable {

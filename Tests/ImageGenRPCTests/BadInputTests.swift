@@ -2,10 +2,11 @@ import Foundation
 import ImageGenRPC
 import ImageGenInterop
 import ImageGenWire
+import ImageGenTestSupport
 import Testing
 
 /// A bad peer gets one connection-level status and a closed connection; the server keeps serving.
-@Suite("Bad input", .timeLimit(.minutes(2)))
+@Suite("Bad input", .timeLimit(.minutes(2)), .hangWatchdog)
 struct BadInputTests {
     enum BadInput: String, CaseIterable, Sendable {
         case lengthAboveLimit, zeroLength, maxLength, randomBytes, undecodableFrame

@@ -3,10 +3,11 @@ import ImageGenWire
 import Logging
 import NIOCore
 import NIOEmbedded
+import ImageGenTestSupport
 import Testing
 
 /// The server-wide buffer budget, on the handlers that spend it, over an embedded channel.
-@Suite("Buffer budget accounting", .timeLimit(.minutes(1)))
+@Suite("Buffer budget accounting", .timeLimit(.minutes(1)), .hangWatchdog)
 struct BufferBudgetTests {
     static func decoder(_ budget: BufferBudget) -> ByteToMessageHandler<FrameDecoder> {
         ByteToMessageHandler(FrameDecoder(maxFrameBytes: 1 << 20, decodeLimits: .default, frameTimeout: .seconds(30), budget: budget))

@@ -1,10 +1,11 @@
 import ImageGenRPC
 import ImageGenWire
 import Logging
+import ImageGenTestSupport
 import Testing
 
 /// Waits that end when their task is cancelled, though nothing they wait for ever comes.
-@Suite("Waits return on cancellation", .timeLimit(.minutes(1)))
+@Suite("Waits return on cancellation", .timeLimit(.minutes(1)), .hangWatchdog)
 struct CancellationTests {
     @Test("RPCClient.ping() throws CancellationError when its task is cancelled, against a peer that never answers", arguments: [false, true])
     func pingCancelled(cancelFirst: Bool) async throws {

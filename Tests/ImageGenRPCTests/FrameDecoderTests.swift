@@ -9,7 +9,7 @@ import Testing
 /// The frame decoder alone, on an embedded channel: NIO's `ByteToMessageDecoderVerifier` feeds it
 /// every frame kind byte by byte, one frame at a time and all at once; each refusal is checked
 /// with the status and the budget it leaves.
-@Suite("FrameDecoder", .timeLimit(.minutes(1)))
+@Suite("FrameDecoder", .timeLimit(.minutes(1)), .hangWatchdog)
 struct FrameDecoderTests {
     static func decoder(maxFrameBytes: Int = 1 << 20, budget: BufferBudget? = nil) -> FrameDecoder {
         FrameDecoder(maxFrameBytes: maxFrameBytes, decodeLimits: .default, frameTimeout: .seconds(30), budget: budget)

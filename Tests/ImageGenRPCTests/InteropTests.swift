@@ -2,10 +2,11 @@ import Foundation
 import ImageGenRPC
 import ImageGenInterop
 import ImageGenWire
+import ImageGenTestSupport
 import Testing
 
 /// gRPC's interop cases, adapted to this protocol, over real TCP on loopback.
-@Suite("Interop", .timeLimit(.minutes(2)))
+@Suite("Interop", .timeLimit(.minutes(2)), .hangWatchdog)
 struct InteropTests {
     @Test("empty unary: Health/Check answers SERVING")
     func emptyUnary() async throws {

@@ -7,7 +7,7 @@ import Testing
 
 /// Nothing is spent on a caller before it is known, and no peer holds what it does not use:
 /// the real `imagegen-server` on loopback against floods, non-readers and greedy peers.
-@Suite("Peer bounds (imagegen-server process)", .serialized, .timeLimit(.minutes(3)))
+@Suite("Peer bounds (imagegen-server process)", .serialized, .timeLimit(.minutes(3)), .hangWatchdog)
 struct PeerBoundsTests {
     static let token = "tok-peer-bounds"
 
@@ -229,7 +229,7 @@ struct PeerBoundsTests {
 }
 
 /// The flags of the bounds, refused when out of range.
-@Suite("Bounds flags", .timeLimit(.minutes(1)))
+@Suite("Bounds flags", .timeLimit(.minutes(1)), .hangWatchdog)
 struct BoundsFlagsTests {
     @Test("out-of-range bounds are refused with a message naming the flag", arguments: [
         "--auth-timeout", "--write-stall-timeout", "--max-connections-per-address", "--buffer-budget-bytes",

@@ -5,7 +5,7 @@ import Testing
 /// The server process keeps its secrets to itself: it is not dumpable, so its /proc files are
 /// root's and another process of the same user cannot read the token from its environment.
 /// The server runs as an unprivileged user (nobody) here: for root, every /proc file is root's anyway.
-@Suite("Server process secrets", .timeLimit(.minutes(1)))
+@Suite("Server process secrets", .timeLimit(.minutes(1)), .hangWatchdog)
 struct ProcessSecretsTests {
     static let nobody = "65534"
     static let setpriv = "/usr/bin/setpriv"

@@ -3,11 +3,12 @@ import ImageGenInterop
 import ImageGenWire
 import NIOCore
 import NIOPosix
+import ImageGenTestSupport
 import Testing
 
 /// `RPCError`: OK is not an error, the cause is kept beside the message, and nothing but code
 /// and message reaches the wire.
-@Suite("RPCError", .timeLimit(.minutes(1)))
+@Suite("RPCError", .timeLimit(.minutes(1)), .hangWatchdog)
 struct RPCErrorTests {
     struct Plain: Error, CustomStringConvertible {
         var description: String { "plain" }

@@ -1,11 +1,12 @@
 import Foundation
 import ImageGenRPC
 import ImageGenWire
+import ImageGenTestSupport
 import Testing
 
 /// Oversized and amplifying requests against the real `imagegen-server` on loopback: every answer
 /// is bounded, the caps are the flags', and the server goes on serving.
-@Suite("Request and answer bounds (imagegen-server process)", .timeLimit(.minutes(3)))
+@Suite("Request and answer bounds (imagegen-server process)", .timeLimit(.minutes(3)), .hangWatchdog)
 struct RequestBoundsTests {
     static let maxBeats = 1_000
     static let maxPromptBytes = 4_096

@@ -3,11 +3,12 @@ import ImageGenInterop
 import ImageGenWire
 import NIOCore
 import NIOEmbedded
+import ImageGenTestSupport
 import Testing
 
 /// The call life cycle of one connection, on `NIOAsyncTestingChannel` (no socket): every kind of
 /// call and every way it ends, each with exactly one status.
-@Suite("ServerConnection on NIOAsyncTestingChannel", .timeLimit(.minutes(2)))
+@Suite("ServerConnection on NIOAsyncTestingChannel", .timeLimit(.minutes(2)), .hangWatchdog)
 struct ServerConnectionTests {
     static let cancelled = RPCError.Code.cancelled.rawValue
     static let deadline = RPCError.Code.deadlineExceeded.rawValue

@@ -5,7 +5,7 @@ import ImageGenWire
 import Testing
 
 /// The `imagegen-server` executable as a real process on loopback.
-@Suite("imagegen-server process", .timeLimit(.minutes(2)))
+@Suite("imagegen-server process", .timeLimit(.minutes(2)), .hangWatchdog)
 struct ServerExecutableTests {
     @Test("prints its address, serves Health, exits 0 on SIGTERM and on SIGINT", arguments: [SIGTERM, SIGINT])
     func startServeStop(signal: Int32) async throws {

@@ -2,6 +2,7 @@ import ImageGenInterop
 import ImageGenRPC
 import ImageGenWire
 import Logging
+import ImageGenTestSupport
 import Testing
 
 /// Calls that race a server's stop. A connection that the kernel had accepted, but the serving loop
@@ -9,7 +10,7 @@ import Testing
 /// a call sent on it waited forever, with no thread busy and nothing scheduled (the hang the suite
 /// showed about one run in nine, in "a handler that ignores shutdown is cut off after the grace
 /// period"). Whatever the moment, every call must end.
-@Suite("Calls race a shutdown", .serialized, .timeLimit(.minutes(3)))
+@Suite("Calls race a shutdown", .serialized, .timeLimit(.minutes(3)), .hangWatchdog)
 struct ShutdownRaceTests {
     /// What one round saw.
     enum Event: Sendable {

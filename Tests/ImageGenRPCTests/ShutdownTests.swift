@@ -2,9 +2,10 @@ import ImageGenRPC
 import ImageGenInterop
 import ImageGenWire
 import Logging
+import ImageGenTestSupport
 import Testing
 
-@Suite("Graceful shutdown", .timeLimit(.minutes(2)))
+@Suite("Graceful shutdown", .timeLimit(.minutes(2)), .hangWatchdog)
 struct ShutdownTests {
     static func server(grace: Duration) -> RPCServer {
         var logger = Logger(label: "test-server")

@@ -1,10 +1,11 @@
 import ImageGenRPC
 import ImageGenWire
+import ImageGenTestSupport
 import Testing
 
 /// Every status leaves the server with a message of at most `RPCError.maxMessageBytes`, cut at a
 /// UTF-8 boundary, whatever the handler threw; client text is escaped and shortened for logs.
-@Suite("Status and log text bounds", .timeLimit(.minutes(1)))
+@Suite("Status and log text bounds", .timeLimit(.minutes(1)), .hangWatchdog)
 struct StatusBoundTests {
     static let fail = "test.Bounds/Fail"
 

@@ -1,7 +1,8 @@
 import ImageGenService
+import ImageGenTestSupport
 import Testing
 
-@Suite("EventLog", .timeLimit(.minutes(2)))
+@Suite("EventLog", .timeLimit(.minutes(2)), .hangWatchdog)
 struct EventLogTests {
     @Test("sequence numbers start at 1 with no gaps; replay after any seq then follow live", arguments: [0, 1, 5, 10])
     func replayThenLive(after: Int) async throws {

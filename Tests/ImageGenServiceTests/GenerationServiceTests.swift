@@ -8,7 +8,7 @@ import NIOPosix
 import Synchronization
 import Testing
 
-@Suite("ImageGeneration service over loopback", .timeLimit(.minutes(2)))
+@Suite("ImageGeneration service over loopback", .timeLimit(.minutes(2)), .hangWatchdog)
 struct GenerationServiceTests {
     @Test("start: accepted first, seqs without gaps, finished last, every image on disk")
     func startToCompletion() async throws {

@@ -3,11 +3,12 @@ import ImageGenEngine
 @testable import ImageGenService
 import ImageGenWire
 import Logging
+import ImageGenTestSupport
 import Testing
 
 /// A service job's life cycle on its own: the state clients see in each phase, and what a pause
 /// or resume makes of it.
-@Suite("Job life cycle", .timeLimit(.minutes(1)))
+@Suite("Job life cycle", .timeLimit(.minutes(1)), .hangWatchdog)
 struct JobLifeCycleTests {
     /// A phase, built in the test (a running phase needs a real engine job).
     enum Phase: String, CaseIterable, Sendable {

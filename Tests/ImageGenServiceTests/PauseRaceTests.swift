@@ -2,12 +2,13 @@ import Foundation
 import ImageGenEngine
 @testable import ImageGenService
 import ImageGenWire
+import ImageGenTestSupport
 import Testing
 
 /// Pauses and resumes that race each other. Each one changes the job's life cycle, tells the engine
 /// and is announced in one critical section, so the engine is never left paused under a job whose
 /// status says running, and watchers see "paused" and "resumed" alternate, ending with the truth.
-@Suite("Pause and resume race", .timeLimit(.minutes(2)))
+@Suite("Pause and resume race", .timeLimit(.minutes(2)), .hangWatchdog)
 struct PauseRaceTests {
     @Test("40 concurrent pauses and resumes, then a resume: the job runs; announcements alternate", arguments: [1, 2, 3])
     func concurrentPausesAndResumes(round: Int) async throws {
@@ -54,7 +55,7 @@ struct PauseRaceTests {
 
 /// The same race without sockets: eight threads pausing and resuming one job as fast as they can
 /// (before the engine was told under the lock, 2-3 of 2,000 bursts left it running under a paused job).
-@Suite("Pause and resume race, on the job itself", .timeLimit(.minutes(1)))
+@Suite("Pause and resume race, on the job itself", .timeLimit(.minutes(1)), .hangWatchdog)
 struct JobPauseRaceTests {
     @Test("after every burst of concurrent pauses and resumes the engine is paused exactly when the job says so")
     func engineFollowsTheJob() async throws {

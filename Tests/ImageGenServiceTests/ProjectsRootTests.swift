@@ -1,9 +1,10 @@
 import Foundation
 import ImageGenRPC
 import ImageGenService
+import ImageGenTestSupport
 import Testing
 
-@Suite("ProjectsRoot", .timeLimit(.minutes(1)))
+@Suite("ProjectsRoot", .timeLimit(.minutes(1)), .hangWatchdog)
 struct ProjectsRootTests {
     /// A temporary root with a project, a file, an outside folder and symbolic links.
     struct Fixture {

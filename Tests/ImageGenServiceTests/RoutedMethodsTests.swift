@@ -4,11 +4,12 @@ import ImageGenRPC
 import ImageGenService
 import ImageGenWire
 import Logging
+import ImageGenTestSupport
 import Testing
 
 /// The methods GenerationService routes are the ones Proto/generation.proto declares, each
 /// streaming exactly when the .proto says `returns (stream …)`.
-@Suite("Routed methods match Proto/", .timeLimit(.minutes(1)))
+@Suite("Routed methods match Proto/", .timeLimit(.minutes(1)), .hangWatchdog)
 struct RoutedMethodsTests {
     @Test("GenerationService routes every rpc of service ImageGeneration, unary or streaming as declared, and nothing else")
     func routedAsDeclared() throws {

@@ -1,10 +1,11 @@
 import Foundation
 import ImageGenClient
 import ImageGenWire
+import ImageGenTestSupport
 import Testing
 
 /// The client's storyboard file loader: the file's shape, checked before anything is sent.
-@Suite("Storyboard file (client)", .timeLimit(.minutes(1)))
+@Suite("Storyboard file (client)", .timeLimit(.minutes(1)), .hangWatchdog)
 struct StoryboardFileTests {
     @Test("every transition name reads as its wire value; a missing or null one is a cut", arguments: [
         (#","transition":"cut""#, Transition.cut), (#","transition":"hard_cut""#, .hardCut),

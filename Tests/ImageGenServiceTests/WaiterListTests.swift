@@ -1,10 +1,11 @@
 @testable import ImageGenService
 import Synchronization
+import ImageGenTestSupport
 import Testing
 
 /// The one waiting pattern of the service (ready, job conditions, watchers): no wake-up lost,
 /// cancellation honoured.
-@Suite("Waiter list", .timeLimit(.minutes(1)))
+@Suite("Waiter list", .timeLimit(.minutes(1)), .hangWatchdog)
 struct WaiterListTests {
     final class Box: Sendable {
         struct State {

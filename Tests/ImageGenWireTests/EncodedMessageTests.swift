@@ -1,9 +1,10 @@
 import ImageGenWire
+import ImageGenTestSupport
 import Testing
 
 /// A response frame assembled from parts encoded beforehand must be byte for byte what protobuf-c
 /// packs for the whole frame: the server sends one encoding of an event to every watcher this way.
-@Suite("Response frames assembled from a call's field and an encoded message", .timeLimit(.minutes(1)))
+@Suite("Response frames assembled from a call's field and an encoded message", .timeLimit(.minutes(1)), .hangWatchdog)
 struct EncodedMessageTests {
     /// Call ids around every varint length boundary.
     static let callIDs: [UInt64] = [0, 1, 127, 128, 16_383, 16_384, 1 << 35, .max]

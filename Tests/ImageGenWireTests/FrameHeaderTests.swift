@@ -1,7 +1,8 @@
 import ImageGenWire
+import ImageGenTestSupport
 import Testing
 
-@Suite("FrameHeader", .timeLimit(.minutes(1)))
+@Suite("FrameHeader", .timeLimit(.minutes(1)), .hangWatchdog)
 struct FrameHeaderTests {
     static let limit = FrameHeader.defaultMaxFrameBytes
 

@@ -1,7 +1,8 @@
 import ImageGenWire
+import ImageGenTestSupport
 import Testing
 
-@Suite("Round trips of the frame and health messages", .timeLimit(.minutes(1)))
+@Suite("Round trips of the frame and health messages", .timeLimit(.minutes(1)), .hangWatchdog)
 struct FrameRoundTripTests {
     @Test("Frame with every kind", arguments: Samples.frameKinds.map(\.0))
     func frame(kindName: String) throws {

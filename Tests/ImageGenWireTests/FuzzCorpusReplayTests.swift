@@ -1,11 +1,12 @@
 import Foundation
 @_spi(Fuzzing) import ImageGenWire
+import ImageGenTestSupport
 import Testing
 
 /// Replays the fuzzer's seed corpus and every saved regression input through the fuzzer's own
 /// property (`WireRoundTrip`, which `Fuzz/WireFuzzTarget.swift` calls): whatever decodes must
 /// survive a round trip.
-@Suite("Fuzz corpus replay", .timeLimit(.minutes(1)))
+@Suite("Fuzz corpus replay", .timeLimit(.minutes(1)), .hangWatchdog)
 struct FuzzCorpusReplayTests {
     static let fuzzDirectory = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

@@ -1,7 +1,8 @@
+import ImageGenTestSupport
 import Testing
 
 /// Fails when the committed protoc-c and Python code no longer matches `Proto/*.proto`.
-@Suite("Generated code", .timeLimit(.minutes(1)))
+@Suite("Generated code", .timeLimit(.minutes(1)), .hangWatchdog)
 struct GeneratedCodeTests {
     static let generatorsInstalled = succeeds(["protoc-c", "--version"]) && succeeds(["protoc", "--version"])
 

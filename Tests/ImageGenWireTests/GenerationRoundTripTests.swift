@@ -1,7 +1,8 @@
 import ImageGenWire
+import ImageGenTestSupport
 import Testing
 
-@Suite("Round trips of the generation messages", .timeLimit(.minutes(1)))
+@Suite("Round trips of the generation messages", .timeLimit(.minutes(1)), .hangWatchdog)
 struct GenerationRoundTripTests {
     /// Every generation message with its default value and a maximal one.
     static let cases: [RoundTripCase] = [

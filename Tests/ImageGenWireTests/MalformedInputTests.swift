@@ -17,7 +17,7 @@ private typealias P = ProtobufBytes
 /// Bytes that are not valid UTF-8: an invalid lead byte, an overlong NUL, a surrogate, a cut sequence.
 private let invalidUTF8: [[UInt8]] = [[0xFF, 0xFE], [0xC0, 0x80], [0xED, 0xA0, 0x80], [0x61, 0xE2, 0x82]]
 
-@Suite("Malformed input", .timeLimit(.minutes(1)))
+@Suite("Malformed input", .timeLimit(.minutes(1)), .hangWatchdog)
 struct MalformedInputTests {
     @Test("Random bytes never crash the decoder", arguments: 0..<8)
     func randomBytes(seed: UInt64) {

@@ -1,12 +1,13 @@
 import CImageGenWire
 import Foundation
 import ImageGenWire
+import ImageGenTestSupport
 import Testing
 
 /// The services declared in Proto/ are the ones the code speaks: the generated C descriptors list
 /// `ImageGenerationMethod`'s methods with the Swift message types, and the .proto marks as
 /// `stream` exactly the streaming ones.
-@Suite("Proto services", .timeLimit(.minutes(1)))
+@Suite("Proto services", .timeLimit(.minutes(1)), .hangWatchdog)
 struct ProtoServiceTests {
     /// Each method's request and response, as the Swift client and server use them.
     static let types: [ImageGenerationMethod: (request: String, response: String, streams: Bool)] = [

@@ -1,7 +1,8 @@
 import ImageGenWire
+import ImageGenTestSupport
 import Testing
 
-@Suite("Known limits of protobuf-c", .timeLimit(.minutes(1)))
+@Suite("Known limits of protobuf-c", .timeLimit(.minutes(1)), .hangWatchdog)
 struct ProtobufCLimitTests {
     @Test("A string holding U+0000 is cut at the NUL (protobuf-c strings are C strings)")
     func embeddedNUL() throws {

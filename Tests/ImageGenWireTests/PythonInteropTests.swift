@@ -1,11 +1,12 @@
 import Foundation
 import ImageGenWire
+import ImageGenTestSupport
 import Testing
 
 /// Cross-checks the protobuf-c codec against Google's Python protobuf runtime, using the committed
 /// `Clients/python/src/imagegen_client/proto/*_pb2.py`: Python encodes and Swift decodes, then
 /// Swift encodes and Python decodes and compares with the same values built in Python.
-@Suite("Python protobuf interop", .enabled(if: PythonInterop.available, PythonInterop.skipReason), .timeLimit(.minutes(1)))
+@Suite("Python protobuf interop", .enabled(if: PythonInterop.available, PythonInterop.skipReason), .timeLimit(.minutes(1)), .hangWatchdog)
 struct PythonInteropTests {
     @Test("Python encodes, Swift decodes the same values", arguments: PythonInterop.samples.map(\.name))
     func pythonToSwift(name: String) async throws {

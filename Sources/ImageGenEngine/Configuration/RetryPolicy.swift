@@ -25,6 +25,12 @@ public struct RetryPolicy: Sendable, Equatable {
         self.maxDelay = maxDelay
     }
 
+    /// How long a quota cools after a 429: the delay Gemini gave (RetryInfo), else the backoff
+    /// for the `refusal`-th consecutive refusal (1-based) with `jitter` as its random half.
+    func coolDown(retryAfter: Duration?, refusal: Int, jitter: Double = Double.random(in: 0...1)) -> Duration {
+        retryAfter ?? backoff(attempt: refusal, jitter: jitter)
+    }
+
     /// Exponential backoff with "equal jitter": half fixed, half random. `attempt` is 1-based.
     func backoff(attempt: Int) -> Duration {
         backoff(attempt: attempt, jitter: Double.random(in: 0...1))

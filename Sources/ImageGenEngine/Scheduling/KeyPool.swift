@@ -135,7 +135,7 @@ struct KeyPool {
     mutating func cool(_ slot: Int, retryAfter: Duration?, policy: RetryPolicy, now: Instant) -> (Duration, [APIKey]) {
         let index = slots[slot].project
         projects[index].consecutiveRateLimits += 1
-        let delay = retryAfter ?? policy.backoff(attempt: projects[index].consecutiveRateLimits)
+        let delay = policy.coolDown(retryAfter: retryAfter, refusal: projects[index].consecutiveRateLimits)
         let until = now + delay
         projects[index].coolUntil = max(projects[index].coolUntil ?? until, until)
         return (delay, activeKeys(ofProject: index))

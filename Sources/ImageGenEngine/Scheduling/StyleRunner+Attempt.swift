@@ -161,7 +161,8 @@ extension StyleRunner {
     /// pace wait ends in between must find the cool-down already there.
     private func coolAtOnce(_ quota: QuotaID, after failure: ProviderFailure) {
         guard case .rateLimited(let limit) = failure, !limit.perDay else { return }
-        let delay = limit.retryAfter ?? style.retry.backoff(attempt: 1, jitter: 0)
+        // The shortest cool-down the pool can then record (a first refusal, no jitter).
+        let delay = style.retry.coolDown(retryAfter: limit.retryAfter, refusal: 1, jitter: 0)
         control.cool(quota, until: ContinuousClock.now + delay, foundBy: style.name)
     }
 
