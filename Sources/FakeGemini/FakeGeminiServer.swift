@@ -94,6 +94,19 @@ public final class FakeGeminiServer: Sendable {
         return nil
     }
 
+    /// The kernel's name of the server's event-loop thread ("NIO-ELT-" and the group's number, one
+    /// per server in a process), or nil when not running: what a test watches to see it joined.
+    public func ioThreadName() async -> String? {
+        guard case .running(let group, _, _) = lifecycle.withLock({ $0 }) else { return nil }
+        return try? await group.next().submit { Self.currentThreadName() }.get() ?? nil
+    }
+
+    /// The calling thread's kernel name (Linux: its `comm`); nil where the system does not say.
+    private static func currentThreadName() -> String? {
+        (try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     /// Stops accepting, closes every connection (hanging ones included) and joins the event-loop thread.
     public func shutdown() async throws {
         let previous = lifecycle.withLock { state -> Lifecycle in

@@ -386,28 +386,23 @@ struct GeminiProviderTests {
     }
 
     @Test func providerAndFakeLeaveNoThreadsBehind() async throws {
-        // Other suites start providers and fakes at the same time: a thread is this test's only if
-        // it appeared across the one call that starts it, not anywhere during the test. (A thread
-        // names itself once running, so the names are read afterwards.)
+        // By the threads' own names (each provider and each fake names its own, once in a
+        // process): other suites start and end threads meanwhile, and the kernel reuses their ids.
         let server = FakeGeminiServer(configuration: Support.fakeConfiguration(), logger: LogRecorder().logger(label: "fake"))
-        var before = Support.threadIDs()
         let port = try await server.start()
-        let nioStarted = Support.threadIDs().subtracting(before)
-        before = Support.threadIDs()
         let provider = try GeminiProvider(
             configuration: GeminiConfiguration(baseURL: "http://127.0.0.1:\(port)"), logger: LogRecorder().logger(label: "gemini"))
-        let geminiStarted = Support.threadIDs().subtracting(before)
         _ = try await provider.generate(Support.request("threads"))
-        let geminiNew = Support.threads(geminiStarted, named: "imagegen-c")
-        let nioNew = Support.threads(nioStarted, named: "NIO-ELT")
-        #expect(!geminiNew.isEmpty)
-        #expect(!nioNew.isEmpty)
+        let names = [provider.ioThreadName, try #require(await server.ioThreadName())]
+        #expect(names[1].hasPrefix("NIO-ELT-"))
+        for name in names {
+            #expect(Support.threads(exactlyNamed: name).count == 1, "\(name) is running")
+        }
         await provider.shutdown()
         try await server.shutdown()
-        #expect(await Support.eventually(timeout: .seconds(5)) {
-            Support.threads(named: "imagegen-c").isDisjoint(with: geminiNew)
-                && Support.threads(named: "NIO-ELT").isDisjoint(with: nioNew)
-        })
+        for name in names {
+            #expect(await Support.eventually(timeout: .seconds(5)) { Support.threads(exactlyNamed: name).isEmpty }, "\(name) outlived its shutdown")
+        }
     }
 }
 

@@ -83,33 +83,12 @@ enum GeminiTestSupport {
         (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count) ?? 0
     }
 
-    /// The ids of this process's threads whose name starts with `prefix` (names are cut at 15 bytes).
-    /// The ids of every thread of this process.
-    static func threadIDs() -> Set<String> {
-        Set((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? [])
-    }
-
-    /// Of `ids`, those that are alive and whose name starts with `prefix`.
-    static func threads(_ ids: Set<String>, named prefix: String) -> Set<String> {
-        ids.filter { id in
-            ((try? String(contentsOfFile: "/proc/self/task/\(id)/comm", encoding: .utf8)) ?? "").hasPrefix(prefix)
-        }
-    }
-
     /// The threads whose kernel name is exactly `name` (a name read from /proc ends in a newline).
     static func threads(exactlyNamed name: String) -> Set<String> {
         let ids = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
         return Set(ids.filter { id in
             let comm = (try? String(contentsOfFile: "/proc/self/task/\(id)/comm", encoding: .utf8)) ?? ""
             return comm.trimmingCharacters(in: .whitespacesAndNewlines) == name
-        })
-    }
-
-    static func threads(named prefix: String) -> Set<String> {
-        let ids = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
-        return Set(ids.filter { id in
-            let name = (try? String(contentsOfFile: "/proc/self/task/\(id)/comm", encoding: .utf8)) ?? ""
-            return name.hasPrefix(prefix)
         })
     }
 
