@@ -33,6 +33,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // ---- C at the edge ----
@@ -128,6 +129,20 @@ let package = Package(
             swiftSettings: strictSwift
         ),
 
+        // ---- Coordination: several servers share quotas through PostgreSQL (issue 13) ----
+        .target(
+            name: "ImageGenCoordination",
+            dependencies: [
+                "ImageGenEngine",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSwift
+        ),
+
         // ---- Service: jobs, event logs and watchers, the ImageGeneration methods ----
         .target(
             name: "ImageGenService",
@@ -203,6 +218,7 @@ let package = Package(
             name: "ImageGenServerRuntime",
             dependencies: [
                 "CImageGenSystem",
+                "ImageGenCoordination",
                 "ImageGenEngine",
                 "ImageGenGemini",
                 "ImageGenMetrics",
@@ -266,8 +282,11 @@ let package = Package(
                 "ImageGenRPC",
                 "ImageGenService",
                 "ImageGenWire",
+                "ImageGenCoordination",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSwift
         ),
@@ -353,6 +372,18 @@ let package = Package(
             dependencies: [
                 "ImageGenGemini", "ImageGenEngine", "FakeGemini", "imagegen-fake-gemini", "ImageGenTestSupport",
                 "imagegen-child-guard", "ImageGenPNG",
+            ],
+            swiftSettings: strictSwift
+        ),
+        // The coordination of several servers over a real PostgreSQL cluster the tests start.
+        .testTarget(
+            name: "ImageGenCoordinationTests",
+            dependencies: [
+                "ImageGenCoordination", "ImageGenEngine", "ImageGenGemini", "FakeGemini", "ImageGenTestSupport",
+                "imagegen-child-guard",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSwift
         ),

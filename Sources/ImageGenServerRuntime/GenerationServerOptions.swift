@@ -1,5 +1,6 @@
 public import ArgumentParser
 import Foundation
+import ImageGenCoordination
 import ImageGenEngine
 public import ImageGenMetrics
 public import ImageGenRPC
@@ -34,7 +35,23 @@ public struct GenerationServerOptions: ParsableArguments {
     @Option(name: .long, help: "Serve Prometheus metrics (GET /metrics, HTTP/1.1, no authentication) on HOST:PORT; port 0 picks a free port. Off by default. A non-loopback address needs --allow-unauthenticated.")
     public var metricsListen: String?
 
+    @Option(name: .long, help: "Share every quota (its pace, 429 cool-downs, spent daily quotas) with the other servers on this PostgreSQL database: postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE. Default: IMAGEGEN_DATABASE_URL (which keeps a password out of the process list), else none: the server paces its quotas alone.")
+    public var coordination: String?
+
+    @Option(name: .long, help: "This server's name among those on the coordination database (its sessions' application_name); default: the host name.")
+    public var serverID: String?
+
     public func validate() throws {
+        if let coordination {
+            do {
+                _ = try CoordinationSettings(url: coordination)
+            } catch {
+                throw ValidationError("--coordination: \(error.message)")
+            }
+        }
+        if let serverID, serverID.isEmpty || serverID.utf8.count > 48 || serverID.contains(where: { $0.isNewline || !$0.isASCII }) {
+            throw ValidationError("--server-id must be 1 to 48 printable ASCII characters, got \"\(serverID.prefix(60))\"")
+        }
         if let metricsListen {
             do {
                 _ = try ListenAddress(metricsListen)
@@ -121,7 +138,10 @@ public struct GenerationServerOptions: ParsableArguments {
         }
         let (learned, learnedNote) = Self.learnedLimits(in: stateDirectory)
         if let learnedNote { logger.warning("\(learnedNote)") }
-        let engine = ImageEngine(configuration: configuration, logger: logger, learnedLimits: learned, providerFactory: factory)
+        let database = try coordinationDatabase(environment: environment, logger: logger)
+        let engine = ImageEngine(
+            configuration: configuration, logger: logger, learnedLimits: learned, providerFactory: factory,
+            coordinator: database.map { PostgresQuotaCoordinator(database: $0) })
         var service = ServiceConfiguration(
             projectsRoot: root, stateDirectory: stateDirectory, resumeJobsOnStart: !noResume,
             eventFlushInterval: .milliseconds(eventFlushMs),
@@ -138,7 +158,31 @@ public struct GenerationServerOptions: ParsableArguments {
             return "style \(style.name): provider \(provider) (\(keys), model \(style.model))"
         } + ["projects root \(root.url.path)", "state directory \(stateDirectory.path)"]
             + [learnedNote ?? Self.describe(learned)]
-        return Assembly(router: router, services: [jobs], announcements: announcements, jobs: jobs, metrics: metrics)
+            + [database.map { "coordination \($0.settings.endpoint) (server \($0.settings.applicationName)): quotas shared" } ?? "coordination: none (quotas paced by this server alone)"]
+        // The database first: the service group shuts services down in reverse order, the jobs before it.
+        let services: [any Service] = (database.map { [$0] } ?? []) + [jobs]
+        return Assembly(router: router, services: services, announcements: announcements, jobs: jobs, metrics: metrics)
+    }
+
+    /// The coordination database of `--coordination`, else `IMAGEGEN_DATABASE_URL`; nil without either.
+    func coordinationDatabase(environment: [String: String], logger: Logger) throws -> CoordinationDatabase? {
+        let source = coordination.map { ("--coordination", $0) }
+            ?? environment["IMAGEGEN_DATABASE_URL"].flatMap { $0.isEmpty ? nil : ("IMAGEGEN_DATABASE_URL", $0) }
+        guard let (name, url) = source else { return nil }
+        var settings: CoordinationSettings
+        do {
+            settings = try CoordinationSettings(url: url)
+        } catch {
+            throw ValidationError("\(name): \(error.message)")
+        }
+        settings.applicationName = serverID ?? Self.hostName()
+        return CoordinationDatabase(settings: settings, logger: logger)
+    }
+
+    /// The host name, cut to what `--server-id` allows.
+    static func hostName() -> String {
+        let name = ProcessInfo.processInfo.hostName.filter { $0.isASCII && !$0.isNewline }
+        return name.isEmpty ? "imagegen" : String(name.prefix(48))
     }
 
     /// The limits Gemini stated to an earlier run, from the state directory (read at start-up,

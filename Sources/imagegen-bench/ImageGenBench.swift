@@ -10,6 +10,6 @@ struct ImageGenBench: AsyncParsableCommand {
         abstract: "Benchmarks: rate-bound throughput, continuity chains, scale, RPC, load.",
         subcommands: [
             RateCommand.self, ContinuityCommand.self, ScaleCommand.self, ScaleRunCommand.self, RPCCommand.self,
-            LoadCommand.self, BatchCommand.self,
+            LoadCommand.self, BatchCommand.self, CoordinationCommand.self,
         ])
 }

@@ -15,7 +15,7 @@ struct ServerLauncher: Sendable {
     static let clearedEnvironment: [String: String?] = [
         "IMAGEGEN_KEYS_ILLUSTRATION": nil, "IMAGEGEN_KEYS_CLEAR": nil, "IMAGEGEN_KEYS_CONSISTENT": nil,
         "IMAGEGEN_GEMINI_BASE_URL": nil, "IMAGEGEN_KEY_RPM": nil, "IMAGEGEN_OFFLINE_LATENCY_MS": nil,
-        "IMAGEGEN_OFFLINE_RENDER_LOG": nil, "IMAGEGEN_AUTH_TOKEN": nil,
+        "IMAGEGEN_OFFLINE_RENDER_LOG": nil, "IMAGEGEN_AUTH_TOKEN": nil, "IMAGEGEN_DATABASE_URL": nil,
     ]
 
     init(arguments: [String], environment: [String: String] = [:]) {

@@ -104,6 +104,7 @@ public final class ChildProcess: Sendable {
     /// The process did not do what the test waited for.
     public struct ProcessFailure: Error, CustomStringConvertible {
         public var message: String
+        public init(message: String) { self.message = message }
         public var description: String { message }
     }
 }

@@ -27,16 +27,21 @@ public struct ImageEngine: Sendable {
     private let paceGates: PaceGates
     private let quotas = QuotaBook()
     private let wallClock: WallClock
+    private let coordinator: (any QuotaCoordinator)?
 
     /// - Parameters:
     ///   - providerFactory: the provider for styles with keys; nil renders every style offline.
     ///   - learnedLimits: the limits Gemini stated before (``LearnedLimits/load(file:)``), and where
     ///     to keep new ones; by default, memory only.
     ///   - wallClock: the time batch deadlines are measured in; the system's by default.
+    ///   - coordinator: shares each quota's pace and cool-downs with other servers; nil (the
+    ///     default): this engine paces its quotas alone.
     public init(
         configuration: EngineConfiguration, logger: Logger, learnedLimits: LearnedLimits = LearnedLimits(),
-        providerFactory: ProviderFactory? = nil, wallClock: @escaping WallClock = { Date() }
+        providerFactory: ProviderFactory? = nil, wallClock: @escaping WallClock = { Date() },
+        coordinator: (any QuotaCoordinator)? = nil
     ) {
+        self.coordinator = coordinator
         self.wallClock = wallClock
         self.configuration = configuration
         self.logger = logger
@@ -130,7 +135,8 @@ public struct ImageEngine: Sendable {
             continuation: continuation,
             maxInFlight: Self.concurrencyCap(job: options.maxConcurrentRequests, operator: configuration.maxConcurrentRequests),
             gates: paceGates,
-            quotas: quotas)
+            quotas: quotas,
+            coordinator: coordinator)
         let runners = styles.map { style in
             StyleRunner(
                 style: style, provider: provider(for: style), project: directory, storyboard: storyboard,

@@ -9,6 +9,9 @@ final class JobControl: Sendable {
     private let state: Mutex<Shared>
     private let gates: PaceGates
     private let quotas: QuotaBook
+    /// Shares each quota with the other servers that spend it; nil: this engine is alone.
+    let coordinator: (any QuotaCoordinator)?
+    private let coordination = Mutex<CoordinationState>(.reachable)
     /// Tells this job's cool-downs from those of the engine's other jobs (past ones too).
     private let id = UUID()
 
@@ -20,10 +23,18 @@ final class JobControl: Sendable {
         var maxInFlight: Int?
     }
 
+    /// Whether the coordinator answered the last time it was asked (reported once per change).
+    enum CoordinationState {
+        case reachable
+        case unreachable(since: ContinuousClock.Instant)
+    }
+
     init(
-        continuation: AsyncStream<EngineEvent>.Continuation, maxInFlight: Int?, gates: PaceGates, quotas: QuotaBook
+        continuation: AsyncStream<EngineEvent>.Continuation, maxInFlight: Int?, gates: PaceGates, quotas: QuotaBook,
+        coordinator: (any QuotaCoordinator)? = nil
     ) {
         self.continuation = continuation
+        self.coordinator = coordinator
         self.gates = gates
         self.quotas = quotas
         self.state = Mutex(Shared(maxInFlight: maxInFlight))
@@ -112,6 +123,36 @@ final class JobControl: Sendable {
     /// and job of the engine.
     func markDailyQuotaSpent(_ quota: QuotaID, reason: String) {
         quotas.markDailyQuotaSpent(quota, reason: reason, now: Date())
+    }
+
+    /// Records a cool-down another server found (through the coordinator): every style's pool in
+    /// every job of the engine adopts it, the one that asked included.
+    func adoptCoolDown(_ quota: QuotaID, for delay: Duration) {
+        quotas.cool(quota, until: ContinuousClock.now + delay, by: nil)
+    }
+
+    /// Records a daily quota another server found spent (through the coordinator), until `until`.
+    func adoptDailyQuotaSpent(_ quota: QuotaID, until: Date, reason: String) {
+        quotas.markDailyQuotaSpent(quota, reason: reason, until: until)
+    }
+
+    /// Notes whether the coordinator answered: the first failure after an answer, and the first
+    /// answer after a failure, are told as a message event (with how long requests were held).
+    func noteCoordination(failure: CoordinationUnavailable?) {
+        let now = ContinuousClock.now
+        let text: String? = coordination.withLock { state in
+            switch (state, failure) {
+            case (.reachable, let failure?):
+                state = .unreachable(since: now)
+                return "\(failure); no request starts until it answers again (requests in flight finish)"
+            case (.unreachable(let since), nil):
+                state = .reachable
+                return "coordination is back after \(String(format: "%.1f", (now - since).seconds)) s; requests start again"
+            case (.reachable, nil), (.unreachable, _?):
+                return nil
+            }
+        }
+        if let text { emit(.message(style: nil, text: text)) }
     }
 
     /// The quotas whose daily quota is known to be spent today, with the reason.

@@ -46,8 +46,16 @@ final class QuotaBook: Sendable {
 
     /// Records that `quota`'s daily quota is spent, until the next midnight Pacific time after `now`.
     func markDailyQuotaSpent(_ quota: QuotaID, reason: String, now: Date) {
-        let until = Self.nextPacificMidnight(after: now)
-        state.withLock { $0.spent[quota] = (until, reason) }
+        markDailyQuotaSpent(quota, reason: reason, until: Self.nextPacificMidnight(after: now))
+    }
+
+    /// Records that `quota`'s daily quota is spent until `until` (as another server found it); a
+    /// record that ends later is kept.
+    func markDailyQuotaSpent(_ quota: QuotaID, reason: String, until: Date) {
+        state.withLock { state in
+            if let known = state.spent[quota], known.until >= until { return }
+            state.spent[quota] = (until, reason)
+        }
     }
 
     /// The quotas whose daily quota is spent at `now`, with the reason first seen.

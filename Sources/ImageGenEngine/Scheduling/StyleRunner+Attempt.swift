@@ -82,10 +82,61 @@ extension StyleRunner {
         }
     }
 
-    /// Waits for the quota's pace; the instant it granted.
+    /// Waits for the quota's pace, then (with a coordinator) for its start across every server;
+    /// the instant the request may start.
     private func turn(on gate: PaceGate) async throws(EndedEarly) -> ContinuousClock.Instant {
+        let granted: ContinuousClock.Instant
         do {
-            return try await gate.waitTurn()
+            granted = try await gate.waitTurn()
+        } catch {
+            throw .failure(.cancelled)
+        }
+        guard let coordinator = control.coordinator else { return granted }
+        return try await coordinatedStart(of: gate, through: coordinator)
+    }
+
+    /// How long a request start waits before it asks an unreachable coordinator again.
+    static var coordinationRetry: Duration { .milliseconds(250) }
+
+    /// Asks the coordinator until it grants a start, and waits for it. A cool-down or a spent
+    /// daily quota found by another server is adopted and the beat deferred; while the
+    /// coordinator cannot answer, nothing starts (fail closed).
+    private func coordinatedStart(of gate: PaceGate, through coordinator: any QuotaCoordinator)
+        async throws(EndedEarly) -> ContinuousClock.Instant
+    {
+        while true {
+            let grant: QuotaGrant
+            do {
+                grant = try await coordinator.grant(gate.quota, spacing: gate.spacing)
+                control.noteCoordination(failure: nil)
+            } catch {
+                control.noteCoordination(failure: error)
+                try await pause(Self.coordinationRetry)
+                continue
+            }
+            switch grant {
+            case .start(let after):
+                try await pause(after)
+                return ContinuousClock.now
+            case .wait(let delay):
+                try await pause(delay)
+            case .cooling(let delay):
+                control.adoptCoolDown(gate.quota, for: delay)
+                throw EndedEarly(result: .deferred)
+            case .dailyQuotaSpent(let until, let reason):
+                control.adoptDailyQuotaSpent(gate.quota, until: until, reason: reason)
+                throw EndedEarly(result: .deferred)
+            }
+        }
+    }
+
+    private func pause(_ delay: Duration) async throws(EndedEarly) {
+        guard delay > .zero else {
+            if Task.isCancelled { throw .failure(.cancelled) }
+            return
+        }
+        do {
+            try await Task.sleep(for: delay)
         } catch {
             throw .failure(.cancelled)
         }
@@ -136,6 +187,7 @@ extension StyleRunner {
             return (image, ContinuousClock.now - started)
         } catch let failure as ProviderFailure {
             coolAtOnce(quota, after: failure)
+            await share(failure, of: quota)
             if case .transient(_, let message, true) = failure {
                 var record = BeatRecord(
                     shot: beat.shot, beat: beat.beat, state: .pending, fingerprint: fingerprint,
@@ -164,6 +216,23 @@ extension StyleRunner {
         // The shortest cool-down the pool can then record (a first refusal, no jitter).
         let delay = style.retry.coolDown(retryAfter: limit.retryAfter, refusal: 1, jitter: 0)
         control.cool(quota, until: ContinuousClock.now + delay, foundBy: style.name)
+    }
+
+    /// Tells the other servers (through the coordinator) what a 429 taught of `quota`: a per-minute
+    /// one cools it for the delay this server cools it; a per-day one sets it aside until midnight
+    /// Pacific time. An unreachable coordinator is noted; the local cool-down holds regardless.
+    private func share(_ failure: ProviderFailure, of quota: QuotaID) async {
+        guard let coordinator = control.coordinator, case .rateLimited(let limit) = failure else { return }
+        do {
+            if limit.perDay {
+                try await coordinator.markDailyQuotaSpent(
+                    quota, until: QuotaBook.nextPacificMidnight(after: Date()), reason: "daily quota exhausted")
+            } else {
+                try await coordinator.cool(quota, for: style.retry.coolDown(retryAfter: limit.retryAfter, refusal: 1, jitter: 0))
+            }
+        } catch {
+            control.noteCoordination(failure: error)
+        }
     }
 
     /// Writes the image (PNG or JPEG, by its bytes) and records the beat as done.

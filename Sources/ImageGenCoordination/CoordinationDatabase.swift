@@ -1,0 +1,158 @@
+import Foundation
+public import ImageGenEngine
+public import Logging
+import NIOCore
+import NIOPosix
+import PostgresNIO
+public import ServiceLifecycle
+import Synchronization
+
+/// The server's one connection to the coordination database, kept open as a service: it
+/// connects, migrates the schema (``CoordinationSchema``), and connects again whenever the
+/// connection is lost. Every statement goes through ``withConnection(_:)``, which throws
+/// ``CoordinationUnavailable`` while there is no connection, and when a statement outlasts
+/// ``CoordinationSettings/statementTimeout`` (then the connection is dropped and made again).
+/// Statements go through ``CoordinationConnection``, which never leaves one waiting on a
+/// connection that closed.
+public final class CoordinationDatabase: Service, Sendable {
+    /// Where the connection stands.
+    enum State {
+        case connecting(lastFailure: String?)
+        case available(CoordinationConnection)
+        case stopped
+    }
+
+    public let settings: CoordinationSettings
+    private let logger: Logger
+    private let state = Mutex(State.connecting(lastFailure: nil))
+    private let connectionIDs = Atomic<Int>(0)
+
+    public init(settings: CoordinationSettings, logger: Logger) {
+        self.settings = settings
+        self.logger = logger
+    }
+
+    /// Whether a connection is open now.
+    public var isAvailable: Bool {
+        state.withLock { if case .available = $0 { true } else { false } }
+    }
+
+    /// Waits, at most `timeout`, for the connection to be open and migrated; whether it is.
+    public func waitUntilAvailable(within timeout: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while !isAvailable {
+            guard ContinuousClock.now < deadline, (try? await Task.sleep(for: .milliseconds(10))) != nil else { return false }
+        }
+        return true
+    }
+
+    /// Keeps the connection until the service group shuts down.
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await self.maintain()
+        }
+        let last = state.withLock { state -> CoordinationConnection? in
+            defer { state = .stopped }
+            if case .available(let connection) = state { return connection }
+            return nil
+        }
+        try? await last?.connection.close()
+    }
+
+    private func maintain() async {
+        while !Task.isCancelled {
+            do {
+                let connection = CoordinationConnection(connection: try await connect(), logger: logger)
+                do {
+                    try await connection.bounded(by: settings.statementTimeout * 4) { [logger] connection in
+                        try await CoordinationSchema.migrate(connection, logger: logger)
+                    }
+                } catch {
+                    try? await connection.connection.close()
+                    throw error
+                }
+                state.withLock { $0 = .available(connection) }
+                logger.info("coordination: connected to \(settings.endpoint)")
+                await waitForClose(of: connection)
+                let reason = "the connection to \(settings.endpoint) closed"
+                state.withLock { if case .available = $0 { $0 = .connecting(lastFailure: reason) } }
+                if !Task.isCancelled { logger.warning("coordination: \(reason); connecting again") }
+            } catch {
+                let reason = Self.describe(error, endpoint: settings.endpoint)
+                let first = state.withLock { state -> Bool in
+                    if case .connecting(let last) = state, last == reason { return false }
+                    state = .connecting(lastFailure: reason)
+                    return true
+                }
+                if first && !Task.isCancelled { logger.error("coordination: \(reason); no request starts until it answers") }
+            }
+            try? await Task.sleep(for: settings.reconnectDelay)
+        }
+    }
+
+    private func connect() async throws -> PostgresConnection {
+        var configuration = PostgresConnection.Configuration(
+            host: settings.host, port: settings.port, username: settings.username, password: settings.password,
+            database: settings.database, tls: .disable)
+        configuration.options.connectTimeout = .milliseconds(settings.connectTimeout.wholeMilliseconds)
+        let timeout = "\(settings.statementTimeout.wholeMilliseconds)"
+        configuration.options.additionalStartupParameters = [
+            ("application_name", settings.applicationName),
+            ("statement_timeout", timeout),
+            ("lock_timeout", timeout),
+        ]
+        let id = connectionIDs.add(1, ordering: .relaxed).newValue
+        return try await PostgresConnection.connect(
+            on: MultiThreadedEventLoopGroup.singleton.any(), configuration: configuration, id: id, logger: logger)
+    }
+
+    private func waitForClose(of connection: CoordinationConnection) async {
+        await withTaskCancellationHandler {
+            try? await connection.connection.closeFuture.get()
+        } onCancel: {
+            connection.drop()
+        }
+    }
+
+    /// Runs `body` on the open connection; throws ``CoordinationUnavailable`` when there is none,
+    /// when `body` fails, or when it takes longer than the statement timeout and a second (then
+    /// the connection is closed, and made again).
+    @discardableResult
+    public func withConnection<T: Sendable>(
+        _ body: @escaping @Sendable (CoordinationConnection) async throws -> T
+    ) async throws(CoordinationUnavailable) -> T {
+        let current = state.withLock { state -> Result<CoordinationConnection, CoordinationUnavailable> in
+            switch state {
+            case .available(let connection): .success(connection)
+            case .connecting(let failure?): .failure(CoordinationUnavailable(reason: failure))
+            case .connecting(nil): .failure(CoordinationUnavailable(reason: "connecting to \(settings.endpoint)"))
+            case .stopped: .failure(CoordinationUnavailable(reason: "the server is shutting down"))
+            }
+        }
+        let connection = try current.get()
+        let limit = settings.statementTimeout + .seconds(1)
+        do {
+            return try await connection.bounded(by: limit, body)
+        } catch {
+            throw CoordinationUnavailable(reason: Self.describe(error, endpoint: settings.endpoint))
+        }
+    }
+
+    /// What went wrong, for a person: PostgreSQL's own message when it sent one; never a password
+    /// (PostgresNIO's errors do not hold it, and the endpoint omits it).
+    static func describe(_ error: any Error, endpoint: String) -> String {
+        if let error = error as? CoordinationSchemaError { return error.message }
+        if let overdue = error as? CoordinationConnection.Overdue { return "\(endpoint) did not answer within \(overdue.limit)" }
+        if error is CoordinationConnection.Closed { return "\(endpoint): the connection closed" }
+        if let error = error as? PSQLError {
+            if let message = error.serverInfo?[.message] {
+                let code = error.serverInfo?[.sqlState].map { " (SQLSTATE \($0))" } ?? ""
+                return "\(endpoint): \(message)\(code)"
+            }
+            if let underlying = error.underlying { return "\(endpoint): \(error.code): \(underlying)" }
+            return "\(endpoint): \(error.code)"
+        }
+        if let error = error as? ChannelError, case .connectTimeout = error { return "\(endpoint): connection timed out" }
+        return "\(endpoint): \(String(describing: error))"
+    }
+}

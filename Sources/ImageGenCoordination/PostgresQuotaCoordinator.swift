@@ -1,0 +1,79 @@
+public import Foundation
+public import ImageGenEngine
+import PostgresNIO
+
+/// Shares every quota through the coordination database (``CoordinationSchema``): each request
+/// start is granted by one atomic update of the quota's row, so the servers that share the
+/// database together start no more requests than one server pacing alone would; cool-downs and
+/// spent daily quotas found by one server hold for all, a later one never shortened by an earlier.
+public struct PostgresQuotaCoordinator: QuotaCoordinator {
+    private let database: CoordinationDatabase
+
+    public init(database: CoordinationDatabase) {
+        self.database = database
+    }
+
+    /// How far ahead of its turn a start is reserved: three spacings, at most a second, so that a
+    /// server told to ask again is back (through timer and round-trip delays) before the turn is due.
+    static func lead(spacing: Duration) -> Duration { min(spacing * 3, .seconds(1)) }
+
+    public func grant(_ quota: QuotaID, spacing: Duration) async throws(CoordinationUnavailable) -> QuotaGrant {
+        let spacingUS = max(spacing, .zero).wholeMicroseconds
+        let leadUS = Self.lead(spacing: max(spacing, .zero)).wholeMicroseconds
+        let row = try await database.withConnection { connection in
+            let rows = try await connection.query(
+                "SELECT kind, delay_us, until, reason FROM imagegen_grant(\(quota.project), \(quota.model), \(spacingUS), \(leadUS))")
+            guard let answer = try rows.first?.decode((String, Int64, Date?, String?).self) else {
+                throw CoordinationSchemaError(message: "imagegen_grant returned no row")
+            }
+            return GrantRow(kind: answer.0, delayUS: answer.1, until: answer.2, reason: answer.3)
+        }
+        return try row.grant()
+    }
+
+    public func cool(_ quota: QuotaID, for delay: Duration) async throws(CoordinationUnavailable) {
+        let delayUS = max(delay, .zero).wholeMicroseconds
+        try await database.withConnection { connection in
+            try await connection.query(
+                """
+                INSERT INTO imagegen_quota AS q (project, model, cool_until)
+                VALUES (\(quota.project), \(quota.model), clock_timestamp() + \(delayUS) * interval '1 microsecond')
+                ON CONFLICT (project, model) DO UPDATE SET cool_until = greatest(q.cool_until, EXCLUDED.cool_until)
+                """)
+        }
+    }
+
+    public func markDailyQuotaSpent(_ quota: QuotaID, until: Date, reason: String) async throws(CoordinationUnavailable) {
+        let reason = String(reason.prefix(500))
+        try await database.withConnection { connection in
+            try await connection.query(
+                """
+                INSERT INTO imagegen_quota AS q (project, model, spent_until, spent_reason)
+                VALUES (\(quota.project), \(quota.model), \(until), \(reason))
+                ON CONFLICT (project, model) DO UPDATE SET
+                    spent_reason = CASE WHEN q.spent_until IS NULL OR EXCLUDED.spent_until > q.spent_until
+                        THEN EXCLUDED.spent_reason ELSE q.spent_reason END,
+                    spent_until = greatest(q.spent_until, EXCLUDED.spent_until)
+                """)
+        }
+    }
+
+    /// One answer of `imagegen_grant`.
+    private struct GrantRow: Sendable {
+        let kind: String
+        let delayUS: Int64
+        let until: Date?
+        let reason: String?
+
+        func grant() throws(CoordinationUnavailable) -> QuotaGrant {
+            let delay = Duration.microseconds(max(0, delayUS))
+            switch kind {
+            case "start": return .start(after: delay)
+            case "wait": return .wait(delay)
+            case "cooling": return .cooling(delay)
+            case "spent": return .dailyQuotaSpent(until: until ?? Date(), reason: reason ?? "daily quota exhausted")
+            default: throw CoordinationUnavailable(reason: "imagegen_grant answered an unknown kind \"\(kind.prefix(40))\"")
+            }
+        }
+    }
+}

@@ -1,0 +1,61 @@
+import Foundation
+import ImageGenCoordination
+import ImageGenEngine
+import ImageGenTestSupport
+import Logging
+
+/// A started PostgreSQL cluster and `count` coordination databases connected to it, each as a
+/// server would have it (its own connection, run as a service in a child task), for one test.
+struct CoordinationRig: Sendable {
+    let cluster: PostgresCluster
+    let databases: [CoordinationDatabase]
+
+    var coordinators: [PostgresQuotaCoordinator] {
+        databases.map { PostgresQuotaCoordinator(database: $0) }
+    }
+
+    static let logger: Logger = {
+        var logger = Logger(label: "coordination-test")
+        logger.logLevel = .critical
+        return logger
+    }()
+
+    static func settings(_ cluster: PostgresCluster) throws -> CoordinationSettings {
+        try CoordinationSettings(url: cluster.url)
+    }
+
+    /// Runs `body` with a fresh cluster and `count` connected databases; stops them all after.
+    static func with<T: Sendable>(
+        databases count: Int, _ body: @escaping @Sendable (CoordinationRig) async throws -> T
+    ) async throws -> T {
+        try await PostgresCluster.with { cluster in
+            let settings = try Self.settings(cluster)
+            let databases = (0..<count).map { _ in CoordinationDatabase(settings: settings, logger: logger) }
+            return try await running(databases) {
+                for database in databases { try await waitUntilAvailable(database) }
+                return try await body(CoordinationRig(cluster: cluster, databases: databases))
+            }
+        }
+    }
+
+    /// Runs each database's service in a child task while `body` runs; cancels them after.
+    static func running<T: Sendable>(
+        _ databases: [CoordinationDatabase], _ body: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            for database in databases { group.addTask { try await database.run(); return nil } }
+            defer { group.cancelAll() }
+            let result = try await body()
+            group.cancelAll()
+            while try await group.next() != nil {}
+            return result
+        }
+    }
+
+    /// Waits (at most `timeout`) for a database to be connected and migrated.
+    static func waitUntilAvailable(_ database: CoordinationDatabase, timeout: Duration = .seconds(20)) async throws {
+        guard await database.waitUntilAvailable(within: timeout) else {
+            throw ChildProcess.ProcessFailure(message: "the coordination database did not connect within \(timeout)")
+        }
+    }
+}

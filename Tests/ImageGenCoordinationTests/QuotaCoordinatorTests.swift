@@ -1,0 +1,220 @@
+import Foundation
+import ImageGenCoordination
+import ImageGenEngine
+import ImageGenTestSupport
+import PostgresNIO
+import Testing
+
+/// The coordination path alone, on a real PostgreSQL cluster: the grant's pace across several
+/// servers' connections, cool-downs, spent daily quotas, migrations, and an unreachable database.
+@Suite(.timeLimit(.minutes(2)), .hangWatchdog)
+struct QuotaCoordinatorTests {
+    static let quota = QuotaID(project: "film-a", model: "gemini-3.1-flash-image")
+
+    /// One `imagegen_grant` call on `database`, as the raw row: the start it reserved (database
+    /// clock) for a start, nil otherwise.
+    static func reserve(_ database: CoordinationDatabase, spacingUS: Int64, leadUS: Int64) async throws -> Date? {
+        try await database.withConnection { connection in
+            let rows = try await connection.query(
+                "SELECT kind, until FROM imagegen_grant(\(quota.project), \(quota.model), \(spacingUS), \(leadUS))")
+            guard let (kind, until) = try rows.first?.decode((String, Date?).self), kind == "start" else { return nil }
+            return until
+        }
+    }
+
+    /// Three servers' connections ask for starts of one quota at once, as fast as they can: the
+    /// starts the database reserved lie at least a spacing apart, whoever got them (by
+    /// construction: one locked row), and nothing is reserved further ahead than the lead.
+    @Test(arguments: [(spacing: Int64(20_000), lead: Int64(20_000)), (spacing: 5_000, lead: 1_000)])
+    func startsAreSpacedAcrossServers(spacing: Int64, lead: Int64) async throws {
+        try await CoordinationRig.with(databases: 3) { rig in
+            let starts = try await withThrowingTaskGroup(of: [Date].self) { group in
+                for database in rig.databases {
+                    for _ in 0..<4 {
+                        group.addTask {
+                            var mine: [Date] = []
+                            let end = ContinuousClock.now + .milliseconds(600)
+                            while ContinuousClock.now < end {
+                                if let start = try await Self.reserve(database, spacingUS: spacing, leadUS: lead) {
+                                    mine.append(start)
+                                }
+                            }
+                            return mine
+                        }
+                    }
+                }
+                return try await group.reduce(into: []) { $0 += $1 }.sorted()
+            }
+            #expect(starts.count >= 10, "\(starts.count) starts")
+            let gaps = zip(starts, starts.dropFirst()).map { $1.timeIntervalSince($0) }
+            let spacingSeconds = Double(spacing) / 1e6
+            // Timestamps are microseconds: a gap is the spacing or more, to the microsecond.
+            #expect(gaps.allSatisfy { $0 >= spacingSeconds - 1e-6 }, "smallest gap \(gaps.min() ?? 0) s")
+            // Reserved no more than the lead ahead: the span of starts is the time taken, plus a lead.
+            let span = (starts.last ?? Date()).timeIntervalSince(starts.first ?? Date())
+            #expect(span <= 0.6 + Double(lead) / 1e6 + 2 * spacingSeconds + 0.5, "span \(span) s")
+        }
+    }
+
+    /// What the coordinator answers: a start, then a wait while the next start is more than the
+    /// lead away; a cool-down, never shortened by a shorter one after it; a spent daily quota.
+    @Test func grantsCoolDownsAndSpentQuotas() async throws {
+        try await CoordinationRig.with(databases: 2) { rig in
+            let (first, second) = (rig.coordinators[0], rig.coordinators[1])
+            let spacing = Duration.seconds(10)
+            guard case .start(let after) = try await first.grant(Self.quota, spacing: spacing) else {
+                Issue.record("the first grant is not a start")
+                return
+            }
+            #expect(after == .zero)
+            // The second server: the next start is 10 s away, a lead of 1 s: ask again in about 9 s.
+            guard case .wait(let wait) = try await second.grant(Self.quota, spacing: spacing) else {
+                Issue.record("a second grant within the spacing is not a wait")
+                return
+            }
+            #expect(wait > .seconds(8) && wait <= .seconds(9), "\(wait)")
+
+            let other = QuotaID(project: "film-b", model: Self.quota.model)
+            try await first.cool(other, for: .seconds(60))
+            try await second.cool(other, for: .seconds(1))
+            guard case .cooling(let left) = try await second.grant(other, spacing: .milliseconds(10)) else {
+                Issue.record("a cooling quota granted a start")
+                return
+            }
+            #expect(left > .seconds(58), "the 60 s cool-down was shortened to \(left)")
+
+            let spentQuota = QuotaID(project: "film-c", model: Self.quota.model)
+            let midnight = Date().addingTimeInterval(3_600)
+            try await first.markDailyQuotaSpent(spentQuota, until: midnight, reason: "daily quota exhausted")
+            try await second.markDailyQuotaSpent(spentQuota, until: Date().addingTimeInterval(60), reason: "earlier")
+            let spent = try await second.grant(spentQuota, spacing: .milliseconds(10))
+            guard case .dailyQuotaSpent(let until, let reason) = spent else {
+                Issue.record("a spent quota answered \(spent)")
+                return
+            }
+            #expect(abs(until.timeIntervalSince(midnight)) < 0.01 && reason == "daily quota exhausted")
+            // Another model of the same project is its own quota.
+            let otherModel = QuotaID(project: "film-c", model: "gemini-3-pro-image")
+            #expect(try await second.grant(otherModel, spacing: .milliseconds(10)) == .start(after: .zero))
+        }
+    }
+
+    /// Servers that start at once on a new database apply each migration once; a database whose
+    /// schema is newer than the server's is refused with a message that says so.
+    @Test func migrationsRunOnceAndANewerSchemaIsRefused() async throws {
+        try await PostgresCluster.with { cluster in
+            let settings = try CoordinationRig.settings(cluster)
+            let databases = (0..<4).map { _ in CoordinationDatabase(settings: settings, logger: CoordinationRig.logger) }
+            try await CoordinationRig.running(databases) {
+                for database in databases { try await CoordinationRig.waitUntilAvailable(database) }
+                let versions = try await databases[0].withConnection { connection in
+                    try await connection.query("SELECT version FROM imagegen_schema ORDER BY version").map { try $0.decode(Int.self) }
+                }
+                #expect(versions == [1])
+                try await databases[0].withConnection { connection in
+                    try await connection.query("INSERT INTO imagegen_schema (version) VALUES (99)")
+                }
+            }
+            let newer = CoordinationDatabase(settings: settings, logger: CoordinationRig.logger)
+            try await CoordinationRig.running([newer]) {
+                let deadline = ContinuousClock.now + .seconds(20)
+                while true {
+                    do throws(CoordinationUnavailable) {
+                        try await newer.withConnection { _ in }
+                        Issue.record("a server used a database with a newer schema")
+                        return
+                    } catch {
+                        if error.reason.contains("schema version 99, newer than this server's 1") { return }
+                        #expect(ContinuousClock.now < deadline, "last: \(error.reason)")
+                        if ContinuousClock.now >= deadline { return }
+                    }
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+            }
+        }
+    }
+
+    /// Statements sent while the server ends the connection under them all end (failed, or
+    /// answered before it closed): none waits forever on the closed connection, and the server
+    /// connects again. Twenty rounds of eight askers each, the connection killed mid-round by
+    /// another session's `pg_terminate_backend`.
+    @Test func statementsSentAsTheConnectionIsKilledAllEnd() async throws {
+        try await CoordinationRig.with(databases: 2) { rig in
+            let (victim, killer) = (rig.databases[0], rig.databases[1])
+            for _ in 0..<20 {
+                let pid = try await Self.backendPID(of: victim)
+                let ended = try await withThrowingTaskGroup(of: Int.self) { group in
+                    for _ in 0..<8 {
+                        group.addTask {
+                            // Until the connection is gone (bounded: the kill comes within ms).
+                            let end = ContinuousClock.now + .seconds(5)
+                            var calls = 0
+                            while ContinuousClock.now < end {
+                                calls += 1
+                                do throws(CoordinationUnavailable) {
+                                    try await victim.withConnection { try await $0.query("SELECT 1") }
+                                } catch {
+                                    break
+                                }
+                            }
+                            return calls
+                        }
+                    }
+                    group.addTask {
+                        try await Task.sleep(for: .milliseconds(Int.random(in: 1...20)))
+                        try await killer.withConnection { try await $0.query("SELECT pg_terminate_backend(\(pid ?? 0))") }
+                        return 0
+                    }
+                    return try await group.reduce(0, +)
+                }
+                #expect(ended > 8)
+            }
+        }
+    }
+
+    /// The server process of `database`'s connection, once it is connected (again).
+    static func backendPID(of database: CoordinationDatabase) async throws -> Int32? {
+        let deadline = ContinuousClock.now + .seconds(20)
+        while true {
+            try await CoordinationRig.waitUntilAvailable(database)
+            do throws(CoordinationUnavailable) {
+                return try await database.withConnection { try await $0.query("SELECT pg_backend_pid()").first?.decode(Int32.self) }
+            } catch {
+                // The connection of the round before closed under it; the next one is coming.
+                guard ContinuousClock.now < deadline else { throw error }
+            }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
+    /// With the database stopped, a grant fails at once with a reason that names the database
+    /// (never a start); once it is back, grants are answered again through a new connection.
+    @Test func anUnreachableDatabaseGrantsNothingUntilItIsBack() async throws {
+        try await CoordinationRig.with(databases: 1) { rig in
+            let coordinator = rig.coordinators[0]
+            #expect(try await coordinator.grant(Self.quota, spacing: .milliseconds(1)) == .start(after: .zero))
+            try await rig.cluster.stop()
+            let failed = ContinuousClock.now
+            while true {
+                do throws(CoordinationUnavailable) {
+                    let grant = try await coordinator.grant(Self.quota, spacing: .milliseconds(1))
+                    // Only before the server noticed the closed connection could it answer, and then not at all.
+                    Issue.record("a stopped database granted \(grant)")
+                    return
+                } catch {
+                    #expect(error.reason.contains("127.0.0.1:\(rig.cluster.port)"), "\(error.reason)")
+                    if !rig.databases[0].isAvailable { break }
+                }
+                #expect(ContinuousClock.now - failed < .seconds(10))
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            try await rig.cluster.resume()
+            try await CoordinationRig.waitUntilAvailable(rig.databases[0])
+            let grant = try await coordinator.grant(Self.quota, spacing: .milliseconds(1))
+            guard case .start = grant else {
+                Issue.record("after the database came back: \(grant)")
+                return
+            }
+        }
+    }
+}

@@ -1,0 +1,202 @@
+import FakeGemini
+import Foundation
+import ImageGenCoordination
+import ImageGenEngine
+import ImageGenGemini
+import ImageGenTestSupport
+import Logging
+import Testing
+
+/// Three engines, as three servers would run them (each its own provider, coordination
+/// connection and project directory), on the same keys and projects, against one fake Gemini that
+/// enforces each project's quota: together they keep to the quota as one engine alone would, and
+/// reach it; with the database stopped mid-run, none starts a request until it is back.
+@Suite(.serialized, .timeLimit(.minutes(2)), .hangWatchdog)
+struct SharedQuotaOverFakeGeminiTests {
+    static let projects = ["shared-a", "shared-b"]
+    static let model = "gemini-3.1-flash-image"
+
+    static func secret(_ project: Int) -> String { "AIzaSySHARED-p\(project)-zzSQ0\(project)" }
+
+    static var keys: [String: String] {
+        Dictionary(uniqueKeysWithValues: projects.enumerated().map { (secret($0.offset), $0.element) })
+    }
+
+    static func board(_ count: Int, tag: String) throws -> ValidatedStoryboard {
+        try ValidatedStoryboard(shots: [
+            ValidatedStoryboard.Shot(
+                id: "1",
+                beats: (1...count).map { ValidatedStoryboard.Beat(id: "1.\($0)", prompt: "\(tag) pier \($0)", transition: .cut) })
+        ])
+    }
+
+    static let fastRetry = RetryPolicy(
+        maxAttempts: 5, maxUnknownOutcomeAttempts: 3, maxRateLimitedAttempts: 50, baseDelay: .milliseconds(5),
+        maxDelay: .milliseconds(40))
+
+    /// One style over every project's key, paced at `rpm` per project.
+    static func style(_ name: String, baseURL: String, rpm: Double) -> StyleConfiguration {
+        var style = StyleConfiguration(
+            name: name, promptTemplate: "\(name): {prompt}", continuity: false, attachStyleReference: true,
+            keys: projects.enumerated().map { offset, project in
+                APIKey(secret: secret(offset), project: project, style: name, index: offset + 1)
+            },
+            requestsPerMinute: rpm, maxInFlightPerProject: 4, baseURL: baseURL, requestTimeout: .seconds(10),
+            retry: fastRetry)
+        style.model = model
+        return style
+    }
+
+    /// What one "server" is made of here: its engine, its provider and its coordination database.
+    struct Server: Sendable {
+        let engine: ImageEngine
+        let provider: GeminiProvider
+        let database: CoordinationDatabase
+        let project: URL
+    }
+
+    static func servers(
+        _ count: Int, cluster: PostgresCluster, baseURL: String, rpm: Double, logger: Logger
+    ) throws -> [Server] {
+        let settings = try CoordinationSettings(url: cluster.url)
+        return try (0..<count).map { index in
+            let provider = try GeminiProvider(
+                configuration: GeminiConfiguration(baseURL: baseURL, connectTimeout: .seconds(2)), logger: logger)
+            let database = CoordinationDatabase(settings: settings, logger: logger)
+            let project = FileManager.default.temporaryDirectory
+                .appendingPathComponent("imagegen-shared-quota-\(UUID().uuidString)", isDirectory: true)
+            try FileManager.default.createDirectory(at: project, withIntermediateDirectories: true)
+            let engine = ImageEngine(
+                configuration: EngineConfiguration(styles: [style("s\(index)", baseURL: baseURL, rpm: rpm)], durability: .none),
+                logger: logger, providerFactory: { _ in provider },
+                coordinator: PostgresQuotaCoordinator(database: database))
+            return Server(engine: engine, provider: provider, database: database, project: project)
+        }
+    }
+
+    /// Runs `body` with a fake Gemini, a PostgreSQL cluster and `count` connected servers; shuts
+    /// them all down and removes their directories after.
+    static func with<T: Sendable>(
+        servers count: Int, fake: FakeGeminiConfiguration, rpm: Double,
+        _ body: @escaping @Sendable (FakeGeminiServer, PostgresCluster, [Server]) async throws -> T
+    ) async throws -> T {
+        let logger = CoordinationRig.logger
+        let fake = FakeGeminiServer(configuration: fake, logger: logger)
+        let port = try await fake.start()
+        do {
+            let result = try await PostgresCluster.with { cluster in
+                let servers = try Self.servers(count, cluster: cluster, baseURL: "http://127.0.0.1:\(port)", rpm: rpm, logger: logger)
+                defer { for server in servers { try? FileManager.default.removeItem(at: server.project) } }
+                do {
+                    let result = try await CoordinationRig.running(servers.map(\.database)) {
+                        for server in servers { try await CoordinationRig.waitUntilAvailable(server.database) }
+                        return try await body(fake, cluster, servers)
+                    }
+                    for server in servers { await server.provider.shutdown() }
+                    return result
+                } catch {
+                    for server in servers { await server.provider.shutdown() }
+                    throw error
+                }
+            }
+            try await fake.shutdown()
+            return result
+        } catch {
+            try? await fake.shutdown()
+            throw error
+        }
+    }
+
+    /// Admitted requests per second of one quota, from its second admitted arrival to its last.
+    static func rate(_ log: [FakeGeminiRequestLogEntry]) -> Double {
+        let admitted = log.filter { $0.status == 200 }.dropFirst()
+        guard let first = admitted.first?.time, let last = admitted.last?.time, admitted.count > 1 else { return 0 }
+        return Double(admitted.count - 1) / last.timeIntervalSince(first)
+    }
+
+    /// 200 requests per 10 s sliding window per project (20 per second); each server paced at
+    /// 98 % of it on its own, so that alone each would fill the quota. Together the three keep to
+    /// it (at most 0.5 % of requests refused) and reach at least 95 % of it. The window is 10 s,
+    /// not Gemini's minute, to keep the test short, and not shorter: the 2 % margin of the pace is
+    /// then 4 requests, 200 ms of a request arriving late (a loaded test machine delays a start by
+    /// more than a 4 s window's 80 ms), while three servers sending each at its own pace (59/s)
+    /// would fill the window in 3.4 s and be refused.
+    @Test func threeServersKeepToOneQuotaAndReachIt() async throws {
+        let bound = 20.0
+        let fake = FakeGeminiConfiguration(
+            keys: Self.keys, limiter: .slidingWindow(requests: 200, window: .seconds(10)), latency: .milliseconds(100))
+        let beatsPerServer = 160
+        try await Self.with(servers: 3, fake: fake, rpm: bound * 60 * 0.98) { fake, _, servers in
+            let summaries = try await withThrowingTaskGroup(of: JobSummary.self) { group in
+                for (index, server) in servers.enumerated() {
+                    group.addTask {
+                        let job = try server.engine.makeJob(
+                            storyboard: try Self.board(beatsPerServer, tag: "server \(index)"), project: server.project)
+                        return await runJob(job).0
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(summaries.allSatisfy { $0.styles.first?.done == beatsPerServer }, "\(summaries)")
+            let log = fake.requestLog()
+            let refused = log.filter { $0.status == 429 }.count
+            #expect(Double(refused) <= 0.005 * Double(log.count), "\(refused) of \(log.count) refused")
+            for project in Self.projects {
+                let mine = log.filter { $0.project == project }
+                let rate = Self.rate(mine)
+                #expect(rate >= 0.95 * bound && rate <= 1.0 * bound, "\(project): \(rate)/s over \(mine.count) requests")
+                // Every server got a share: the quota is one, not the first comer's.
+                for index in servers.indices {
+                    #expect(mine.contains { $0.prompt.hasPrefix("s\(index): ") }, "server \(index) sent nothing on \(project)")
+                }
+            }
+        }
+    }
+
+    /// The database stops while two servers run: once the requests granted before it stopped
+    /// have gone, none starts until it is back; both are told, and their jobs then complete.
+    @Test func noRequestStartsWhileTheDatabaseIsDown() async throws {
+        let fake = FakeGeminiConfiguration(keys: Self.keys, latency: .milliseconds(50))
+        let beatsPerServer = 30
+        try await Self.with(servers: 2, fake: fake, rpm: 600) { fake, cluster, servers in
+            try await withThrowingTaskGroup(of: (JobSummary, [EngineEvent]).self) { group in
+                for (index, server) in servers.enumerated() {
+                    group.addTask {
+                        let job = try server.engine.makeJob(
+                            storyboard: try Self.board(beatsPerServer, tag: "server \(index)"), project: server.project)
+                        return await runJob(job)
+                    }
+                }
+                try await Self.waitFor(fake, requests: 12)
+                try await cluster.stop()
+                let stopped = Date()
+                let countAtStop = fake.requestLog().count
+                try await Task.sleep(for: .seconds(2))
+                let late = fake.requestLog().filter { $0.time > stopped.addingTimeInterval(0.4) }
+                #expect(late.isEmpty, "\(late.count) requests started with the database down: \(late.map(\.prompt))")
+                try await cluster.resume()
+                let results = try await group.reduce(into: []) { $0.append($1) }
+                #expect(countAtStop < 2 * beatsPerServer, "the jobs were over before the database stopped")
+                for (summary, events) in results {
+                    #expect(summary.styles.first?.done == beatsPerServer, "\(summary)")
+                    let messages = events.compactMap { event -> String? in
+                        if case .message(nil, let text) = event { return text } else { return nil }
+                    }
+                    #expect(messages.contains { $0.contains("no request starts until it answers again") }, "\(messages)")
+                    #expect(messages.contains { $0.hasPrefix("coordination is back after") }, "\(messages)")
+                }
+            }
+            #expect(fake.requestLog().filter { $0.status == 200 }.count == 2 * beatsPerServer)
+        }
+    }
+
+    static func waitFor(_ fake: FakeGeminiServer, requests: Int, timeout: Duration = .seconds(30)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while fake.requestLog().count < requests {
+            guard ContinuousClock.now < deadline else {
+                throw ChildProcess.ProcessFailure(message: "the fake saw \(fake.requestLog().count) requests, not \(requests)")
+            }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+}
