@@ -46,6 +46,21 @@ public final class CoordinationDatabase: Service, Sendable {
         return true
     }
 
+    /// Runs `body` while each of `databases` keeps its connection (its ``run()`` in a child task,
+    /// for a tool or a test that has no service group); cancels them, and waits for them, after.
+    public static func whileRunning<T: Sendable>(
+        _ databases: [CoordinationDatabase], _ body: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            for database in databases { group.addTask { try await database.run(); return nil } }
+            defer { group.cancelAll() }
+            let result = try await body()
+            group.cancelAll()
+            while try await group.next() != nil {}
+            return result
+        }
+    }
+
     /// Keeps the connection until the service group shuts down.
     public func run() async throws {
         await cancelWhenGracefulShutdown {

@@ -47,7 +47,7 @@ public struct CoordinationSettings: Sendable, Equatable {
             throw CoordinationSettingsError("takes no query parameters (TLS and options are not supported yet)")
         }
         self.init(
-            host: host, port: port, username: components.user?.removingPercentEncoding ?? user,
+            host: host, port: port, username: user.removingPercentEncoding ?? user,
             password: components.password?.removingPercentEncoding, database: database)
     }
 

@@ -49,7 +49,7 @@ public struct GenerationServerOptions: ParsableArguments {
                 throw ValidationError("--coordination: \(error.message)")
             }
         }
-        if let serverID, serverID.isEmpty || serverID.utf8.count > 48 || serverID.contains(where: { $0.isNewline || !$0.isASCII }) {
+        if let serverID, serverID.isEmpty || serverID.utf8.count > 48 || !serverID.allSatisfy(Self.isServerIDCharacter) {
             throw ValidationError("--server-id must be 1 to 48 printable ASCII characters, got \"\(serverID.prefix(60))\"")
         }
         if let metricsListen {
@@ -179,9 +179,14 @@ public struct GenerationServerOptions: ParsableArguments {
         return CoordinationDatabase(settings: settings, logger: logger)
     }
 
+    /// What a `--server-id` is made of: printable ASCII (space to tilde).
+    static func isServerIDCharacter(_ character: Character) -> Bool {
+        character.asciiValue.map { (0x20...0x7E).contains($0) } ?? false
+    }
+
     /// The host name, cut to what `--server-id` allows.
     static func hostName() -> String {
-        let name = ProcessInfo.processInfo.hostName.filter { $0.isASCII && !$0.isNewline }
+        let name = ProcessInfo.processInfo.hostName.filter(Self.isServerIDCharacter)
         return name.isEmpty ? "imagegen" : String(name.prefix(48))
     }
 

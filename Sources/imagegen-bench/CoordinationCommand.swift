@@ -50,13 +50,8 @@ struct CoordinationCommand: AsyncParsableCommand {
         let settings = try CoordinationSettings(url: database)
         let databases = (0..<servers).map { _ in CoordinationDatabase(settings: settings, logger: logger) }
         let command = self
-        let report = try await withThrowingTaskGroup(of: BenchReport?.self) { group in
-            for database in databases { group.addTask { try await database.run(); return nil } }
-            defer { group.cancelAll() }
-            let report = try await command.measure(databases, logger: logger)
-            group.cancelAll()
-            while try await group.next() != nil {}
-            return report
+        let report = try await CoordinationDatabase.whileRunning(databases) { [logger] in
+            try await command.measure(databases, logger: logger)
         }
         report.print(json: json)
     }

@@ -31,24 +31,10 @@ struct CoordinationRig: Sendable {
         try await PostgresCluster.with { cluster in
             let settings = try Self.settings(cluster)
             let databases = (0..<count).map { _ in CoordinationDatabase(settings: settings, logger: logger) }
-            return try await running(databases) {
+            return try await CoordinationDatabase.whileRunning(databases) {
                 for database in databases { try await waitUntilAvailable(database) }
                 return try await body(CoordinationRig(cluster: cluster, databases: databases))
             }
-        }
-    }
-
-    /// Runs each database's service in a child task while `body` runs; cancels them after.
-    static func running<T: Sendable>(
-        _ databases: [CoordinationDatabase], _ body: @escaping @Sendable () async throws -> T
-    ) async throws -> T {
-        try await withThrowingTaskGroup(of: T?.self) { group in
-            for database in databases { group.addTask { try await database.run(); return nil } }
-            defer { group.cancelAll() }
-            let result = try await body()
-            group.cancelAll()
-            while try await group.next() != nil {}
-            return result
         }
     }
 

@@ -105,7 +105,7 @@ struct QuotaCoordinatorTests {
         try await PostgresCluster.with { cluster in
             let settings = try CoordinationRig.settings(cluster)
             let databases = (0..<4).map { _ in CoordinationDatabase(settings: settings, logger: CoordinationRig.logger) }
-            try await CoordinationRig.running(databases) {
+            try await CoordinationDatabase.whileRunning(databases) {
                 for database in databases { try await CoordinationRig.waitUntilAvailable(database) }
                 let versions = try await databases[0].withConnection { connection in
                     try await connection.query("SELECT version FROM imagegen_schema ORDER BY version").map { try $0.decode(Int.self) }
@@ -116,7 +116,7 @@ struct QuotaCoordinatorTests {
                 }
             }
             let newer = CoordinationDatabase(settings: settings, logger: CoordinationRig.logger)
-            try await CoordinationRig.running([newer]) {
+            try await CoordinationDatabase.whileRunning([newer]) {
                 let deadline = ContinuousClock.now + .seconds(20)
                 while true {
                     do throws(CoordinationUnavailable) {

@@ -88,7 +88,7 @@ struct SharedQuotaOverFakeGeminiTests {
                 let servers = try Self.servers(count, cluster: cluster, baseURL: "http://127.0.0.1:\(port)", rpm: rpm, logger: logger)
                 defer { for server in servers { try? FileManager.default.removeItem(at: server.project) } }
                 do {
-                    let result = try await CoordinationRig.running(servers.map(\.database)) {
+                    let result = try await CoordinationDatabase.whileRunning(servers.map(\.database)) {
                         for server in servers { try await CoordinationRig.waitUntilAvailable(server.database) }
                         return try await body(fake, cluster, servers)
                     }
