@@ -3,6 +3,7 @@ import ImageGenCoordination
 import ImageGenEngine
 import ImageGenTestSupport
 import PostgresNIO
+import Synchronization
 import Testing
 
 /// The coordination path alone, on a real PostgreSQL cluster: the grant's pace across several
@@ -136,38 +137,61 @@ struct QuotaCoordinatorTests {
 
     /// Statements sent while the server ends the connection under them all end (failed, or
     /// answered before it closed): none waits forever on the closed connection, and the server
-    /// connects again. Twenty rounds of eight askers each, the connection killed mid-round by
-    /// another session's `pg_terminate_backend`.
+    /// connects again. Twenty rounds of eight askers each; in each, once the askers have had
+    /// eight answers (so statements are flowing), another session's `pg_terminate_backend`
+    /// kills the connection under them.
     @Test func statementsSentAsTheConnectionIsKilledAllEnd() async throws {
         try await CoordinationRig.with(databases: 2) { rig in
             let (victim, killer) = (rig.databases[0], rig.databases[1])
-            for _ in 0..<20 {
-                let pid = try await Self.backendPID(of: victim)
-                let ended = try await withThrowingTaskGroup(of: Int.self) { group in
+            for round in 1...20 {
+                let pid = try #require(try await Self.backendPID(of: victim))
+                let answers = AnswerCount()
+                let failed = try await withThrowingTaskGroup(of: Bool.self) { group in
                     for _ in 0..<8 {
                         group.addTask {
                             // Until the connection is gone (bounded: the kill comes within ms).
-                            let end = ContinuousClock.now + .seconds(5)
-                            var calls = 0
+                            let end = ContinuousClock.now + .seconds(10)
                             while ContinuousClock.now < end {
-                                calls += 1
                                 do throws(CoordinationUnavailable) {
                                     try await victim.withConnection { try await $0.query("SELECT 1") }
+                                    answers.add()
                                 } catch {
-                                    break
+                                    return true
                                 }
                             }
-                            return calls
+                            return false
                         }
                     }
                     group.addTask {
-                        try await Task.sleep(for: .milliseconds(Int.random(in: 1...20)))
-                        try await killer.withConnection { try await $0.query("SELECT pg_terminate_backend(\(pid ?? 0))") }
-                        return 0
+                        try await answers.wait(atLeast: 8)
+                        try await Task.sleep(for: .microseconds(Int.random(in: 0...2_000)))
+                        try await killer.withConnection { try await $0.query("SELECT pg_terminate_backend(\(pid))") }
+                        return false
                     }
-                    return try await group.reduce(0, +)
+                    return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
                 }
-                #expect(ended > 8)
+                // The kill came while statements were flowing, so some asker saw it fail (the
+                // others may have been between statements and found the new connection).
+                #expect(failed >= 1, "round \(round): no asker saw the killed connection fail")
+            }
+        }
+    }
+
+    /// How many statements the askers of a round had answered.
+    final class AnswerCount: Sendable {
+        private let count = Mutex(0)
+
+        func add() { count.withLock { $0 += 1 } }
+
+        /// Returns once `atLeast` answers came (within 10 s: the askers answer in milliseconds).
+        func wait(atLeast: Int) async throws {
+            let deadline = ContinuousClock.now + .seconds(10)
+            while count.withLock({ $0 }) < atLeast {
+                guard ContinuousClock.now < deadline else {
+                    Issue.record("only \(count.withLock { $0 }) answers within 10 s")
+                    return
+                }
+                try await Task.sleep(for: .milliseconds(1))
             }
         }
     }
