@@ -34,6 +34,24 @@ enum CoordinationSchema {
             """,
             grantFunction,
         ]),
+        Migration(version: 2, statements: [
+            // One row per project a job was started on (the project folder relative to the shared
+            // projects root): the job that owns it, the server that runs that job, until when
+            // (renewed by the server's heartbeat), and enough to resume the job elsewhere.
+            """
+            CREATE TABLE imagegen_job_lease (
+                project text PRIMARY KEY,
+                job_id text NOT NULL,
+                owner text NOT NULL,
+                request bytea NOT NULL,
+                seq_reserved_through bigint NOT NULL,
+                expires_at timestamptz NOT NULL,
+                finished boolean NOT NULL DEFAULT false
+            )
+            """,
+            "CREATE INDEX imagegen_job_lease_job ON imagegen_job_lease (job_id)",
+            "CREATE INDEX imagegen_job_lease_expiry ON imagegen_job_lease (expires_at) WHERE NOT finished",
+        ]),
     ]
 
     /// Grants a start of a quota or says how long to wait, in one statement: the row is locked,

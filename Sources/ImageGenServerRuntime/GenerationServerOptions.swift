@@ -38,8 +38,11 @@ public struct GenerationServerOptions: ParsableArguments {
     @Option(name: .long, help: "Share every quota (its pace, 429 cool-downs, spent daily quotas) with the other servers on this PostgreSQL database: postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE. Default: IMAGEGEN_DATABASE_URL (which keeps a password out of the process list), else none: the server paces its quotas alone.")
     public var coordination: String?
 
-    @Option(name: .long, help: "This server's name among those on the coordination database (its sessions' application_name); default: the host name.")
+    @Option(name: .long, help: "This server's name among those on the coordination database: the owner of its job leases, and its sessions' application_name. Give each server its own; default: the host name.")
     public var serverID: String?
+
+    @Option(name: .long, help: "With --coordination: seconds a job's lease lasts unless its server renews it (every third of it). When a server dies, another takes its jobs over at most this long after its last renewal.")
+    public var leaseSeconds: Double = 15
 
     public func validate() throws {
         if let coordination {
@@ -58,6 +61,9 @@ public struct GenerationServerOptions: ParsableArguments {
             } catch {
                 throw ValidationError("--metrics-listen must be HOST:PORT with a port from 0 to 65535, got \"\(metricsListen)\"")
             }
+        }
+        guard leaseSeconds.isFinite, (1...3_600).contains(leaseSeconds) else {
+            throw ValidationError("--lease-seconds must be between 1 and 3600, got \(leaseSeconds)")
         }
         guard maxBeats >= 1 else { throw ValidationError("--max-beats must be at least 1, got \(maxBeats)") }
         guard maxPromptBytes >= 1 else { throw ValidationError("--max-prompt-bytes must be at least 1, got \(maxPromptBytes)") }
@@ -146,6 +152,11 @@ public struct GenerationServerOptions: ParsableArguments {
             projectsRoot: root, stateDirectory: stateDirectory, resumeJobsOnStart: !noResume,
             eventFlushInterval: .milliseconds(eventFlushMs),
             storyboardLimits: StoryboardLimits(maxBeats: maxBeats, maxPromptBytes: maxPromptBytes))
+        if let database {
+            service.leases = PostgresJobLeases(database: database)
+            service.serverID = database.settings.applicationName
+            service.leaseDuration = .milliseconds(Int64(leaseSeconds * 1_000))
+        }
         if let metrics {
             service.engineEventObserver = { @Sendable jobID, event in metrics.record(jobID: jobID, event) }
         }
@@ -158,7 +169,7 @@ public struct GenerationServerOptions: ParsableArguments {
             return "style \(style.name): provider \(provider) (\(keys), model \(style.model))"
         } + ["projects root \(root.url.path)", "state directory \(stateDirectory.path)"]
             + [learnedNote ?? Self.describe(learned)]
-            + [database.map { "coordination \($0.settings.endpoint) (server \($0.settings.applicationName)): quotas shared" } ?? "coordination: none (quotas paced by this server alone)"]
+            + [database.map { "coordination \($0.settings.endpoint) (server \($0.settings.applicationName)): quotas and job leases shared" } ?? "coordination: none (quotas paced by this server alone)"]
         // The database first: the service group shuts services down in reverse order, the jobs before it.
         let services: [any Service] = (database.map { [$0] } ?? []) + [jobs]
         return Assembly(router: router, services: services, announcements: announcements, jobs: jobs, metrics: metrics)

@@ -8,7 +8,11 @@ import Synchronization
 /// The job belongs to the server, not to any call: calls only watch it.
 final class GenerationJob: Sendable {
     /// Why a job's run should stop early.
-    enum StopReason: Sendable { case cancelledByClient }
+    enum StopReason: Sendable {
+        case cancelledByClient
+        /// Another server holds the job's lease now (it took the job over): this run stops.
+        case leaseLost
+    }
 
     /// What became of an event handed to ``publish(_:)``.
     enum Publication: Sendable, Equatable {
@@ -214,6 +218,9 @@ final class GenerationJob: Sendable {
         let lastSeq = events.lastSeq
         return state.withLock { max($0.seqGrantedThrough, lastSeq + seqReservation) }
     }
+
+    /// The highest seq the run may issue now.
+    var seqGrantedThrough: UInt64 { state.withLock { $0.seqGrantedThrough } }
 
     /// Lets the run issue seqs through `bound`, once the state file holds it (never lowers it).
     func grantSeqs(through bound: UInt64) {

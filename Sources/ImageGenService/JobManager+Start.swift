@@ -10,7 +10,7 @@ extension JobManager {
     /// Starts a job (`id` and `firstSeq` given when resuming one after a restart), or finds the
     /// job it should attach to: validates the request, admits the job, announces it.
     func startJob(
-        _ request: StartGenerationRequest, id: String?, firstSeq: UInt64 = 1
+        _ request: StartGenerationRequest, id: String?, firstSeq: UInt64 = 1, leased: Bool = false
     ) async throws(RPCError) -> (GenerationJob, attached: Bool) {
         if !request.requestID.isEmpty, let existing = state.withLock({ state in state.byRequestID[request.requestID].flatMap { state.jobs[$0] } }) {
             return (existing, true)
@@ -22,7 +22,7 @@ extension JobManager {
             fingerprint: Self.fingerprint(start.request), firstSeq: firstSeq,
             seqReservation: configuration.seqReservation, retention: configuration.eventRetention,
             watcherBuffer: configuration.watcherBuffer)
-        switch try await admit(job, start, requestID: request.requestID) {
+        switch try await admit(job, start, requestID: request.requestID, leased: leased) {
         case .attach(let running):
             return (running, true)
         case .admitted(let done):
@@ -88,10 +88,11 @@ extension JobManager {
     }
 
     /// Makes `job` its project's job, unless one runs there already (the same work: attach; other
-    /// work: FAILED_PRECONDITION); then takes the project's lock and reads what is done. Progress
+    /// work: FAILED_PRECONDITION); then takes the project's lock, claims its lease (unless
+    /// `leased`: a resumed or taken-over job claimed it first), and reads what is done. Progress
     /// that cannot be read refuses the job (DATA_LOSS) rather than counting as none.
     private func admit(
-        _ job: GenerationJob, _ start: ValidatedStart, requestID: String
+        _ job: GenerationJob, _ start: ValidatedStart, requestID: String, leased: Bool
     ) async throws(RPCError) -> Admission {
         enum Registration { case new, attach(GenerationJob), conflict(GenerationJob) }
         let directory = start.directory
@@ -118,6 +119,17 @@ extension JobManager {
         }
         do {
             try await lockProject(directory, for: job)
+        } catch {
+            withdraw(job, directory: directory, requestID: requestID)
+            throw RPCError(WireMapping.rpcError(error).code, "project \"\(job.projectDir)\": \(error.description)")
+        }
+        if !leased {
+            do { try await claimLease(for: job) } catch {
+                withdraw(job, directory: directory, requestID: requestID)
+                throw error
+            }
+        }
+        do {
             let engine = self.engine
             try await files.runResult { [styles = job.styles, storyboard = start.storyboard] () throws(EngineError) in
                 try engine.checkProject(directory, storyboard: storyboard, styles: styles)
@@ -127,6 +139,7 @@ extension JobManager {
             return .admitted(done: Dictionary(uniqueKeysWithValues: status.styles.map { ($0.name, $0.done) }))
         } catch {
             withdraw(job, directory: directory, requestID: requestID)
+            if !leased { await releaseLease(of: job, finished: true) }
             throw RPCError(WireMapping.rpcError(error).code, "project \"\(job.projectDir)\": \(error.description)")
         }
     }
@@ -159,9 +172,10 @@ extension JobManager {
     /// Takes the project's cross-process lock for `job`; held until the job finishes.
     private func lockProject(_ directory: ProjectDirectory, for job: GenerationJob) async throws(EngineError) {
         let id = job.id
+        let server = configuration.leases == nil ? "" : "server \(configuration.serverID), "
         let result = await files.runResult { () throws(EngineError) -> ProjectLock in
             // The host name may take a resolver call: off the cooperative pool, like the lock.
-            try ProjectLock.acquire(directory, holder: "pid \(getpid()) on host \(ProcessInfo.processInfo.hostName), job \(id)")
+            try ProjectLock.acquire(directory, holder: "\(server)pid \(getpid()) on host \(ProcessInfo.processInfo.hostName), job \(id)")
         }
         let lock = try result.get()
         state.withLock { state in state.holds[job.id]?.lock = lock }

@@ -27,6 +27,8 @@ public final class JobManager: Sendable {
         var readyWaiters = WaiterList()
         /// Jobs of the previous run not resumed yet: kept in the state file meanwhile.
         var pendingResume: [JobStateFile.Entry] = []
+        /// When the job leases were last renewed (see ``keepLeases(_:)``).
+        var leasesConfirmedAt: ContinuousClock.Instant?
     }
 
     /// A job's open project folder and the lock that makes it the project's only job.
@@ -66,9 +68,14 @@ public final class JobManager: Sendable {
             }
             self.becomeReady()
             await withDiscardingTaskGroup { group in
+                if let leases = self.configuration.leases {
+                    group.addTask { await self.keepLeases(leases) }
+                }
                 for await job in self.launches {
                     group.addTask { await self.execute(job) }
                 }
+                // The launches end only with the service: stop the heartbeat with them.
+                group.cancelAll()
             }
         }
     }
@@ -154,6 +161,7 @@ public final class JobManager: Sendable {
         }
         // A job stopped by a shutdown stays in the state file, to be resumed by the next server.
         if !shuttingDown { await persistRunningJobs() }
+        if job.stopReason != .leaseLost { await releaseLease(of: job, finished: !shuttingDown) }
         logger.info("job finished", metadata: ["job": "\(job.id)", "state": "\(job.status(includeBeats: false).state)"])
     }
 
@@ -163,6 +171,7 @@ public final class JobManager: Sendable {
         try await requireReady()
         guard !id.isEmpty else { throw RPCError(.invalidArgument, "job_id is empty") }
         guard let job = state.withLock({ $0.jobs[id] }) else {
+            if let elsewhere = await elsewhere(id) { throw elsewhere }
             throw RPCError(.notFound, "no job \"\(id)\" on this server (it may have finished long ago or never existed)")
         }
         return job
@@ -314,7 +323,11 @@ public final class JobManager: Sendable {
         let granted = state.withLock { state in
             entries.compactMap { entry in state.jobs[entry.id].map { ($0, entry.seqReservedThrough ?? 0) } }
         }
-        for (running, bound) in granted { running.grantSeqs(through: bound) }
+        // With leases, a run issues no seq its lease does not record (a server taking the job
+        // over starts after it), unless the database does not answer.
+        let leased = granted.filter { $0.0.isActive && $0.0.stopReason != .leaseLost }
+        let recorded = await recordSeqReservations(Dictionary(leased.map { ($0.0.id, $0.1) }, uniquingKeysWith: max))
+        for (running, bound) in granted { running.grantSeqs(through: recorded?[running.id].map { min($0, bound) } ?? bound) }
         if let job, !entries.contains(where: { $0.id == job.id }) { job.grantSeqs(through: .max) }
     }
 
@@ -350,16 +363,20 @@ public final class JobManager: Sendable {
                 logger.error("skipping an unreadable job entry", metadata: ["job": "\(entry.id)"])
                 continue
             }
+            // Beyond every seq the previous run could issue (servers that did not reserve seqs
+            // started at 1), and beyond what a server that took the job over recorded.
+            guard let firstSeq = await claimLeaseForResume(entry, request: bytes, firstSeq: (entry.seqReservedThrough ?? 0) + 1) else {
+                continue
+            }
             do {
-                // Beyond every seq the previous run could issue (servers that did not reserve seqs started at 1).
-                let firstSeq = (entry.seqReservedThrough ?? 0) + 1
-                let (job, _) = try await startJob(request, id: entry.id, firstSeq: firstSeq)
+                let (job, _) = try await startJob(request, id: entry.id, firstSeq: firstSeq, leased: configuration.leases != nil)
                 await publish(.message("resumed after a server restart; this run's events start at seq \(firstSeq)"), to: job)
                 logger.info(
                     "job resumed after restart",
                     metadata: ["job": "\(entry.id)", "project": "\(entry.projectDir)", "first_seq": "\(firstSeq)"])
             } catch {
                 logger.error("cannot resume job", metadata: ["job": "\(entry.id)", "error": "\(error)"])
+                await giveBackLease(jobID: entry.id, after: error)
             }
         }
     }

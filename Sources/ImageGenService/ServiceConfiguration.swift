@@ -27,6 +27,14 @@ public struct ServiceConfiguration: Sendable {
     public var storyboardLimits: StoryboardLimits
     /// Told of every engine event of every job as the service receives it (for metrics); nil tells no one.
     public var engineEventObserver: (@Sendable (_ jobID: String, _ event: EngineEvent) -> Void)?
+    /// The job leases shared with the other servers on the projects root (issue 13); nil: this
+    /// server's jobs are its own.
+    public var leases: (any JobLeases)?
+    /// This server's id among those sharing ``leases`` (unique among them).
+    public var serverID: String = "imagegen"
+    /// How long a job's lease lasts unless renewed: another server takes a job over at most this
+    /// long (and a heartbeat, a third of it) after its owner stopped renewing.
+    public var leaseDuration: Duration = .seconds(15)
 
     public init(
         projectsRoot: ProjectsRoot, stateDirectory: URL, resumeJobsOnStart: Bool = true, eventRetention: Int = 50_000,

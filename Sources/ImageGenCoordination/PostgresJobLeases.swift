@@ -1,0 +1,133 @@
+import Foundation
+public import ImageGenEngine
+import PostgresNIO
+
+/// Keeps job leases in the coordination database (``CoordinationSchema``, table
+/// `imagegen_job_lease`, one row per project): each claim, renewal and take-over is one
+/// statement, timed by the database's clock, so servers whose clocks differ agree on expiry.
+public struct PostgresJobLeases: JobLeases {
+    private let database: CoordinationDatabase
+
+    public init(database: CoordinationDatabase) {
+        self.database = database
+    }
+
+    public func claim(_ lease: JobLease, resuming: Bool, for duration: Duration) async throws(CoordinationUnavailable) -> JobLeaseClaim {
+        // A holder found by the second statement may have expired or finished in between: ask again.
+        for _ in 0..<3 {
+            if let seq = try await insertOrTake(lease, resuming: resuming, for: duration) { return .claimed(seqReservedThrough: seq) }
+            // Resuming, any row of the project refuses (another job, this job finished or taken
+            // over); starting, only a live lease does.
+            let live = resuming ? "" : " AND NOT finished AND expires_at > clock_timestamp()"
+            let holder = try await database.withConnection { connection in
+                try await connection.query(
+                    "SELECT \(unescaped: Self.columns) FROM imagegen_job_lease WHERE project = \(lease.project)\(unescaped: live)"
+                ).first.map(Self.lease)
+            }
+            if let holder { return .held(holder) }
+        }
+        throw CoordinationUnavailable(reason: "the lease of project \"\(lease.project.prefix(200))\" changed hands three times while it was claimed")
+    }
+
+    /// The claim's one statement: inserts the lease, or takes the project's row when it allows
+    /// (see ``JobLeases/claim(_:resuming:for:)``). Returns the highest seq recorded, nil when it
+    /// does not allow.
+    private func insertOrTake(_ lease: JobLease, resuming: Bool, for duration: Duration) async throws(CoordinationUnavailable) -> UInt64? {
+        let durationUS = max(duration, .zero).wholeMicroseconds
+        let seq = Int64(clamping: lease.seqReservedThrough)
+        return try await database.withConnection { connection in
+            try await connection.query(
+                """
+                INSERT INTO imagegen_job_lease AS l (project, job_id, owner, request, seq_reserved_through, expires_at)
+                VALUES (\(lease.project), \(lease.jobID), \(lease.owner), \(lease.request), \(seq),
+                    clock_timestamp() + \(durationUS) * interval '1 microsecond')
+                ON CONFLICT (project) DO UPDATE SET
+                    seq_reserved_through = CASE WHEN l.job_id = EXCLUDED.job_id
+                        THEN greatest(l.seq_reserved_through, EXCLUDED.seq_reserved_through)
+                        ELSE EXCLUDED.seq_reserved_through END,
+                    job_id = EXCLUDED.job_id, owner = EXCLUDED.owner, request = EXCLUDED.request,
+                    expires_at = EXCLUDED.expires_at, finished = false
+                WHERE CASE WHEN \(resuming)
+                    THEN l.job_id = EXCLUDED.job_id AND NOT l.finished
+                        AND (l.owner = EXCLUDED.owner OR l.expires_at <= clock_timestamp())
+                    ELSE l.finished OR l.expires_at <= clock_timestamp() OR l.owner = EXCLUDED.owner END
+                RETURNING seq_reserved_through
+                """
+            ).first.map { row in UInt64(clamping: try row.decode(Int64.self)) }
+        }
+    }
+
+    public func renew(owner: String, seqs: [String: UInt64], for duration: Duration) async throws(CoordinationUnavailable) -> [String: UInt64] {
+        guard !seqs.isEmpty else { return [:] }
+        let ids = Array(seqs.keys)
+        let bounds = ids.map { Int64(clamping: seqs[$0] ?? 0) }
+        let durationUS = max(duration, .zero).wholeMicroseconds
+        return try await database.withConnection { connection in
+            let rows = try await connection.query(
+                """
+                UPDATE imagegen_job_lease AS l SET
+                    expires_at = clock_timestamp() + \(durationUS) * interval '1 microsecond',
+                    seq_reserved_through = greatest(l.seq_reserved_through, s.seq)
+                FROM unnest(\(ids)::text[], \(bounds)::bigint[]) AS s(job_id, seq)
+                WHERE l.job_id = s.job_id AND l.owner = \(owner) AND NOT l.finished
+                RETURNING l.job_id, l.seq_reserved_through
+                """)
+            var held: [String: UInt64] = [:]
+            for row in rows {
+                let (id, seq) = try row.decode((String, Int64).self)
+                held[id] = UInt64(clamping: seq)
+            }
+            return held
+        }
+    }
+
+    public func release(jobID: String, owner: String, finished: Bool) async throws(CoordinationUnavailable) {
+        try await database.withConnection { connection in
+            try await connection.query(
+                """
+                UPDATE imagegen_job_lease SET finished = \(finished), expires_at = clock_timestamp()
+                WHERE job_id = \(jobID) AND owner = \(owner) AND NOT finished
+                """)
+        }
+    }
+
+    public func takeExpired(owner: String, for duration: Duration, limit: Int) async throws(CoordinationUnavailable) -> [JobLease] {
+        let durationUS = max(duration, .zero).wholeMicroseconds
+        let limit = max(0, limit)
+        return try await database.withConnection { connection in
+            try await connection.query(
+                """
+                UPDATE imagegen_job_lease AS l SET owner = \(owner),
+                    expires_at = clock_timestamp() + \(durationUS) * interval '1 microsecond'
+                WHERE l.project IN (
+                    SELECT project FROM imagegen_job_lease
+                    WHERE NOT finished AND expires_at <= clock_timestamp()
+                    ORDER BY expires_at LIMIT \(limit) FOR UPDATE SKIP LOCKED)
+                RETURNING \(unescaped: Self.columns(prefix: "l."))
+                """
+            ).map(Self.lease)
+        }
+    }
+
+    public func lease(ofJob jobID: String) async throws(CoordinationUnavailable) -> JobLease? {
+        try await database.withConnection { connection in
+            try await connection.query(
+                "SELECT \(unescaped: Self.columns) FROM imagegen_job_lease WHERE job_id = \(jobID) ORDER BY expires_at DESC LIMIT 1"
+            ).first.map(Self.lease)
+        }
+    }
+
+    static let columns = columns(prefix: "")
+
+    static func columns(prefix: String) -> String {
+        ["project", "job_id", "owner", "request", "seq_reserved_through", "expires_at", "finished"]
+            .map { prefix + $0 }.joined(separator: ", ")
+    }
+
+    static func lease(_ row: PostgresRow) throws -> JobLease {
+        let (project, jobID, owner, request, seq, expiresAt, finished) = try row.decode((String, String, String, Data, Int64, Date, Bool).self)
+        return JobLease(
+            project: project, jobID: jobID, owner: owner, request: request, seqReservedThrough: UInt64(clamping: seq),
+            expiresAt: expiresAt, finished: finished)
+    }
+}

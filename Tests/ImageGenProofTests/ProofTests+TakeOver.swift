@@ -1,0 +1,249 @@
+import FakeGemini
+import Foundation
+import ImageGenClient
+import ImageGenRPC
+import ImageGenTestSupport
+import ImageGenWire
+import Logging
+import Testing
+
+extension ProofTests {
+    static let leaseSeconds = 2.0
+
+    /// Two `imagegen-server` processes on one projects root (each its own state directory) and
+    /// one PostgreSQL cluster, with 2 s job leases. A job started on server a is its project's
+    /// only one (server b refuses to start it again, naming a; b tells a watcher of the job that
+    /// it runs on a). Then a is killed (SIGKILL) mid-job: b takes the job over within the lease
+    /// and two heartbeats, under the same id, its events numbered beyond every seq a showed, and
+    /// finishes it: every beat's image recorded once, and no prompt requested twice but those a
+    /// had in flight when it died.
+    @Test(.timeLimit(.minutes(2)))
+    func aKilledServersJobIsTakenOverByAnother() async throws {
+        let workspace = try ProofWorkspace("take-over")
+        defer { workspace.remove() }
+        let beats = 24
+        let storyboard = ProofStoryboard(shots: [(id: "1", beats: (1...beats).map { ("\($0)", "harbour crane \($0)", "cut") })])
+        let project = try workspace.makeProject("film", storyboard: storyboard)
+        let fake = Self.quietFake(latency: .milliseconds(150))
+        let fakePort = try await fake.start()
+        defer { Task { try? await fake.shutdown() } }
+        try await PostgresCluster.with { cluster in
+            let launchers = Self.leasedLaunchers(workspace, database: cluster.url, fakePort: fakePort, leaseSeconds: Self.leaseSeconds)
+            var servers: [ServerLauncher.Running] = []
+            do {
+                for launcher in launchers { servers.append(try await launcher.launch()) }
+                try await Self.takeOver(servers, project: project, beats: beats, fake: fake)
+            } catch {
+                Issue.record("take-over: \(error); stderr of b: \(servers.last?.process.stderr.suffix(2_000) ?? "")")
+            }
+            for server in servers { _ = try? await server.process.stop(signal: SIGKILL, timeout: .seconds(5)) }
+        }
+    }
+
+    private static func takeOver(_ servers: [ServerLauncher.Running], project: URL, beats: Int, fake: FakeGeminiServer) async throws {
+        let (a, b) = (servers[0], servers[1])
+        let onA = try await ServerLauncher.client(a)
+        defer { onA.close() }
+        let onB = try await ServerLauncher.client(b)
+        defer { onB.close() }
+        let request = StartGenerationRequest(projectDir: "film", styles: ["illustration"], detach: true)
+        let accepted = try await EventStreams.collect(try await onA.startGeneration(request))
+        let jobID = try #require(accepted.first?.jobID)
+        let watcherOnA = Self.watchSeqs(a, jobID: jobID)
+
+        // One job per project across servers; a server that does not run it says where it runs.
+        do {
+            _ = try await EventStreams.collect(try await onB.startGeneration(request))
+            Issue.record("server b started a second job on a's project")
+        } catch let error as RPCError {
+            #expect(error.code == .failedPrecondition && error.message.contains("render-a") && error.message.contains(jobID), "\(error)")
+        }
+        do {
+            _ = try await onB.getStatus(.jobID(jobID))
+            Issue.record("server b answered for a's job")
+        } catch let error as RPCError {
+            #expect(error.code == .failedPrecondition && error.message.contains("runs on server render-a"), "\(error)")
+        }
+
+        // Kill a once a quarter of the beats are done.
+        try await Self.waitUntilCompleted(beats / 4, of: jobID, on: onA)
+        _ = try await a.process.stop(signal: SIGKILL)
+        let killed = ContinuousClock.now
+        let seenOnA = await watcherOnA.value
+
+        // b takes the job over: same id, within the lease and two heartbeats (and a second of slack).
+        guard let tookOver = try await Self.timeUntilListed(jobID, on: onB, since: killed) else { return }
+        #expect(tookOver < .seconds(Self.leaseSeconds * 5 / 3 + 1), "b took the job over \(tookOver) after the kill")
+        var seenOnB: [UInt64] = []
+        var last: ProgressEvent?
+        for try await event in try await onB.watchJob(jobID, afterSeq: 0) {
+            seenOnB.append(event.seq)
+            last = event
+        }
+        guard case .finished(let finished)? = last?.kind else {
+            Issue.record("b's stream ended without a final event")
+            return
+        }
+        #expect(finished.state == .completed, "\(finished)")
+        let onDisk = try await onB.getStatus(.projectDir("film"))
+        let illustration = onDisk.styles.first { $0.style == "illustration" }
+        #expect(illustration?.completed == UInt32(beats) && illustration?.failed == 0, "\(onDisk)")
+        let highestOnA = try #require(seenOnA.max())
+        #expect(seenOnB.allSatisfy { $0 > highestOnA }, "b's seqs \(seenOnB.first ?? 0)… do not follow a's \(highestOnA)")
+        #expect(zip(seenOnB, seenOnB.dropFirst()).allSatisfy { $1 == $0 + 1 }, "b's seqs have a gap or repeat")
+
+        // Every beat recorded once; each prompt requested once, but those in flight at the kill.
+        let records = try ProgressFile.read(project: project, style: "illustration").beats
+            + (try ProgressFile.journal(project: project, style: "illustration"))
+        #expect(Set(records.map { "\($0.shot)/\($0.beat)" }).count == beats)
+        let perPrompt = Dictionary(grouping: fake.requestLog(), by: \.prompt).mapValues(\.count)
+        #expect(perPrompt.count == beats)
+        let repeated = perPrompt.values.reduce(0) { $0 + $1 - 1 }
+        // In flight at most: 4 per Google Cloud project, 2 projects.
+        #expect(perPrompt.values.allSatisfy { $0 <= 2 } && repeated <= 8, "\(repeated) repeated: \(perPrompt.filter { $0.value > 1 })")
+        print("proof take-over: b took the job over \(tookOver) after a was killed; \(repeated) prompts requested again; seqs a \(seenOnA.first ?? 0)…\(highestOnA), b \(seenOnB.first ?? 0)…\(seenOnB.last ?? 0)")
+    }
+}
+
+extension ProofTests {
+    /// A fake Gemini that takes any key and logs nothing.
+    static func quietFake(latency: Duration) -> FakeGeminiServer {
+        FakeGeminiServer(
+            configuration: FakeGeminiConfiguration(acceptAnyKey: true, latency: latency),
+            logger: Logger(label: "fake-gemini", factory: { _ in SwiftLogNoOpLogHandler() }))
+    }
+
+    /// Returns once job `jobID` on `client` has completed `count` beats of its first style.
+    static func waitUntilCompleted(_ count: Int, of jobID: String, on client: ImageGenerationClient) async throws {
+        while try await client.getStatus(.jobID(jobID)).styles.first.map({ $0.completed < UInt32(count) }) ?? true {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    /// How long after `start` the server of `client` lists job `jobID`; nil (an issue recorded)
+    /// when it does not within 20 s.
+    static func timeUntilListed(_ jobID: String, on client: ImageGenerationClient, since start: ContinuousClock.Instant) async throws -> Duration? {
+        while try await !client.listJobs().contains(where: { $0.jobID == jobID }) {
+            guard ContinuousClock.now - start < .seconds(20) else {
+                Issue.record("job \(jobID) was not taken over within 20 s")
+                return nil
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return ContinuousClock.now - start
+    }
+
+    /// Launchers of servers "render-a" and "render-b" on `workspace`'s projects root, each with
+    /// its own state directory, on one coordination database.
+    static func leasedLaunchers(_ workspace: ProofWorkspace, database: String, fakePort: Int, leaseSeconds: Double) -> [ServerLauncher] {
+        var environment = Self.crashKeys
+        environment["IMAGEGEN_GEMINI_BASE_URL"] = "http://127.0.0.1:\(fakePort)"
+        environment["IMAGEGEN_KEY_RPM"] = "120"
+        environment["IMAGEGEN_DATABASE_URL"] = database
+        return ["a", "b"].map { name in
+            let state = workspace.base.appendingPathComponent("state-\(name)")
+            let arguments = [
+                "--listen", "127.0.0.1:0", "--projects-root", workspace.projectsRoot.path, "--state-dir", state.path,
+                "--log-level", "warning", "--server-id", "render-\(name)", "--lease-seconds", "\(leaseSeconds)",
+            ]
+            return ServerLauncher(arguments: arguments, environment: environment)
+        }
+    }
+
+    /// A server stopped gracefully (SIGTERM, a deploy) mid-job gives its lease back: the other
+    /// server takes the job over at its next heartbeat (3 s of a 9 s lease), well before the
+    /// lease would have expired (at least 6 s after a's last renewal), and finishes it; a,
+    /// restarted over its state directory, does not resume the job b runs now.
+    @Test(.timeLimit(.minutes(2)))
+    func aStoppedServerHandsItsJobOverAtOnce() async throws {
+        let workspace = try ProofWorkspace("hand-over")
+        defer { workspace.remove() }
+        let beats = 24
+        try workspace.makeProject(
+            "film", storyboard: ProofStoryboard(shots: [(id: "1", beats: (1...beats).map { ("\($0)", "signal box \($0)", "cut") })]))
+        let fake = Self.quietFake(latency: .milliseconds(150))
+        let fakePort = try await fake.start()
+        defer { Task { try? await fake.shutdown() } }
+        try await PostgresCluster.with { cluster in
+            let launchers = Self.leasedLaunchers(workspace, database: cluster.url, fakePort: fakePort, leaseSeconds: 9)
+            var servers: [ServerLauncher.Running] = []
+            do {
+                for launcher in launchers { servers.append(try await launcher.launch()) }
+                let onA = try await ServerLauncher.client(servers[0])
+                let accepted = try await EventStreams.collect(
+                    try await onA.startGeneration(StartGenerationRequest(projectDir: "film", styles: ["illustration"], detach: true)))
+                let jobID = try #require(accepted.first?.jobID)
+                try await Self.waitUntilCompleted(4, of: jobID, on: onA)
+                onA.close()
+                #expect(await ServerLauncher.stop(servers[0].process) == 0)
+                let stopped = ContinuousClock.now
+                let onB = try await ServerLauncher.client(servers[1])
+                defer { onB.close() }
+                guard let handedOver = try await Self.timeUntilListed(jobID, on: onB, since: stopped) else { return }
+                #expect(handedOver < .seconds(5), "b took the job over \(handedOver) after a stopped")
+                servers[0] = try await launchers[0].launch()
+                let restarted = try await ServerLauncher.client(servers[0])
+                defer { restarted.close() }
+                #expect(try await restarted.listJobs().isEmpty, "the restarted a resumed the job b runs")
+                let final = try await EventStreams.waitForProject(onB, projectDir: "film", timeout: .seconds(60))
+                let illustration = final.styles.first { $0.style == "illustration" }
+                #expect(illustration?.completed == UInt32(beats), "\(final)")
+                print("proof hand-over: b took the job over \(handedOver) after a stopped gracefully")
+            } catch {
+                Issue.record("hand-over: \(error); stderr of b: \(servers.last?.process.stderr.suffix(2_000) ?? "")")
+            }
+            for server in servers { _ = try? await server.process.stop(signal: SIGKILL, timeout: .seconds(5)) }
+        }
+    }
+}
+
+extension ProofTests {
+    /// A job starts only with its project's lease: with PostgreSQL stopped, StartGeneration is
+    /// refused with UNAVAILABLE saying why, and nothing is started or written; once the database is
+    /// back (the server reconnects by itself), the same call starts the job and it completes.
+    @Test(.timeLimit(.minutes(2)))
+    func noJobStartsWithoutItsLease() async throws {
+        let workspace = try ProofWorkspace("no-lease")
+        defer { workspace.remove() }
+        let project = try workspace.makeProject(
+            "film", storyboard: ProofStoryboard(shots: [(id: "1", beats: (1...4).map { ("\($0)", "tide gauge \($0)", "cut") })]))
+        let fake = Self.quietFake(latency: .milliseconds(20))
+        let fakePort = try await fake.start()
+        defer { Task { try? await fake.shutdown() } }
+        try await PostgresCluster.with { cluster in
+            let launcher = Self.leasedLaunchers(workspace, database: cluster.url, fakePort: fakePort, leaseSeconds: 3)[0]
+            let server = try await launcher.launch()
+            do {
+                let client = try await ServerLauncher.client(server)
+                defer { client.close() }
+                let request = StartGenerationRequest(projectDir: "film", styles: ["illustration"], detach: true)
+                try await cluster.stop()
+                do {
+                    _ = try await EventStreams.collect(try await client.startGeneration(request))
+                    Issue.record("a job started without its lease")
+                } catch let error as RPCError {
+                    #expect(error.code == .unavailable && error.message.contains("its lease cannot be claimed"), "\(error)")
+                }
+                #expect(try await client.listJobs().isEmpty)
+                #expect(fake.requestLog().isEmpty)
+                #expect(!FileManager.default.fileExists(atPath: project.appendingPathComponent("generated_images").path))
+                try await cluster.resume()
+                let deadline = ContinuousClock.now + .seconds(20)
+                var jobID: String?
+                while jobID == nil && ContinuousClock.now < deadline {
+                    do {
+                        jobID = try await EventStreams.collect(try await client.startGeneration(request)).first?.jobID
+                    } catch let error as RPCError where error.code == .unavailable {
+                        try await Task.sleep(for: .milliseconds(100))
+                    }
+                }
+                #expect(jobID != nil, "no job started within 20 s of the database's return")
+                let final = try await EventStreams.waitForProject(client, projectDir: "film", timeout: .seconds(30))
+                #expect(final.styles.first { $0.style == "illustration" }?.completed == 4, "\(final)")
+            } catch {
+                Issue.record("no lease: \(error); stderr: \(server.process.stderr.suffix(2_000))")
+            }
+            _ = try? await server.process.stop(signal: SIGKILL, timeout: .seconds(5))
+        }
+    }
+}
