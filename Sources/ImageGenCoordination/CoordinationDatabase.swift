@@ -46,6 +46,16 @@ public final class CoordinationDatabase: Service, Sendable {
         return true
     }
 
+    /// Waits while the first connection attempt is under way (a statement asked as the server
+    /// starts waits for it, instead of failing for a connection that is being made); at most as
+    /// long as an attempt can take: the connect timeout and the migration's bound.
+    private func waitForFirstAttempt() async {
+        let deadline = ContinuousClock.now + settings.connectTimeout + settings.statementTimeout * 4
+        while state.withLock({ if case .connecting(nil) = $0 { true } else { false } }) {
+            guard ContinuousClock.now < deadline, (try? await Task.sleep(for: .milliseconds(5))) != nil else { return }
+        }
+    }
+
     /// Runs `body` while each of `databases` keeps its connection (its ``run()`` in a child task,
     /// for a tool or a test that has no service group); cancels them, and waits for them, after.
     public static func whileRunning<T: Sendable>(
@@ -136,6 +146,7 @@ public final class CoordinationDatabase: Service, Sendable {
     public func withConnection<T: Sendable>(
         _ body: @escaping @Sendable (CoordinationConnection) async throws -> T
     ) async throws(CoordinationUnavailable) -> T {
+        await waitForFirstAttempt()
         let current = state.withLock { state -> Result<CoordinationConnection, CoordinationUnavailable> in
             switch state {
             case .available(let connection): .success(connection)

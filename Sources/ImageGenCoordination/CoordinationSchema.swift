@@ -52,6 +52,11 @@ enum CoordinationSchema {
             "CREATE INDEX imagegen_job_lease_job ON imagegen_job_lease (job_id)",
             "CREATE INDEX imagegen_job_lease_expiry ON imagegen_job_lease (expires_at) WHERE NOT finished",
         ]),
+        Migration(version: 3, statements: [
+            // One row per server id: the address its clients reach it at (so that another server
+            // can forward a call for a job it runs), and when its heartbeat last said so.
+            "CREATE TABLE imagegen_server (id text PRIMARY KEY, address text, seen_at timestamptz NOT NULL)",
+        ]),
     ]
 
     /// Grants a start of a quota or says how long to wait, in one statement: the row is locked,

@@ -18,12 +18,7 @@ public struct PostgresJobLeases: JobLeases {
             if let seq = try await insertOrTake(lease, resuming: resuming, for: duration) { return .claimed(seqReservedThrough: seq) }
             // Resuming, any row of the project refuses (another job, this job finished or taken
             // over); starting, only a live lease does.
-            let live = resuming ? "" : " AND NOT finished AND expires_at > clock_timestamp()"
-            let holder = try await database.withConnection { connection in
-                try await connection.query(
-                    "SELECT \(unescaped: Self.columns) FROM imagegen_job_lease WHERE project = \(lease.project)\(unescaped: live)"
-                ).first.map(Self.lease)
-            }
+            let holder = resuming ? try await anyLease(ofProject: lease.project) : try await self.lease(ofProject: lease.project)
             if let holder { return .held(holder) }
         }
         throw CoordinationUnavailable(reason: "the lease of project \"\(lease.project.prefix(200))\" changed hands three times while it was claimed")
@@ -103,7 +98,7 @@ public struct PostgresJobLeases: JobLeases {
                     SELECT project FROM imagegen_job_lease
                     WHERE NOT finished AND expires_at <= clock_timestamp()
                     ORDER BY expires_at LIMIT \(limit) FOR UPDATE SKIP LOCKED)
-                RETURNING \(unescaped: Self.columns(prefix: "l."))
+                RETURNING \(unescaped: Self.columns)
                 """
             ).map(Self.lease)
         }
@@ -112,22 +107,50 @@ public struct PostgresJobLeases: JobLeases {
     public func lease(ofJob jobID: String) async throws(CoordinationUnavailable) -> JobLease? {
         try await database.withConnection { connection in
             try await connection.query(
-                "SELECT \(unescaped: Self.columns) FROM imagegen_job_lease WHERE job_id = \(jobID) ORDER BY expires_at DESC LIMIT 1"
+                "SELECT \(unescaped: Self.columns) FROM imagegen_job_lease l WHERE l.job_id = \(jobID) ORDER BY l.expires_at DESC LIMIT 1"
             ).first.map(Self.lease)
         }
     }
 
-    static let columns = columns(prefix: "")
-
-    static func columns(prefix: String) -> String {
-        ["project", "job_id", "owner", "request", "seq_reserved_through", "expires_at", "finished"]
-            .map { prefix + $0 }.joined(separator: ", ")
+    public func lease(ofProject project: String) async throws(CoordinationUnavailable) -> JobLease? {
+        try await database.withConnection { connection in
+            try await connection.query(
+                """
+                SELECT \(unescaped: Self.columns) FROM imagegen_job_lease l
+                WHERE l.project = \(project) AND NOT l.finished AND l.expires_at > clock_timestamp()
+                """
+            ).first.map(Self.lease)
+        }
     }
 
+    /// The project's row, live or not.
+    private func anyLease(ofProject project: String) async throws(CoordinationUnavailable) -> JobLease? {
+        try await database.withConnection { connection in
+            try await connection.query(
+                "SELECT \(unescaped: Self.columns) FROM imagegen_job_lease l WHERE l.project = \(project)"
+            ).first.map(Self.lease)
+        }
+    }
+
+    public func register(server: String, address: String?) async throws(CoordinationUnavailable) {
+        try await database.withConnection { connection in
+            try await connection.query(
+                """
+                INSERT INTO imagegen_server AS s (id, address, seen_at) VALUES (\(server), \(address), clock_timestamp())
+                ON CONFLICT (id) DO UPDATE SET address = EXCLUDED.address, seen_at = EXCLUDED.seen_at
+                """)
+        }
+    }
+
+    /// A lease row's columns, from `imagegen_job_lease l`, with the owner's address.
+    static let columns = ["project", "job_id", "owner", "request", "seq_reserved_through", "expires_at", "finished"]
+        .map { "l." + $0 }.joined(separator: ", ") + ", (SELECT s.address FROM imagegen_server s WHERE s.id = l.owner)"
+
     static func lease(_ row: PostgresRow) throws -> JobLease {
-        let (project, jobID, owner, request, seq, expiresAt, finished) = try row.decode((String, String, String, Data, Int64, Date, Bool).self)
+        let (project, jobID, owner, request, seq, expiresAt, finished, address) = try row.decode(
+            (String, String, String, Data, Int64, Date, Bool, String?).self)
         return JobLease(
             project: project, jobID: jobID, owner: owner, request: request, seqReservedThrough: UInt64(clamping: seq),
-            expiresAt: expiresAt, finished: finished)
+            expiresAt: expiresAt, finished: finished, ownerAddress: address)
     }
 }

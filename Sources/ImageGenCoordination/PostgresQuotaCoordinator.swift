@@ -13,13 +13,17 @@ public struct PostgresQuotaCoordinator: QuotaCoordinator {
         self.database = database
     }
 
-    /// How far ahead of its turn a start is reserved: three spacings, at most a second, so that a
-    /// server told to ask again is back (through timer and round-trip delays) before the turn is due.
-    static func lead(spacing: Duration) -> Duration { min(spacing * 3, .seconds(1)) }
+    /// How far ahead of now a start is reserved: a second. Every request waiting for a fast quota
+    /// then holds its start and asks once (three spacings made the waiting requests of three
+    /// servers ask six times per start, and a loaded database's late answers left turns unused);
+    /// a slow quota's request is told to ask again a second before its turn, so that it is back
+    /// (through timer and round-trip delays) before the turn is due. A start reserved by a request
+    /// that then does not go (its job cancelled, its server dead) is at most a second of the quota.
+    static let lead: Duration = .seconds(1)
 
     public func grant(_ quota: QuotaID, spacing: Duration) async throws(CoordinationUnavailable) -> QuotaGrant {
         let spacingUS = max(spacing, .zero).wholeMicroseconds
-        let leadUS = Self.lead(spacing: max(spacing, .zero)).wholeMicroseconds
+        let leadUS = Self.lead.wholeMicroseconds
         let row = try await database.withConnection { connection in
             let rows = try await connection.query(
                 "SELECT kind, delay_us, until, reason FROM imagegen_grant(\(quota.project), \(quota.model), \(spacingUS), \(leadUS))")

@@ -44,6 +44,9 @@ public struct GenerationServerOptions: ParsableArguments {
     @Option(name: .long, help: "With --coordination: seconds a job's lease lasts unless its server renews it (every third of it). When a server dies, another takes its jobs over at most this long after its last renewal.")
     public var leaseSeconds: Double = 15
 
+    @Option(name: .long, help: "With --coordination: the HOST:PORT the other servers reach this one at, to forward calls for its jobs (default: the --listen address and port; a wildcard host is replaced by the host name).")
+    public var advertise: String?
+
     public func validate() throws {
         if let coordination {
             do {
@@ -61,6 +64,9 @@ public struct GenerationServerOptions: ParsableArguments {
             } catch {
                 throw ValidationError("--metrics-listen must be HOST:PORT with a port from 0 to 65535, got \"\(metricsListen)\"")
             }
+        }
+        if let advertise, (try? ListenAddress(advertise)).map({ $0.port > 0 }) != true {
+            throw ValidationError("--advertise must be HOST:PORT with a port from 1 to 65535, got \"\(advertise.prefix(100))\"")
         }
         guard leaseSeconds.isFinite, (1...3_600).contains(leaseSeconds) else {
             throw ValidationError("--lease-seconds must be between 1 and 3600, got \(leaseSeconds)")
@@ -92,9 +98,18 @@ public struct GenerationServerOptions: ParsableArguments {
             services.append(endpoint)
             assembly.announcements.insert("metrics listening on \(endpoint.host):\(endpoint.port)", at: 0)
         }
+        let jobs = assembly.jobs
         try await server.serve(
             router: assembly.router, label: label, services: services, announce: assembly.announcements,
-            callObserver: assembly.metrics, logger: logger)
+            callObserver: assembly.metrics, logger: logger,
+            onListening: { [advertise] host, port in jobs.advertise(address: advertise ?? Self.advertisedAddress(host: host, port: port)) })
+    }
+
+    /// How the other servers reach one listening on `host`:`port`: that address, but the host
+    /// name for a wildcard, and an IPv6 address in brackets.
+    static func advertisedAddress(host: String, port: Int) -> String {
+        if host == "0.0.0.0" || host == "::" { return "\(hostName()):\(port)" }
+        return host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
     }
 
     /// Everything a rendering server runs: the job manager (a service of its own) and the router.
@@ -156,6 +171,7 @@ public struct GenerationServerOptions: ParsableArguments {
             service.leases = PostgresJobLeases(database: database)
             service.serverID = database.settings.applicationName
             service.leaseDuration = .milliseconds(Int64(leaseSeconds * 1_000))
+            service.forwardingToken = ServerOptions.tokenFromEnvironment
         }
         if let metrics {
             service.engineEventObserver = { @Sendable jobID, event in metrics.record(jobID: jobID, event) }

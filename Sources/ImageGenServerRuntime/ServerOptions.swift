@@ -113,10 +113,12 @@ public struct ServerOptions: ParsableArguments {
 
     /// Serves `router` until SIGTERM or SIGINT, with `services` (started before the server, shut
     /// down after it); prints "listening on HOST:PORT" on stdout once it accepts connections, then
-    /// `announce` lines, if any. `callObserver` is told of every call's end (metrics).
+    /// `announce` lines, if any. `callObserver` is told of every call's end (metrics);
+    /// `onListening`, of the address the server listens on, once it does.
     public func serve(
         router: RPCRouter, label: String, services: [any Service] = [], announce: [String] = [],
-        callObserver: (any RPCCallObserver)? = nil, logger: Logger? = nil
+        callObserver: (any RPCCallObserver)? = nil, logger: Logger? = nil,
+        onListening: (@Sendable (_ host: String, _ port: Int) -> Void)? = nil
     ) async throws {
         try ProcessHardening.apply()
         let logger = logger ?? Logger(label: label)
@@ -130,6 +132,7 @@ public struct ServerOptions: ParsableArguments {
             tasks.addTask { try await group.run() }
             tasks.addTask {
                 let bound = try await server.listeningAddress
+                onListening?(bound.host, bound.port)
                 print("listening on \(bound.host):\(bound.port)")
                 for line in announce { print(line) }
                 fflush(nil)

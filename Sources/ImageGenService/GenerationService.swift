@@ -3,7 +3,9 @@ import ImageGenWire
 
 /// `imagegen.v1.ImageGeneration` over the RPC layer: each method a thin handler over ``JobManager``.
 /// Streams replay from the job's event log and follow it live; a watcher that falls behind is cut
-/// off with RESOURCE_EXHAUSTED naming the seq to resume after.
+/// off with RESOURCE_EXHAUSTED naming the seq to resume after. A call for a job (or a start on a
+/// project) that another server of the same coordination database runs is forwarded to it
+/// (``JobForwarder``).
 public struct GenerationService: RPCService {
     let jobs: JobManager
 
@@ -16,9 +18,16 @@ public struct GenerationService: RPCService {
         let flushInterval = jobs.configuration.eventFlushInterval
         router.registerServerStreaming(
             ImageGenerationMethod.startGeneration.rawValue, StartGenerationRequest.self, ProgressEvent.self
-        ) { request, _, writer in
+        ) { request, context, writer in
             try await jobs.requireReady()
-            let (job, attached) = try await jobs.startJob(request, id: nil)
+            let (job, attached): (GenerationJob, Bool)
+            do {
+                (job, attached) = try await jobs.startJob(request, id: nil)
+            } catch let error as RPCError where error.code == .failedPrecondition && !JobForwarder.isForwarded(context) {
+                // The project is another server's: the start goes there (it attaches to the same work).
+                guard let owner = await jobs.foreignOwner(ofProject: request.projectDir) else { throw error }
+                return try await jobs.forwarder.stream(.startGeneration, request, to: owner, writer: writer)
+            }
             guard let accepted = await job.acceptedEvent(attached: attached) else {
                 throw RPCError(.unavailable, "job \(job.id) ended before it was accepted; start it again")
             }
@@ -28,25 +37,48 @@ public struct GenerationService: RPCService {
         }
         router.registerServerStreaming(
             ImageGenerationMethod.watchJob.rawValue, WatchJobRequest.self, ProgressEvent.self
-        ) { request, _, writer in
-            try await Self.stream(
-                try await jobs.job(request.jobID), after: request.afterSeq, flushInterval: flushInterval, to: writer)
+        ) { request, context, writer in
+            switch try await jobs.locate(request.jobID, mayForward: !JobForwarder.isForwarded(context)) {
+            case .here(let job):
+                try await Self.stream(job, after: request.afterSeq, flushInterval: flushInterval, to: writer)
+            case .elsewhere(let owner):
+                try await jobs.forwarder.stream(.watchJob, request, to: owner, writer: writer)
+            }
         }
-        router.registerUnary(ImageGenerationMethod.getStatus.rawValue, GetStatusRequest.self) { request, _ in
-            try await jobs.status(request)
+        router.registerUnary(ImageGenerationMethod.getStatus.rawValue, GetStatusRequest.self) { request, context in
+            if case .jobID(let id)? = request.target, let owner = try await Self.owner(of: id, jobs, context) {
+                return try await jobs.forwarder.unary(.getStatus, request, as: JobStatus.self, to: owner, deadline: context.deadline)
+            }
+            return try await jobs.status(request)
         }
         router.registerUnary(ImageGenerationMethod.cancelGeneration.rawValue, JobRequest.self) { request, context in
-            try await jobs.cancel(request.jobID, deadline: context.deadline)
+            if let owner = try await Self.owner(of: request.jobID, jobs, context) {
+                return try await jobs.forwarder.unary(.cancelGeneration, request, as: JobStatus.self, to: owner, deadline: context.deadline)
+            }
+            return try await jobs.cancel(request.jobID, deadline: context.deadline)
         }
-        router.registerUnary(ImageGenerationMethod.pauseGeneration.rawValue, JobRequest.self) { request, _ in
-            try await jobs.pause(request.jobID)
+        router.registerUnary(ImageGenerationMethod.pauseGeneration.rawValue, JobRequest.self) { request, context in
+            if let owner = try await Self.owner(of: request.jobID, jobs, context) {
+                return try await jobs.forwarder.unary(.pauseGeneration, request, as: JobStatus.self, to: owner, deadline: context.deadline)
+            }
+            return try await jobs.pause(request.jobID)
         }
-        router.registerUnary(ImageGenerationMethod.resumeGeneration.rawValue, JobRequest.self) { request, _ in
-            try await jobs.resume(request.jobID)
+        router.registerUnary(ImageGenerationMethod.resumeGeneration.rawValue, JobRequest.self) { request, context in
+            if let owner = try await Self.owner(of: request.jobID, jobs, context) {
+                return try await jobs.forwarder.unary(.resumeGeneration, request, as: JobStatus.self, to: owner, deadline: context.deadline)
+            }
+            return try await jobs.resume(request.jobID)
         }
         router.registerUnary(ImageGenerationMethod.listJobs.rawValue, ListJobsRequest.self) { _, _ in
             ListJobsResponse(jobs: await jobs.list())
         }
+    }
+
+    /// The server to forward a call for job `id` to: nil when the job is this server's; a call
+    /// that came forwarded is answered here (FAILED_PRECONDITION naming the owner, if another).
+    static func owner(of id: String, _ jobs: JobManager, _ context: ServerContext) async throws(RPCError) -> JobOwner? {
+        guard case .elsewhere(let owner) = try await jobs.locate(id, mayForward: !JobForwarder.isForwarded(context)) else { return nil }
+        return owner
     }
 
     /// Most events sent in one write.

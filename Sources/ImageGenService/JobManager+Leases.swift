@@ -9,11 +9,20 @@ import Logging
 /// reservation), stops a run whose lease another server holds now, and takes over the jobs of
 /// servers that stopped renewing theirs.
 extension JobManager {
-    /// The heartbeat: every third of the lease duration, until cancelled.
+    /// The heartbeat: every third of the lease duration, until cancelled. The first beat waits
+    /// (at most a beat) for the server's address, so that it is recorded from the start.
     func keepLeases(_ leases: any JobLeases) async {
         let interval = configuration.leaseDuration / 3
         state.withLock { $0.leasesConfirmedAt = .now }
+        await withTaskGroup(of: Void.self) { race in
+            race.addTask { await self.state.wait(on: \.addressWaiters) { $0.address != nil } }
+            race.addTask { try? await Task.sleep(for: interval) }
+            await race.next()
+            race.cancelAll()
+        }
         while !Task.isCancelled {
+            let address = state.withLock { $0.address }
+            try? await leases.register(server: configuration.serverID, address: address)
             await renewLeases(leases)
             await takeOverExpiredJobs(leases)
             try? await Task.sleep(for: interval)
@@ -185,12 +194,28 @@ extension JobManager {
         configuration.projectsRoot.url.appendingPathComponent(projectDir).path
     }
 
-    /// Where job `id`, unknown here, runs: a FAILED_PRECONDITION naming its server, from its
-    /// lease; nil without leases, without a lease for it, or when the database does not answer.
-    func elsewhere(_ id: String) async -> RPCError? {
+    /// The lease of job `id`, unknown here, when another server holds it; nil without leases,
+    /// without a lease for it, or when the database does not answer.
+    func foreignLease(ofJob id: String) async -> JobLease? {
         guard let leases = configuration.leases, let lease = try? await leases.lease(ofJob: id), lease.owner != configuration.serverID else {
             return nil
         }
+        return lease
+    }
+
+    /// The server that holds the live lease of `projectDir`, to forward a start to; nil when it is
+    /// this server, no server, or unknown.
+    func foreignOwner(ofProject projectDir: String) async -> JobOwner? {
+        guard let leases = configuration.leases, let directory = try? await openProject(projectDir) else { return nil }
+        let relative = Self.relativePath(directory.url, root: configuration.projectsRoot.url)
+        guard let lease = try? await leases.lease(ofProject: leaseProject(relative)), lease.owner != configuration.serverID,
+            let address = lease.ownerAddress
+        else { return nil }
+        return JobOwner(serverID: lease.owner, address: address)
+    }
+
+    /// Job `id` runs, or ran, on the server of `lease`: FAILED_PRECONDITION saying which.
+    func elsewhereError(_ id: String, _ lease: JobLease) -> RPCError {
         if lease.finished {
             let project = Self.relativePath(URL(fileURLWithPath: lease.project), root: configuration.projectsRoot.url)
             return RPCError(.failedPrecondition, "job \(id) finished on server \(lease.owner) (project \"\(ClientText.loggable(project))\"); ask that server, or GetStatus by project")

@@ -29,6 +29,10 @@ public final class JobManager: Sendable {
         var pendingResume: [JobStateFile.Entry] = []
         /// When the job leases were last renewed (see ``keepLeases(_:)``).
         var leasesConfirmedAt: ContinuousClock.Instant?
+        /// Where clients reach this server (HOST:PORT), once it listens; see ``advertise(address:)``.
+        var address: String?
+        /// The heartbeat, waiting for ``address`` before its first beat.
+        var addressWaiters = WaiterList()
     }
 
     /// A job's open project folder and the lock that makes it the project's only job.
@@ -46,6 +50,8 @@ public final class JobManager: Sendable {
     let files = BlockingIO(label: "imagegen.service.files")
     private let launches: AsyncStream<GenerationJob>
     let launchContinuation: AsyncStream<GenerationJob>.Continuation
+    /// Forwards calls for jobs other servers run (with ``ServiceConfiguration/leases``).
+    let forwarder: JobForwarder
 
     public init(configuration: ServiceConfiguration, engine: ImageEngine, logger: Logger) {
         self.configuration = configuration
@@ -53,6 +59,16 @@ public final class JobManager: Sendable {
         self.logger = logger
         self.stateFile = JobStateFile(directory: configuration.stateDirectory)
         (launches, launchContinuation) = AsyncStream.makeStream(of: GenerationJob.self)
+        forwarder = JobForwarder(token: configuration.forwardingToken, serverID: configuration.serverID)
+    }
+
+    /// Where clients reach this server (HOST:PORT): recorded with its leases, so that the other
+    /// servers can forward calls for its jobs here. Told once the server listens.
+    public func advertise(address: String) {
+        state.withLock { state in
+            state.address = address
+            return state.addressWaiters.takeAll()
+        }.resume()
     }
 
     /// The style names the engine is configured with.
@@ -167,14 +183,27 @@ public final class JobManager: Sendable {
 
     // MARK: Controls and status
 
+    /// Job `id` of this server; FAILED_PRECONDITION naming the server that runs it instead, if
+    /// another does; NOT_FOUND otherwise.
     func job(_ id: String) async throws(RPCError) -> GenerationJob {
+        switch try await locate(id, mayForward: false) {
+        case .here(let job): return job
+        case .elsewhere(let owner): throw RPCError(.failedPrecondition, "job \(id) runs on server \(owner.serverID)")
+        }
+    }
+
+    /// Where job `id` runs: here, or (`mayForward`, with leases) on the server whose address its
+    /// lease names, to forward the call to. A job another server runs that cannot be forwarded to
+    /// is FAILED_PRECONDITION naming that server; a job no server knows, NOT_FOUND.
+    func locate(_ id: String, mayForward: Bool) async throws(RPCError) -> JobLocation {
         try await requireReady()
         guard !id.isEmpty else { throw RPCError(.invalidArgument, "job_id is empty") }
-        guard let job = state.withLock({ $0.jobs[id] }) else {
-            if let elsewhere = await elsewhere(id) { throw elsewhere }
-            throw RPCError(.notFound, "no job \"\(id)\" on this server (it may have finished long ago or never existed)")
+        if let job = state.withLock({ $0.jobs[id] }) { return .here(job) }
+        if let lease = await foreignLease(ofJob: id) {
+            if mayForward, let address = lease.ownerAddress { return .elsewhere(JobOwner(serverID: lease.owner, address: address)) }
+            throw elsewhereError(id, lease)
         }
-        return job
+        throw RPCError(.notFound, "no job \"\(id)\" on this server (it may have finished long ago or never existed)")
     }
 
     /// How long ``cancel(_:deadline:)`` waits for a job to wind down before answering anyway.

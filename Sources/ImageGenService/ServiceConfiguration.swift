@@ -35,6 +35,9 @@ public struct ServiceConfiguration: Sendable {
     /// How long a job's lease lasts unless renewed: another server takes a job over at most this
     /// long (and a heartbeat, a third of it) after its owner stopped renewing.
     public var leaseDuration: Duration = .seconds(15)
+    /// The token this server sends when it forwards a call for a job another server runs
+    /// (``leases``): servers that share a database share their `IMAGEGEN_AUTH_TOKEN`.
+    public var forwardingToken: String?
 
     public init(
         projectsRoot: ProjectsRoot, stateDirectory: URL, resumeJobsOnStart: Bool = true, eventRetention: Int = 50_000,

@@ -12,8 +12,7 @@ extension ProofTests {
 
     /// Two `imagegen-server` processes on one projects root (each its own state directory) and
     /// one PostgreSQL cluster, with 2 s job leases. A job started on server a is its project's
-    /// only one (server b refuses to start it again, naming a; b tells a watcher of the job that
-    /// it runs on a). Then a is killed (SIGKILL) mid-job: b takes the job over within the lease
+    /// only one (the same start on server b attaches to it). Then a is killed (SIGKILL) mid-job: b takes the job over within the lease
     /// and two heartbeats, under the same id, its events numbered beyond every seq a showed, and
     /// finishes it: every beat's image recorded once, and no prompt requested twice but those a
     /// had in flight when it died.
@@ -51,19 +50,13 @@ extension ProofTests {
         let jobID = try #require(accepted.first?.jobID)
         let watcherOnA = Self.watchSeqs(a, jobID: jobID)
 
-        // One job per project across servers; a server that does not run it says where it runs.
-        do {
-            _ = try await EventStreams.collect(try await onB.startGeneration(request))
-            Issue.record("server b started a second job on a's project")
-        } catch let error as RPCError {
-            #expect(error.code == .failedPrecondition && error.message.contains("render-a") && error.message.contains(jobID), "\(error)")
+        // One job per project across servers: a start on b goes to a and attaches to its job.
+        let again = try await EventStreams.collect(try await onB.startGeneration(request))
+        guard case .accepted(let attachedTo)? = again.first?.kind else {
+            Issue.record("b answered the second start with \(again)")
+            return
         }
-        do {
-            _ = try await onB.getStatus(.jobID(jobID))
-            Issue.record("server b answered for a's job")
-        } catch let error as RPCError {
-            #expect(error.code == .failedPrecondition && error.message.contains("runs on server render-a"), "\(error)")
-        }
+        #expect(again.first?.jobID == jobID && attachedTo.attached, "b started another job: \(again)")
 
         // Kill a once a quarter of the beats are done.
         try await Self.waitUntilCompleted(beats / 4, of: jobID, on: onA)
@@ -245,5 +238,81 @@ extension ProofTests {
             }
             _ = try? await server.process.stop(signal: SIGKILL, timeout: .seconds(5))
         }
+    }
+}
+
+extension ProofTests {
+    /// Calls for a job made to a server that does not run it are forwarded to the one that does:
+    /// a watcher on b sees every event a watcher on a sees, in order, to the final one; a start on
+    /// b attaches to a's job; pause and resume through b hold and free a's job; GetStatus through b
+    /// is a's answer. A call that came forwarded is never forwarded again: it is answered
+    /// FAILED_PRECONDITION naming the server that runs the job.
+    @Test(.timeLimit(.minutes(2)))
+    func callsForAJobAreForwardedToItsServer() async throws {
+        let workspace = try ProofWorkspace("forwarding")
+        defer { workspace.remove() }
+        let beats = 12
+        try workspace.makeProject(
+            "film", storyboard: ProofStoryboard(shots: [(id: "1", beats: (1...beats).map { ("\($0)", "ferry ramp \($0)", "cut") })]))
+        let fake = Self.quietFake(latency: .milliseconds(100))
+        let fakePort = try await fake.start()
+        defer { Task { try? await fake.shutdown() } }
+        try await PostgresCluster.with { cluster in
+            var servers: [ServerLauncher.Running] = []
+            do {
+                for launcher in Self.leasedLaunchers(workspace, database: cluster.url, fakePort: fakePort, leaseSeconds: 2) {
+                    servers.append(try await launcher.launch())
+                }
+                try await Self.forwardCalls(a: servers[0], b: servers[1], beats: beats)
+            } catch {
+                Issue.record("forwarding: \(error); stderr of b: \(servers.last?.process.stderr.suffix(2_000) ?? "")")
+            }
+            for server in servers { _ = try? await server.process.stop(signal: SIGKILL, timeout: .seconds(5)) }
+        }
+    }
+
+    private static func forwardCalls(a: ServerLauncher.Running, b: ServerLauncher.Running, beats: Int) async throws {
+        let onA = try await ServerLauncher.client(a)
+        defer { onA.close() }
+        let onB = try await ServerLauncher.client(b)
+        defer { onB.close() }
+        let request = StartGenerationRequest(projectDir: "film", styles: ["illustration"], detach: true)
+        let jobID = try #require(try await EventStreams.collect(try await onA.startGeneration(request)).first?.jobID)
+        // The heartbeat records a's address within a beat (2/3 s) of its start.
+        let deadline = ContinuousClock.now + .seconds(10)
+        while true {
+            do {
+                _ = try await onB.getStatus(.jobID(jobID))
+                break
+            } catch let error as RPCError where error.code == .failedPrecondition && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
+        let paused = try await onB.pauseGeneration(jobID)
+        #expect(paused.jobID == jobID && paused.state == .paused, "\(paused)")
+        #expect(try await onA.getStatus(.jobID(jobID)).state == .paused)
+        let watchA = Task { try await EventStreams.collect(try await onA.watchJob(jobID, afterSeq: 0)) }
+        let watchB = Task { try await EventStreams.collect(try await onB.watchJob(jobID, afterSeq: 0)) }
+        let again = try await EventStreams.collect(try await onB.startGeneration(request))
+        #expect(again.first?.jobID == jobID, "b started another job: \(again)")
+        #expect(try await onB.resumeGeneration(jobID).state != .paused)
+        let (seenOnA, seenViaB) = (try await watchA.value, try await watchB.value)
+        #expect(seenViaB.map(\.seq) == seenOnA.map(\.seq), "b's watcher: \(seenViaB.count) events, a's: \(seenOnA.count)")
+        #expect(EventStreams.gap(in: seenViaB) == nil)
+        #expect(EventStreams.finished(seenViaB)?.state == .completed)
+        #expect(try await onB.getStatus(.jobID(jobID)) == (try await onA.getStatus(.jobID(jobID))))
+
+        // A forwarded call is answered where it lands.
+        let raw = try await RPCClient.connect(host: "127.0.0.1", port: b.port)
+        defer { raw.close() }
+        do {
+            _ = try await raw.unary(
+                ImageGenerationMethod.getStatus.rawValue, GetStatusRequest(target: .jobID(jobID)), as: JobStatus.self,
+                metadata: ["imagegen-forwarded-by": "render-a"])
+            Issue.record("b forwarded a forwarded call")
+        } catch let error as RPCError {
+            #expect(error.code == .failedPrecondition && error.message.contains("on server render-a"), "\(error)")
+        }
+        print("proof forwarding: \(seenViaB.count) events seen through b, as on a")
     }
 }

@@ -1,4 +1,5 @@
 @testable import ImageGenRPC
+import Glibc
 import ImageGenInterop
 import ImageGenWire
 import NIOCore
@@ -37,10 +38,20 @@ struct RPCErrorTests {
 
     @Test("a connection that cannot be made is UNAVAILABLE with the socket error as its cause")
     func connectCause() async throws {
-        // A port that was just free: bind, read the port, close.
-        let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
-        let port = try #require(listener.localAddress?.port)
-        try await listener.close().get()
+        // A port bound but not listening, held for the test (a port closed again could be taken
+        // by another test's listener before the connect): the connect is refused.
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        try #require(fd >= 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        try #require(bound)
+        let port = Int(UInt16(bigEndian: address.sin_port))
         let error = await expectRPCError(.unavailable) { _ = try await RPCClient.connect(host: "127.0.0.1", port: port) }
         let cause = try #require(error?.cause)
         #expect(!(cause is RPCError))

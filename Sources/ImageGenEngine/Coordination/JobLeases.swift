@@ -31,6 +31,13 @@ public protocol JobLeases: Sendable {
 
     /// The lease of job `jobID`, if the database has one (finished or not).
     func lease(ofJob jobID: String) async throws(CoordinationUnavailable) -> JobLease?
+
+    /// The live lease of `project` (unfinished, unexpired), if there is one.
+    func lease(ofProject project: String) async throws(CoordinationUnavailable) -> JobLease?
+
+    /// Records that server `server` is alive and reached at `address` (HOST:PORT; nil: not known
+    /// yet), so that the others can forward calls for its jobs to it.
+    func register(server: String, address: String?) async throws(CoordinationUnavailable)
 }
 
 /// A job's lease on its project: who owns it, and enough to resume it.
@@ -48,10 +55,12 @@ public struct JobLease: Sendable, Equatable {
     public var expiresAt: Date
     /// The job ended for good: its lease is never taken over.
     public var finished: Bool
+    /// Where the owner's clients reach it (HOST:PORT), as its heartbeat last said; nil when unknown.
+    public var ownerAddress: String?
 
     public init(
         project: String, jobID: String, owner: String, request: Data, seqReservedThrough: UInt64,
-        expiresAt: Date = Date(), finished: Bool = false
+        expiresAt: Date = Date(), finished: Bool = false, ownerAddress: String? = nil
     ) {
         self.project = project
         self.jobID = jobID
@@ -60,6 +69,7 @@ public struct JobLease: Sendable, Equatable {
         self.seqReservedThrough = seqReservedThrough
         self.expiresAt = expiresAt
         self.finished = finished
+        self.ownerAddress = ownerAddress
     }
 }
 

@@ -117,6 +117,8 @@ extension StyleRunner {
             switch grant {
             case .start(let after):
                 try await pause(after)
+                // A 429 this server met while the start was reserved cools the quota: defer.
+                guard !control.isCooling(gate.quota, now: .now) else { throw EndedEarly(result: .deferred) }
                 return ContinuousClock.now
             case .wait(let delay):
                 try await pause(delay)
