@@ -29,9 +29,9 @@ extension JobManager {
         }
     }
 
-    /// The jobs whose lease this server renews: active, and not stopped for a lost lease.
+    /// The jobs whose lease this server renews: active, their lease claimed, and not stopped for a lost lease.
     private func leasedJobs() -> [GenerationJob] {
-        state.withLock { state in state.order.compactMap { state.jobs[$0] } }
+        state.withLock { state in state.order.filter { !state.claiming.contains($0) }.compactMap { state.jobs[$0] } }
             .filter { $0.isActive && $0.stopReason != .leaseLost }
     }
 

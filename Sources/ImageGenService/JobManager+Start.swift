@@ -104,6 +104,7 @@ extension JobManager {
             state.order.append(job.id)
             state.running[directory.identity] = job.id
             state.holds[job.id] = ProjectHold(directory: directory, lock: nil)
+            if !leased, configuration.leases != nil { state.claiming.insert(job.id) }
             if !requestID.isEmpty { state.byRequestID[requestID] = job.id }
             return .new
         }
@@ -128,6 +129,7 @@ extension JobManager {
                 withdraw(job, directory: directory, requestID: requestID)
                 throw error
             }
+            _ = state.withLock { $0.claiming.remove(job.id) }
         }
         do {
             let engine = self.engine
@@ -188,6 +190,7 @@ extension JobManager {
             state.order.removeAll { $0 == job.id }
             if state.running[directory.identity] == job.id { state.running[directory.identity] = nil }
             state.holds[job.id] = nil
+            state.claiming.remove(job.id)
             if !requestID.isEmpty, state.byRequestID[requestID] == job.id { state.byRequestID[requestID] = nil }
         }
         // A caller that attached meanwhile stops waiting for an accepted event that never comes.

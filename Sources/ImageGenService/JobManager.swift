@@ -27,6 +27,9 @@ public final class JobManager: Sendable {
         var readyWaiters = WaiterList()
         /// Jobs of the previous run not resumed yet: kept in the state file meanwhile.
         var pendingResume: [JobStateFile.Entry] = []
+        /// Jobs admitted whose lease is not claimed yet: the heartbeat leaves them alone (a renewal
+        /// that does not find their lease yet must not stop them).
+        var claiming: Set<String> = []
         /// When the job leases were last renewed (see ``keepLeases(_:)``).
         var leasesConfirmedAt: ContinuousClock.Instant?
         /// Where clients reach this server (HOST:PORT), once it listens; see ``advertise(address:)``.
