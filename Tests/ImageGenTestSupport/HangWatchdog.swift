@@ -7,7 +7,9 @@ import Foundation
 /// for it: a test suspended on something that never answers (a continuation, a driver) holds the
 /// run until CI's own timeout kills it without a name. With this trait on a suite, such a hang
 /// fails the run within minutes and says which test it was. The alarm runs on a Dispatch timer,
-/// not on the cooperative pool, so a starved or idle pool cannot silence it.
+/// not on the cooperative pool, so a starved or idle pool cannot silence it. Every test case also
+/// passes through ``TestGate/process``: alone when it carries ``RunsAlone`` (the wait for the gate
+/// is within the alarm's time, so a gate that never opens is a hang too).
 public struct HangWatchdog: TestTrait, SuiteTrait, TestScoping {
     /// How long past its time limit a test may run before the process is ended.
     public static let grace = Duration.seconds(30)
@@ -27,7 +29,9 @@ public struct HangWatchdog: TestTrait, SuiteTrait, TestScoping {
         let limit = (test.timeLimit ?? Self.defaultLimit) + Self.grace
         let alarm = HangAlarm(naming: "\(test.id)", after: limit)
         defer { alarm.disarm() }
-        try await function()
+        try await TestGate.process.run(alone: test.traits.contains { $0 is RunsAlone }) {
+            try await function()
+        }
     }
 }
 
