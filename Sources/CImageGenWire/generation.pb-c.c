@@ -457,6 +457,186 @@ void   imagegen__v1__list_jobs_response__free_unpacked
   assert(message->base.descriptor == &imagegen__v1__list_jobs_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   imagegen__v1__list_servers_request__init
+                     (Imagegen__V1__ListServersRequest         *message)
+{
+  static const Imagegen__V1__ListServersRequest init_value = IMAGEGEN__V1__LIST_SERVERS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t imagegen__v1__list_servers_request__get_packed_size
+                     (const Imagegen__V1__ListServersRequest *message)
+{
+  assert(message->base.descriptor == &imagegen__v1__list_servers_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t imagegen__v1__list_servers_request__pack
+                     (const Imagegen__V1__ListServersRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &imagegen__v1__list_servers_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t imagegen__v1__list_servers_request__pack_to_buffer
+                     (const Imagegen__V1__ListServersRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &imagegen__v1__list_servers_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Imagegen__V1__ListServersRequest *
+       imagegen__v1__list_servers_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Imagegen__V1__ListServersRequest *)
+     protobuf_c_message_unpack (&imagegen__v1__list_servers_request__descriptor,
+                                allocator, len, data);
+}
+void   imagegen__v1__list_servers_request__free_unpacked
+                     (Imagegen__V1__ListServersRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &imagegen__v1__list_servers_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   imagegen__v1__server_job__init
+                     (Imagegen__V1__ServerJob         *message)
+{
+  static const Imagegen__V1__ServerJob init_value = IMAGEGEN__V1__SERVER_JOB__INIT;
+  *message = init_value;
+}
+size_t imagegen__v1__server_job__get_packed_size
+                     (const Imagegen__V1__ServerJob *message)
+{
+  assert(message->base.descriptor == &imagegen__v1__server_job__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t imagegen__v1__server_job__pack
+                     (const Imagegen__V1__ServerJob *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &imagegen__v1__server_job__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t imagegen__v1__server_job__pack_to_buffer
+                     (const Imagegen__V1__ServerJob *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &imagegen__v1__server_job__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Imagegen__V1__ServerJob *
+       imagegen__v1__server_job__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Imagegen__V1__ServerJob *)
+     protobuf_c_message_unpack (&imagegen__v1__server_job__descriptor,
+                                allocator, len, data);
+}
+void   imagegen__v1__server_job__free_unpacked
+                     (Imagegen__V1__ServerJob *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &imagegen__v1__server_job__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   imagegen__v1__server_info__init
+                     (Imagegen__V1__ServerInfo         *message)
+{
+  static const Imagegen__V1__ServerInfo init_value = IMAGEGEN__V1__SERVER_INFO__INIT;
+  *message = init_value;
+}
+size_t imagegen__v1__server_info__get_packed_size
+                     (const Imagegen__V1__ServerInfo *message)
+{
+  assert(message->base.descriptor == &imagegen__v1__server_info__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t imagegen__v1__server_info__pack
+                     (const Imagegen__V1__ServerInfo *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &imagegen__v1__server_info__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t imagegen__v1__server_info__pack_to_buffer
+                     (const Imagegen__V1__ServerInfo *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &imagegen__v1__server_info__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Imagegen__V1__ServerInfo *
+       imagegen__v1__server_info__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Imagegen__V1__ServerInfo *)
+     protobuf_c_message_unpack (&imagegen__v1__server_info__descriptor,
+                                allocator, len, data);
+}
+void   imagegen__v1__server_info__free_unpacked
+                     (Imagegen__V1__ServerInfo *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &imagegen__v1__server_info__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   imagegen__v1__list_servers_response__init
+                     (Imagegen__V1__ListServersResponse         *message)
+{
+  static const Imagegen__V1__ListServersResponse init_value = IMAGEGEN__V1__LIST_SERVERS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t imagegen__v1__list_servers_response__get_packed_size
+                     (const Imagegen__V1__ListServersResponse *message)
+{
+  assert(message->base.descriptor == &imagegen__v1__list_servers_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t imagegen__v1__list_servers_response__pack
+                     (const Imagegen__V1__ListServersResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &imagegen__v1__list_servers_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t imagegen__v1__list_servers_response__pack_to_buffer
+                     (const Imagegen__V1__ListServersResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &imagegen__v1__list_servers_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Imagegen__V1__ListServersResponse *
+       imagegen__v1__list_servers_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Imagegen__V1__ListServersResponse *)
+     protobuf_c_message_unpack (&imagegen__v1__list_servers_response__descriptor,
+                                allocator, len, data);
+}
+void   imagegen__v1__list_servers_response__free_unpacked
+                     (Imagegen__V1__ListServersResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &imagegen__v1__list_servers_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   imagegen__v1__style_progress__init
                      (Imagegen__V1__StyleProgress         *message)
 {
@@ -1492,6 +1672,229 @@ const ProtobufCMessageDescriptor imagegen__v1__list_jobs_response__descriptor =
   imagegen__v1__list_jobs_response__field_indices_by_name,
   1,  imagegen__v1__list_jobs_response__number_ranges,
   (ProtobufCMessageInit) imagegen__v1__list_jobs_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+#define imagegen__v1__list_servers_request__field_descriptors NULL
+#define imagegen__v1__list_servers_request__field_indices_by_name NULL
+#define imagegen__v1__list_servers_request__number_ranges NULL
+const ProtobufCMessageDescriptor imagegen__v1__list_servers_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "imagegen.v1.ListServersRequest",
+  "ListServersRequest",
+  "Imagegen__V1__ListServersRequest",
+  "imagegen.v1",
+  sizeof(Imagegen__V1__ListServersRequest),
+  0,
+  imagegen__v1__list_servers_request__field_descriptors,
+  imagegen__v1__list_servers_request__field_indices_by_name,
+  0,  imagegen__v1__list_servers_request__number_ranges,
+  (ProtobufCMessageInit) imagegen__v1__list_servers_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor imagegen__v1__server_job__field_descriptors[3] =
+{
+  {
+    "job_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Imagegen__V1__ServerJob, job_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "project_dir",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Imagegen__V1__ServerJob, project_dir),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "lease_expires_unix_ms",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Imagegen__V1__ServerJob, lease_expires_unix_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned imagegen__v1__server_job__field_indices_by_name[] = {
+  0,   /* field[0] = job_id */
+  2,   /* field[2] = lease_expires_unix_ms */
+  1,   /* field[1] = project_dir */
+};
+static const ProtobufCIntRange imagegen__v1__server_job__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor imagegen__v1__server_job__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "imagegen.v1.ServerJob",
+  "ServerJob",
+  "Imagegen__V1__ServerJob",
+  "imagegen.v1",
+  sizeof(Imagegen__V1__ServerJob),
+  3,
+  imagegen__v1__server_job__field_descriptors,
+  imagegen__v1__server_job__field_indices_by_name,
+  1,  imagegen__v1__server_job__number_ranges,
+  (ProtobufCMessageInit) imagegen__v1__server_job__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor imagegen__v1__server_info__field_descriptors[5] =
+{
+  {
+    "server_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Imagegen__V1__ServerInfo, server_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "address",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Imagegen__V1__ServerInfo, address),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "seen_unix_ms",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Imagegen__V1__ServerInfo, seen_unix_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "this_server",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Imagegen__V1__ServerInfo, this_server),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "jobs",
+    5,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Imagegen__V1__ServerInfo, n_jobs),
+    offsetof(Imagegen__V1__ServerInfo, jobs),
+    &imagegen__v1__server_job__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned imagegen__v1__server_info__field_indices_by_name[] = {
+  1,   /* field[1] = address */
+  4,   /* field[4] = jobs */
+  2,   /* field[2] = seen_unix_ms */
+  0,   /* field[0] = server_id */
+  3,   /* field[3] = this_server */
+};
+static const ProtobufCIntRange imagegen__v1__server_info__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor imagegen__v1__server_info__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "imagegen.v1.ServerInfo",
+  "ServerInfo",
+  "Imagegen__V1__ServerInfo",
+  "imagegen.v1",
+  sizeof(Imagegen__V1__ServerInfo),
+  5,
+  imagegen__v1__server_info__field_descriptors,
+  imagegen__v1__server_info__field_indices_by_name,
+  1,  imagegen__v1__server_info__number_ranges,
+  (ProtobufCMessageInit) imagegen__v1__server_info__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor imagegen__v1__list_servers_response__field_descriptors[2] =
+{
+  {
+    "servers",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Imagegen__V1__ListServersResponse, n_servers),
+    offsetof(Imagegen__V1__ListServersResponse, servers),
+    &imagegen__v1__server_info__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "coordinated",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Imagegen__V1__ListServersResponse, coordinated),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned imagegen__v1__list_servers_response__field_indices_by_name[] = {
+  1,   /* field[1] = coordinated */
+  0,   /* field[0] = servers */
+};
+static const ProtobufCIntRange imagegen__v1__list_servers_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor imagegen__v1__list_servers_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "imagegen.v1.ListServersResponse",
+  "ListServersResponse",
+  "Imagegen__V1__ListServersResponse",
+  "imagegen.v1",
+  sizeof(Imagegen__V1__ListServersResponse),
+  2,
+  imagegen__v1__list_servers_response__field_descriptors,
+  imagegen__v1__list_servers_response__field_indices_by_name,
+  1,  imagegen__v1__list_servers_response__number_ranges,
+  (ProtobufCMessageInit) imagegen__v1__list_servers_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor imagegen__v1__style_progress__field_descriptors[11] =
@@ -3195,7 +3598,7 @@ const ProtobufCEnumDescriptor imagegen__v1__job_state__descriptor =
   imagegen__v1__job_state__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor imagegen__v1__image_generation__method_descriptors[7] =
+static const ProtobufCMethodDescriptor imagegen__v1__image_generation__method_descriptors[8] =
 {
   { "StartGeneration", &imagegen__v1__start_generation_request__descriptor, &imagegen__v1__progress_event__descriptor },
   { "WatchJob", &imagegen__v1__watch_job_request__descriptor, &imagegen__v1__progress_event__descriptor },
@@ -3204,11 +3607,13 @@ static const ProtobufCMethodDescriptor imagegen__v1__image_generation__method_de
   { "PauseGeneration", &imagegen__v1__job_request__descriptor, &imagegen__v1__job_status__descriptor },
   { "ResumeGeneration", &imagegen__v1__job_request__descriptor, &imagegen__v1__job_status__descriptor },
   { "ListJobs", &imagegen__v1__list_jobs_request__descriptor, &imagegen__v1__list_jobs_response__descriptor },
+  { "ListServers", &imagegen__v1__list_servers_request__descriptor, &imagegen__v1__list_servers_response__descriptor },
 };
 const unsigned imagegen__v1__image_generation__method_indices_by_name[] = {
   3,        /* CancelGeneration */
   2,        /* GetStatus */
   6,        /* ListJobs */
+  7,        /* ListServers */
   4,        /* PauseGeneration */
   5,        /* ResumeGeneration */
   0,        /* StartGeneration */
@@ -3221,7 +3626,7 @@ const ProtobufCServiceDescriptor imagegen__v1__image_generation__descriptor =
   "ImageGeneration",
   "Imagegen__V1__ImageGeneration",
   "imagegen.v1",
-  7,
+  8,
   imagegen__v1__image_generation__method_descriptors,
   imagegen__v1__image_generation__method_indices_by_name
 };
@@ -3280,6 +3685,14 @@ void imagegen__v1__image_generation__list_jobs(ProtobufCService *service,
 {
   assert(service->descriptor == &imagegen__v1__image_generation__descriptor);
   service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void imagegen__v1__image_generation__list_servers(ProtobufCService *service,
+                                                  const Imagegen__V1__ListServersRequest *input,
+                                                  Imagegen__V1__ListServersResponse_Closure closure,
+                                                  void *closure_data)
+{
+  assert(service->descriptor == &imagegen__v1__image_generation__descriptor);
+  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void imagegen__v1__image_generation__init (Imagegen__V1__ImageGeneration_Service *service,
                                            Imagegen__V1__ImageGeneration_ServiceDestroy destroy)

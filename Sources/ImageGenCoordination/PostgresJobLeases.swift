@@ -142,6 +142,35 @@ public struct PostgresJobLeases: JobLeases {
         }
     }
 
+    public func servers(seenWithin window: Duration, limit: Int) async throws(CoordinationUnavailable) -> [ServerRecord] {
+        let windowUS = max(window, .zero).wholeMicroseconds
+        let limit = max(0, limit)
+        return try await database.withConnection { connection in
+            // Registered servers seen lately, and the owners of unfinished leases (registered or not).
+            let servers = try await connection.query(
+                """
+                SELECT o.id, s.address, s.seen_at FROM (
+                    SELECT id FROM imagegen_server WHERE seen_at > clock_timestamp() - \(windowUS) * interval '1 microsecond'
+                    UNION SELECT owner FROM imagegen_job_lease WHERE NOT finished) AS o
+                LEFT JOIN imagegen_server s ON s.id = o.id
+                ORDER BY o.id LIMIT \(limit)
+                """
+            ).map { row in try row.decode((String, String?, Date?).self) }
+            guard !servers.isEmpty else { return [] }
+            let ids = servers.map(\.0)
+            let leases = try await connection.query(
+                """
+                SELECT \(unescaped: Self.columns) FROM imagegen_job_lease l
+                WHERE NOT l.finished AND l.owner = ANY(\(ids)::text[]) ORDER BY l.project
+                """
+            ).map(Self.lease)
+            let jobs = Dictionary(grouping: leases, by: \.owner)
+            return servers.map { id, address, seenAt in
+                ServerRecord(id: id, address: address, seenAt: seenAt, jobs: jobs[id] ?? [])
+            }
+        }
+    }
+
     /// A lease row's columns, from `imagegen_job_lease l`, with the owner's address.
     static let columns = ["project", "job_id", "owner", "request", "seq_reserved_through", "expires_at", "finished"]
         .map { "l." + $0 }.joined(separator: ", ") + ", (SELECT s.address FROM imagegen_server s WHERE s.id = l.owner)"

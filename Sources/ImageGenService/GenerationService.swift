@@ -72,6 +72,9 @@ public struct GenerationService: RPCService {
         router.registerUnary(ImageGenerationMethod.listJobs.rawValue, ListJobsRequest.self) { _, _ in
             ListJobsResponse(jobs: await jobs.list())
         }
+        router.registerUnary(ImageGenerationMethod.listServers.rawValue, ListServersRequest.self) { _, _ in
+            try await jobs.servers()
+        }
     }
 
     /// The server to forward a call for job `id` to: nil when the job is this server's; a call

@@ -56,5 +56,7 @@ public enum WireRoundTrip {
         roundTrip(JobStatus.self),
         roundTrip(ProgressEvent.self),
         roundTrip(Storyboard.self),
+        roundTrip(ListServersRequest.self),
+        roundTrip(ListServersResponse.self),
     ]
 }

@@ -187,6 +187,13 @@ struct CLIProcessTests {
         let (jobsCode, jobsText, _) = try await fixture.cli(["jobs"])
         #expect(jobsCode == 0)
         #expect(jobsText.contains("completed  9/9"))
+        // No coordination database: the server lists itself alone, its finished job not among its jobs.
+        let (serversCode, serversText, serversError) = try await fixture.cli(["servers"])
+        #expect(serversCode == 0, "\(serversError)")
+        #expect(serversText.contains("(no coordination database: this server alone)") && serversText.contains("(this server)  0 job(s)"), "\(serversText)")
+        let (_, serversJSON, _) = try await fixture.cli(["servers", "--json"])
+        let server = try #require(try JSONSerialization.jsonObject(with: Data(serversJSON.utf8)) as? [String: Any], "\(serversJSON)")
+        #expect(server["this_server"] as? Bool == true && server["coordinated"] as? Bool == false && (server["address"] as? String)?.isEmpty == false, "\(server)")
 
         let (sheetCode, sheetText, sheetError) = try await fixture.cli(["sheet", "--project", fixture.projectPath, "--storyboard", fixture.storyboardPath], server: false)
         #expect(sheetCode == 0, "\(sheetError)")

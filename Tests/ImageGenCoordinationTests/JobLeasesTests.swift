@@ -127,3 +127,36 @@ struct JobLeasesTests {
         }
     }
 }
+
+extension JobLeasesTests {
+    /// The servers listed: those seen within the window, and, however long ago they were seen (or
+    /// never), those that lease an unfinished job (live or expired), each with those jobs only;
+    /// by id, at most `limit`.
+    @Test func theServersListedAreTheRecentOnesAndTheLeaseHolders() async throws {
+        try await CoordinationRig.with(databases: 1) { rig in
+            let leases = PostgresJobLeases(database: rig.databases[0])
+            try await leases.register(server: "recent", address: "10.0.0.1:7000")
+            try await leases.register(server: "old", address: "10.0.0.2:7000")
+            try await leases.register(server: "old-holder", address: nil)
+            _ = try await rig.databases[0].withConnection { connection in
+                try await connection.query("UPDATE imagegen_server SET seen_at = seen_at - interval '1 hour' WHERE id LIKE 'old%'")
+            }
+            _ = try await leases.claim(Self.lease("j1", owner: "old-holder", project: "p1"), resuming: false, for: .zero)
+            _ = try await leases.claim(Self.lease("j2", owner: "recent", project: "p2"), resuming: false, for: .seconds(60))
+            _ = try await leases.claim(Self.lease("j3", owner: "recent", project: "p3"), resuming: false, for: .seconds(60))
+            try await leases.release(jobID: "j3", owner: "recent", finished: true)
+            _ = try await leases.claim(Self.lease("j4", owner: "unregistered", project: "p4"), resuming: false, for: .seconds(60))
+
+            let listed = try await leases.servers(seenWithin: .seconds(60), limit: 10)
+            #expect(listed.map(\.id) == ["old-holder", "recent", "unregistered"], "\(listed)")
+            let jobs = Dictionary(listed.map { ($0.id, $0.jobs.map { "\($0.jobID)@\($0.project)" }) }, uniquingKeysWith: { $1 })
+            #expect(jobs == ["old-holder": ["j1@p1"], "recent": ["j2@p2"], "unregistered": ["j4@p4"]])
+            #expect(listed.map(\.address) == [nil, "10.0.0.1:7000", nil])
+            #expect(listed[1].seenAt.map { abs($0.timeIntervalSinceNow) < 30 } == true && listed[2].seenAt == nil)
+            #expect(listed[0].seenAt.map { $0.timeIntervalSinceNow < -3_000 } == true)
+
+            #expect(try await leases.servers(seenWithin: .seconds(60), limit: 1).map(\.id) == ["old-holder"])
+            #expect(try await leases.servers(seenWithin: .seconds(7_200), limit: 10).map(\.id) == ["old", "old-holder", "recent", "unregistered"])
+        }
+    }
+}

@@ -57,6 +57,7 @@ extension ProofTests {
             return
         }
         #expect(again.first?.jobID == jobID && attachedTo.attached, "b started another job: \(again)")
+        try await Self.expectServers(on: onB, owner: "render-a", of: jobID, a: a, b: b)
 
         // Kill a once a quarter of the beats are done.
         try await Self.waitUntilCompleted(beats / 4, of: jobID, on: onA)
@@ -67,6 +68,7 @@ extension ProofTests {
         // b takes the job over: same id, within the lease and two heartbeats (and a second of slack).
         guard let tookOver = try await Self.timeUntilListed(jobID, on: onB, since: killed) else { return }
         #expect(tookOver < .seconds(Self.leaseSeconds * 5 / 3 + 1), "b took the job over \(tookOver) after the kill")
+        try await Self.expectServers(on: onB, owner: "render-b", of: jobID, a: a, b: b)
         var seenOnB: [UInt64] = []
         var last: ProgressEvent?
         for try await event in try await onB.watchJob(jobID, afterSeq: 0) {
@@ -99,6 +101,25 @@ extension ProofTests {
 }
 
 extension ProofTests {
+    /// ListServers on b lists b (this server) then a, each at its address, and job `jobID` (project
+    /// "film", its lease unexpired) under `owner` only; a killed server is still listed, jobless.
+    static func expectServers(
+        on client: ImageGenerationClient, owner: String, of jobID: String, a: ServerLauncher.Running, b: ServerLauncher.Running
+    ) async throws {
+        let listed = try await client.listServers()
+        #expect(listed.coordinated)
+        #expect(listed.servers.map(\.serverID) == ["render-b", "render-a"] && listed.servers.map(\.thisServer) == [true, false], "\(listed)")
+        let addresses = Dictionary(listed.servers.map { ($0.serverID, $0.address) }, uniquingKeysWith: { $1 })
+        #expect(addresses == ["render-a": "127.0.0.1:\(a.port)", "render-b": "127.0.0.1:\(b.port)"], "\(listed)")
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        for server in listed.servers {
+            #expect(server.seenUnixMs > now - 30_000 && server.seenUnixMs <= now + 5_000, "\(server)")
+            let jobs = server.jobs.map { "\($0.jobID) \($0.projectDir)" }
+            #expect(jobs == (server.serverID == owner ? ["\(jobID) film"] : []), "\(server)")
+            #expect(server.jobs.allSatisfy { $0.leaseExpiresUnixMs > now - 1_000 }, "\(server)")
+        }
+    }
+
     /// A fake Gemini that takes any key and logs nothing.
     static func quietFake(latency: Duration) -> FakeGeminiServer {
         FakeGeminiServer(

@@ -37,6 +37,21 @@ struct GenerationRoundTripTests {
         RoundTripCase("ListJobsResponse default", ListJobsResponse()),
         RoundTripCase("ListJobsResponse empty jobs", ListJobsResponse(jobs: Array(repeating: JobStatus(), count: 1_000))),
         RoundTripCase("ListJobsResponse max", ListJobsResponse(jobs: [Samples.maxJobStatus, JobStatus(jobID: "j2")])),
+        RoundTripCase("ListServersRequest", ListServersRequest()),
+        RoundTripCase("ListServersResponse default", ListServersResponse()),
+        RoundTripCase("ListServersResponse alone", ListServersResponse(servers: [ServerInfo(serverID: "imagegen", thisServer: true)])),
+        RoundTripCase(
+            "ListServersResponse max",
+            ListServersResponse(
+                servers: [
+                    ServerInfo(
+                        serverID: Samples.longString, address: "[::1]:65535", seenUnixMs: .max, thisServer: true,
+                        jobs: (0..<1_000).map { ServerJob(jobID: "job-\($0)", projectDir: Samples.longString, leaseExpiresUnixMs: .min) }),
+                    ServerInfo(serverID: "b", seenUnixMs: -1, jobs: [ServerJob()]),
+                ],
+                coordinated: true)),
+        RoundTripCase("ServerJob default", ServerJob()),
+        RoundTripCase("ServerInfo default", ServerInfo()),
         RoundTripCase("StyleProgress default", StyleProgress()),
         RoundTripCase("StyleProgress max", Samples.maxStyleProgress),
         RoundTripCase("StyleProgress negative percent", StyleProgress(percent: -0.5)),

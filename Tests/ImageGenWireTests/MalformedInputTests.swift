@@ -32,6 +32,7 @@ struct MalformedInputTests {
             decodeOrWireError(bytes, as: StartGenerationRequest.self)
             decodeOrWireError(bytes, as: GetStatusRequest.self)
             decodeOrWireError(bytes, as: ListJobsResponse.self)
+            decodeOrWireError(bytes, as: ListServersResponse.self)
             decodeOrWireError(bytes, as: JobFinished.self)
         }
     }
@@ -108,6 +109,12 @@ struct MalformedInputTests {
                     "JobStatus.beats[].error inside ListJobsResponse \(bad)", ListJobsResponse.self,
                     P.lengthDelimited(1, P.lengthDelimited(11, P.lengthDelimited(7, bad)))),
                 "BeatStatus.error"
+            ),
+            (
+                DecodeCase(
+                    "ServerJob.project_dir inside ListServersResponse \(bad)", ListServersResponse.self,
+                    P.lengthDelimited(1, P.lengthDelimited(5, P.lengthDelimited(2, bad)))),
+                "ServerJob.project_dir"
             ),
             (DecodeCase("CallStatus.message \(bad)", CallStatus.self, P.lengthDelimited(2, bad)), "CallStatus.message"),
             (

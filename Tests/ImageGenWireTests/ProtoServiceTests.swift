@@ -18,6 +18,7 @@ struct ProtoServiceTests {
         .pauseGeneration: (String(describing: JobRequest.self), String(describing: JobStatus.self), false),
         .resumeGeneration: (String(describing: JobRequest.self), String(describing: JobStatus.self), false),
         .listJobs: (String(describing: ListJobsRequest.self), String(describing: ListJobsResponse.self), false),
+        .listServers: (String(describing: ListServersRequest.self), String(describing: ListServersResponse.self), false),
     ]
 
     /// "imagegen.v1.Service/Method" → (request, response) full names, from a generated descriptor.

@@ -89,6 +89,9 @@ def generation_handler(method: str, request: bytes):
         return [job(job_id, state).SerializeToString()], 0, ""
     if name == "ListJobs":
         return [g.ListJobsResponse(jobs=[job("a"), job("b", g.COMPLETED)]).SerializeToString()], 0, ""
+    if name == "ListServers":
+        server = g.ServerInfo(server_id="a", address="127.0.0.1:1", this_server=True, jobs=[g.ServerJob(job_id="j1", project_dir="p")])
+        return [g.ListServersResponse(servers=[server, g.ServerInfo(server_id="b")], coordinated=True).SerializeToString()], 0, ""
     return [], StatusCode.UNIMPLEMENTED, f"unknown method {method}"
 
 
@@ -113,6 +116,9 @@ def test_typed_methods(service) -> None:
     assert client.pause("x").state == g.PAUSED
     assert client.resume("x").state == g.RUNNING
     assert [j.job_id for j in client.list_jobs()] == ["a", "b"]
+    servers = client.list_servers()
+    assert servers.coordinated and [s.server_id for s in servers.servers] == ["a", "b"]
+    assert servers.servers[0].this_server and servers.servers[0].jobs[0].project_dir == "p"
     stream = client.watch("j1", after_seq=3)
     assert [e.seq for e in stream] == [1, 2, 3, 4, 5]
     assert g.WatchJobRequest.FromString(fake.calls[-1][1]).after_seq == 3
@@ -122,7 +128,7 @@ def test_typed_methods(service) -> None:
     assert not request.HasField("storyboard") and request.request_id == "k" and request.detach
     assert [m for m, _ in fake.calls] == [
         "imagegen.v1.ImageGeneration/" + n for n in
-        ("GetStatus", "CancelGeneration", "PauseGeneration", "ResumeGeneration", "ListJobs", "WatchJob",
+        ("GetStatus", "CancelGeneration", "PauseGeneration", "ResumeGeneration", "ListJobs", "ListServers", "WatchJob",
          "StartGeneration")]
 
 

@@ -119,6 +119,7 @@ def test_image_generation_methods_unimplemented(client: Client) -> None:
         Methods.PAUSE_GENERATION: lambda: client.pause("job-1"),
         Methods.RESUME_GENERATION: lambda: client.resume("job-1"),
         Methods.LIST_JOBS: lambda: client.list_jobs(),
+        Methods.LIST_SERVERS: lambda: client.list_servers(),
     }
     assert set(actions) == set(Methods.ALL)
     for method, action in actions.items():

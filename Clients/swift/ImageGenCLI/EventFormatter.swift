@@ -125,6 +125,16 @@ public enum EventFormatter {
         ])
     }
 
+    public static func jsonLine(_ server: ServerInfo, coordinated: Bool) -> String {
+        jsonText([
+            "server_id": server.serverID, "address": server.address, "seen_unix_ms": server.seenUnixMs,
+            "this_server": server.thisServer, "coordinated": coordinated,
+            "jobs": server.jobs.map { job in
+                ["job_id": job.jobID, "project_dir": job.projectDir, "lease_expires_unix_ms": job.leaseExpiresUnixMs] as [String: Any]
+            },
+        ])
+    }
+
     static func json(_ progress: StyleProgress) -> [String: Any] {
         var object: [String: Any] = [
             "style": progress.style, "total": progress.total, "completed": progress.completed,

@@ -80,6 +80,14 @@ public struct ImageGenerationClient: Sendable {
         ).jobs
     }
 
+    /// The servers that share the answering server's coordination database (it first), each with
+    /// the jobs it leases; without a database, the answering server alone (`coordinated` false).
+    public func listServers() async throws -> ListServersResponse {
+        try await rpc.unary(
+            ImageGenerationMethod.listServers.rawValue, ListServersRequest(), as: ListServersResponse.self,
+            timeout: rpc.configuration.unaryCallTimeout)
+    }
+
     /// The server's health ("" for the whole server).
     public func health(service: String = "") async throws -> HealthCheckResponse.ServingStatus {
         try await rpc.unary(

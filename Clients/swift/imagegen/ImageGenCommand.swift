@@ -14,6 +14,6 @@ struct ImageGenCommand: AsyncParsableCommand {
             """,
         subcommands: [
             DemoCommand.self, GenerateCommand.self, WatchCommand.self, StatusCommand.self, CancelCommand.self,
-            PauseCommand.self, ResumeCommand.self, JobsCommand.self, SheetCommand.self, EstimateCommand.self, ServeCommand.self,
+            PauseCommand.self, ResumeCommand.self, JobsCommand.self, ServersCommand.self, SheetCommand.self, EstimateCommand.self, ServeCommand.self,
         ])
 }

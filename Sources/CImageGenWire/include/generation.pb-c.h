@@ -25,6 +25,10 @@ typedef struct Imagegen__V1__GetStatusRequest Imagegen__V1__GetStatusRequest;
 typedef struct Imagegen__V1__JobRequest Imagegen__V1__JobRequest;
 typedef struct Imagegen__V1__ListJobsRequest Imagegen__V1__ListJobsRequest;
 typedef struct Imagegen__V1__ListJobsResponse Imagegen__V1__ListJobsResponse;
+typedef struct Imagegen__V1__ListServersRequest Imagegen__V1__ListServersRequest;
+typedef struct Imagegen__V1__ServerJob Imagegen__V1__ServerJob;
+typedef struct Imagegen__V1__ServerInfo Imagegen__V1__ServerInfo;
+typedef struct Imagegen__V1__ListServersResponse Imagegen__V1__ListServersResponse;
 typedef struct Imagegen__V1__StyleProgress Imagegen__V1__StyleProgress;
 typedef struct Imagegen__V1__BatchProgress Imagegen__V1__BatchProgress;
 typedef struct Imagegen__V1__Usage Imagegen__V1__Usage;
@@ -298,6 +302,84 @@ struct  Imagegen__V1__ListJobsResponse
 #define IMAGEGEN__V1__LIST_JOBS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&imagegen__v1__list_jobs_response__descriptor) \
     , 0,NULL }
+
+
+struct  Imagegen__V1__ListServersRequest
+{
+  ProtobufCMessage base;
+};
+#define IMAGEGEN__V1__LIST_SERVERS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&imagegen__v1__list_servers_request__descriptor) \
+     }
+
+
+/*
+ * A job a server runs: its lease on the project.
+ */
+struct  Imagegen__V1__ServerJob
+{
+  ProtobufCMessage base;
+  char *job_id;
+  /*
+   * relative to the shared projects root
+   */
+  char *project_dir;
+  /*
+   * renewed by the owner's heartbeat
+   */
+  int64_t lease_expires_unix_ms;
+};
+#define IMAGEGEN__V1__SERVER_JOB__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&imagegen__v1__server_job__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
+
+
+struct  Imagegen__V1__ServerInfo
+{
+  ProtobufCMessage base;
+  /*
+   * --server-id
+   */
+  char *server_id;
+  /*
+   * HOST:PORT its clients reach it at; empty when not known
+   */
+  char *address;
+  /*
+   * its last heartbeat (database clock)
+   */
+  int64_t seen_unix_ms;
+  /*
+   * the server that answered
+   */
+  protobuf_c_boolean this_server;
+  /*
+   * the unfinished jobs it holds leases of
+   */
+  size_t n_jobs;
+  Imagegen__V1__ServerJob **jobs;
+};
+#define IMAGEGEN__V1__SERVER_INFO__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&imagegen__v1__server_info__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0,NULL }
+
+
+struct  Imagegen__V1__ListServersResponse
+{
+  ProtobufCMessage base;
+  /*
+   * the answering server first, then by server id
+   */
+  size_t n_servers;
+  Imagegen__V1__ServerInfo **servers;
+  /*
+   * false: no coordination database, this server alone
+   */
+  protobuf_c_boolean coordinated;
+};
+#define IMAGEGEN__V1__LIST_SERVERS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&imagegen__v1__list_servers_response__descriptor) \
+    , 0,NULL, 0 }
 
 
 struct  Imagegen__V1__StyleProgress
@@ -795,6 +877,82 @@ Imagegen__V1__ListJobsResponse *
 void   imagegen__v1__list_jobs_response__free_unpacked
                      (Imagegen__V1__ListJobsResponse *message,
                       ProtobufCAllocator *allocator);
+/* Imagegen__V1__ListServersRequest methods */
+void   imagegen__v1__list_servers_request__init
+                     (Imagegen__V1__ListServersRequest         *message);
+size_t imagegen__v1__list_servers_request__get_packed_size
+                     (const Imagegen__V1__ListServersRequest   *message);
+size_t imagegen__v1__list_servers_request__pack
+                     (const Imagegen__V1__ListServersRequest   *message,
+                      uint8_t             *out);
+size_t imagegen__v1__list_servers_request__pack_to_buffer
+                     (const Imagegen__V1__ListServersRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Imagegen__V1__ListServersRequest *
+       imagegen__v1__list_servers_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   imagegen__v1__list_servers_request__free_unpacked
+                     (Imagegen__V1__ListServersRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Imagegen__V1__ServerJob methods */
+void   imagegen__v1__server_job__init
+                     (Imagegen__V1__ServerJob         *message);
+size_t imagegen__v1__server_job__get_packed_size
+                     (const Imagegen__V1__ServerJob   *message);
+size_t imagegen__v1__server_job__pack
+                     (const Imagegen__V1__ServerJob   *message,
+                      uint8_t             *out);
+size_t imagegen__v1__server_job__pack_to_buffer
+                     (const Imagegen__V1__ServerJob   *message,
+                      ProtobufCBuffer     *buffer);
+Imagegen__V1__ServerJob *
+       imagegen__v1__server_job__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   imagegen__v1__server_job__free_unpacked
+                     (Imagegen__V1__ServerJob *message,
+                      ProtobufCAllocator *allocator);
+/* Imagegen__V1__ServerInfo methods */
+void   imagegen__v1__server_info__init
+                     (Imagegen__V1__ServerInfo         *message);
+size_t imagegen__v1__server_info__get_packed_size
+                     (const Imagegen__V1__ServerInfo   *message);
+size_t imagegen__v1__server_info__pack
+                     (const Imagegen__V1__ServerInfo   *message,
+                      uint8_t             *out);
+size_t imagegen__v1__server_info__pack_to_buffer
+                     (const Imagegen__V1__ServerInfo   *message,
+                      ProtobufCBuffer     *buffer);
+Imagegen__V1__ServerInfo *
+       imagegen__v1__server_info__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   imagegen__v1__server_info__free_unpacked
+                     (Imagegen__V1__ServerInfo *message,
+                      ProtobufCAllocator *allocator);
+/* Imagegen__V1__ListServersResponse methods */
+void   imagegen__v1__list_servers_response__init
+                     (Imagegen__V1__ListServersResponse         *message);
+size_t imagegen__v1__list_servers_response__get_packed_size
+                     (const Imagegen__V1__ListServersResponse   *message);
+size_t imagegen__v1__list_servers_response__pack
+                     (const Imagegen__V1__ListServersResponse   *message,
+                      uint8_t             *out);
+size_t imagegen__v1__list_servers_response__pack_to_buffer
+                     (const Imagegen__V1__ListServersResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Imagegen__V1__ListServersResponse *
+       imagegen__v1__list_servers_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   imagegen__v1__list_servers_response__free_unpacked
+                     (Imagegen__V1__ListServersResponse *message,
+                      ProtobufCAllocator *allocator);
 /* Imagegen__V1__StyleProgress methods */
 void   imagegen__v1__style_progress__init
                      (Imagegen__V1__StyleProgress         *message);
@@ -1036,6 +1194,18 @@ typedef void (*Imagegen__V1__ListJobsRequest_Closure)
 typedef void (*Imagegen__V1__ListJobsResponse_Closure)
                  (const Imagegen__V1__ListJobsResponse *message,
                   void *closure_data);
+typedef void (*Imagegen__V1__ListServersRequest_Closure)
+                 (const Imagegen__V1__ListServersRequest *message,
+                  void *closure_data);
+typedef void (*Imagegen__V1__ServerJob_Closure)
+                 (const Imagegen__V1__ServerJob *message,
+                  void *closure_data);
+typedef void (*Imagegen__V1__ServerInfo_Closure)
+                 (const Imagegen__V1__ServerInfo *message,
+                  void *closure_data);
+typedef void (*Imagegen__V1__ListServersResponse_Closure)
+                 (const Imagegen__V1__ListServersResponse *message,
+                  void *closure_data);
 typedef void (*Imagegen__V1__StyleProgress_Closure)
                  (const Imagegen__V1__StyleProgress *message,
                   void *closure_data);
@@ -1104,6 +1274,10 @@ struct Imagegen__V1__ImageGeneration_Service
                     const Imagegen__V1__ListJobsRequest *input,
                     Imagegen__V1__ListJobsResponse_Closure closure,
                     void *closure_data);
+  void (*list_servers)(Imagegen__V1__ImageGeneration_Service *service,
+                       const Imagegen__V1__ListServersRequest *input,
+                       Imagegen__V1__ListServersResponse_Closure closure,
+                       void *closure_data);
 };
 typedef void (*Imagegen__V1__ImageGeneration_ServiceDestroy)(Imagegen__V1__ImageGeneration_Service *);
 void imagegen__v1__image_generation__init (Imagegen__V1__ImageGeneration_Service *service,
@@ -1118,7 +1292,8 @@ void imagegen__v1__image_generation__init (Imagegen__V1__ImageGeneration_Service
       function_prefix__ ## cancel_generation,\
       function_prefix__ ## pause_generation,\
       function_prefix__ ## resume_generation,\
-      function_prefix__ ## list_jobs  }
+      function_prefix__ ## list_jobs,\
+      function_prefix__ ## list_servers  }
 void imagegen__v1__image_generation__start_generation(ProtobufCService *service,
                                                       const Imagegen__V1__StartGenerationRequest *input,
                                                       Imagegen__V1__ProgressEvent_Closure closure,
@@ -1147,6 +1322,10 @@ void imagegen__v1__image_generation__list_jobs(ProtobufCService *service,
                                                const Imagegen__V1__ListJobsRequest *input,
                                                Imagegen__V1__ListJobsResponse_Closure closure,
                                                void *closure_data);
+void imagegen__v1__image_generation__list_servers(ProtobufCService *service,
+                                                  const Imagegen__V1__ListServersRequest *input,
+                                                  Imagegen__V1__ListServersResponse_Closure closure,
+                                                  void *closure_data);
 
 /* --- descriptors --- */
 
@@ -1163,6 +1342,10 @@ extern const ProtobufCMessageDescriptor imagegen__v1__get_status_request__descri
 extern const ProtobufCMessageDescriptor imagegen__v1__job_request__descriptor;
 extern const ProtobufCMessageDescriptor imagegen__v1__list_jobs_request__descriptor;
 extern const ProtobufCMessageDescriptor imagegen__v1__list_jobs_response__descriptor;
+extern const ProtobufCMessageDescriptor imagegen__v1__list_servers_request__descriptor;
+extern const ProtobufCMessageDescriptor imagegen__v1__server_job__descriptor;
+extern const ProtobufCMessageDescriptor imagegen__v1__server_info__descriptor;
+extern const ProtobufCMessageDescriptor imagegen__v1__list_servers_response__descriptor;
 extern const ProtobufCMessageDescriptor imagegen__v1__style_progress__descriptor;
 extern const ProtobufCMessageDescriptor imagegen__v1__batch_progress__descriptor;
 extern const ProtobufCMessageDescriptor imagegen__v1__usage__descriptor;

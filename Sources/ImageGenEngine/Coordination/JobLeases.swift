@@ -38,6 +38,10 @@ public protocol JobLeases: Sendable {
     /// Records that server `server` is alive and reached at `address` (HOST:PORT; nil: not known
     /// yet), so that the others can forward calls for its jobs to it.
     func register(server: String, address: String?) async throws(CoordinationUnavailable)
+
+    /// The servers whose heartbeat came within `window`, and every server that still leases an
+    /// unfinished job, by id, at most `limit` of them, each with those jobs.
+    func servers(seenWithin window: Duration, limit: Int) async throws(CoordinationUnavailable) -> [ServerRecord]
 }
 
 /// A job's lease on its project: who owns it, and enough to resume it.

@@ -14,6 +14,8 @@ public enum ImageGenerationMethod: String, Sendable, CaseIterable {
     case resumeGeneration = "imagegen.v1.ImageGeneration/ResumeGeneration"
     /// `ListJobsRequest` → `ListJobsResponse`.
     case listJobs = "imagegen.v1.ImageGeneration/ListJobs"
+    /// `ListServersRequest` → `ListServersResponse`.
+    case listServers = "imagegen.v1.ImageGeneration/ListServers"
 
     /// The service's full name.
     public static let serviceName = "imagegen.v1.ImageGeneration"

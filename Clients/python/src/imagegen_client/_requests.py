@@ -34,9 +34,10 @@ class Methods:
     PAUSE_GENERATION = f"{GENERATION_SERVICE}/PauseGeneration"
     RESUME_GENERATION = f"{GENERATION_SERVICE}/ResumeGeneration"
     LIST_JOBS = f"{GENERATION_SERVICE}/ListJobs"
+    LIST_SERVERS = f"{GENERATION_SERVICE}/ListServers"
 
     ALL = (START_GENERATION, WATCH_JOB, GET_STATUS, CANCEL_GENERATION, PAUSE_GENERATION,
-           RESUME_GENERATION, LIST_JOBS)
+           RESUME_GENERATION, LIST_JOBS, LIST_SERVERS)
 
 
 @dataclass(frozen=True)
@@ -118,3 +119,7 @@ def job(method: str, job_id: str) -> Request[generation_pb2.JobStatus]:
 
 def list_jobs() -> Request[generation_pb2.ListJobsResponse]:
     return Request(Methods.LIST_JOBS, generation_pb2.ListJobsRequest(), generation_pb2.ListJobsResponse)
+
+
+def list_servers() -> Request[generation_pb2.ListServersResponse]:
+    return Request(Methods.LIST_SERVERS, generation_pb2.ListServersRequest(), generation_pb2.ListServersResponse)

@@ -246,3 +246,8 @@ class AsyncClient(ClientBase[AsyncResponseStream[generation_pb2.ProgressEvent]])
     async def list_jobs(self, timeout: Optional[float] = 30.0) -> List[generation_pb2.JobStatus]:
         """``ListJobs``: the status of every job the server knows."""
         return list((await self._unary(_requests.list_jobs(), timeout)).jobs)
+
+    async def list_servers(self, timeout: Optional[float] = 30.0) -> generation_pb2.ListServersResponse:
+        """``ListServers``: the servers sharing the coordination database (the answering one
+        first), each with the jobs it leases; ``coordinated`` is false when it has no database."""
+        return await self._unary(_requests.list_servers(), timeout)

@@ -229,6 +229,18 @@ class ListJobsResponse(_message.Message):
     jobs: _containers.RepeatedCompositeFieldContainer[JobStatus]
     def __init__(self, jobs: _Optional[_Iterable[_Union[JobStatus, _Mapping]]] = ...) -> None: ...
 
+class ListServersRequest(_message.Message):
+    __slots__ = []
+    def __init__(self) -> None: ...
+
+class ListServersResponse(_message.Message):
+    __slots__ = ["coordinated", "servers"]
+    COORDINATED_FIELD_NUMBER: _ClassVar[int]
+    SERVERS_FIELD_NUMBER: _ClassVar[int]
+    coordinated: bool
+    servers: _containers.RepeatedCompositeFieldContainer[ServerInfo]
+    def __init__(self, servers: _Optional[_Iterable[_Union[ServerInfo, _Mapping]]] = ..., coordinated: bool = ...) -> None: ...
+
 class ProgressEvent(_message.Message):
     __slots__ = ["accepted", "beat", "finished", "job_id", "key", "message", "seq", "style", "time_unix_ms"]
     ACCEPTED_FIELD_NUMBER: _ClassVar[int]
@@ -250,6 +262,30 @@ class ProgressEvent(_message.Message):
     style: StyleProgress
     time_unix_ms: int
     def __init__(self, seq: _Optional[int] = ..., job_id: _Optional[str] = ..., time_unix_ms: _Optional[int] = ..., accepted: _Optional[_Union[JobAccepted, _Mapping]] = ..., beat: _Optional[_Union[BeatEvent, _Mapping]] = ..., style: _Optional[_Union[StyleProgress, _Mapping]] = ..., key: _Optional[_Union[KeyEvent, _Mapping]] = ..., message: _Optional[str] = ..., finished: _Optional[_Union[JobFinished, _Mapping]] = ...) -> None: ...
+
+class ServerInfo(_message.Message):
+    __slots__ = ["address", "jobs", "seen_unix_ms", "server_id", "this_server"]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    JOBS_FIELD_NUMBER: _ClassVar[int]
+    SEEN_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
+    SERVER_ID_FIELD_NUMBER: _ClassVar[int]
+    THIS_SERVER_FIELD_NUMBER: _ClassVar[int]
+    address: str
+    jobs: _containers.RepeatedCompositeFieldContainer[ServerJob]
+    seen_unix_ms: int
+    server_id: str
+    this_server: bool
+    def __init__(self, server_id: _Optional[str] = ..., address: _Optional[str] = ..., seen_unix_ms: _Optional[int] = ..., this_server: bool = ..., jobs: _Optional[_Iterable[_Union[ServerJob, _Mapping]]] = ...) -> None: ...
+
+class ServerJob(_message.Message):
+    __slots__ = ["job_id", "lease_expires_unix_ms", "project_dir"]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    LEASE_EXPIRES_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_DIR_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    lease_expires_unix_ms: int
+    project_dir: str
+    def __init__(self, job_id: _Optional[str] = ..., project_dir: _Optional[str] = ..., lease_expires_unix_ms: _Optional[int] = ...) -> None: ...
 
 class Shot(_message.Message):
     __slots__ = ["beats", "id"]
