@@ -179,7 +179,10 @@ def test_example_ctrl_c_detaches(tmp_path, example: str) -> None:
     env.pop("IMAGEGEN_AUTH_TOKEN", None)
     process = subprocess.Popen(
         [sys.executable, str(EXAMPLES_DIR / f"{example}.py"), "--server", f"127.0.0.1:{fake.port}", "--project", "demo"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        # as in a terminal: a test run started in the background (SIGINT ignored, inherited) must
+        # not make the example ignore Ctrl-C too
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         assert process.stdout.readline().startswith("started job j1")
         process.send_signal(signal.SIGINT)
