@@ -162,6 +162,7 @@ let package = Package(
         .target(
             name: "ImageGenMetrics",
             dependencies: [
+                "ImageGenCoordination",
                 "ImageGenEngine",
                 "ImageGenRPC",
                 "ImageGenService",

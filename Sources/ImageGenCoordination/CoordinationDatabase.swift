@@ -23,13 +23,17 @@ public final class CoordinationDatabase: Service, Sendable {
     }
 
     public let settings: CoordinationSettings
+    /// Told of every statement and of the connection coming and going (the server's metrics).
+    public let observer: (any CoordinationObserver)?
     private let logger: Logger
     private let state = Mutex(State.connecting(lastFailure: nil))
     private let connectionIDs = Atomic<Int>(0)
 
-    public init(settings: CoordinationSettings, logger: Logger) {
+    public init(settings: CoordinationSettings, observer: (any CoordinationObserver)? = nil, logger: Logger) {
         self.settings = settings
+        self.observer = observer
         self.logger = logger
+        observer?.connectionChanged(available: false)  // connecting
     }
 
     /// Whether a connection is open now.
@@ -97,10 +101,12 @@ public final class CoordinationDatabase: Service, Sendable {
                     throw error
                 }
                 state.withLock { $0 = .available(connection) }
+                observer?.connectionChanged(available: true)
                 logger.info("coordination: connected to \(settings.endpoint)")
                 await waitForClose(of: connection)
                 let reason = "the connection to \(settings.endpoint) closed"
                 state.withLock { if case .available = $0 { $0 = .connecting(lastFailure: reason) } }
+                observer?.connectionChanged(available: false)
                 if !Task.isCancelled { logger.warning("coordination: \(reason); connecting again") }
             } catch {
                 let reason = Self.describe(error, endpoint: settings.endpoint)
@@ -109,6 +115,7 @@ public final class CoordinationDatabase: Service, Sendable {
                     state = .connecting(lastFailure: reason)
                     return true
                 }
+                if first { observer?.connectionChanged(available: false) }
                 if first && !Task.isCancelled { logger.error("coordination: \(reason); no request starts until it answers") }
             }
             try? await Task.sleep(for: settings.reconnectDelay)
@@ -141,9 +148,10 @@ public final class CoordinationDatabase: Service, Sendable {
 
     /// Runs `body` on the open connection; throws ``CoordinationUnavailable`` when there is none,
     /// when `body` fails, or when it takes longer than the statement timeout and a second (then
-    /// the connection is closed, and made again).
+    /// the connection is closed, and made again). ``observer`` is told how `statement` ended.
     @discardableResult
     public func withConnection<T: Sendable>(
+        _ statement: CoordinationStatement = .other,
         _ body: @escaping @Sendable (CoordinationConnection) async throws -> T
     ) async throws(CoordinationUnavailable) -> T {
         await waitForFirstAttempt()
@@ -155,11 +163,22 @@ public final class CoordinationDatabase: Service, Sendable {
             case .stopped: .failure(CoordinationUnavailable(reason: "the server is shutting down"))
             }
         }
-        let connection = try current.get()
+        let connection: CoordinationConnection
+        switch current {
+        case .success(let open): connection = open
+        case .failure(let unavailable):
+            observer?.statementEnded(statement, duration: .zero, failure: .notConnected)
+            throw unavailable
+        }
         let limit = settings.statementTimeout + .seconds(1)
+        let start = ContinuousClock.now
         do {
-            return try await connection.bounded(by: limit, body)
+            let value = try await connection.bounded(by: limit, body)
+            observer?.statementEnded(statement, duration: ContinuousClock.now - start, failure: nil)
+            return value
         } catch {
+            let failure: CoordinationFailure = error is CoordinationConnection.Overdue ? .timedOut : .failed
+            observer?.statementEnded(statement, duration: ContinuousClock.now - start, failure: failure)
             throw CoordinationUnavailable(reason: Self.describe(error, endpoint: settings.endpoint))
         }
     }

@@ -30,7 +30,7 @@ public struct PostgresJobLeases: JobLeases {
     private func insertOrTake(_ lease: JobLease, resuming: Bool, for duration: Duration) async throws(CoordinationUnavailable) -> UInt64? {
         let durationUS = max(duration, .zero).wholeMicroseconds
         let seq = Int64(clamping: lease.seqReservedThrough)
-        return try await database.withConnection { connection in
+        return try await database.withConnection(.claimLease) { connection in
             try await connection.query(
                 """
                 INSERT INTO imagegen_job_lease AS l (project, job_id, owner, request, seq_reserved_through, expires_at)
@@ -57,7 +57,7 @@ public struct PostgresJobLeases: JobLeases {
         let ids = Array(seqs.keys)
         let bounds = ids.map { Int64(clamping: seqs[$0] ?? 0) }
         let durationUS = max(duration, .zero).wholeMicroseconds
-        return try await database.withConnection { connection in
+        return try await database.withConnection(.renewLeases) { connection in
             let rows = try await connection.query(
                 """
                 UPDATE imagegen_job_lease AS l SET
@@ -77,7 +77,7 @@ public struct PostgresJobLeases: JobLeases {
     }
 
     public func release(jobID: String, owner: String, finished: Bool) async throws(CoordinationUnavailable) {
-        try await database.withConnection { connection in
+        try await database.withConnection(.releaseLease) { connection in
             try await connection.query(
                 """
                 UPDATE imagegen_job_lease SET finished = \(finished), expires_at = clock_timestamp()
@@ -89,7 +89,7 @@ public struct PostgresJobLeases: JobLeases {
     public func takeExpired(owner: String, for duration: Duration, limit: Int) async throws(CoordinationUnavailable) -> [JobLease] {
         let durationUS = max(duration, .zero).wholeMicroseconds
         let limit = max(0, limit)
-        return try await database.withConnection { connection in
+        return try await database.withConnection(.takeExpired) { connection in
             try await connection.query(
                 """
                 UPDATE imagegen_job_lease AS l SET owner = \(owner),
@@ -105,7 +105,7 @@ public struct PostgresJobLeases: JobLeases {
     }
 
     public func lease(ofJob jobID: String) async throws(CoordinationUnavailable) -> JobLease? {
-        try await database.withConnection { connection in
+        try await database.withConnection(.readLease) { connection in
             try await connection.query(
                 "SELECT \(unescaped: Self.columns) FROM imagegen_job_lease l WHERE l.job_id = \(jobID) ORDER BY l.expires_at DESC LIMIT 1"
             ).first.map(Self.lease)
@@ -113,7 +113,7 @@ public struct PostgresJobLeases: JobLeases {
     }
 
     public func lease(ofProject project: String) async throws(CoordinationUnavailable) -> JobLease? {
-        try await database.withConnection { connection in
+        try await database.withConnection(.readLease) { connection in
             try await connection.query(
                 """
                 SELECT \(unescaped: Self.columns) FROM imagegen_job_lease l
@@ -125,7 +125,7 @@ public struct PostgresJobLeases: JobLeases {
 
     /// The project's row, live or not.
     private func anyLease(ofProject project: String) async throws(CoordinationUnavailable) -> JobLease? {
-        try await database.withConnection { connection in
+        try await database.withConnection(.readLease) { connection in
             try await connection.query(
                 "SELECT \(unescaped: Self.columns) FROM imagegen_job_lease l WHERE l.project = \(project)"
             ).first.map(Self.lease)
@@ -133,7 +133,7 @@ public struct PostgresJobLeases: JobLeases {
     }
 
     public func register(server: String, address: String?) async throws(CoordinationUnavailable) {
-        try await database.withConnection { connection in
+        try await database.withConnection(.register) { connection in
             try await connection.query(
                 """
                 INSERT INTO imagegen_server AS s (id, address, seen_at) VALUES (\(server), \(address), clock_timestamp())
@@ -145,7 +145,7 @@ public struct PostgresJobLeases: JobLeases {
     public func servers(seenWithin window: Duration, limit: Int) async throws(CoordinationUnavailable) -> [ServerRecord] {
         let windowUS = max(window, .zero).wholeMicroseconds
         let limit = max(0, limit)
-        return try await database.withConnection { connection in
+        return try await database.withConnection(.listServers) { connection in
             // Registered servers seen lately, and the owners of unfinished leases (registered or not).
             let servers = try await connection.query(
                 """

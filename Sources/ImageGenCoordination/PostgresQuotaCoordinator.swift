@@ -24,7 +24,7 @@ public struct PostgresQuotaCoordinator: QuotaCoordinator {
     public func grant(_ quota: QuotaID, spacing: Duration) async throws(CoordinationUnavailable) -> QuotaGrant {
         let spacingUS = max(spacing, .zero).wholeMicroseconds
         let leadUS = Self.lead.wholeMicroseconds
-        let row = try await database.withConnection { connection in
+        let row = try await database.withConnection(.grant) { connection in
             let rows = try await connection.query(
                 "SELECT kind, delay_us, until, reason FROM imagegen_grant(\(quota.project), \(quota.model), \(spacingUS), \(leadUS))")
             guard let answer = try rows.first?.decode((String, Int64, Date?, String?).self) else {
@@ -32,12 +32,14 @@ public struct PostgresQuotaCoordinator: QuotaCoordinator {
             }
             return GrantRow(kind: answer.0, delayUS: answer.1, until: answer.2, reason: answer.3)
         }
-        return try row.grant()
+        let grant = try row.grant()
+        database.observer?.granted(grant)
+        return grant
     }
 
     public func cool(_ quota: QuotaID, for delay: Duration) async throws(CoordinationUnavailable) {
         let delayUS = max(delay, .zero).wholeMicroseconds
-        try await database.withConnection { connection in
+        try await database.withConnection(.cool) { connection in
             try await connection.query(
                 """
                 INSERT INTO imagegen_quota AS q (project, model, cool_until)
@@ -49,7 +51,7 @@ public struct PostgresQuotaCoordinator: QuotaCoordinator {
 
     public func markDailyQuotaSpent(_ quota: QuotaID, until: Date, reason: String) async throws(CoordinationUnavailable) {
         let reason = String(reason.prefix(500))
-        try await database.withConnection { connection in
+        try await database.withConnection(.markSpent) { connection in
             try await connection.query(
                 """
                 INSERT INTO imagegen_quota AS q (project, model, spent_until, spent_reason)

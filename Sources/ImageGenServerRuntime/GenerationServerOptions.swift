@@ -159,7 +159,7 @@ public struct GenerationServerOptions: ParsableArguments {
         }
         let (learned, learnedNote) = Self.learnedLimits(in: stateDirectory)
         if let learnedNote { logger.warning("\(learnedNote)") }
-        let database = try coordinationDatabase(environment: environment, logger: logger)
+        let database = try coordinationDatabase(environment: environment, observer: metrics, logger: logger)
         let engine = ImageEngine(
             configuration: configuration, logger: logger, learnedLimits: learned, providerFactory: factory,
             coordinator: database.map { PostgresQuotaCoordinator(database: $0) })
@@ -192,7 +192,9 @@ public struct GenerationServerOptions: ParsableArguments {
     }
 
     /// The coordination database of `--coordination`, else `IMAGEGEN_DATABASE_URL`; nil without either.
-    func coordinationDatabase(environment: [String: String], logger: Logger) throws -> CoordinationDatabase? {
+    func coordinationDatabase(
+        environment: [String: String], observer: (any CoordinationObserver)? = nil, logger: Logger
+    ) throws -> CoordinationDatabase? {
         let source = coordination.map { ("--coordination", $0) }
             ?? environment["IMAGEGEN_DATABASE_URL"].flatMap { $0.isEmpty ? nil : ("IMAGEGEN_DATABASE_URL", $0) }
         guard let (name, url) = source else { return nil }
@@ -203,7 +205,7 @@ public struct GenerationServerOptions: ParsableArguments {
             throw ValidationError("\(name): \(error.message)")
         }
         settings.applicationName = serverID ?? Self.hostName()
-        return CoordinationDatabase(settings: settings, logger: logger)
+        return CoordinationDatabase(settings: settings, observer: observer, logger: logger)
     }
 
     /// What a `--server-id` is made of: printable ASCII (space to tilde).

@@ -9,6 +9,8 @@ import Logging
 struct CoordinationRig: Sendable {
     let cluster: PostgresCluster
     let databases: [CoordinationDatabase]
+    /// What each database told its observer.
+    let recorders: [CoordinationRecorder]
 
     var coordinators: [PostgresQuotaCoordinator] {
         databases.map { PostgresQuotaCoordinator(database: $0) }
@@ -30,10 +32,11 @@ struct CoordinationRig: Sendable {
     ) async throws -> T {
         try await PostgresCluster.with { cluster in
             let settings = try Self.settings(cluster)
-            let databases = (0..<count).map { _ in CoordinationDatabase(settings: settings, logger: logger) }
+            let recorders = (0..<count).map { _ in CoordinationRecorder() }
+            let databases = recorders.map { CoordinationDatabase(settings: settings, observer: $0, logger: logger) }
             return try await CoordinationDatabase.whileRunning(databases) {
                 for database in databases { try await waitUntilAvailable(database) }
-                return try await body(CoordinationRig(cluster: cluster, databases: databases))
+                return try await body(CoordinationRig(cluster: cluster, databases: databases, recorders: recorders))
             }
         }
     }

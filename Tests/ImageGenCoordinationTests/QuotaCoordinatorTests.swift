@@ -223,7 +223,9 @@ struct QuotaCoordinatorTests {
     }
 
     /// With the database stopped, a grant fails at once with a reason that names the database
-    /// (never a start); once it is back, grants are answered again through a new connection.
+    /// (never a start); once it is back, grants are answered again through a new connection. The
+    /// observer (the server's metrics) is told each step: connected, the grants and failures,
+    /// the connection lost and made again.
     @Test func anUnreachableDatabaseGrantsNothingUntilItIsBack() async throws {
         try await CoordinationRig.with(databases: 1) { rig in
             let coordinator = rig.coordinators[0]
@@ -250,6 +252,30 @@ struct QuotaCoordinatorTests {
                 Issue.record("after the database came back: \(grant)")
                 return
             }
+            Self.expectObserved(rig.recorders[0].told, last: grant)
+            #expect(rig.recorders[0].sentDurations.allSatisfy { $0 > .zero && $0 < .seconds(10) }, "\(rig.recorders[0].sentDurations)")
         }
+    }
+
+    /// What the observer of `anUnreachableDatabaseGrantsNothingUntilItIsBack` was told, in order:
+    /// connecting, connected, a granted start; while the database is away only failed grants
+    /// (at least one) and the connection lost; connected again, and the `last` grant.
+    static func expectObserved(_ told: [CoordinationRecorder.Entry], last: QuotaGrant) {
+        typealias Entry = CoordinationRecorder.Entry
+        let start: [Entry] = [.connection(available: false), .connection(available: true), .statement(.grant, nil), .granted(.start(after: .zero))]
+        let end: [Entry] = [.connection(available: true), .statement(.grant, nil), .granted(last)]
+        guard told.count > start.count + end.count, Array(told.prefix(start.count)) == start, Array(told.suffix(end.count)) == end else {
+            Issue.record("observed: \(told)")
+            return
+        }
+        let away = told.dropFirst(start.count).dropLast(end.count)
+        #expect(away.contains(.connection(available: false)), "\(away)")
+        #expect(away.contains { if case .statement(.grant, _?) = $0 { true } else { false } }, "\(away)")
+        #expect(away.allSatisfy { entry in
+            switch entry {
+            case .connection(available: false), .statement(.grant, _?): true
+            default: false
+            }
+        }, "while away: \(away)")
     }
 }

@@ -67,6 +67,7 @@ struct MetricsEndpointTests {
                     .split(separator: " ").last?.dropLast().description)
             let before = try await HTTPProbe.scrape(port: port)
             #expect(before.problems.isEmpty, "\(before.problems)")
+            #expect(before.labelSets("imagegen_coordination_connected").isEmpty, "coordination series without a database")
 
             let client = try await ServerLauncher.client(server)
             defer { client.close() }

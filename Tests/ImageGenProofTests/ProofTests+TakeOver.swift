@@ -215,6 +215,8 @@ extension ProofTests {
     /// A job starts only with its project's lease: with PostgreSQL stopped, StartGeneration is
     /// refused with UNAVAILABLE saying why, and nothing is started or written; once the database is
     /// back (the server reconnects by itself), the same call starts the job and it completes.
+    /// Its metrics say so: connected 1, then 0 with the refused claim counted as an error, then 1
+    /// again with a grant answered "start" for every request, each timed.
     @Test(.timeLimit(.minutes(2)))
     func noJobStartsWithoutItsLease() async throws {
         let workspace = try ProofWorkspace("no-lease")
@@ -225,11 +227,15 @@ extension ProofTests {
         let fakePort = try await fake.start()
         defer { Task { try? await fake.shutdown() } }
         try await PostgresCluster.with { cluster in
-            let launcher = Self.leasedLaunchers(workspace, database: cluster.url, fakePort: fakePort, leaseSeconds: 3)[0]
+            var launcher = Self.leasedLaunchers(workspace, database: cluster.url, fakePort: fakePort, leaseSeconds: 3)[0]
+            launcher.arguments += ["--metrics-listen", "127.0.0.1:0"]
             let server = try await launcher.launch()
             do {
                 let client = try await ServerLauncher.client(server)
                 defer { client.close() }
+                let metricsPort = try await MetricsEndpointTests.metricsPort(server.process)
+                let connected = "imagegen_coordination_connected"
+                #expect(try await MetricsEndpointTests.scrape(port: metricsPort) { $0.value(connected) == 1 }.value(connected) == 1)
                 let request = StartGenerationRequest(projectDir: "film", styles: ["illustration"], detach: true)
                 try await cluster.stop()
                 do {
@@ -241,6 +247,10 @@ extension ProofTests {
                 #expect(try await client.listJobs().isEmpty)
                 #expect(fake.requestLog().isEmpty)
                 #expect(!FileManager.default.fileExists(atPath: project.appendingPathComponent("generated_images").path))
+                let down = try await MetricsEndpointTests.scrape(port: metricsPort) { $0.value(connected) == 0 }
+                #expect(down.value(connected) == 0)
+                #expect(down.value("imagegen_coordination_errors_total", ["statement": "claim_lease"]) >= 1, "\(down.labelSets("imagegen_coordination_errors_total"))")
+                #expect(down.value("imagegen_coordination_grants_total") == 0)
                 try await cluster.resume()
                 let deadline = ContinuousClock.now + .seconds(20)
                 var jobID: String?
@@ -254,6 +264,15 @@ extension ProofTests {
                 #expect(jobID != nil, "no job started within 20 s of the database's return")
                 let final = try await EventStreams.waitForProject(client, projectDir: "film", timeout: .seconds(30))
                 #expect(final.styles.first { $0.style == "illustration" }?.completed == 4, "\(final)")
+                let back = try await HTTPProbe.scrape(port: metricsPort)
+                #expect(back.value(connected) == 1)
+                #expect(back.value("imagegen_coordination_grants_total", ["answer": "start"]) >= 4)
+                let grants = back.value("imagegen_coordination_statement_duration_seconds_count", ["statement": "grant"])
+                #expect(grants == back.value("imagegen_coordination_grants_total"), "every grant answered is timed")
+                #expect(back.value("imagegen_coordination_statement_duration_seconds_count", ["statement": "claim_lease"]) >= 1)
+                #expect(back.problems.isEmpty, "\(back.problems)")
+                let grantSeconds = back.value("imagegen_coordination_statement_duration_seconds_sum", ["statement": "grant"])
+                print("proof no-lease metrics: \(Int(down.value("imagegen_coordination_errors_total"))) statements failed while down, \(Int(grants)) grants, mean \(String(format: "%.2f", grantSeconds / max(grants, 1) * 1_000)) ms")
             } catch {
                 Issue.record("no lease: \(error); stderr: \(server.process.stderr.suffix(2_000))")
             }

@@ -1,0 +1,54 @@
+public import ImageGenEngine
+
+/// Told what the coordination database does, as it happens: each statement's latency and
+/// failures, the connection coming and going, and each quota grant's answer (what /metrics shows
+/// of coordination, ``CoordinationDatabase/observer``). Called from the statement's task: it
+/// must not block.
+public protocol CoordinationObserver: Sendable {
+    /// `statement` ended after `duration` (from asking for the connection to its answer), with
+    /// `failure` when it did not succeed.
+    func statementEnded(_ statement: CoordinationStatement, duration: Duration, failure: CoordinationFailure?)
+
+    /// The connection was opened and migrated (`true`), or lost or not made (`false`); told
+    /// `false` first, as the database is made.
+    func connectionChanged(available: Bool)
+
+    /// A request start was answered `grant`.
+    func granted(_ grant: QuotaGrant)
+}
+
+/// The statements a server runs on the coordination database, one label value each.
+public enum CoordinationStatement: String, Sendable, CaseIterable {
+    /// ``PostgresQuotaCoordinator/grant(_:spacing:)``: one request start.
+    case grant
+    /// A 429's cool-down.
+    case cool
+    /// A spent daily quota.
+    case markSpent = "mark_spent"
+    /// Claiming (or taking over) a project's lease.
+    case claimLease = "claim_lease"
+    /// The heartbeat renewing this server's leases.
+    case renewLeases = "renew_leases"
+    /// Giving a lease back (the job ended or the server stops).
+    case releaseLease = "release_lease"
+    /// Taking the expired leases of dead servers.
+    case takeExpired = "take_expired"
+    /// Reading a lease (who runs a job or a project).
+    case readLease = "read_lease"
+    /// Recording this server's heartbeat and address.
+    case register
+    /// ListServers.
+    case listServers = "list_servers"
+    /// Anything else (a tool's or a test's statement).
+    case other
+}
+
+/// How a coordination statement failed, one label value each.
+public enum CoordinationFailure: String, Sendable, CaseIterable {
+    /// There was no connection to run it on.
+    case notConnected = "not_connected"
+    /// It did not answer within the statement timeout (the connection was dropped).
+    case timedOut = "timed_out"
+    /// The database answered an error, or the connection closed under it.
+    case failed
+}
