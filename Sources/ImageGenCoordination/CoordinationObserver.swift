@@ -23,6 +23,8 @@ public enum CoordinationStatement: String, Sendable, CaseIterable {
     case grant
     /// A 429's cool-down.
     case cool
+    /// The limit a 429 stated.
+    case learn
     /// A spent daily quota.
     case markSpent = "mark_spent"
     /// Claiming (or taking over) a project's lease.

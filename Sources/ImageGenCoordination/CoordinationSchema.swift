@@ -57,6 +57,12 @@ enum CoordinationSchema {
             // can forward a call for a job it runs), and when its heartbeat last said so.
             "CREATE TABLE imagegen_server (id text PRIMARY KEY, address text, seen_at timestamptz NOT NULL)",
         ]),
+        Migration(version: 4, statements: [
+            // The per-minute limit a 429 stated for the quota (to any server), and when. The grant
+            // of version 1 stays for servers of version 3 still running during a rolling upgrade.
+            "ALTER TABLE imagegen_quota ADD COLUMN learned_per_minute double precision, ADD COLUMN learned_at timestamptz",
+            learningGrantFunction,
+        ]),
     ]
 
     /// Grants a start of a quota or says how long to wait, in one statement: the row is locked,
@@ -95,6 +101,49 @@ enum CoordinationSchema {
             UPDATE imagegen_quota SET tat = start_ts + p_spacing_us * interval '1 microsecond'
                 WHERE project = p_project AND model = p_model;
             RETURN QUERY SELECT 'start'::text, wait_us, start_ts, NULL::text;
+        END
+        $fn$
+        """
+
+    /// ``grantFunction`` that also spaces starts at least at the quota's learned limit while it is
+    /// fresh (learned within `p_fresh_us`), and answers it (NULL when none is fresh).
+    static let learningGrantFunction = """
+        CREATE FUNCTION imagegen_grant(p_project text, p_model text, p_spacing_us bigint, p_lead_us bigint, p_fresh_us bigint)
+        RETURNS TABLE (kind text, delay_us bigint, until timestamptz, reason text, learned_per_minute double precision)
+        LANGUAGE plpgsql AS $fn$
+        DECLARE
+            q imagegen_quota%ROWTYPE;
+            now_ts timestamptz;
+            start_ts timestamptz;
+            wait_us bigint;
+            learned double precision;
+            spacing_us bigint := p_spacing_us;
+        BEGIN
+            INSERT INTO imagegen_quota (project, model) VALUES (p_project, p_model) ON CONFLICT DO NOTHING;
+            SELECT * INTO q FROM imagegen_quota WHERE project = p_project AND model = p_model FOR UPDATE;
+            now_ts := clock_timestamp();
+            IF q.learned_per_minute > 0 AND q.learned_at > now_ts - p_fresh_us * interval '1 microsecond' THEN
+                learned := q.learned_per_minute;
+                spacing_us := greatest(p_spacing_us, ceil(60000000 / learned)::bigint);
+            END IF;
+            IF q.spent_until > now_ts THEN
+                RETURN QUERY SELECT 'spent'::text, 0::bigint, q.spent_until, q.spent_reason, learned;
+                RETURN;
+            END IF;
+            IF q.cool_until > now_ts THEN
+                RETURN QUERY SELECT 'cooling'::text,
+                    ceil(extract(epoch FROM q.cool_until - now_ts) * 1000000)::bigint, NULL::timestamptz, NULL::text, learned;
+                RETURN;
+            END IF;
+            start_ts := greatest(coalesce(q.tat, now_ts), now_ts);
+            wait_us := ceil(extract(epoch FROM start_ts - now_ts) * 1000000)::bigint;
+            IF wait_us > p_lead_us THEN
+                RETURN QUERY SELECT 'wait'::text, wait_us - p_lead_us, NULL::timestamptz, NULL::text, learned;
+                RETURN;
+            END IF;
+            UPDATE imagegen_quota SET tat = start_ts + spacing_us * interval '1 microsecond'
+                WHERE project = p_project AND model = p_model;
+            RETURN QUERY SELECT 'start'::text, wait_us, start_ts, NULL::text, learned;
         END
         $fn$
         """

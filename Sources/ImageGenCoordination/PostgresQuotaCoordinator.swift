@@ -4,8 +4,9 @@ import PostgresNIO
 
 /// Shares every quota through the coordination database (``CoordinationSchema``): each request
 /// start is granted by one atomic update of the quota's row, so the servers that share the
-/// database together start no more requests than one server pacing alone would; cool-downs and
-/// spent daily quotas found by one server hold for all, a later one never shortened by an earlier.
+/// database together start no more requests than one server pacing alone would; cool-downs,
+/// learned limits and spent daily quotas found by one server hold for all, a later cool-down
+/// never shortened by an earlier one.
 public struct PostgresQuotaCoordinator: QuotaCoordinator {
     private let database: CoordinationDatabase
 
@@ -21,20 +22,40 @@ public struct PostgresQuotaCoordinator: QuotaCoordinator {
     /// that then does not go (its job cancelled, its server dead) is at most a second of the quota.
     static let lead: Duration = .seconds(1)
 
-    public func grant(_ quota: QuotaID, spacing: Duration) async throws(CoordinationUnavailable) -> QuotaGrant {
+    /// How long a learned limit paces every server: as long as a server trusts its own.
+    static let freshness: Duration = .seconds(LearnedLimits.freshness)
+
+    public func grant(_ quota: QuotaID, spacing: Duration) async throws(CoordinationUnavailable) -> QuotaGrantReply {
         let spacingUS = max(spacing, .zero).wholeMicroseconds
         let leadUS = Self.lead.wholeMicroseconds
+        let freshUS = Self.freshness.wholeMicroseconds
         let row = try await database.withConnection(.grant) { connection in
             let rows = try await connection.query(
-                "SELECT kind, delay_us, until, reason FROM imagegen_grant(\(quota.project), \(quota.model), \(spacingUS), \(leadUS))")
-            guard let answer = try rows.first?.decode((String, Int64, Date?, String?).self) else {
+                """
+                SELECT kind, delay_us, until, reason, learned_per_minute
+                FROM imagegen_grant(\(quota.project), \(quota.model), \(spacingUS), \(leadUS), \(freshUS))
+                """)
+            guard let answer = try rows.first?.decode((String, Int64, Date?, String?, Double?).self) else {
                 throw CoordinationSchemaError(message: "imagegen_grant returned no row")
             }
-            return GrantRow(kind: answer.0, delayUS: answer.1, until: answer.2, reason: answer.3)
+            return GrantRow(kind: answer.0, delayUS: answer.1, until: answer.2, reason: answer.3, learned: answer.4)
         }
-        let grant = try row.grant()
-        database.observer?.granted(grant)
-        return grant
+        let reply = QuotaGrantReply(try row.grant(), learnedLimit: row.learned.flatMap { $0 > 0 && $0.isFinite ? $0 : nil })
+        database.observer?.granted(reply.grant)
+        return reply
+    }
+
+    public func learn(_ quota: QuotaID, perMinute: Double) async throws(CoordinationUnavailable) {
+        guard perMinute > 0, perMinute.isFinite else { return }
+        try await database.withConnection(.learn) { connection in
+            try await connection.query(
+                """
+                INSERT INTO imagegen_quota AS q (project, model, learned_per_minute, learned_at)
+                VALUES (\(quota.project), \(quota.model), \(perMinute), clock_timestamp())
+                ON CONFLICT (project, model) DO UPDATE SET
+                    learned_per_minute = EXCLUDED.learned_per_minute, learned_at = EXCLUDED.learned_at
+                """)
+        }
     }
 
     public func cool(_ quota: QuotaID, for delay: Duration) async throws(CoordinationUnavailable) {
@@ -70,6 +91,7 @@ public struct PostgresQuotaCoordinator: QuotaCoordinator {
         let delayUS: Int64
         let until: Date?
         let reason: String?
+        let learned: Double?
 
         func grant() throws(CoordinationUnavailable) -> QuotaGrant {
             let delay = Duration.microseconds(max(0, delayUS))

@@ -74,13 +74,13 @@ struct QuotaCoordinatorTests {
         try await CoordinationRig.with(databases: 2) { rig in
             let (first, second) = (rig.coordinators[0], rig.coordinators[1])
             let spacing = Duration.seconds(10)
-            guard case .start(let after) = try await first.grant(Self.quota, spacing: spacing) else {
+            guard case .start(let after) = try await first.grant(Self.quota, spacing: spacing).grant else {
                 Issue.record("the first grant is not a start")
                 return
             }
             #expect(after == .zero)
             // The second server: the next start is 10 s away, a lead of 1 s: ask again in about 9 s.
-            guard case .wait(let wait) = try await second.grant(Self.quota, spacing: spacing) else {
+            guard case .wait(let wait) = try await second.grant(Self.quota, spacing: spacing).grant else {
                 Issue.record("a second grant within the spacing is not a wait")
                 return
             }
@@ -89,7 +89,7 @@ struct QuotaCoordinatorTests {
             let other = QuotaID(project: "film-b", model: Self.quota.model)
             try await first.cool(other, for: .seconds(60))
             try await second.cool(other, for: .seconds(1))
-            guard case .cooling(let left) = try await second.grant(other, spacing: .milliseconds(10)) else {
+            guard case .cooling(let left) = try await second.grant(other, spacing: .milliseconds(10)).grant else {
                 Issue.record("a cooling quota granted a start")
                 return
             }
@@ -99,7 +99,7 @@ struct QuotaCoordinatorTests {
             let midnight = Date().addingTimeInterval(3_600)
             try await first.markDailyQuotaSpent(spentQuota, until: midnight, reason: "daily quota exhausted")
             try await second.markDailyQuotaSpent(spentQuota, until: Date().addingTimeInterval(60), reason: "earlier")
-            let spent = try await second.grant(spentQuota, spacing: .milliseconds(10))
+            let spent = try await second.grant(spentQuota, spacing: .milliseconds(10)).grant
             guard case .dailyQuotaSpent(let until, let reason) = spent else {
                 Issue.record("a spent quota answered \(spent)")
                 return
@@ -107,7 +107,63 @@ struct QuotaCoordinatorTests {
             #expect(abs(until.timeIntervalSince(midnight)) < 0.01 && reason == "daily quota exhausted")
             // Another model of the same project is its own quota.
             let otherModel = QuotaID(project: "film-c", model: "gemini-3-pro-image")
-            #expect(try await second.grant(otherModel, spacing: .milliseconds(10)) == .start(after: .zero))
+            #expect(try await second.grant(otherModel, spacing: .milliseconds(10)).grant == .start(after: .zero))
+        }
+    }
+
+    /// A limit one server learned paces every server's grants while it is fresh: with a caller's
+    /// spacing of 1 ms, a learned limit of `perMinute` spaces starts 60 s ÷ `perMinute` apart, and
+    /// every reply names it; a later statement replaces it (lower or higher); one older than the
+    /// freshness paces nothing and is not named; another model of the project is not paced by it.
+    @Test(arguments: [
+        (perMinute: 30.0, replacedBy: 20.0, age: "1 hour", fresh: true),
+        (perMinute: 20.0, replacedBy: 30.0, age: "6 days", fresh: true),
+        (perMinute: 30.0, replacedBy: 20.0, age: "8 days", fresh: false),
+    ])
+    func aLearnedLimitPacesEveryServer(perMinute: Double, replacedBy: Double, age: String, fresh: Bool) async throws {
+        try await CoordinationRig.with(databases: 2) { rig in
+            let (first, second) = (rig.coordinators[0], rig.coordinators[1])
+            let quota = QuotaID(project: "film-learn", model: Self.quota.model)
+            try await first.learn(quota, perMinute: perMinute)
+            try await first.learn(quota, perMinute: replacedBy)
+            let learned = try await second.grant(quota, spacing: .milliseconds(1))
+            #expect(learned == QuotaGrantReply(.start(after: .zero), learnedLimit: replacedBy))
+            // 60 s ÷ 20 or 30 per minute is 3 or 2 s, more than the 1 s lead: the next is a wait.
+            guard case .wait(let wait) = try await first.grant(quota, spacing: .milliseconds(1)).grant else {
+                Issue.record("a second start within the learned spacing was granted")
+                return
+            }
+            let spacing = 60 / replacedBy
+            #expect(wait > .seconds(spacing - 1.2) && wait <= .seconds(spacing - 1), "\(wait)")
+            let otherModel = QuotaID(project: quota.project, model: "gemini-3-pro-image")
+            #expect(try await second.grant(otherModel, spacing: .milliseconds(1)) == QuotaGrantReply(.start(after: .zero)))
+
+            // Aged: the row as it would be after `age` without a new statement.
+            try await rig.databases[0].withConnection { connection in
+                try await connection.query(
+                    "UPDATE imagegen_quota SET learned_at = clock_timestamp() - \(age)::interval, tat = NULL WHERE project = \(quota.project)")
+            }
+            let first1 = try await second.grant(quota, spacing: .milliseconds(1))
+            let next = try await second.grant(quota, spacing: .milliseconds(1))
+            #expect(first1.learnedLimit == (fresh ? replacedBy : nil) && next.learnedLimit == first1.learnedLimit)
+            if fresh {
+                guard case .wait = next.grant else { Issue.record("a fresh limit paced nothing: \(next)"); return }
+            } else {
+                guard case .start(let after) = next.grant, after <= .milliseconds(1) else { Issue.record("a stale limit paced: \(next)"); return }
+            }
+        }
+    }
+
+    /// A server of the previous schema version (still running during a rolling upgrade) calls the
+    /// grant of version 1, which the migration keeps: it still takes its turn on the row.
+    @Test func thePreviousGrantStillAnswersAfterTheMigration() async throws {
+        try await CoordinationRig.with(databases: 1) { rig in
+            let rows = try await rig.databases[0].withConnection { connection in
+                try await connection.query("SELECT kind FROM imagegen_grant('film-old', 'm', 2000000, 1000000)").map { try $0.decode(String.self) }
+            }
+            #expect(rows == ["start"])
+            let next = try await rig.coordinators[0].grant(QuotaID(project: "film-old", model: "m"), spacing: .milliseconds(1))
+            guard case .wait = next.grant else { Issue.record("the old grant's spacing was not kept: \(next)"); return }
         }
     }
 
@@ -122,7 +178,7 @@ struct QuotaCoordinatorTests {
                 let versions = try await databases[0].withConnection { connection in
                     try await connection.query("SELECT version FROM imagegen_schema ORDER BY version").map { try $0.decode(Int.self) }
                 }
-                #expect(versions == [1, 2, 3])
+                #expect(versions == [1, 2, 3, 4])
                 try await databases[0].withConnection { connection in
                     try await connection.query("INSERT INTO imagegen_schema (version) VALUES (99)")
                 }
@@ -136,7 +192,7 @@ struct QuotaCoordinatorTests {
                         Issue.record("a server used a database with a newer schema")
                         return
                     } catch {
-                        if error.reason.contains("schema version 99, newer than this server's 3") { return }
+                        if error.reason.contains("schema version 99, newer than this server's 4") { return }
                         #expect(ContinuousClock.now < deadline, "last: \(error.reason)")
                         if ContinuousClock.now >= deadline { return }
                     }
@@ -229,12 +285,12 @@ struct QuotaCoordinatorTests {
     @Test func anUnreachableDatabaseGrantsNothingUntilItIsBack() async throws {
         try await CoordinationRig.with(databases: 1) { rig in
             let coordinator = rig.coordinators[0]
-            #expect(try await coordinator.grant(Self.quota, spacing: .milliseconds(1)) == .start(after: .zero))
+            #expect(try await coordinator.grant(Self.quota, spacing: .milliseconds(1)).grant == .start(after: .zero))
             try await rig.cluster.stop()
             let failed = ContinuousClock.now
             while true {
                 do throws(CoordinationUnavailable) {
-                    let grant = try await coordinator.grant(Self.quota, spacing: .milliseconds(1))
+                    let grant = try await coordinator.grant(Self.quota, spacing: .milliseconds(1)).grant
                     // Only before the server noticed the closed connection could it answer, and then not at all.
                     Issue.record("a stopped database granted \(grant)")
                     return
@@ -247,7 +303,7 @@ struct QuotaCoordinatorTests {
             }
             try await rig.cluster.resume()
             try await CoordinationRig.waitUntilAvailable(rig.databases[0])
-            let grant = try await coordinator.grant(Self.quota, spacing: .milliseconds(1))
+            let grant = try await coordinator.grant(Self.quota, spacing: .milliseconds(1)).grant
             guard case .start = grant else {
                 Issue.record("after the database came back: \(grant)")
                 return

@@ -60,6 +60,17 @@ final class JobControl: Sendable {
         try await io.run { try learned.persist() }
     }
 
+    /// Tells the other servers (through the coordinator, if any) the limit a 429 stated for
+    /// `quota`; a stand-in project's is not told. An unreachable coordinator is noted.
+    func share(learnedLimit limit: Double, of quota: QuotaID) async {
+        guard let coordinator, !quota.hasImplicitProject else { return }
+        do {
+            try await coordinator.learn(quota, perMinute: limit)
+        } catch {
+            noteCoordination(failure: error)
+        }
+    }
+
     func emit(_ event: EngineEvent) {
         continuation.yield(event)
     }

@@ -204,6 +204,18 @@ final class PaceGate: Sendable {
         }
     }
 
+    /// Another server learned `limit` for the quota (through the coordinator): the estimate takes
+    /// it as a stated limit, as a 429 of this engine's own would have. Returns the change; nil
+    /// when the estimate holds that limit already (or recovers towards it), or is unpaced.
+    func adoptLearned(_ limit: Double, now: Instant = .now) -> PaceChange? {
+        state.withLock { state -> PaceChange? in
+            guard limit > 0, state.estimate.perMinute != nil, state.estimate.learnedLimit != limit else { return nil }
+            state.estimate = .learned(limit: limit)
+            state.lastChange = now
+            return .learned(limit: limit, pace: state.pace ?? limit)
+        }
+    }
+
     /// A pace at this share of the stated limit or more is "at the limit": a refusal there is a bunching.
     static let atLimitShare = 0.9
 

@@ -65,7 +65,7 @@ extension StyleRunner {
             var prepared = ImageRequest(
                 model: style.model, prompt: beat.prompt, references: references, aspectRatio: style.aspectRatio,
                 imageSize: style.imageSize, key: key, timeout: style.requestTimeout)
-            prepared.startedAt = try await turn(on: gate)
+            prepared.startedAt = try await turn(on: gate, io: io)
             request = prepared
         } catch {
             return AttemptOutcome(index: beat.index, slot: slot, result: error.result)
@@ -84,7 +84,7 @@ extension StyleRunner {
 
     /// Waits for the quota's pace, then (with a coordinator) for its start across every server;
     /// the instant the request may start.
-    private func turn(on gate: PaceGate) async throws(EndedEarly) -> ContinuousClock.Instant {
+    private func turn(on gate: PaceGate, io: BlockingIO) async throws(EndedEarly) -> ContinuousClock.Instant {
         let granted: ContinuousClock.Instant
         do {
             granted = try await gate.waitTurn()
@@ -92,29 +92,31 @@ extension StyleRunner {
             throw .failure(.cancelled)
         }
         guard let coordinator = control.coordinator else { return granted }
-        return try await coordinatedStart(of: gate, through: coordinator)
+        return try await coordinatedStart(of: gate, through: coordinator, io: io)
     }
 
     /// How long a request start waits before it asks an unreachable coordinator again.
     static var coordinationRetry: Duration { .milliseconds(250) }
 
-    /// Asks the coordinator until it grants a start, and waits for it. A cool-down or a spent
-    /// daily quota found by another server is adopted and the beat deferred; while the
-    /// coordinator cannot answer, nothing starts (fail closed).
-    private func coordinatedStart(of gate: PaceGate, through coordinator: any QuotaCoordinator)
+    /// Asks the coordinator until it grants a start, and waits for it. A limit another server
+    /// learned paces the quota here too; a cool-down or a spent daily quota found by another
+    /// server is adopted and the beat deferred; while the coordinator cannot answer, nothing
+    /// starts (fail closed).
+    private func coordinatedStart(of gate: PaceGate, through coordinator: any QuotaCoordinator, io: BlockingIO)
         async throws(EndedEarly) -> ContinuousClock.Instant
     {
         while true {
-            let grant: QuotaGrant
+            let reply: QuotaGrantReply
             do {
-                grant = try await coordinator.grant(gate.quota, spacing: gate.spacing)
+                reply = try await coordinator.grant(gate.quota, spacing: gate.spacing)
                 control.noteCoordination(failure: nil)
             } catch {
                 control.noteCoordination(failure: error)
                 try await pause(Self.coordinationRetry)
                 continue
             }
-            switch grant {
+            if let limit = reply.learnedLimit { await adopt(limit, learnedElsewhereFor: gate, io: io) }
+            switch reply.grant {
             case .start(let after):
                 try await pause(after)
                 // A 429 this server met while the start was reserved cools the quota: defer.
@@ -130,6 +132,18 @@ extension StyleRunner {
                 throw EndedEarly(result: .deferred)
             }
         }
+    }
+
+    /// A limit another server learned for `gate`'s quota (the coordinator's reply) paces it here
+    /// too: kept in the state directory and told to the job's watchers, as one learned here is.
+    private func adopt(_ limit: Double, learnedElsewhereFor gate: PaceGate, io: BlockingIO) async {
+        guard !gate.quota.hasImplicitProject, let change = gate.adoptLearned(limit) else { return }
+        do {
+            try await control.keep(change, of: gate.quota, io: io)
+        } catch {
+            logger.error("cannot keep the limit another server learned", metadata: ["quota": "\(gate.quota)", "error": "\(error)"])
+        }
+        control.emit(.message(style: style.name, text: "style \(style.name): \(gate.quota): another server learned it: \(change)"))
     }
 
     private func pause(_ delay: Duration) async throws(EndedEarly) {

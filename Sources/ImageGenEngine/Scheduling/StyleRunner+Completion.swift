@@ -148,8 +148,8 @@ extension StyleRunner {
 
 extension StyleRunner {
     /// A 429 teaches the quota's pace: a stated limit is learned (and kept in the state
-    /// directory), a bare one halves the pace, a refusal at the stated limit spaces starts wider.
-    /// Each change is told to the job's watchers.
+    /// directory, and told to the other servers through the coordinator), a bare one halves the
+    /// pace, a refusal at the stated limit spaces starts wider. Each change is told to the job's watchers.
     func repace(_ gate: PaceGate, after limit: RateLimit, startedAt: ContinuousClock.Instant?, io: BlockingIO) async {
         guard let change = gate.rateLimited(limit, startedAt: startedAt) else { return }
         let quota = gate.quota
@@ -158,6 +158,7 @@ extension StyleRunner {
         } catch {
             logger.error("cannot keep what the pace learned", metadata: ["quota": "\(quota)", "error": "\(error)"])
         }
+        if case .learned(let limit, _) = change { await control.share(learnedLimit: limit, of: quota) }
         control.emit(.message(style: style.name, text: "style \(style.name): \(quota): \(change)"))
         logger.info("pace changed", metadata: ["style": "\(style.name)", "quota": "\(quota)", "change": "\(change)"])
     }
