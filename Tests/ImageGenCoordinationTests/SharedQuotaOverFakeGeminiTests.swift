@@ -147,6 +147,36 @@ struct SharedQuotaOverFakeGeminiTests {
         }
     }
 
+    /// A limit one server learned from Gemini's 429s paces the other from its first request: the
+    /// first server, configured far above the fake's 120 per minute per project, learns each
+    /// project's limit; the second, started after, adopts every one of them (told as "another
+    /// server learned it") before Gemini could have stated it to it, and completes.
+    @Test func aLimitOneServerLearnedPacesTheOther() async throws {
+        let fake = FakeGeminiConfiguration(
+            keys: Self.keys, limiter: .tokenBucket(burst: 1, perMinute: 120), latency: .milliseconds(20))
+        try await Self.with(servers: 2, fake: fake, rpm: 600) { fake, _, servers in
+            let (learner, follower) = (servers[0], servers[1])
+            let (_, taught) = await runJob(try learner.engine.makeJob(storyboard: try Self.board(16, tag: "learner"), project: learner.project))
+            let learned = Self.projects.filter { project in Self.texts(taught).contains { $0.contains("project \(project),") && $0.contains("Gemini states a limit of 120") } }
+            #expect(!learned.isEmpty, "the first server learned no limit: \(Self.texts(taught))")
+            let beats = 6
+            let (summary, events) = await runJob(try follower.engine.makeJob(storyboard: try Self.board(beats, tag: "follower"), project: follower.project))
+            #expect(summary.styles.first?.done == beats, "\(summary)")
+            let told = Self.texts(events).filter { $0.contains("limit of 120") }
+            for project in learned {
+                let first = told.first { $0.contains("project \(project),") }
+                #expect(first?.contains("another server learned it") == true, "project \(project): \(told)")
+            }
+        }
+    }
+
+    /// The texts of a job's message events.
+    static func texts(_ events: [EngineEvent]) -> [String] {
+        events.compactMap { event -> String? in
+            if case .message(_, let text) = event { return text } else { return nil }
+        }
+    }
+
     static func waitFor(_ fake: FakeGeminiServer, requests: Int, timeout: Duration = .seconds(30)) async throws {
         let deadline = ContinuousClock.now + timeout
         while fake.requestLog().count < requests {
