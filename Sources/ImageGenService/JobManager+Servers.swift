@@ -48,11 +48,11 @@ extension JobManager {
             (state.address, state.order.compactMap { state.jobs[$0] })
         }
         return ServerInfo(
-            serverID: configuration.serverID, address: address ?? "", seenUnixMs: Self.unixMs(Date()), thisServer: true,
+            serverID: configuration.serverID, address: address ?? "", seenUnixMs: GenerationJob.nowMs(), thisServer: true,
             jobs: jobs.filter(\.isActive).map { ServerJob(jobID: $0.id, projectDir: $0.projectDir) })
     }
 
     private static func unixMs(_ date: Date) -> Int64 {
-        Int64(clamping: Int64((date.timeIntervalSince1970 * 1000).rounded()))
+        Int64((date.timeIntervalSince1970 * 1000).rounded())
     }
 }
