@@ -37,8 +37,10 @@ public enum CoordinationStatement: String, Sendable, CaseIterable {
     case takeExpired = "take_expired"
     /// Reading a lease (who runs a job or a project).
     case readLease = "read_lease"
-    /// Recording this server's heartbeat and address.
+    /// Recording this server's heartbeat and address (and its process's hold on the server id).
     case register
+    /// Giving up the server id as the server stops.
+    case unregister
     /// ListServers.
     case listServers = "list_servers"
     /// Anything else (a tool's or a test's statement).

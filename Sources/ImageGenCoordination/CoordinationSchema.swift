@@ -63,6 +63,12 @@ enum CoordinationSchema {
             "ALTER TABLE imagegen_quota ADD COLUMN learned_per_minute double precision, ADD COLUMN learned_at timestamptz",
             learningGrantFunction,
         ]),
+        Migration(version: 5, statements: [
+            // The process that holds the server id (a token it made at start), so that a second
+            // process started with the same id is refused while the first one's heartbeat goes on;
+            // NULL once it shut down.
+            "ALTER TABLE imagegen_server ADD COLUMN instance text",
+        ]),
     ]
 
     /// Grants a start of a quota or says how long to wait, in one statement: the row is locked,

@@ -132,13 +132,38 @@ public struct PostgresJobLeases: JobLeases {
         }
     }
 
-    public func register(server: String, address: String?) async throws(CoordinationUnavailable) {
-        try await database.withConnection(.register) { connection in
-            try await connection.query(
+    public func register(
+        server: String, instance: String, address: String?, staleAfter: Duration
+    ) async throws(CoordinationUnavailable) -> ServerRegistration {
+        let staleUS = max(staleAfter, .zero).wholeMicroseconds
+        return try await database.withConnection(.register) { connection in
+            // The row of another instance that beat within `staleAfter` is left alone; the second
+            // branch then reads it (its own snapshot may miss a row inserted a moment ago: then it
+            // answers no row, and the id is taken as held, by whom the next try says).
+            let rows = try await connection.query(
                 """
-                INSERT INTO imagegen_server AS s (id, address, seen_at) VALUES (\(server), \(address), clock_timestamp())
-                ON CONFLICT (id) DO UPDATE SET address = EXCLUDED.address, seen_at = EXCLUDED.seen_at
+                WITH taken AS (
+                    INSERT INTO imagegen_server AS s (id, address, seen_at, instance)
+                    VALUES (\(server), \(address), clock_timestamp(), \(instance))
+                    ON CONFLICT (id) DO UPDATE SET address = EXCLUDED.address, seen_at = EXCLUDED.seen_at, instance = EXCLUDED.instance
+                    WHERE s.instance IS NULL OR s.instance = EXCLUDED.instance
+                        OR s.seen_at <= clock_timestamp() - \(staleUS) * interval '1 microsecond'
+                    RETURNING true)
+                SELECT true, NULL::text, NULL::bigint FROM taken
+                UNION ALL
+                SELECT false, s.address, (extract(epoch FROM clock_timestamp() - s.seen_at) * 1000000)::bigint
+                FROM imagegen_server s WHERE s.id = \(server) AND NOT EXISTS (SELECT 1 FROM taken)
                 """)
+            guard let row = rows.first else { return .heldByAnother(address: nil, seenAgo: .zero) }
+            let (registered, holderAddress, agoUS) = try row.decode((Bool, String?, Int64?).self)
+            if registered { return .registered }
+            return .heldByAnother(address: holderAddress, seenAgo: .microseconds(max(0, agoUS ?? 0)))
+        }
+    }
+
+    public func unregister(server: String, instance: String) async throws(CoordinationUnavailable) {
+        try await database.withConnection(.unregister) { connection in
+            try await connection.query("UPDATE imagegen_server SET instance = NULL WHERE id = \(server) AND instance = \(instance)")
         }
     }
 

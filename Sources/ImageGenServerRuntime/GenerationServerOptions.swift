@@ -38,7 +38,7 @@ public struct GenerationServerOptions: ParsableArguments {
     @Option(name: .long, help: "Share every quota (its pace, 429 cool-downs, spent daily quotas) with the other servers on this PostgreSQL database: postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE. Default: IMAGEGEN_DATABASE_URL (which keeps a password out of the process list), else none: the server paces its quotas alone.")
     public var coordination: String?
 
-    @Option(name: .long, help: "This server's name among those on the coordination database: the owner of its job leases, and its sessions' application_name. Give each server its own; default: the host name.")
+    @Option(name: .long, help: "This server's name among those on the coordination database: the owner of its job leases, and its sessions' application_name. Give each server its own (a server started under the id of a live one exits); default: the host name.")
     public var serverID: String?
 
     @Option(name: .long, help: "With --coordination: seconds a job's lease lasts unless its server renews it (every third of it). When a server dies, another takes its jobs over at most this long after its last renewal.")

@@ -21,16 +21,16 @@ extension JobManager {
             race.cancelAll()
         }
         while !Task.isCancelled {
-            let address = state.withLock { $0.address }
-            try? await leases.register(server: configuration.serverID, address: address)
-            await renewLeases(leases)
-            await takeOverExpiredJobs(leases)
+            if await renewServerID(leases) {
+                await renewLeases(leases)
+                await takeOverExpiredJobs(leases)
+            }
             try? await Task.sleep(for: interval)
         }
     }
 
     /// The jobs whose lease this server renews: active, their lease claimed, and not stopped for a lost lease.
-    private func leasedJobs() -> [GenerationJob] {
+    func leasedJobs() -> [GenerationJob] {
         state.withLock { state in state.order.filter { !state.claiming.contains($0) }.compactMap { state.jobs[$0] } }
             .filter { $0.isActive && $0.stopReason != .leaseLost }
     }
@@ -59,7 +59,7 @@ extension JobManager {
     }
 
     /// Stops `job`'s run here: its lease is another server's (or may be).
-    private func loseLease(of job: GenerationJob, because reason: String) async {
+    func loseLease(of job: GenerationJob, because reason: String) async {
         guard job.isActive, job.stopReason == nil else { return }
         logger.warning("job lease lost; stopping its run here", metadata: ["job": "\(job.id)", "reason": "\(reason)"])
         await publish(.message("server \(configuration.serverID) stops this job: \(reason)"), to: job)
@@ -116,6 +116,7 @@ extension JobManager {
     /// FAILED_PRECONDITION naming the server that holds it, UNAVAILABLE when the database does not answer.
     func claimLease(for job: GenerationJob) async throws(RPCError) {
         guard let leases = configuration.leases else { return }
+        try requireServerID()
         let lease = JobLease(
             project: leaseProject(job.projectDir), jobID: job.id, owner: configuration.serverID,
             request: Data(job.request.serializedBytes()), seqReservedThrough: job.seqGrantedThrough)
@@ -137,6 +138,12 @@ extension JobManager {
     /// resume (another took it over, or the database cannot say: then a take-over resumes it).
     func claimLeaseForResume(_ entry: JobStateFile.Entry, request: Data, firstSeq: UInt64) async -> UInt64? {
         guard let leases = configuration.leases else { return firstSeq }
+        guard holdsServerID else {
+            logger.error(
+                "job not resumed: this server's id is not confirmed; a server takes it over once the database answers",
+                metadata: ["job": "\(entry.id)"])
+            return nil
+        }
         let lease = JobLease(
             project: leaseProject(entry.projectDir), jobID: entry.id, owner: configuration.serverID, request: request,
             seqReservedThrough: firstSeq - 1)
@@ -175,7 +182,7 @@ extension JobManager {
     /// Records in the leases the seqs each run may issue (job id → bound); what was recorded per
     /// job this server still holds, or nil without leases or when the database did not answer.
     func recordSeqReservations(_ bounds: [String: UInt64]) async -> [String: UInt64]? {
-        guard let leases = configuration.leases, !bounds.isEmpty else { return nil }
+        guard let leases = configuration.leases, !bounds.isEmpty, holdsServerID else { return nil }
         do {
             let held = try await leases.renew(owner: configuration.serverID, seqs: bounds, for: configuration.leaseDuration)
             state.withLock { $0.leasesConfirmedAt = .now }

@@ -36,6 +36,8 @@ public final class JobManager: Sendable {
         var address: String?
         /// The heartbeat, waiting for ``address`` before its first beat.
         var addressWaiters = WaiterList()
+        /// Whether this process holds its server id (with ``ServiceConfiguration/leases``).
+        var serverIDHold = ServerIDHold.unconfirmed
     }
 
     /// A job's open project folder and the lock that makes it the project's only job.
@@ -55,6 +57,9 @@ public final class JobManager: Sendable {
     let launchContinuation: AsyncStream<GenerationJob>.Continuation
     /// Forwards calls for jobs other servers run (with ``ServiceConfiguration/leases``).
     let forwarder: JobForwarder
+    /// This process among those that ever ran under ``ServiceConfiguration/serverID``: it holds
+    /// the id in the coordination database (see ``holdServerID(_:)``).
+    let instance = UUID().uuidString
 
     public init(configuration: ServiceConfiguration, engine: ImageEngine, logger: Logger) {
         self.configuration = configuration
@@ -81,7 +86,8 @@ public final class JobManager: Sendable {
     /// jobs that were running. Jobs stopped by a shutdown are resumed by the next server.
     public func run() async throws {
         try FileManager.default.createDirectory(at: configuration.stateDirectory, withIntermediateDirectories: true)
-        await cancelWhenGracefulShutdown {
+        try await cancelWhenGracefulShutdown {
+            if let leases = self.configuration.leases { try await self.holdServerID(leases) }
             if self.configuration.resumeJobsOnStart {
                 await self.resumePersistedJobs()
             }
@@ -97,6 +103,7 @@ public final class JobManager: Sendable {
                 group.cancelAll()
             }
         }
+        if let leases = configuration.leases { await releaseServerID(leases) }
     }
 
     // MARK: Starting

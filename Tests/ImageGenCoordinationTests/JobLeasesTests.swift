@@ -135,9 +135,9 @@ extension JobLeasesTests {
     @Test func theServersListedAreTheRecentOnesAndTheLeaseHolders() async throws {
         try await CoordinationRig.with(databases: 1) { rig in
             let leases = PostgresJobLeases(database: rig.databases[0])
-            try await leases.register(server: "recent", address: "10.0.0.1:7000")
-            try await leases.register(server: "old", address: "10.0.0.2:7000")
-            try await leases.register(server: "old-holder", address: nil)
+            for (id, address) in [("recent", "10.0.0.1:7000"), ("old", "10.0.0.2:7000"), ("old-holder", nil)] {
+                #expect(try await leases.register(server: id, instance: id, address: address, staleAfter: .seconds(60)) == .registered)
+            }
             _ = try await rig.databases[0].withConnection { connection in
                 try await connection.query("UPDATE imagegen_server SET seen_at = seen_at - interval '1 hour' WHERE id LIKE 'old%'")
             }
@@ -157,6 +157,58 @@ extension JobLeasesTests {
 
             #expect(try await leases.servers(seenWithin: .seconds(60), limit: 1).map(\.id) == ["old-holder"])
             #expect(try await leases.servers(seenWithin: .seconds(7_200), limit: 10).map(\.id) == ["old", "old-holder", "recent", "unregistered"])
+        }
+    }
+}
+
+extension JobLeasesTests {
+    /// How server id "render"'s row stands before process "second" registers under it.
+    enum HolderBefore: String, CaseIterable, Sendable {
+        case none, second, liveFirst, staleFirst, stoppedFirst
+    }
+
+    /// One process per server id: "second" takes the id unless "first" holds it with a heartbeat
+    /// within the staleness (then nothing changes, and the answer says where first runs); once
+    /// second holds it, first is refused in turn. Giving up an id one does not hold changes nothing.
+    @Test(arguments: HolderBefore.allCases)
+    func aServerIDIsHeldByOneProcessAtATime(before: HolderBefore) async throws {
+        try await CoordinationRig.with(databases: 1) { rig in
+            let leases = PostgresJobLeases(database: rig.databases[0])
+            func register(_ instance: String) async throws -> ServerRegistration {
+                try await leases.register(server: "render", instance: instance, address: "10.0.0.\(instance.count):7000", staleAfter: .seconds(60))
+            }
+            func row() async throws -> [String?] {
+                try await rig.databases[0].withConnection { connection in
+                    try await connection.query("SELECT instance, address FROM imagegen_server WHERE id = 'render'")
+                        .map { row in let (instance, address) = try row.decode((String?, String?).self); return [instance, address] }
+                }.first ?? []
+            }
+            switch before {
+            case .none: break
+            case .second: #expect(try await register("second") == .registered)
+            case .liveFirst, .staleFirst, .stoppedFirst: #expect(try await register("first") == .registered)
+            }
+            if before == .staleFirst {
+                try await rig.databases[0].withConnection { connection in
+                    try await connection.query("UPDATE imagegen_server SET seen_at = seen_at - interval '61 seconds'")
+                }
+            }
+            if before == .stoppedFirst { try await leases.unregister(server: "render", instance: "first") }
+            try await leases.unregister(server: "render", instance: "nobody")  // holds nothing: changes nothing
+
+            let answer = try await register("second")
+            if before == .liveFirst {
+                guard case .heldByAnother(let address, let seenAgo) = answer else { Issue.record("\(answer)"); return }
+                #expect(address == "10.0.0.5:7000" && seenAgo < .seconds(30), "\(answer)")
+                #expect(try await row() == ["first", "10.0.0.5:7000"], "the refused registration changed the row")
+            } else {
+                #expect(answer == .registered)
+                #expect(try await row() == ["second", "10.0.0.6:7000"])
+                guard case .heldByAnother(let address, _) = try await register("first") else {
+                    Issue.record("first took the id second holds"); return
+                }
+                #expect(address == "10.0.0.6:7000")
+            }
         }
     }
 }

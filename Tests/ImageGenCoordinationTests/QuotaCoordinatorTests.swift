@@ -181,7 +181,7 @@ struct QuotaCoordinatorTests {
                 let versions = try await databases[0].withConnection { connection in
                     try await connection.query("SELECT version FROM imagegen_schema ORDER BY version").map { try $0.decode(Int.self) }
                 }
-                #expect(versions == [1, 2, 3, 4])
+                #expect(versions == [1, 2, 3, 4, 5])
                 try await databases[0].withConnection { connection in
                     try await connection.query("INSERT INTO imagegen_schema (version) VALUES (99)")
                 }
@@ -195,7 +195,7 @@ struct QuotaCoordinatorTests {
                         Issue.record("a server used a database with a newer schema")
                         return
                     } catch {
-                        if error.reason.contains("schema version 99, newer than this server's 4") { return }
+                        if error.reason.contains("schema version 99, newer than this server's 5") { return }
                         #expect(ContinuousClock.now < deadline, "last: \(error.reason)")
                         if ContinuousClock.now >= deadline { return }
                     }

@@ -36,8 +36,16 @@ public protocol JobLeases: Sendable {
     func lease(ofProject project: String) async throws(CoordinationUnavailable) -> JobLease?
 
     /// Records that server `server` is alive and reached at `address` (HOST:PORT; nil: not known
-    /// yet), so that the others can forward calls for its jobs to it.
-    func register(server: String, address: String?) async throws(CoordinationUnavailable)
+    /// yet), so that the others can forward calls for its jobs to it, and that the process
+    /// `instance` holds the id: unless another instance holds it and was seen within
+    /// `staleAfter` (then nothing changes, and ``ServerRegistration/heldByAnother(address:seenAgo:)``
+    /// says where that one runs). Two live processes never share a server id: they would share
+    /// its leases, and run (and bill) the same jobs twice.
+    func register(server: String, instance: String, address: String?, staleAfter: Duration) async throws(CoordinationUnavailable) -> ServerRegistration
+
+    /// Gives up `instance`'s hold on server id `server` (a shutdown), so that the server started
+    /// next with that id registers at once; changes nothing when another instance holds it.
+    func unregister(server: String, instance: String) async throws(CoordinationUnavailable)
 
     /// The servers whose heartbeat came within `window`, and every server that still leases an
     /// unfinished job, by id, at most `limit` of them, each with those jobs.
@@ -84,4 +92,13 @@ public enum JobLeaseClaim: Sendable, Equatable {
     /// The project's lease is not the caller's to take: another server holds it unexpired, or
     /// (resuming) it is another job's, or the job finished.
     case held(JobLease)
+}
+
+/// What ``JobLeases/register(server:instance:address:staleAfter:)`` answers.
+public enum ServerRegistration: Sendable, Equatable {
+    /// The server id is the caller's instance's; its heartbeat is recorded.
+    case registered
+    /// Another process holds the server id: its heartbeat came `seenAgo` ago, from a server
+    /// reached at `address` (nil when it did not say, or when the database could not tell).
+    case heldByAnother(address: String?, seenAgo: Duration)
 }

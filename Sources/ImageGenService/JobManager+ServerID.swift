@@ -1,0 +1,103 @@
+import ImageGenEngine
+import ImageGenRPC
+import Logging
+
+/// One process per server id (``ServiceConfiguration/serverID``, with leases): job leases are
+/// the server id's, so a second live process under the same id would renew, resume and take over
+/// the first one's jobs, and bill every image twice. A process holds its id through its
+/// ``JobManager/instance`` token in the database, kept by the heartbeat, and claims, renews or
+/// takes over leases only while it does.
+extension JobManager {
+    /// Takes the server id for this process before any lease is claimed: at once when it is free,
+    /// its holder shut down, or the holder's heartbeat is older than a lease; else after waiting
+    /// until a dead holder's last heartbeat would be that old (a server restarted right after a
+    /// crash). Throws ``ServerIDInUse`` when the holder's heartbeat went on meanwhile. When the
+    /// database does not answer, returns with the id unconfirmed: the heartbeat takes it later.
+    func holdServerID(_ leases: any JobLeases) async throws(ServerIDInUse) {
+        var waited = false
+        while !Task.isCancelled {
+            let answer: ServerRegistration
+            do {
+                answer = try await register(leases)
+            } catch {
+                logger.warning("server id \"\(configuration.serverID)\" not confirmed (\(error.reason)); no job lease is claimed until the database answers")
+                return
+            }
+            guard case .heldByAnother(let address, let seenAgo) = answer else {
+                state.withLock { $0.serverIDHold = .held }
+                return
+            }
+            guard !waited else { throw ServerIDInUse(serverID: configuration.serverID, address: address, seenAgo: seenAgo) }
+            let lapse = min(configuration.leaseDuration - seenAgo, configuration.leaseDuration) + .milliseconds(250)
+            logger.warning(
+                "server id \"\(configuration.serverID)\" is held by another process\(address.map { " (at \($0))" } ?? ""); waiting \(lapse) for its heartbeat to lapse (a server that just stopped)")
+            waited = true
+            guard (try? await Task.sleep(for: lapse)) != nil else { return }
+        }
+    }
+
+    /// The heartbeat's registration: keeps the hold, or takes it once the database answers; when
+    /// another process holds the id now (this one's heartbeat lapsed while the database was away
+    /// and a server started under the same id), stops every run here. True when this process holds it.
+    func renewServerID(_ leases: any JobLeases) async -> Bool {
+        let answer = try? await register(leases)
+        let (before, now) = state.withLock { state -> (ServerIDHold, ServerIDHold) in
+            let before = state.serverIDHold
+            switch answer {
+            case .registered?: state.serverIDHold = .held
+            case .heldByAnother(let address, _)?: state.serverIDHold = .inUse(address: address)
+            case nil: break
+            }
+            return (before, state.serverIDHold)
+        }
+        guard before != now else { return now == .held }
+        switch now {
+        case .held:
+            logger.info("server id \"\(configuration.serverID)\" confirmed with the coordination database")
+        case .inUse(let address):
+            let reason = Self.inUse(configuration.serverID, address)
+            logger.error("\(reason); this server starts no job until that one stops")
+            for job in leasedJobs() { await loseLease(of: job, because: reason) }
+        case .unconfirmed:
+            break
+        }
+        return now == .held
+    }
+
+    /// Gives up the server id as the server stops, so that a server started next under it
+    /// registers at once.
+    func releaseServerID(_ leases: any JobLeases) async {
+        guard state.withLock({ $0.serverIDHold }) == .held else { return }
+        try? await leases.unregister(server: configuration.serverID, instance: instance)
+    }
+
+    /// Whether this process holds its server id (always, without leases).
+    var holdsServerID: Bool {
+        configuration.leases == nil || state.withLock { $0.serverIDHold } == .held
+    }
+
+    /// Throws unless this process holds its server id: UNAVAILABLE while the database has not
+    /// confirmed it, FAILED_PRECONDITION when another server uses it.
+    func requireServerID() throws(RPCError) {
+        switch configuration.leases == nil ? .held : state.withLock({ $0.serverIDHold }) {
+        case .held:
+            return
+        case .unconfirmed:
+            throw RPCError(
+                .unavailable,
+                "server \(configuration.serverID) has not confirmed its server id with the coordination database yet; no job starts until the database answers")
+        case .inUse(let address):
+            throw RPCError(.failedPrecondition, "\(Self.inUse(configuration.serverID, address)); this server starts no job")
+        }
+    }
+
+    private func register(_ leases: any JobLeases) async throws(CoordinationUnavailable) -> ServerRegistration {
+        try await leases.register(
+            server: configuration.serverID, instance: instance, address: state.withLock { $0.address },
+            staleAfter: configuration.leaseDuration)
+    }
+
+    private static func inUse(_ serverID: String, _ address: String?) -> String {
+        "server id \"\(serverID)\" is in use by another running server\(address.map { " at \($0)" } ?? ""): give each server its own --server-id"
+    }
+}

@@ -1,0 +1,167 @@
+import FakeGemini
+import Foundation
+import ImageGenClient
+import ImageGenRPC
+import ImageGenTestSupport
+import ImageGenWire
+import Testing
+
+/// One process per server id, with real `imagegen-server` processes on one PostgreSQL cluster:
+/// two live servers under one id would share its job leases and bill each image twice.
+extension ProofTests {
+    static let idLeaseSeconds = 3.0
+
+    /// Launchers of servers on `workspace`'s projects root, all under server id "render-a", each
+    /// with a state directory of its own (`state-<name>`).
+    static func sameIDLaunchers(
+        _ workspace: ProofWorkspace, database: String, fakePort: Int, names: [String]
+    ) -> [ServerLauncher] {
+        let template = Self.leasedLaunchers(workspace, database: database, fakePort: fakePort, leaseSeconds: Self.idLeaseSeconds)[0]
+        return names.map { name in
+            var launcher = template
+            launcher.arguments = template.arguments.map { $0.hasSuffix("/state-a") ? workspace.base.appendingPathComponent("state-\(name)").path : $0 }
+            return launcher
+        }
+    }
+
+    /// A server started under the id of a live one exits with status 1, naming the id and the
+    /// live one's address, after waiting (a lease at most) for a heartbeat that goes on; the live
+    /// one goes on serving. Once the live one is killed (SIGKILL), a server started under its id
+    /// waits for its last heartbeat to lapse, then serves; once that one stops gracefully, the next
+    /// server under the id serves without waiting.
+    @Test(.timeLimit(.minutes(2)))
+    func aServerIDIsOneLiveServerAtATime() async throws {
+        let workspace = try ProofWorkspace("server-id")
+        defer { workspace.remove() }
+        try await PostgresCluster.with { cluster in
+            let launchers = Self.sameIDLaunchers(workspace, database: cluster.url, fakePort: 9, names: ["a", "b", "c", "d"])
+            var running: [ChildProcess] = []
+            do {
+                try await Self.refuseASecondServer(launchers, running: &running)
+            } catch {
+                Issue.record("\(error); stderr: \(running.last?.stderr.suffix(1_500) ?? "")")
+            }
+            for process in running { _ = try? await process.stop(signal: SIGKILL, timeout: .seconds(5)) }
+        }
+    }
+
+    private static func refuseASecondServer(_ launchers: [ServerLauncher], running: inout [ChildProcess]) async throws {
+        let first = try await launchers[0].launch()
+        running.append(first.process)
+        let onFirst = try await ServerLauncher.client(first)
+        defer { onFirst.close() }
+        _ = try await onFirst.listJobs()  // answered once the server holds its id
+
+        let asked = ContinuousClock.now
+        let second = try ChildProcess("imagegen-server", arguments: launchers[1].arguments, environment: launchers[1].environment)
+        running.append(second)
+        let status = try await second.waitForExit(timeout: .seconds(20))
+        let refusedAfter = ContinuousClock.now - asked
+        #expect(status == 1, "stderr: \(second.stderr.suffix(1_500))")
+        #expect(
+            second.stderr.contains("server id \"render-a\" is in use by another running server at 127.0.0.1:\(first.port)"),
+            "stderr: \(second.stderr.suffix(1_500))")
+        #expect(refusedAfter < .seconds(Self.idLeaseSeconds * 2 + 2), "refused after \(refusedAfter)")
+        let refusal = second.stderr.split(separator: "\n").last { $0.contains("is in use") } ?? ""
+        print("proof server-id: a second server under the id exited \(status) after \(refusedAfter): \(refusal)")
+        let listed = try await onFirst.listServers().servers
+        #expect(listed.map(\.serverID) == ["render-a"] && listed.first?.address == "127.0.0.1:\(first.port)", "\(listed)")
+
+        _ = try await first.process.stop(signal: SIGKILL)
+        let third = try await launchers[2].launch()
+        running.append(third.process)
+        let onThird = try await ServerLauncher.client(third)
+        defer { onThird.close() }
+        _ = try await onThird.listJobs()
+        #expect(third.process.stderr.contains("is held by another process"), "the server after the kill did not wait: \(third.process.stderr.suffix(1_500))")
+        #expect(try await onThird.listServers().servers.first?.address == "127.0.0.1:\(third.port)")
+
+        #expect(await ServerLauncher.stop(third.process) == 0)
+        let fourth = try await launchers[3].launch()
+        running.append(fourth.process)
+        let onFourth = try await ServerLauncher.client(fourth)
+        defer { onFourth.close() }
+        _ = try await onFourth.listJobs()
+        #expect(!fourth.process.stderr.contains("is held by another process"), "\(fourth.process.stderr.suffix(1_500))")
+    }
+
+    /// A server frozen (SIGSTOP) for longer than a lease loses its id to a server started under
+    /// it, which takes its job over; thawed (SIGCONT), the frozen one stops its run of the job at
+    /// its next heartbeat and refuses new jobs (FAILED_PRECONDITION, naming the id), and the job
+    /// completes on the other, every beat's image recorded once.
+    @Test(.timeLimit(.minutes(2)))
+    func aFrozenServerWhoseIDWasTakenStopsItsJobs() async throws {
+        let workspace = try ProofWorkspace("frozen-id")
+        defer { workspace.remove() }
+        let beats = 16
+        let project = try workspace.makeProject(
+            "film", storyboard: ProofStoryboard(shots: [(id: "1", beats: (1...beats).map { ("\($0)", "lighthouse \($0)", "cut") })]))
+        try workspace.makeProject("other", storyboard: ProofStoryboard(shots: [(id: "1", beats: [("1", "quay", "cut")])]))
+        let fake = Self.quietFake(latency: .milliseconds(150))
+        let fakePort = try await fake.start()
+        defer { Task { try? await fake.shutdown() } }
+        try await PostgresCluster.with { cluster in
+            let launchers = Self.sameIDLaunchers(workspace, database: cluster.url, fakePort: fakePort, names: ["a", "b"])
+            var running: [ChildProcess] = []
+            do {
+                try await Self.takeAFrozenServersID(launchers, project: project, beats: beats, running: &running)
+            } catch {
+                Issue.record("\(error); stderr: \(running.last?.stderr.suffix(1_500) ?? "")")
+            }
+            for process in running {
+                kill(process.pid, SIGCONT)
+                _ = try? await process.stop(signal: SIGKILL, timeout: .seconds(5))
+            }
+        }
+    }
+
+    private static func takeAFrozenServersID(
+        _ launchers: [ServerLauncher], project: URL, beats: Int, running: inout [ChildProcess]
+    ) async throws {
+        let frozen = try await launchers[0].launch()
+        running.append(frozen.process)
+        let onFrozen = try await ServerLauncher.client(frozen)
+        defer { onFrozen.close() }
+        let accepted = try await EventStreams.collect(
+            try await onFrozen.startGeneration(StartGenerationRequest(projectDir: "film", styles: ["illustration"], detach: true)))
+        let jobID = try #require(accepted.first?.jobID)
+        try await Self.waitUntilCompleted(2, of: jobID, on: onFrozen)
+        kill(frozen.process.pid, SIGSTOP)
+
+        let taker = try await launchers[1].launch()
+        running.append(taker.process)
+        let onTaker = try await ServerLauncher.client(taker)
+        defer { onTaker.close() }
+        _ = try await onTaker.listJobs()  // the id is the taker's now
+        kill(frozen.process.pid, SIGCONT)
+
+        let deadline = ContinuousClock.now + .seconds(20)
+        while !frozen.process.stderr.contains("is in use by another running server") {
+            guard ContinuousClock.now < deadline else {
+                Issue.record("the thawed server did not notice: \(frozen.process.stderr.suffix(1_500))")
+                return
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        do {
+            _ = try await EventStreams.collect(
+                try await onFrozen.startGeneration(StartGenerationRequest(projectDir: "other", styles: ["illustration"], detach: true)))
+            Issue.record("the server whose id was taken started a job")
+        } catch let error as RPCError {
+            #expect(error.code == .failedPrecondition && error.message.contains("server id \"render-a\" is in use"), "\(error)")
+        }
+        // The taker resumes the job once the thawed server's run let go of the project.
+        let finishBy = ContinuousClock.now + .seconds(40)
+        while try await onTaker.getStatus(.projectDir("film")).styles.first.map({ $0.completed < UInt32(beats) }) ?? true {
+            guard ContinuousClock.now < finishBy else {
+                Issue.record("the taker did not finish the job within 40 s: \(taker.process.stderr.suffix(1_500))")
+                return
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(try await onTaker.listJobs().first { $0.jobID == jobID } != nil, "the job did not run on the taker")
+        let records = try ProgressFile.read(project: project, style: "illustration").beats
+            + (try ProgressFile.journal(project: project, style: "illustration"))
+        #expect(records.count == beats && Set(records.map { "\($0.shot)/\($0.beat)" }).count == beats, "\(records.count) records")
+    }
+}
