@@ -383,6 +383,8 @@ let package = Package(
                 "ImageGenCoordination", "ImageGenEngine", "ImageGenGemini", "FakeGemini", "ImageGenTestSupport",
                 "imagegen-child-guard",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

@@ -194,6 +194,13 @@ public final class CoordinationDatabase: Service, Sendable {
                 let code = error.serverInfo?[.sqlState].map { " (SQLSTATE \($0))" } ?? ""
                 return "\(endpoint): \(message)\(code)"
             }
+            if error.code == .connectionError, let underlying = error.underlying {
+                if let channel = underlying as? ChannelError, case .connectTimeout(let limit) = channel {
+                    return "\(endpoint): no answer to the PostgreSQL handshake within \(limit.nanoseconds / 1_000_000) ms (is it a PostgreSQL server?)"
+                }
+                return "\(endpoint): cannot connect: \(underlying)"
+            }
+            if error.code == .serverClosedConnection { return "\(endpoint): the server closed the connection" }
             if let underlying = error.underlying { return "\(endpoint): \(error.code): \(underlying)" }
             return "\(endpoint): \(error.code)"
         }

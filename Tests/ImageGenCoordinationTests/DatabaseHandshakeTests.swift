@@ -1,0 +1,55 @@
+import Foundation
+import ImageGenCoordination
+import ImageGenEngine
+import ImageGenTestSupport
+import Testing
+
+/// A coordination URL that points at something that is not PostgreSQL: the server never waits
+/// on it longer than the connect timeout, says what is wrong, drops the connection and tries again.
+@Suite(.timeLimit(.minutes(1)), .hangWatchdog)
+struct DatabaseHandshakeTests {
+    @Test(arguments: MisbehavingPeer.Behaviour.allCases)
+    func aPeerThatIsNotPostgresIsGivenUpOnAndTriedAgain(behaviour: MisbehavingPeer.Behaviour) async throws {
+        let peer = try await MisbehavingPeer(behaviour)
+        var settings = CoordinationSettings(host: "127.0.0.1", port: peer.port, username: "imagegen", database: "imagegen")
+        settings.connectTimeout = .milliseconds(500)
+        settings.reconnectDelay = .milliseconds(100)
+        let recorder = CoordinationRecorder()
+        let database = CoordinationDatabase(settings: settings, observer: recorder, logger: CoordinationRig.logger)
+        let start = ContinuousClock.now
+        let port = peer.port
+        let (reason, took) = try await CoordinationDatabase.whileRunning([database]) { () -> (String, Duration) in
+            let reason: String
+            do throws(CoordinationUnavailable) {
+                try await database.withConnection { _ in }
+                reason = "connected"
+            } catch {
+                reason = error.reason
+            }
+            let took = ContinuousClock.now - start
+            // It goes on trying, each attempt bounded.
+            let deadline = ContinuousClock.now + .seconds(10)
+            while peer.accepted < 3, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            return (reason, took)
+        }
+        print("handshake \(behaviour): \(reason) (\(took))")
+        let endpoint = "postgres://imagegen@127.0.0.1:\(port)/imagegen: "
+        switch behaviour {
+        case .silent, .http:
+            #expect(reason == endpoint + "no answer to the PostgreSQL handshake within 500 ms (is it a PostgreSQL server?)")
+        case .closes:
+            // Closed before or after the client's startup message went out.
+            #expect(reason == endpoint + "the server closed the connection" || reason.hasPrefix(endpoint + "cannot connect: "), "\(reason)")
+        }
+        #expect(took < .seconds(5), "the first statement waited \(took)")
+        #expect(peer.accepted >= 3, "\(peer.accepted) attempts")
+        #expect(recorder.told.contains(.statement(.other, .notConnected)) && !recorder.told.contains(.connection(available: true)), "\(recorder.told)")
+        if behaviour != .closes {
+            // Every connection it made is closed by it, the last attempt's too once its timeout passed.
+            let deadline = ContinuousClock.now + .seconds(5)
+            while peer.closedByClient < peer.accepted, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(peer.closedByClient == peer.accepted, "\(peer.closedByClient) of \(peer.accepted) closed")
+        }
+        await peer.close()
+    }
+}
