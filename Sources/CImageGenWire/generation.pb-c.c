@@ -1846,7 +1846,7 @@ const ProtobufCMessageDescriptor imagegen__v1__server_info__descriptor =
   (ProtobufCMessageInit) imagegen__v1__server_info__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor imagegen__v1__list_servers_response__field_descriptors[2] =
+static const ProtobufCFieldDescriptor imagegen__v1__list_servers_response__field_descriptors[3] =
 {
   {
     "servers",
@@ -1872,15 +1872,28 @@ static const ProtobufCFieldDescriptor imagegen__v1__list_servers_response__field
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "coordination_problem",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Imagegen__V1__ListServersResponse, coordination_problem),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned imagegen__v1__list_servers_response__field_indices_by_name[] = {
   1,   /* field[1] = coordinated */
+  2,   /* field[2] = coordination_problem */
   0,   /* field[0] = servers */
 };
 static const ProtobufCIntRange imagegen__v1__list_servers_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor imagegen__v1__list_servers_response__descriptor =
 {
@@ -1890,7 +1903,7 @@ const ProtobufCMessageDescriptor imagegen__v1__list_servers_response__descriptor
   "Imagegen__V1__ListServersResponse",
   "imagegen.v1",
   sizeof(Imagegen__V1__ListServersResponse),
-  2,
+  3,
   imagegen__v1__list_servers_response__field_descriptors,
   imagegen__v1__list_servers_response__field_indices_by_name,
   1,  imagegen__v1__list_servers_response__number_ranges,
@@ -2556,7 +2569,7 @@ const ProtobufCMessageDescriptor imagegen__v1__beat_status__descriptor =
   (ProtobufCMessageInit) imagegen__v1__beat_status__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor imagegen__v1__job_status__field_descriptors[11] =
+static const ProtobufCFieldDescriptor imagegen__v1__job_status__field_descriptors[12] =
 {
   {
     "job_id",
@@ -2690,9 +2703,22 @@ static const ProtobufCFieldDescriptor imagegen__v1__job_status__field_descriptor
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "coordination_problem",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Imagegen__V1__JobStatus, coordination_problem),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned imagegen__v1__job_status__field_indices_by_name[] = {
   10,   /* field[10] = beats */
+  11,   /* field[11] = coordination_problem */
   6,   /* field[6] = created_unix_ms */
   8,   /* field[8] = finished_unix_ms */
   0,   /* field[0] = job_id */
@@ -2707,7 +2733,7 @@ static const unsigned imagegen__v1__job_status__field_indices_by_name[] = {
 static const ProtobufCIntRange imagegen__v1__job_status__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 11 }
+  { 0, 12 }
 };
 const ProtobufCMessageDescriptor imagegen__v1__job_status__descriptor =
 {
@@ -2717,7 +2743,7 @@ const ProtobufCMessageDescriptor imagegen__v1__job_status__descriptor =
   "Imagegen__V1__JobStatus",
   "imagegen.v1",
   sizeof(Imagegen__V1__JobStatus),
-  11,
+  12,
   imagegen__v1__job_status__field_descriptors,
   imagegen__v1__job_status__field_indices_by_name,
   1,  imagegen__v1__job_status__number_ranges,

@@ -41,6 +41,19 @@ public final class CoordinationDatabase: Service, Sendable {
         state.withLock { if case .available = $0 { true } else { false } }
     }
 
+    /// Why no statement can run now, for a person ("postgres://…: connection refused"); nil while
+    /// the connection is open.
+    public var problem: String? {
+        state.withLock { state in
+            switch state {
+            case .available: nil
+            case .connecting(let failure?): "the coordination database does not answer: \(failure)"
+            case .connecting(nil): "connecting to the coordination database \(settings.endpoint)"
+            case .stopped: "the server is shutting down"
+            }
+        }
+    }
+
     /// Waits, at most `timeout`, for the connection to be open and migrated; whether it is.
     public func waitUntilAvailable(within timeout: Duration) async -> Bool {
         let deadline = ContinuousClock.now + timeout

@@ -169,6 +169,7 @@ public struct GenerationServerOptions: ParsableArguments {
             storyboardLimits: StoryboardLimits(maxBeats: maxBeats, maxPromptBytes: maxPromptBytes))
         if let database {
             service.leases = PostgresJobLeases(database: database)
+            service.coordinationProblem = { database.problem }
             service.serverID = database.settings.applicationName
             service.leaseDuration = .milliseconds(Int64(leaseSeconds * 1_000))
             service.forwardingToken = ServerOptions.tokenFromEnvironment

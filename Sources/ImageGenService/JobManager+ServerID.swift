@@ -71,6 +71,19 @@ extension JobManager {
         try? await leases.unregister(server: configuration.serverID, instance: instance)
     }
 
+    /// Why this server cannot coordinate now, so that no request of its jobs starts: its database
+    /// does not answer (``ServiceConfiguration/coordinationProblem``), or its server id is
+    /// another server's; nil when it can, and without a database.
+    func coordinationProblem() -> String? {
+        guard configuration.leases != nil else { return nil }
+        if let problem = configuration.coordinationProblem?() { return String(problem.prefix(1_000)) }
+        switch state.withLock({ $0.serverIDHold }) {
+        case .held: return nil
+        case .unconfirmed: return "server id \"\(configuration.serverID)\" not confirmed with the coordination database yet"
+        case .inUse(let address): return Self.inUse(configuration.serverID, address)
+        }
+    }
+
     /// Whether this process holds its server id (always, without leases).
     var holdsServerID: Bool {
         configuration.leases == nil || state.withLock { $0.serverIDHold } == .held

@@ -27,7 +27,8 @@ extension JobManager {
         }
         let servers = records.map(serverInfo)
         let this = servers.first(where: \.thisServer) ?? thisServerAlone()
-        return ListServersResponse(servers: [this] + servers.filter { !$0.thisServer }, coordinated: true)
+        return ListServersResponse(
+            servers: [this] + servers.filter { !$0.thisServer }, coordinated: true, coordinationProblem: coordinationProblem() ?? "")
     }
 
     private func serverInfo(_ record: ServerRecord) -> ServerInfo {

@@ -254,6 +254,12 @@ public final class JobManager: Sendable {
 
     /// A job's status by id, or a project's: the running job's, else read from the progress files.
     public func status(_ request: GetStatusRequest) async throws(RPCError) -> JobStatus {
+        var status = try await plainStatus(request)
+        status.coordinationProblem = coordinationProblem() ?? ""
+        return status
+    }
+
+    private func plainStatus(_ request: GetStatusRequest) async throws(RPCError) -> JobStatus {
         switch request.target {
         case .jobID(let id)?:
             return try await job(id).status(includeBeats: request.includeBeats)

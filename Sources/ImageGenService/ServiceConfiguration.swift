@@ -30,6 +30,9 @@ public struct ServiceConfiguration: Sendable {
     /// The job leases shared with the other servers on the projects root (issue 13); nil: this
     /// server's jobs are its own.
     public var leases: (any JobLeases)?
+    /// Why the coordination database cannot be used now (nil when it can): told in GetStatus and
+    /// ListServers answers (``JobStatus/coordinationProblem``).
+    public var coordinationProblem: (@Sendable () -> String?)?
     /// This server's id among those sharing ``leases`` (unique among them).
     public var serverID: String = "imagegen"
     /// How long a job's lease lasts unless renewed: another server takes a job over at most this

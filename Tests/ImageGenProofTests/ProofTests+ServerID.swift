@@ -150,6 +150,9 @@ extension ProofTests {
         } catch let error as RPCError {
             #expect(error.code == .failedPrecondition && error.message.contains("server id \"render-a\" is in use"), "\(error)")
         }
+        let problem = try await onFrozen.getStatus(.projectDir("other")).coordinationProblem
+        #expect(problem.hasPrefix("server id \"render-a\" is in use by another running server at 127.0.0.1:\(taker.port)"), "\(problem)")
+        #expect(try await onTaker.getStatus(.projectDir("other")).coordinationProblem == "")
         // The taker resumes the job once the thawed server's run let go of the project.
         let finishBy = ContinuousClock.now + .seconds(40)
         while try await onTaker.getStatus(.projectDir("film")).styles.first.map({ $0.completed < UInt32(beats) }) ?? true {

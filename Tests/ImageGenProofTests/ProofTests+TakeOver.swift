@@ -216,7 +216,8 @@ extension ProofTests {
     /// refused with UNAVAILABLE saying why, and nothing is started or written; once the database is
     /// back (the server reconnects by itself), the same call starts the job and it completes.
     /// Its metrics say so: connected 1, then 0 with the refused claim counted as an error, then 1
-    /// again with a grant answered "start" for every request, each timed.
+    /// again with a grant answered "start" for every request, each timed; and GetStatus names the
+    /// problem while the database is away, and none before or after.
     @Test(.timeLimit(.minutes(2)))
     func noJobStartsWithoutItsLease() async throws {
         let workspace = try ProofWorkspace("no-lease")
@@ -237,6 +238,7 @@ extension ProofTests {
                 let connected = "imagegen_coordination_connected"
                 #expect(try await MetricsEndpointTests.scrape(port: metricsPort) { $0.value(connected) == 1 }.value(connected) == 1)
                 let request = StartGenerationRequest(projectDir: "film", styles: ["illustration"], detach: true)
+                #expect(try await client.getStatus(.projectDir("film")).coordinationProblem == "")
                 try await cluster.stop()
                 do {
                     _ = try await EventStreams.collect(try await client.startGeneration(request))
@@ -251,6 +253,8 @@ extension ProofTests {
                 #expect(down.value(connected) == 0)
                 #expect(down.value("imagegen_coordination_errors_total", ["statement": "claim_lease"]) >= 1, "\(down.labelSets("imagegen_coordination_errors_total"))")
                 #expect(down.value("imagegen_coordination_grants_total") == 0)
+                let problem = try await client.getStatus(.projectDir("film")).coordinationProblem
+                #expect(problem.hasPrefix("the coordination database does not answer: ") && problem.contains(" postgres://"), "\(problem)")
                 try await cluster.resume()
                 let deadline = ContinuousClock.now + .seconds(20)
                 var jobID: String?
@@ -264,6 +268,7 @@ extension ProofTests {
                 #expect(jobID != nil, "no job started within 20 s of the database's return")
                 let final = try await EventStreams.waitForProject(client, projectDir: "film", timeout: .seconds(30))
                 #expect(final.styles.first { $0.style == "illustration" }?.completed == 4, "\(final)")
+                #expect(final.coordinationProblem == "", "\(final.coordinationProblem)")
                 let back = try await HTTPProbe.scrape(port: metricsPort)
                 #expect(back.value(connected) == 1)
                 #expect(back.value("imagegen_coordination_grants_total", ["answer": "start"]) >= 4)

@@ -49,7 +49,7 @@ struct GenerationRoundTripTests {
                         jobs: (0..<1_000).map { ServerJob(jobID: "job-\($0)", projectDir: Samples.longString, leaseExpiresUnixMs: .min) }),
                     ServerInfo(serverID: "b", seenUnixMs: -1, jobs: [ServerJob()]),
                 ],
-                coordinated: true)),
+                coordinated: true, coordinationProblem: Samples.longString)),
         RoundTripCase("ServerJob default", ServerJob()),
         RoundTripCase("ServerInfo default", ServerInfo()),
         RoundTripCase("StyleProgress default", StyleProgress()),

@@ -50,7 +50,8 @@ enum Samples {
         jobID: longString, projectDir: longString, state: .completedWithErrors,
         styles: Array(repeating: maxStyleProgress, count: 3), message: longString, lastSeq: .max,
         createdUnixMs: .max, startedUnixMs: .min, finishedUnixMs: -1, usage: maxUsage,
-        beats: (0..<5_000).map { BeatStatus(style: "s", shotID: "shot", beatID: "b\($0)", state: .failed, attempts: UInt32($0)) })
+        beats: (0..<5_000).map { BeatStatus(style: "s", shotID: "shot", beatID: "b\($0)", state: .failed, attempts: UInt32($0)) },
+        coordinationProblem: longString)
 
     static let maxJobFinished = JobFinished(
         state: .cancelled, styles: Array(repeating: maxStyleSummary, count: 3), usage: maxUsage, message: longString)

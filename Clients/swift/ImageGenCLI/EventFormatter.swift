@@ -111,7 +111,8 @@ public enum EventFormatter {
     public static func jsonLine(_ status: JobStatus) -> String {
         jsonText([
             "job_id": status.jobID, "project_dir": status.projectDir, "state": name(status.state),
-            "message": status.message, "last_seq": status.lastSeq, "created_unix_ms": status.createdUnixMs,
+            "message": status.message, "coordination_problem": status.coordinationProblem, "last_seq": status.lastSeq,
+            "created_unix_ms": status.createdUnixMs,
             "started_unix_ms": status.startedUnixMs, "finished_unix_ms": status.finishedUnixMs,
             "usage": json(status.usage), "styles": status.styles.map(json),
             "beats": status.beats.map { beat in

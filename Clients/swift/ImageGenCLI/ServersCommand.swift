@@ -21,6 +21,9 @@ public struct ServersCommand: AsyncParsableCommand {
         if !json && !response.coordinated {
             writeToStandardOutput("(no coordination database: this server alone)\n")
         }
+        if !json && !response.coordinationProblem.isEmpty {
+            writeToStandardOutput("(this server starts no request: \(response.coordinationProblem))\n")
+        }
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         for server in response.servers {
             writeToStandardOutput(json ? EventFormatter.jsonLine(server, coordinated: response.coordinated) + "\n" : Self.text(server, now: now))

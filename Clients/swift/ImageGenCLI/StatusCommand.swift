@@ -47,6 +47,7 @@ public enum StatusText {
             lines.append(line)
         }
         if !status.message.isEmpty { lines.append("  \(status.message)") }
+        if !status.coordinationProblem.isEmpty { lines.append("  no request starts: \(status.coordinationProblem)") }
         let usage = status.usage
         if usage.requests > 0 {
             lines.append("  spend: \(usage.requests) requests (\(usage.batchRequests) in batches), \(usage.images) images, \(usage.wastedBilledAttempts) billed without image, \(usage.totalTokens) tokens")

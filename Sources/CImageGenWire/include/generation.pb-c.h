@@ -376,10 +376,14 @@ struct  Imagegen__V1__ListServersResponse
    * false: no coordination database, this server alone
    */
   protobuf_c_boolean coordinated;
+  /*
+   * as in JobStatus
+   */
+  char *coordination_problem;
 };
 #define IMAGEGEN__V1__LIST_SERVERS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&imagegen__v1__list_servers_response__descriptor) \
-    , 0,NULL, 0 }
+    , 0,NULL, 0, (char *)protobuf_c_empty_string }
 
 
 struct  Imagegen__V1__StyleProgress
@@ -540,10 +544,15 @@ struct  Imagegen__V1__JobStatus
    */
   size_t n_beats;
   Imagegen__V1__BeatStatus **beats;
+  /*
+   * Set while the answering server cannot coordinate, so that no request of its jobs starts:
+   * its coordination database does not answer (why), or its server id is another server's.
+   */
+  char *coordination_problem;
 };
 #define IMAGEGEN__V1__JOB_STATUS__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&imagegen__v1__job_status__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, IMAGEGEN__V1__JOB_STATE__UNSPECIFIED, 0,NULL, (char *)protobuf_c_empty_string, 0, 0, 0, 0, NULL, 0,NULL }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, IMAGEGEN__V1__JOB_STATE__UNSPECIFIED, 0,NULL, (char *)protobuf_c_empty_string, 0, 0, 0, 0, NULL, 0,NULL, (char *)protobuf_c_empty_string }
 
 
 struct  Imagegen__V1__StyleSummary

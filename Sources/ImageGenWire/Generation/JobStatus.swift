@@ -25,11 +25,15 @@ public struct JobStatus: WireMessage {
     public var usage: Usage
     /// Every beat's status, only when `includeBeats` was asked.
     public var beats: [BeatStatus]
+    /// Set while the answering server cannot coordinate, so that no request of its jobs starts:
+    /// its coordination database does not answer (why), or its server id is another server's.
+    public var coordinationProblem: String
 
     public init(
         jobID: String = "", projectDir: String = "", state: JobState = .unspecified, styles: [StyleProgress] = [],
         message: String = "", lastSeq: UInt64 = 0, createdUnixMs: Int64 = 0, startedUnixMs: Int64 = 0,
-        finishedUnixMs: Int64 = 0, usage: Usage = Usage(), beats: [BeatStatus] = []
+        finishedUnixMs: Int64 = 0, usage: Usage = Usage(), beats: [BeatStatus] = [],
+        coordinationProblem: String = ""
     ) {
         self.jobID = jobID
         self.projectDir = projectDir
@@ -42,6 +46,7 @@ public struct JobStatus: WireMessage {
         self.finishedUnixMs = finishedUnixMs
         self.usage = usage
         self.beats = beats
+        self.coordinationProblem = coordinationProblem
     }
 
     public init(serializedBytes bytes: [UInt8], limits: DecodeLimits) throws {
@@ -68,6 +73,7 @@ extension JobStatus: ProtobufCConvertible {
         c.pointee.finished_unix_ms = finishedUnixMs
         c.pointee.usage = arena.message(usage, unlessEqualTo: Usage())
         (c.pointee.n_beats, c.pointee.beats) = arena.messages(beats)
+        c.pointee.coordination_problem = arena.string(coordinationProblem)
     }
 
     init(c: CMessage) throws {
@@ -82,5 +88,6 @@ extension JobStatus: ProtobufCConvertible {
         finishedUnixMs = c.finished_unix_ms
         usage = try Usage.decoded(c.usage)
         beats = try CField.messages(c.n_beats, c.beats, as: BeatStatus.self)
+        coordinationProblem = try CField.string(c.coordination_problem, "JobStatus.coordination_problem")
     }
 }

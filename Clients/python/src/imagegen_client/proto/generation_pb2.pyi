@@ -169,8 +169,9 @@ class JobRequest(_message.Message):
     def __init__(self, job_id: _Optional[str] = ...) -> None: ...
 
 class JobStatus(_message.Message):
-    __slots__ = ["beats", "created_unix_ms", "finished_unix_ms", "job_id", "last_seq", "message", "project_dir", "started_unix_ms", "state", "styles", "usage"]
+    __slots__ = ["beats", "coordination_problem", "created_unix_ms", "finished_unix_ms", "job_id", "last_seq", "message", "project_dir", "started_unix_ms", "state", "styles", "usage"]
     BEATS_FIELD_NUMBER: _ClassVar[int]
+    COORDINATION_PROBLEM_FIELD_NUMBER: _ClassVar[int]
     CREATED_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
     FINISHED_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
@@ -182,6 +183,7 @@ class JobStatus(_message.Message):
     STYLES_FIELD_NUMBER: _ClassVar[int]
     USAGE_FIELD_NUMBER: _ClassVar[int]
     beats: _containers.RepeatedCompositeFieldContainer[BeatStatus]
+    coordination_problem: str
     created_unix_ms: int
     finished_unix_ms: int
     job_id: str
@@ -192,7 +194,7 @@ class JobStatus(_message.Message):
     state: JobState
     styles: _containers.RepeatedCompositeFieldContainer[StyleProgress]
     usage: Usage
-    def __init__(self, job_id: _Optional[str] = ..., project_dir: _Optional[str] = ..., state: _Optional[_Union[JobState, str]] = ..., styles: _Optional[_Iterable[_Union[StyleProgress, _Mapping]]] = ..., message: _Optional[str] = ..., last_seq: _Optional[int] = ..., created_unix_ms: _Optional[int] = ..., started_unix_ms: _Optional[int] = ..., finished_unix_ms: _Optional[int] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., beats: _Optional[_Iterable[_Union[BeatStatus, _Mapping]]] = ...) -> None: ...
+    def __init__(self, job_id: _Optional[str] = ..., project_dir: _Optional[str] = ..., state: _Optional[_Union[JobState, str]] = ..., styles: _Optional[_Iterable[_Union[StyleProgress, _Mapping]]] = ..., message: _Optional[str] = ..., last_seq: _Optional[int] = ..., created_unix_ms: _Optional[int] = ..., started_unix_ms: _Optional[int] = ..., finished_unix_ms: _Optional[int] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., beats: _Optional[_Iterable[_Union[BeatStatus, _Mapping]]] = ..., coordination_problem: _Optional[str] = ...) -> None: ...
 
 class KeyEvent(_message.Message):
     __slots__ = ["cool_down_ms", "key_label", "model", "project", "reason", "state", "style"]
@@ -234,12 +236,14 @@ class ListServersRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class ListServersResponse(_message.Message):
-    __slots__ = ["coordinated", "servers"]
+    __slots__ = ["coordinated", "coordination_problem", "servers"]
     COORDINATED_FIELD_NUMBER: _ClassVar[int]
+    COORDINATION_PROBLEM_FIELD_NUMBER: _ClassVar[int]
     SERVERS_FIELD_NUMBER: _ClassVar[int]
     coordinated: bool
+    coordination_problem: str
     servers: _containers.RepeatedCompositeFieldContainer[ServerInfo]
-    def __init__(self, servers: _Optional[_Iterable[_Union[ServerInfo, _Mapping]]] = ..., coordinated: bool = ...) -> None: ...
+    def __init__(self, servers: _Optional[_Iterable[_Union[ServerInfo, _Mapping]]] = ..., coordinated: bool = ..., coordination_problem: _Optional[str] = ...) -> None: ...
 
 class ProgressEvent(_message.Message):
     __slots__ = ["accepted", "beat", "finished", "job_id", "key", "message", "seq", "style", "time_unix_ms"]
