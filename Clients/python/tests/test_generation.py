@@ -91,7 +91,7 @@ def generation_handler(method: str, request: bytes):
         return [g.ListJobsResponse(jobs=[job("a"), job("b", g.COMPLETED)]).SerializeToString()], 0, ""
     if name == "ListServers":
         server = g.ServerInfo(server_id="a", address="127.0.0.1:1", this_server=True, jobs=[g.ServerJob(job_id="j1", project_dir="p")])
-        return [g.ListServersResponse(servers=[server, g.ServerInfo(server_id="b")], coordinated=True).SerializeToString()], 0, ""
+        return [g.ListServersResponse(servers=[server, g.ServerInfo(server_id="b")], coordinated=True, coordination_problem="server id \"a\" not confirmed with the coordination database yet").SerializeToString()], 0, ""
     return [], StatusCode.UNIMPLEMENTED, f"unknown method {method}"
 
 
@@ -118,6 +118,7 @@ def test_typed_methods(service) -> None:
     assert [j.job_id for j in client.list_jobs()] == ["a", "b"]
     servers = client.list_servers()
     assert servers.coordinated and [s.server_id for s in servers.servers] == ["a", "b"]
+    assert servers.coordination_problem == 'server id "a" not confirmed with the coordination database yet'
     assert servers.servers[0].this_server and servers.servers[0].jobs[0].project_dir == "p"
     stream = client.watch("j1", after_seq=3)
     assert [e.seq for e in stream] == [1, 2, 3, 4, 5]

@@ -249,5 +249,6 @@ class AsyncClient(ClientBase[AsyncResponseStream[generation_pb2.ProgressEvent]])
 
     async def list_servers(self, timeout: Optional[float] = 30.0) -> generation_pb2.ListServersResponse:
         """``ListServers``: the servers sharing the coordination database (the answering one
-        first), each with the jobs it leases; ``coordinated`` is false when it has no database."""
+        first), each with the jobs it leases; ``coordinated`` is false when it has no database, and
+        ``coordination_problem`` (as in ``JobStatus``) says why it cannot coordinate now, if it cannot."""
         return await self._unary(_requests.list_servers(), timeout)

@@ -228,7 +228,8 @@ class Client(ClientBase[ResponseStream[generation_pb2.ProgressEvent]]):
         timeout: Optional[float] = 30.0,
     ) -> generation_pb2.JobStatus:
         """``GetStatus``: the status of a job, or of a project (from its files when no job runs).
-        Give exactly one of ``job_id`` and ``project_dir``."""
+        Give exactly one of ``job_id`` and ``project_dir``. ``coordination_problem`` is set while
+        the answering server cannot coordinate (no request of its jobs starts meanwhile)."""
         return self._unary(_requests.get_status(job_id, project_dir, include_beats), timeout)
 
     def cancel(self, job_id: str, timeout: Optional[float] = 30.0) -> generation_pb2.JobStatus:
@@ -249,5 +250,6 @@ class Client(ClientBase[ResponseStream[generation_pb2.ProgressEvent]]):
 
     def list_servers(self, timeout: Optional[float] = 30.0) -> generation_pb2.ListServersResponse:
         """``ListServers``: the servers sharing the coordination database (the answering one
-        first), each with the jobs it leases; ``coordinated`` is false when it has no database."""
+        first), each with the jobs it leases; ``coordinated`` is false when it has no database, and
+        ``coordination_problem`` (as in ``JobStatus``) says why it cannot coordinate now, if it cannot."""
         return self._unary(_requests.list_servers(), timeout)
