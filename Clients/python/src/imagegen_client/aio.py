@@ -228,7 +228,8 @@ class AsyncClient(ClientBase[AsyncResponseStream[generation_pb2.ProgressEvent]])
         include_beats: bool = False,
         timeout: Optional[float] = 30.0,
     ) -> generation_pb2.JobStatus:
-        """``GetStatus`` of a job or a project (exactly one of them)."""
+        """``GetStatus`` of a job or a project (exactly one of them); ``coordination_problem`` is
+        set while the answering server cannot coordinate."""
         return await self._unary(_requests.get_status(job_id, project_dir, include_beats), timeout)
 
     async def cancel(self, job_id: str, timeout: Optional[float] = 30.0) -> generation_pb2.JobStatus:
