@@ -64,10 +64,11 @@ enum CoordinationSchema {
             learningGrantFunction,
         ]),
         Migration(version: 5, statements: [
-            // The process that holds the server id (a token it made at start), so that a second
-            // process started with the same id is refused while the first one's heartbeat goes on;
-            // NULL once it shut down.
-            "ALTER TABLE imagegen_server ADD COLUMN instance text",
+            // The process that holds the server id (a token it made at start) and until when
+            // (its heartbeat extends it by its lease duration), so that a second process started
+            // with the same id is refused while the first one's heartbeat goes on; NULL once it
+            // shut down.
+            "ALTER TABLE imagegen_server ADD COLUMN instance text, ADD COLUMN held_until timestamptz",
         ]),
     ]
 

@@ -133,31 +133,35 @@ public struct PostgresJobLeases: JobLeases {
     }
 
     public func register(
-        server: String, instance: String, address: String?, staleAfter: Duration
+        server: String, instance: String, address: String?, holdFor: Duration
     ) async throws(CoordinationUnavailable) -> ServerRegistration {
-        let staleUS = max(staleAfter, .zero).wholeMicroseconds
+        let holdUS = max(holdFor, .zero).wholeMicroseconds
         return try await database.withConnection(.register) { connection in
-            // The row of another instance that beat within `staleAfter` is left alone; the second
-            // branch then reads it (its own snapshot may miss a row inserted a moment ago: then it
-            // answers no row, and the id is taken as held, by whom the next try says).
+            // The row of another instance whose hold has not lapsed is left alone; the second
+            // branch then reads it (its snapshot may miss a row inserted or renewed a moment ago:
+            // then it answers no row, or the row as it was, and the next try says more).
             let rows = try await connection.query(
                 """
                 WITH taken AS (
-                    INSERT INTO imagegen_server AS s (id, address, seen_at, instance)
-                    VALUES (\(server), \(address), clock_timestamp(), \(instance))
-                    ON CONFLICT (id) DO UPDATE SET address = EXCLUDED.address, seen_at = EXCLUDED.seen_at, instance = EXCLUDED.instance
+                    INSERT INTO imagegen_server AS s (id, address, seen_at, instance, held_until)
+                    VALUES (\(server), \(address), clock_timestamp(), \(instance),
+                        clock_timestamp() + \(holdUS) * interval '1 microsecond')
+                    ON CONFLICT (id) DO UPDATE SET address = EXCLUDED.address, seen_at = EXCLUDED.seen_at,
+                        instance = EXCLUDED.instance, held_until = EXCLUDED.held_until
                     WHERE s.instance IS NULL OR s.instance = EXCLUDED.instance
-                        OR s.seen_at <= clock_timestamp() - \(staleUS) * interval '1 microsecond'
+                        OR s.held_until IS NULL OR s.held_until <= clock_timestamp()
                     RETURNING true)
-                SELECT true, NULL::text, NULL::bigint FROM taken
+                SELECT true, NULL::text, NULL::bigint, NULL::bigint FROM taken
                 UNION ALL
-                SELECT false, s.address, (extract(epoch FROM clock_timestamp() - s.seen_at) * 1000000)::bigint
+                SELECT false, s.address, (extract(epoch FROM clock_timestamp() - s.seen_at) * 1000000)::bigint,
+                    (extract(epoch FROM s.held_until - clock_timestamp()) * 1000000)::bigint
                 FROM imagegen_server s WHERE s.id = \(server) AND NOT EXISTS (SELECT 1 FROM taken)
                 """)
-            guard let row = rows.first else { return .heldByAnother(address: nil, seenAgo: .zero) }
-            let (registered, holderAddress, agoUS) = try row.decode((Bool, String?, Int64?).self)
+            guard let row = rows.first else { return .heldByAnother(address: nil, seenAgo: .zero, heldFor: holdFor) }
+            let (registered, holderAddress, agoUS, leftUS) = try row.decode((Bool, String?, Int64?, Int64?).self)
             if registered { return .registered }
-            return .heldByAnother(address: holderAddress, seenAgo: .microseconds(max(0, agoUS ?? 0)))
+            return .heldByAnother(
+                address: holderAddress, seenAgo: .microseconds(max(0, agoUS ?? 0)), heldFor: .microseconds(max(0, leftUS ?? 0)))
         }
     }
 

@@ -17,18 +17,19 @@ extension JobManager {
         var waited = false
         while !Task.isCancelled {
             let answer: ServerRegistration
+            let sent = ContinuousClock.now
             do {
                 answer = try await register(leases)
             } catch {
                 logger.warning("server id \"\(configuration.serverID)\" not confirmed (\(error.reason)); no job lease is claimed until the database answers")
                 return
             }
-            guard case .heldByAnother(let address, let seenAgo) = answer else {
-                state.withLock { $0.serverIDHold = .held }
+            guard case .heldByAnother(let address, let seenAgo, let heldFor) = answer else {
+                state.withLock { $0.serverIDHold = .held(confirmedAt: sent) }
                 return
             }
             guard !waited else { throw ServerIDInUse(serverID: configuration.serverID, address: address, seenAgo: seenAgo) }
-            let lapse = min(configuration.leaseDuration - seenAgo, configuration.leaseDuration) + .milliseconds(250)
+            let lapse = heldFor + .milliseconds(250)
             logger.warning(
                 "server id \"\(configuration.serverID)\" is held by another process\(address.map { " (at \($0))" } ?? ""); waiting \(lapse) for its heartbeat to lapse (a server that just stopped)")
             waited = true
@@ -40,34 +41,35 @@ extension JobManager {
     /// another process holds the id now (this one's heartbeat lapsed while the database was away
     /// and a server started under the same id), stops every run here. True when this process holds it.
     func renewServerID(_ leases: any JobLeases) async -> Bool {
+        let sent = ContinuousClock.now
         let answer = try? await register(leases)
         let (before, now) = state.withLock { state -> (ServerIDHold, ServerIDHold) in
             let before = state.serverIDHold
             switch answer {
-            case .registered?: state.serverIDHold = .held
-            case .heldByAnother(let address, _)?: state.serverIDHold = .inUse(address: address)
+            case .registered?: state.serverIDHold = .held(confirmedAt: sent)
+            case .heldByAnother(let address, _, _)?: state.serverIDHold = .inUse(address: address)
             case nil: break
             }
             return (before, state.serverIDHold)
         }
-        guard before != now else { return now == .held }
         switch now {
-        case .held:
+        case .held where !before.isHeld:
             logger.info("server id \"\(configuration.serverID)\" confirmed with the coordination database")
         case .inUse(let address):
+            // At every beat: a run whose claim was under way when the id was lost is stopped too.
             let reason = Self.inUse(configuration.serverID, address)
-            logger.error("\(reason); this server starts no job until that one stops")
+            if !now.isSameKind(as: before) { logger.error("\(reason); this server starts no job until that one stops") }
             for job in leasedJobs() { await loseLease(of: job, because: reason) }
-        case .unconfirmed:
+        default:
             break
         }
-        return now == .held
+        return now.isHeld
     }
 
     /// Gives up the server id as the server stops, so that a server started next under it
     /// registers at once.
     func releaseServerID(_ leases: any JobLeases) async {
-        guard state.withLock({ $0.serverIDHold }) == .held else { return }
+        guard state.withLock({ $0.serverIDHold }).isHeld else { return }
         try? await leases.unregister(server: configuration.serverID, instance: instance)
     }
 
@@ -77,37 +79,44 @@ extension JobManager {
     func coordinationProblem() -> String? {
         guard configuration.leases != nil else { return nil }
         if let problem = configuration.coordinationProblem?() { return String(problem.prefix(1_000)) }
-        switch state.withLock({ $0.serverIDHold }) {
+        switch currentHold() {
         case .held: return nil
-        case .unconfirmed: return "server id \"\(configuration.serverID)\" not confirmed with the coordination database yet"
+        case .unconfirmed: return "server id \"\(configuration.serverID)\" is not confirmed by the coordination database (no heartbeat of this server answered lately)"
         case .inUse(let address): return Self.inUse(configuration.serverID, address)
         }
     }
 
     /// Whether this process holds its server id (always, without leases).
     var holdsServerID: Bool {
-        configuration.leases == nil || state.withLock { $0.serverIDHold } == .held
+        configuration.leases == nil || currentHold().isHeld
     }
 
     /// Throws unless this process holds its server id: UNAVAILABLE while the database has not
     /// confirmed it, FAILED_PRECONDITION when another server uses it.
     func requireServerID() throws(RPCError) {
-        switch configuration.leases == nil ? .held : state.withLock({ $0.serverIDHold }) {
+        guard configuration.leases != nil else { return }
+        switch currentHold() {
         case .held:
             return
         case .unconfirmed:
             throw RPCError(
                 .unavailable,
-                "server \(configuration.serverID) has not confirmed its server id with the coordination database yet; no job starts until the database answers")
+                "server id \"\(configuration.serverID)\" is not confirmed by the coordination database (no heartbeat of this server answered lately); no job starts until the database answers")
         case .inUse(let address):
             throw RPCError(.failedPrecondition, "\(Self.inUse(configuration.serverID, address)); this server starts no job")
         }
     }
 
+    /// The hold, as far as it can be relied on now: a registration older than half a lease (the
+    /// heartbeat registers every third of one) no longer proves it.
+    private func currentHold() -> ServerIDHold {
+        state.withLock { $0.serverIDHold }.current(fresh: configuration.leaseDuration / 2)
+    }
+
     private func register(_ leases: any JobLeases) async throws(CoordinationUnavailable) -> ServerRegistration {
         try await leases.register(
             server: configuration.serverID, instance: instance, address: state.withLock { $0.address },
-            staleAfter: configuration.leaseDuration)
+            holdFor: configuration.leaseDuration)
     }
 
     private static func inUse(_ serverID: String, _ address: String?) -> String {

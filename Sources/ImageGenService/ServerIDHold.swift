@@ -6,8 +6,29 @@ import ImageGenEngine
 enum ServerIDHold: Sendable, Equatable {
     /// Not told yet (the database has not answered since the server started).
     case unconfirmed
-    /// This process holds it; its heartbeat keeps it.
-    case held
+    /// This process holds it, as a registration sent at `confirmedAt` said; the heartbeat keeps it.
+    case held(confirmedAt: ContinuousClock.Instant)
     /// Another live process holds it, reached at `address` (nil when unknown).
     case inUse(address: String?)
+
+    var isHeld: Bool {
+        if case .held = self { true } else { false }
+    }
+
+    /// The hold as it can be relied on now: a registration older than `fresh` (the process was
+    /// frozen, or its heartbeat could not reach the database) no longer proves it, since another
+    /// process may have taken the id once it was a lease old.
+    func current(fresh: Duration, now: ContinuousClock.Instant = .now) -> ServerIDHold {
+        if case .held(let confirmedAt) = self, now - confirmedAt > fresh { return .unconfirmed }
+        return self
+    }
+
+    /// Whether `other` is the same kind of hold (whenever confirmed).
+    func isSameKind(as other: ServerIDHold) -> Bool {
+        switch (self, other) {
+        case (.unconfirmed, .unconfirmed), (.held, .held): true
+        case (.inUse(let a), .inUse(let b)): a == b
+        default: false
+        }
+    }
 }

@@ -136,7 +136,7 @@ extension JobLeasesTests {
         try await CoordinationRig.with(databases: 1) { rig in
             let leases = PostgresJobLeases(database: rig.databases[0])
             for (id, address) in [("recent", "10.0.0.1:7000"), ("old", "10.0.0.2:7000"), ("old-holder", nil)] {
-                #expect(try await leases.register(server: id, instance: id, address: address, staleAfter: .seconds(60)) == .registered)
+                #expect(try await leases.register(server: id, instance: id, address: address, holdFor: .seconds(60)) == .registered)
             }
             _ = try await rig.databases[0].withConnection { connection in
                 try await connection.query("UPDATE imagegen_server SET seen_at = seen_at - interval '1 hour' WHERE id LIKE 'old%'")
@@ -165,17 +165,21 @@ extension JobLeasesTests {
     /// How server id "render"'s row stands before process "second" registers under it.
     enum HolderBefore: String, CaseIterable, Sendable {
         case none, second, liveFirst, staleFirst, stoppedFirst
+        /// First holds the id for 10 minutes (its lease), and beat 2 minutes ago: longer ago than
+        /// second's hold would last, but first's hold has not lapsed.
+        case longHoldFirst
     }
 
-    /// One process per server id: "second" takes the id unless "first" holds it with a heartbeat
-    /// within the staleness (then nothing changes, and the answer says where first runs); once
-    /// second holds it, first is refused in turn. Giving up an id one does not hold changes nothing.
+    /// One process per server id: "second" takes the id unless "first" holds it still, for as long
+    /// as first's own hold said (then nothing changes, and the answer says where first runs and for
+    /// how long it holds the id); once second holds it, first is refused in turn. Giving up an id
+    /// one does not hold changes nothing.
     @Test(arguments: HolderBefore.allCases)
     func aServerIDIsHeldByOneProcessAtATime(before: HolderBefore) async throws {
         try await CoordinationRig.with(databases: 1) { rig in
             let leases = PostgresJobLeases(database: rig.databases[0])
-            func register(_ instance: String) async throws -> ServerRegistration {
-                try await leases.register(server: "render", instance: instance, address: "10.0.0.\(instance.count):7000", staleAfter: .seconds(60))
+            func register(_ instance: String, for hold: Duration = .seconds(60)) async throws -> ServerRegistration {
+                try await leases.register(server: "render", instance: instance, address: "10.0.0.\(instance.count):7000", holdFor: hold)
             }
             func row() async throws -> [String?] {
                 try await rig.databases[0].withConnection { connection in
@@ -187,24 +191,31 @@ extension JobLeasesTests {
             case .none: break
             case .second: #expect(try await register("second") == .registered)
             case .liveFirst, .staleFirst, .stoppedFirst: #expect(try await register("first") == .registered)
+            case .longHoldFirst: #expect(try await register("first", for: .seconds(600)) == .registered)
             }
-            if before == .staleFirst {
+            if before == .staleFirst || before == .longHoldFirst {
                 try await rig.databases[0].withConnection { connection in
-                    try await connection.query("UPDATE imagegen_server SET seen_at = seen_at - interval '61 seconds'")
+                    try await connection.query(
+                        "UPDATE imagegen_server SET seen_at = seen_at - interval '120 seconds', held_until = held_until - interval '120 seconds'")
                 }
             }
             if before == .stoppedFirst { try await leases.unregister(server: "render", instance: "first") }
             try await leases.unregister(server: "render", instance: "nobody")  // holds nothing: changes nothing
 
             let answer = try await register("second")
-            if before == .liveFirst {
-                guard case .heldByAnother(let address, let seenAgo) = answer else { Issue.record("\(answer)"); return }
-                #expect(address == "10.0.0.5:7000" && seenAgo < .seconds(30), "\(answer)")
+            if before == .liveFirst || before == .longHoldFirst {
+                guard case .heldByAnother(let address, let seenAgo, let heldFor) = answer else { Issue.record("\(answer)"); return }
+                #expect(address == "10.0.0.5:7000", "\(answer)")
+                if before == .liveFirst {
+                    #expect(seenAgo < .seconds(30) && heldFor > .seconds(30) && heldFor <= .seconds(60), "\(answer)")
+                } else {
+                    #expect(seenAgo >= .seconds(120) && heldFor > .seconds(400) && heldFor <= .seconds(480), "\(answer)")
+                }
                 #expect(try await row() == ["first", "10.0.0.5:7000"], "the refused registration changed the row")
             } else {
                 #expect(answer == .registered)
                 #expect(try await row() == ["second", "10.0.0.6:7000"])
-                guard case .heldByAnother(let address, _) = try await register("first") else {
+                guard case .heldByAnother(let address, _, _) = try await register("first") else {
                     Issue.record("first took the id second holds"); return
                 }
                 #expect(address == "10.0.0.6:7000")

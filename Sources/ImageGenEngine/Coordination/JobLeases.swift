@@ -37,11 +37,11 @@ public protocol JobLeases: Sendable {
 
     /// Records that server `server` is alive and reached at `address` (HOST:PORT; nil: not known
     /// yet), so that the others can forward calls for its jobs to it, and that the process
-    /// `instance` holds the id: unless another instance holds it and was seen within
-    /// `staleAfter` (then nothing changes, and ``ServerRegistration/heldByAnother(address:seenAgo:)``
+    /// `instance` holds the id for `holdFor` (its lease duration): unless another instance holds
+    /// it still (then nothing changes, and ``ServerRegistration/heldByAnother(address:seenAgo:heldFor:)``
     /// says where that one runs). Two live processes never share a server id: they would share
     /// its leases, and run (and bill) the same jobs twice.
-    func register(server: String, instance: String, address: String?, staleAfter: Duration) async throws(CoordinationUnavailable) -> ServerRegistration
+    func register(server: String, instance: String, address: String?, holdFor: Duration) async throws(CoordinationUnavailable) -> ServerRegistration
 
     /// Gives up `instance`'s hold on server id `server` (a shutdown), so that the server started
     /// next with that id registers at once; changes nothing when another instance holds it.
@@ -94,11 +94,12 @@ public enum JobLeaseClaim: Sendable, Equatable {
     case held(JobLease)
 }
 
-/// What ``JobLeases/register(server:instance:address:staleAfter:)`` answers.
+/// What ``JobLeases/register(server:instance:address:holdFor:)`` answers.
 public enum ServerRegistration: Sendable, Equatable {
     /// The server id is the caller's instance's; its heartbeat is recorded.
     case registered
-    /// Another process holds the server id: its heartbeat came `seenAgo` ago, from a server
-    /// reached at `address` (nil when it did not say, or when the database could not tell).
-    case heldByAnother(address: String?, seenAgo: Duration)
+    /// Another process holds the server id for `heldFor` more unless its heartbeat renews it (as
+    /// long as that process's own lease duration said): its heartbeat came `seenAgo` ago, from a
+    /// server reached at `address` (nil when it did not say, or when the database could not tell).
+    case heldByAnother(address: String?, seenAgo: Duration, heldFor: Duration)
 }
