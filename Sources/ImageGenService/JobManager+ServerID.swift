@@ -107,10 +107,12 @@ extension JobManager {
         }
     }
 
-    /// The hold, as far as it can be relied on now: a registration older than half a lease (the
-    /// heartbeat registers every third of one) no longer proves it.
+    /// The hold, as far as it can be relied on now: a registration held the id for a lease from
+    /// when it reached the database, and another process may take it after; older than three
+    /// quarters of a lease (the heartbeat registers every third of one), it no longer proves it
+    /// (the last quarter is for a statement sent now to reach the database).
     private func currentHold() -> ServerIDHold {
-        state.withLock { $0.serverIDHold }.current(fresh: configuration.leaseDuration / 2)
+        state.withLock { $0.serverIDHold }.current(fresh: configuration.leaseDuration * 3 / 4)
     }
 
     private func register(_ leases: any JobLeases) async throws(CoordinationUnavailable) -> ServerRegistration {
