@@ -58,7 +58,7 @@ extension JobManager {
         case .inUse(let address):
             // At every beat: a run whose claim was under way when the id was lost is stopped too.
             let reason = Self.inUse(configuration.serverID, address)
-            if !now.isSameKind(as: before) { logger.error("\(reason); this server starts no job until that one stops") }
+            if now != before { logger.error("\(reason); this server starts no job until that one stops") }
             for job in leasedJobs() { await loseLease(of: job, because: reason) }
         default:
             break

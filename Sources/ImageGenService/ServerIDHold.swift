@@ -22,13 +22,4 @@ enum ServerIDHold: Sendable, Equatable {
         if case .held(let confirmedAt) = self, now - confirmedAt > fresh { return .unconfirmed }
         return self
     }
-
-    /// Whether `other` is the same kind of hold (whenever confirmed).
-    func isSameKind(as other: ServerIDHold) -> Bool {
-        switch (self, other) {
-        case (.unconfirmed, .unconfirmed), (.held, .held): true
-        case (.inUse(let a), .inUse(let b)): a == b
-        default: false
-        }
-    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import ImageGenEngine
 
 /// A server started with the server id of another live server on the same coordination
 /// database: it does not start (the two would run, and bill, the same jobs). Its description is
@@ -12,7 +13,7 @@ public struct ServerIDInUse: Error, CustomStringConvertible, Sendable {
 
     public var description: String {
         let whereabouts = address.map { " at \($0)" } ?? ""
-        let ago = String(format: "%.1f", Double(seenAgo.components.seconds) + Double(seenAgo.components.attoseconds) / 1e18)
+        let ago = String(format: "%.1f", seenAgo.seconds)
         return "server id \"\(serverID)\" is in use by another running server\(whereabouts) (its heartbeat came \(ago) s ago): give each server its own --server-id"
     }
 }
