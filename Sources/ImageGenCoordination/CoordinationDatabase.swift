@@ -3,6 +3,7 @@ public import ImageGenEngine
 public import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import PostgresNIO
 public import ServiceLifecycle
 import Synchronization
@@ -28,6 +29,8 @@ public final class CoordinationDatabase: Service, Sendable {
     private let logger: Logger
     private let state = Mutex(State.connecting(lastFailure: nil))
     private let connectionIDs = Atomic<Int>(0)
+    /// Where `sslrootcert` is read, at each connection attempt.
+    private let files = BlockingIO(label: "imagegen.coordination.tls")
 
     public init(settings: CoordinationSettings, observer: (any CoordinationObserver)? = nil, logger: Logger) {
         self.settings = settings
@@ -122,7 +125,7 @@ public final class CoordinationDatabase: Service, Sendable {
                 observer?.connectionChanged(available: false)
                 if !Task.isCancelled { logger.warning("coordination: \(reason); connecting again") }
             } catch {
-                let reason = Self.describe(error, endpoint: settings.endpoint)
+                let reason = Self.describe(error, settings: settings)
                 let first = state.withLock { state -> Bool in
                     if case .connecting(let last) = state, last == reason { return false }
                     state = .connecting(lastFailure: reason)
@@ -136,9 +139,11 @@ public final class CoordinationDatabase: Service, Sendable {
     }
 
     private func connect() async throws -> PostgresConnection {
+        let settings = self.settings
+        let tls = try await files.run { () throws(CoordinationTLS.Problem) in try CoordinationTLS.configuration(for: settings) }
         var configuration = PostgresConnection.Configuration(
             host: settings.host, port: settings.port, username: settings.username, password: settings.password,
-            database: settings.database, tls: .disable)
+            database: settings.database, tls: tls)
         configuration.options.connectTimeout = .milliseconds(settings.connectTimeout.wholeMilliseconds)
         let timeout = "\(settings.statementTimeout.wholeMilliseconds)"
         configuration.options.additionalStartupParameters = [
@@ -192,14 +197,17 @@ public final class CoordinationDatabase: Service, Sendable {
         } catch {
             let failure: CoordinationFailure = error is CoordinationConnection.Overdue ? .timedOut : .failed
             observer?.statementEnded(statement, duration: ContinuousClock.now - start, failure: failure)
-            throw CoordinationUnavailable(reason: Self.describe(error, endpoint: settings.endpoint))
+            throw CoordinationUnavailable(reason: Self.describe(error, settings: settings))
         }
     }
 
     /// What went wrong, for a person: PostgreSQL's own message when it sent one; never a password
     /// (PostgresNIO's errors do not hold it, and the endpoint omits it).
-    static func describe(_ error: any Error, endpoint: String) -> String {
+    static func describe(_ error: any Error, settings: CoordinationSettings) -> String {
+        let endpoint = settings.endpoint
+        if let tls = describeTLS(error, host: settings.host) { return "\(endpoint): \(tls)" }
         if let error = error as? CoordinationSchemaError { return error.message }
+        if let problem = error as? CoordinationTLS.Problem { return "\(endpoint): \(problem.message)" }
         if let overdue = error as? CoordinationConnection.Overdue { return "\(endpoint) did not answer within \(overdue.limit)" }
         if error is CoordinationConnection.Closed { return "\(endpoint): the connection closed" }
         if let error = error as? PSQLError {
@@ -214,10 +222,27 @@ public final class CoordinationDatabase: Service, Sendable {
                 return "\(endpoint): cannot connect: \(underlying)"
             }
             if error.code == .serverClosedConnection { return "\(endpoint): the server closed the connection" }
+            if error.code == .sslUnsupported { return "\(endpoint): the server does not offer TLS, which this sslmode requires" }
             if let underlying = error.underlying { return "\(endpoint): \(error.code): \(underlying)" }
             return "\(endpoint): \(error.code)"
         }
         if let error = error as? ChannelError, case .connectTimeout = error { return "\(endpoint): connection timed out" }
         return "\(endpoint): \(String(describing: error))"
+    }
+
+    /// A TLS handshake's failure (PostgresNIO's connection error holds NIOSSL's), for a person:
+    /// which check the server's certificate failed; nil when `error` is not one.
+    static func describeTLS(_ error: any Error, host: String) -> String? {
+        if let error = error as? PSQLError { return error.underlying.flatMap { describeTLS($0, host: host) } }
+        if let error = error as? NIOSSLExtraError, error == .failedToValidateHostname {
+            return "the server's certificate does not name \(host) (sslmode=verify-full checks that it does)"
+        }
+        guard let error = error as? NIOSSLError else { return nil }
+        let text = String(describing: error)
+        if text.contains("CERTIFICATE_VERIFY_FAILED") {
+            return "TLS handshake failed: the server's certificate is not signed by a root this server trusts (sslrootcert, else the system's roots)"
+        }
+        if case .handshakeFailed = error { return "TLS handshake failed: \(text.prefix(300))" }
+        return "TLS failed: \(text.prefix(300))"
     }
 }

@@ -1,7 +1,8 @@
 import Foundation
 
 /// Where the coordination database is and how to talk to it, from a `postgres://` URL
-/// (`--coordination`, `IMAGEGEN_DATABASE_URL`): `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE`.
+/// (`--coordination`, `IMAGEGEN_DATABASE_URL`):
+/// `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=MODE[&sslrootcert=FILE]]`.
 /// The password is kept for the connection only: ``endpoint`` (logs, status, errors) never shows it.
 public struct CoordinationSettings: Sendable, Equatable {
     public var host: String
@@ -9,6 +10,11 @@ public struct CoordinationSettings: Sendable, Equatable {
     public var username: String
     public var password: String?
     public var database: String
+    /// Whether and how the connection is encrypted (`sslmode`).
+    public var tlsMode: CoordinationTLSMode = .disable
+    /// The PEM file of the certificates that may sign the server's (`sslrootcert`); read at each
+    /// connection attempt, so a rotated file is used from the next reconnection on.
+    public var rootCertificateFile: String?
     /// How long a connection attempt may take.
     public var connectTimeout: Duration = .seconds(2)
     /// How long one statement may run or wait for a lock before the server gives up on it (the
@@ -43,14 +49,44 @@ public struct CoordinationSettings: Sendable, Equatable {
         guard !database.isEmpty, !database.contains("/") else {
             throw CoordinationSettingsError("names no database (postgres://USER@HOST:PORT/DATABASE)")
         }
-        if let query = components.query, !query.isEmpty {
-            throw CoordinationSettingsError("takes no query parameters (TLS and options are not supported yet)")
-        }
         self.init(
             host: host, port: port, username: user.removingPercentEncoding ?? user,
             password: components.password?.removingPercentEncoding, database: database)
+        try applyParameters(components.queryItems ?? [])
     }
 
-    /// "postgres://imagegen@127.0.0.1:5432/imagegen": where it connects, without the password.
-    public var endpoint: String { "postgres://\(username)@\(host):\(port)/\(database)" }
+    /// The URL's `sslmode` and `sslrootcert`; any other parameter, or one given twice, is an error.
+    private mutating func applyParameters(_ items: [URLQueryItem]) throws(CoordinationSettingsError) {
+        var seen: Set<String> = []
+        for item in items {
+            let name = String(item.name.prefix(40))
+            guard seen.insert(item.name).inserted else { throw CoordinationSettingsError("gives \(name) twice") }
+            let value = item.value ?? ""
+            switch item.name {
+            case "sslmode":
+                guard let mode = CoordinationTLSMode(rawValue: value) else {
+                    let modes = CoordinationTLSMode.allCases.map(\.rawValue).joined(separator: ", ")
+                    throw CoordinationSettingsError("sslmode \"\(value.prefix(40))\" is not one of \(modes)")
+                }
+                tlsMode = mode
+            case "sslrootcert":
+                guard value.hasPrefix("/") else {
+                    throw CoordinationSettingsError("sslrootcert must be an absolute path to a PEM file, got \"\(value.prefix(80))\"")
+                }
+                rootCertificateFile = value
+            default:
+                throw CoordinationSettingsError("parameter \"\(name)\" is not supported (only sslmode and sslrootcert are)")
+            }
+        }
+        if rootCertificateFile != nil, tlsMode == .disable {
+            throw CoordinationSettingsError("gives sslrootcert but no sslmode that uses TLS (prefer, require, verify-ca or verify-full)")
+        }
+    }
+
+    /// "postgres://imagegen@127.0.0.1:5432/imagegen": where it connects, without the password
+    /// (and its TLS mode when it uses TLS: "…/imagegen?sslmode=verify-full").
+    public var endpoint: String {
+        let plain = "postgres://\(username)@\(host):\(port)/\(database)"
+        return tlsMode == .disable ? plain : "\(plain)?sslmode=\(tlsMode.rawValue)"
+    }
 }

@@ -35,7 +35,7 @@ public struct GenerationServerOptions: ParsableArguments {
     @Option(name: .long, help: "Serve Prometheus metrics (GET /metrics, HTTP/1.1, no authentication) on HOST:PORT; port 0 picks a free port. Off by default. A non-loopback address needs --allow-unauthenticated.")
     public var metricsListen: String?
 
-    @Option(name: .long, help: "Share every quota (its pace, 429 cool-downs, spent daily quotas) with the other servers on this PostgreSQL database: postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE. Default: IMAGEGEN_DATABASE_URL (which keeps a password out of the process list), else none: the server paces its quotas alone.")
+    @Option(name: .long, help: "Share every quota (its pace, 429 cool-downs, spent daily quotas) with the other servers on this PostgreSQL database: postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=MODE[&sslrootcert=FILE]] (MODE: disable, the default, prefer, require, verify-ca, verify-full, as libpq's). Default: IMAGEGEN_DATABASE_URL (which keeps a password out of the process list), else none: the server paces its quotas alone.")
     public var coordination: String?
 
     @Option(name: .long, help: "This server's name among those on the coordination database: the owner of its job leases, and its sessions' application_name. Give each server its own (a server started under the id of a live one exits); default: the host name.")

@@ -5,23 +5,32 @@ import Synchronization
 /// /dev/shm (memory: its writes do not slow other tests' fsyncs). Its data directory is a copy of
 /// a template made once by `initdb` (kept in /dev/shm across test runs, one per PostgreSQL version
 /// and user). The server runs as a ``ChildProcess`` of the test; as root (CI) it runs as `nobody`
-/// (PostgreSQL refuses root) through `setpriv`. Trust authentication, user `imagegen`.
+/// (PostgreSQL refuses root) through `setpriv`. Trust authentication, user `imagegen`. Started
+/// with ``TestCertificates`` it also takes TLS connections (plain ones too), with their server
+/// certificate and key.
 public final class PostgresCluster: Sendable {
     public let port: Int
     public let directory: URL
+    /// The loopback addresses it listens on (127.0.0.1 and any others it was started with).
+    public let listenAddresses: [String]
+    private let tls: Bool
     private let server = Mutex<ChildProcess?>(nil)
 
     /// The URL a server's `--coordination` takes.
     public var url: String { "postgres://imagegen@127.0.0.1:\(port)/postgres" }
 
-    private init(port: Int, directory: URL) {
+    private init(port: Int, directory: URL, listenAddresses: [String], tls: Bool) {
         self.port = port
         self.directory = directory
+        self.listenAddresses = listenAddresses
+        self.tls = tls
     }
 
     /// Runs `body` with a started cluster, and stops and removes it afterwards.
-    public static func with<T>(_ body: (PostgresCluster) async throws -> T) async throws -> T {
-        let cluster = try await start()
+    public static func with<T>(
+        tls: TestCertificates? = nil, alsoListeningOn more: [String] = [], _ body: (PostgresCluster) async throws -> T
+    ) async throws -> T {
+        let cluster = try await start(tls: tls, alsoListeningOn: more)
         do {
             let result = try await body(cluster)
             await cluster.destroy()
@@ -32,16 +41,19 @@ public final class PostgresCluster: Sendable {
         }
     }
 
-    /// Copies the template and starts a server on a free port (another, if the first is taken).
-    public static func start() async throws -> PostgresCluster {
+    /// Copies the template and starts a server on a free port (another, if the first is taken);
+    /// with `tls`, its server certificate and key go in the cluster's directory, and TLS is on.
+    public static func start(tls: TestCertificates? = nil, alsoListeningOn more: [String] = []) async throws -> PostgresCluster {
         let template = try await Self.template()
         let directory = URL(fileURLWithPath: "/dev/shm/imagegen-pg-\(UUID().uuidString)")
         try await Blocking.run {
             try Blocking.command("/bin/cp", ["-a", template.path, directory.path])
+            if let tls { try installCertificate(tls, in: directory) }
         }
         var lastFailure: (any Error)?
         for _ in 0..<8 {
-            let cluster = PostgresCluster(port: Int.random(in: 20_000...31_999), directory: directory)
+            let cluster = PostgresCluster(
+                port: Int.random(in: 20_000...31_999), directory: directory, listenAddresses: ["127.0.0.1"] + more, tls: tls != nil)
             do {
                 try await cluster.resume()
                 return cluster
@@ -58,10 +70,12 @@ public final class PostgresCluster: Sendable {
         let bin = try Self.binDirectory()
         let postgres = [
             bin.appendingPathComponent("postgres").path, "-D", directory.appendingPathComponent("data").path,
-            "-p", "\(port)", "-k", directory.path, "-c", "listen_addresses=127.0.0.1",
+            "-p", "\(port)", "-k", directory.path, "-c", "listen_addresses=\(listenAddresses.joined(separator: ","))",
             "-c", "dynamic_shared_memory_type=mmap", "-c", "fsync=off", "-c", "max_connections=60",
             "-c", "shared_buffers=16MB", "-c", "log_min_messages=warning",
-        ]
+        ] + (tls ? [
+            "-c", "ssl=on", "-c", "ssl_cert_file=\(directory.path)/server.crt", "-c", "ssl_key_file=\(directory.path)/server.key",
+        ] : [])
         let command = Self.asPostgresUser(postgres)
         let child = try ChildProcess(command[0], arguments: Array(command.dropFirst()))
         let deadline = ContinuousClock.now + .seconds(30)
@@ -134,6 +148,16 @@ public final class PostgresCluster: Sendable {
     static func asPostgresUser(_ command: [String]) -> [String] {
         guard getuid() == 0 else { return command }
         return ["/usr/bin/setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"] + command
+    }
+
+    /// The server's certificate and key, where the server (its user) can read them and no one else.
+    static func installCertificate(_ tls: TestCertificates, in directory: URL) throws {
+        for (source, name) in [(tls.serverCertificate, "server.crt"), (tls.serverKey, "server.key")] {
+            let target = directory.appendingPathComponent(name)
+            try FileManager.default.copyItem(at: source, to: target)
+            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: target.path)
+            try chownToPostgresUser(target)
+        }
     }
 
     static func chownToPostgresUser(_ directory: URL) throws {
