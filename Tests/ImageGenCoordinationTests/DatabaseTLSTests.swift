@@ -72,6 +72,34 @@ struct DatabaseTLSTests {
         }
     }
 
+    /// A root file replaced while the server runs (a rotated authority) is read at the next
+    /// connection attempt: the server that could not verify the database connects without a restart.
+    @Test func aReplacedRootFileIsUsedAtTheNextAttempt() async throws {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("imagegen-tls-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let certificates = try await TestCertificates.make(in: scratch)
+        let root = scratch.appendingPathComponent("root.pem")
+        try FileManager.default.copyItem(at: certificates.otherAuthority, to: root)
+        try await PostgresCluster.with(tls: certificates) { cluster in
+            var settings = try CoordinationSettings(
+                url: "postgres://imagegen@127.0.0.1:\(cluster.port)/postgres?sslmode=verify-full&sslrootcert=\(root.path)")
+            settings.reconnectDelay = .milliseconds(100)
+            let database = CoordinationDatabase(settings: settings, logger: CoordinationRig.logger)
+            try await CoordinationDatabase.whileRunning([database]) {
+                do throws(CoordinationUnavailable) {
+                    try await database.withConnection { _ in }
+                    Issue.record("connected with a root that did not sign the server's certificate")
+                } catch {
+                    #expect(error.reason.contains("not signed by a root this server trusts"), "\(error.reason)")
+                }
+                #expect(database.problem?.contains("not signed by a root this server trusts") == true, "\(database.problem ?? "no problem")")
+                try Data(contentsOf: certificates.authority).write(to: root, options: .atomic)
+                #expect(await database.waitUntilAvailable(within: .seconds(10)), "\(database.problem ?? "")")
+            }
+        }
+    }
+
     struct RootFiles {
         let certificates: TestCertificates
         let notPEM: URL
