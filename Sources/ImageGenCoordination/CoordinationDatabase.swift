@@ -44,15 +44,20 @@ public final class CoordinationDatabase: Service, Sendable {
         state.withLock { if case .available = $0 { true } else { false } }
     }
 
-    /// Why no statement can run now, for a person ("postgres://…: connection refused"); nil while
-    /// the connection is open.
+    /// Why no statement can run now, for a person ("the coordination database does not answer:
+    /// postgres://…: connection refused"); nil while the connection is open.
     public var problem: String? {
+        if case .failure(let unavailable) = current() { unavailable.reason } else { nil }
+    }
+
+    /// The open connection, or why there is none (the one place the state is put in words).
+    private func current() -> Result<CoordinationConnection, CoordinationUnavailable> {
         state.withLock { state in
             switch state {
-            case .available: nil
-            case .connecting(let failure?): "the coordination database does not answer: \(failure)"
-            case .connecting(nil): "connecting to the coordination database \(settings.endpoint)"
-            case .stopped: "the server is shutting down"
+            case .available(let connection): .success(connection)
+            case .connecting(let failure?): .failure(CoordinationUnavailable(reason: "the coordination database does not answer: \(failure)"))
+            case .connecting(nil): .failure(CoordinationUnavailable(reason: "connecting to the coordination database \(settings.endpoint)"))
+            case .stopped: .failure(CoordinationUnavailable(reason: "the server is shutting down"))
             }
         }
     }
@@ -173,16 +178,8 @@ public final class CoordinationDatabase: Service, Sendable {
         _ body: @escaping @Sendable (CoordinationConnection) async throws -> T
     ) async throws(CoordinationUnavailable) -> T {
         await waitForFirstAttempt()
-        let current = state.withLock { state -> Result<CoordinationConnection, CoordinationUnavailable> in
-            switch state {
-            case .available(let connection): .success(connection)
-            case .connecting(let failure?): .failure(CoordinationUnavailable(reason: failure))
-            case .connecting(nil): .failure(CoordinationUnavailable(reason: "connecting to \(settings.endpoint)"))
-            case .stopped: .failure(CoordinationUnavailable(reason: "the server is shutting down"))
-            }
-        }
         let connection: CoordinationConnection
-        switch current {
+        switch current() {
         case .success(let open): connection = open
         case .failure(let unavailable):
             observer?.statementEnded(statement, duration: .zero, failure: .notConnected)

@@ -23,7 +23,7 @@ extension JobManager {
         do {
             records = try await leases.servers(seenWithin: serversListedFor, limit: Self.serversListedAtMost)
         } catch {
-            throw RPCError(.unavailable, "the servers cannot be listed: the coordination database does not answer (\(error.reason))")
+            throw RPCError(.unavailable, "the servers cannot be listed: \(error.reason)")
         }
         let servers = records.map(serverInfo)
         let this = servers.first(where: \.thisServer) ?? thisServerAlone()
