@@ -3,7 +3,9 @@
 // Runs PROGRAM so that it dies with the test process that started it, even when that process is
 // killed with SIGKILL: asks the kernel for SIGKILL when the parent dies (PR_SET_PDEATHSIG, kept
 // across execv), checks that the parent is still PARENT_PID (it may have died before the request),
-// then becomes PROGRAM (same pid: signals sent to the child reach PROGRAM itself).
+// then becomes PROGRAM (same pid: signals sent to the child reach PROGRAM itself), with no signal
+// blocked, as a shell starts a program: the test process's threads block most signals, and a
+// spawned process inherits that mask (a shell script could not trap SIGTERM or SIGINT).
 //
 // PR_SET_PDEATHSIG fires when the parent *thread* that started this process exits, so the test
 // support starts children from one thread that lives as long as the test process (ChildProcess).
@@ -32,6 +34,12 @@ int main(int argc, char **argv) {
     }
     if ((long)getppid() != expected) {
         // The parent died before the request took effect: no signal will come, so do not start.
+        return 127;
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    if (sigprocmask(SIG_SETMASK, &none, NULL) != 0) {
+        fprintf(stderr, "imagegen-child-guard: sigprocmask: %s\n", strerror(errno));
         return 127;
     }
     execv(argv[2], &argv[2]);
