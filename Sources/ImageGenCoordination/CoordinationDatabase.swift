@@ -44,7 +44,7 @@ public final class CoordinationDatabase: Service, Sendable {
         state.withLock { if case .available = $0 { true } else { false } }
     }
 
-    /// Why no statement can run now, for a person ("the coordination database does not answer:
+    /// Why no statement can run now, for a person ("the coordination database cannot be used:
     /// postgres://…: connection refused"); nil while the connection is open.
     public var problem: String? {
         if case .failure(let unavailable) = current() { unavailable.reason } else { nil }
@@ -55,7 +55,7 @@ public final class CoordinationDatabase: Service, Sendable {
         state.withLock { state in
             switch state {
             case .available(let connection): .success(connection)
-            case .connecting(let failure?): .failure(CoordinationUnavailable(reason: "the coordination database does not answer: \(failure)"))
+            case .connecting(let failure?): .failure(CoordinationUnavailable(reason: "the coordination database cannot be used: \(failure)"))
             case .connecting(nil): .failure(CoordinationUnavailable(reason: "connecting to the coordination database \(settings.endpoint)"))
             case .stopped: .failure(CoordinationUnavailable(reason: "the server is shutting down"))
             }
@@ -237,7 +237,7 @@ public final class CoordinationDatabase: Service, Sendable {
         guard let error = error as? NIOSSLError else { return nil }
         let text = String(describing: error)
         if text.contains("CERTIFICATE_VERIFY_FAILED") {
-            return "TLS handshake failed: the server's certificate is not signed by a root this server trusts (sslrootcert, else the system's roots)"
+            return "TLS handshake failed: the database's certificate could not be verified against sslrootcert (else the system's roots): signed by another authority, expired or not yet valid"
         }
         if case .handshakeFailed = error { return "TLS handshake failed: \(text.prefix(300))" }
         return "TLS failed: \(text.prefix(300))"

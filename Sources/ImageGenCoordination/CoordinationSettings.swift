@@ -78,6 +78,10 @@ public struct CoordinationSettings: Sendable, Equatable {
                 throw CoordinationSettingsError("parameter \"\(name)\" is not supported (only sslmode and sslrootcert are)")
             }
         }
+        if rootCertificateFile == nil, tlsMode == .verifyCA {
+            throw CoordinationSettingsError(
+                "gives sslmode=verify-ca but no sslrootcert: the authority that signs the database's certificate must be named (or use verify-full, which also checks the host name against the system's roots)")
+        }
         if rootCertificateFile != nil, tlsMode == .disable {
             throw CoordinationSettingsError("gives sslrootcert but no sslmode that uses TLS (prefer, require, verify-ca or verify-full)")
         }

@@ -16,6 +16,7 @@ enum CoordinationTLS {
     static func configuration(for settings: CoordinationSettings) throws(Problem) -> PostgresConnection.Configuration.TLS {
         guard settings.tlsMode != .disable else { return .disable }
         var tls = TLSConfiguration.makeClientConfiguration()
+        tls.minimumTLSVersion = .tlsv12  // as libpq's default ssl_min_protocol_version
         if let file = settings.rootCertificateFile {
             tls.trustRoots = .certificates(try rootCertificates(in: file))
         }
@@ -36,20 +37,31 @@ enum CoordinationTLS {
 
     /// The certificates of a PEM file; an error names the file and what is wrong with it.
     static func rootCertificates(in path: String) throws(Problem) -> [NIOSSLCertificate] {
+        let shown = path.count > 200 ? path.prefix(199) + "…" : path
         let data: Data
         do {
+            // A FIFO or device would block the read (and the server's shutdown behind it).
+            var status = stat()
+            guard stat(path, &status) == 0 else {
+                throw Problem(message: "sslrootcert \(shown): cannot read it: \(String(cString: strerror(errno)))")
+            }
+            guard status.st_mode & S_IFMT == S_IFREG else {
+                throw Problem(message: "sslrootcert \(shown): not a regular file")
+            }
             let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
             defer { try? handle.close() }
             data = try handle.read(upToCount: largestRootFile + 1) ?? Data()
+        } catch let problem as Problem {
+            throw problem
         } catch {
-            throw Problem(message: "sslrootcert \(path): cannot read it: \(Self.reason(error).prefix(200))")
+            throw Problem(message: "sslrootcert \(shown): cannot read it: \(Self.reason(error).prefix(200))")
         }
         guard data.count <= largestRootFile else {
-            throw Problem(message: "sslrootcert \(path): larger than \(largestRootFile >> 20) MiB; is it a PEM file of certificates?")
+            throw Problem(message: "sslrootcert \(shown): larger than \(largestRootFile >> 20) MiB; is it a PEM file of certificates?")
         }
         let certificates = try? NIOSSLCertificate.fromPEMBytes(Array(data))
         guard let certificates, !certificates.isEmpty else {
-            throw Problem(message: "sslrootcert \(path): holds no PEM certificate (-----BEGIN CERTIFICATE-----)")
+            throw Problem(message: "sslrootcert \(shown): holds no PEM certificate (-----BEGIN CERTIFICATE-----)")
         }
         return certificates
     }

@@ -9,14 +9,13 @@ public enum CoordinationTLSMode: String, Sendable, CaseIterable {
     case prefer
     /// TLS or no connection; the certificate is checked only against an `sslrootcert` given.
     case require
-    /// TLS, and the server's certificate must chain to `sslrootcert` (else the system's roots).
+    /// TLS, and the server's certificate must chain to `sslrootcert` (required: any publicly
+    /// issued certificate chains to the system's roots, so they would prove nothing here).
     case verifyCA = "verify-ca"
-    /// ``verifyCA``, and the certificate must name the URL's host (a DNS name or IP address).
+    /// TLS, the server's certificate must chain to `sslrootcert` (else the system's roots) and
+    /// name the URL's host (a DNS name or IP address).
     case verifyFull = "verify-full"
 
     /// Whether the connection is made at all when the server does not offer TLS.
     var requiresTLS: Bool { self != .disable && self != .prefer }
-
-    /// Whether the certificate must chain to a trusted root even without an `sslrootcert`.
-    var verifiesChain: Bool { self == .verifyCA || self == .verifyFull }
 }

@@ -17,9 +17,11 @@ struct CoordinationSettingsTests {
         #expect(secure.tlsMode == .verifyFull && secure.rootCertificateFile == "/etc/imagegen/ca.pem")
         #expect(secure.endpoint == "postgres://render-host@10.0.0.5:6432/coordination?sslmode=verify-full")
 
-        for mode in CoordinationTLSMode.allCases {
-            #expect(try CoordinationSettings(url: "postgres://u@h/d?sslmode=\(mode.rawValue)").tlsMode == mode)
+        for mode in CoordinationTLSMode.allCases where mode != .disable {
+            #expect(try CoordinationSettings(url: "postgres://u@h/d?sslmode=\(mode.rawValue)&sslrootcert=/ca.pem").tlsMode == mode)
         }
+        #expect(try CoordinationSettings(url: "postgres://u@h/d?sslmode=disable").tlsMode == .disable)
+        #expect(try CoordinationSettings(url: "postgres://u@h/d?sslmode=verify-full").rootCertificateFile == nil)
     }
 
     static let refused: [(url: String, message: String)] = [
@@ -32,6 +34,8 @@ struct CoordinationSettingsTests {
         ("postgres://imagegen:hunter2@h/d?sslrootcert=/etc/ca.pem", "gives sslrootcert but no sslmode that uses TLS (prefer, require, verify-ca or verify-full)"),
         ("postgres://imagegen:hunter2@h/d?sslmode=disable&sslrootcert=/etc/ca.pem", "gives sslrootcert but no sslmode that uses TLS (prefer, require, verify-ca or verify-full)"),
         ("postgres://imagegen:hunter2@h/d?sslmode=verify-ca&sslrootcert=ca.pem", "sslrootcert must be an absolute path to a PEM file, got \"ca.pem\""),
+        ("postgres://imagegen:hunter2@h/d?sslmode=verify-ca",
+            "gives sslmode=verify-ca but no sslrootcert: the authority that signs the database's certificate must be named (or use verify-full, which also checks the host name against the system's roots)"),
         ("postgres://imagegen@h/d?password=hunter2", "parameter \"password\" is not supported (only sslmode and sslrootcert are)"),
         ("postgres://imagegen:hunter2@h/d?sslcert=/etc/client.pem", "parameter \"sslcert\" is not supported (only sslmode and sslrootcert are)"),
     ]

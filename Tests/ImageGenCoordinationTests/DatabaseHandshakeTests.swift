@@ -35,7 +35,7 @@ struct DatabaseHandshakeTests {
             return (reason, took)
         }
         print("handshake \(behaviour): \(reason) (\(took))")
-        let endpoint = "the coordination database does not answer: postgres://imagegen@127.0.0.1:\(port)/imagegen: "
+        let endpoint = "the coordination database cannot be used: postgres://imagegen@127.0.0.1:\(port)/imagegen: "
         switch behaviour {
         case .silent, .http:
             #expect(reason == endpoint + "no answer to the PostgreSQL handshake within 2000 ms (is it a PostgreSQL server?)")

@@ -254,7 +254,7 @@ extension ProofTests {
                 #expect(down.value("imagegen_coordination_errors_total", ["statement": "claim_lease"]) >= 1, "\(down.labelSets("imagegen_coordination_errors_total"))")
                 #expect(down.value("imagegen_coordination_grants_total") == 0)
                 let problem = try await client.getStatus(.projectDir("film")).coordinationProblem
-                #expect(problem.hasPrefix("the coordination database does not answer: ") && problem.contains(" postgres://"), "\(problem)")
+                #expect(problem.hasPrefix("the coordination database cannot be used: ") && problem.contains(" postgres://"), "\(problem)")
                 try await cluster.resume()
                 let deadline = ContinuousClock.now + .seconds(20)
                 var jobID: String?
