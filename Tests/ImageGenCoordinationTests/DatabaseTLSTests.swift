@@ -61,47 +61,51 @@ struct DatabaseTLSTests {
     ]
 
     @Test func eachSSLModeConnectsOrSaysWhichCheckFailed() async throws {
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("imagegen-tls-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: scratch) }
-        let certificates = try await TestCertificates.make(in: scratch)
-        let notPEM = scratch.appendingPathComponent("not-a-certificate.pem")
-        try Data("this is not a certificate\n".utf8).write(to: notPEM)
-        let files = RootFiles(certificates: certificates, notPEM: notPEM, missing: scratch.appendingPathComponent("absent.pem"))
+        try await Self.withCertificates { scratch, certificates in
+            let notPEM = scratch.appendingPathComponent("not-a-certificate.pem")
+            try Data("this is not a certificate\n".utf8).write(to: notPEM)
+            let files = RootFiles(certificates: certificates, notPEM: notPEM, missing: scratch.appendingPathComponent("absent.pem"))
 
-        // verify-ca names no root file: refused before any connection (CoordinationSettingsTests).
-        try await PostgresCluster.with(tls: certificates, alsoListeningOn: ["127.0.0.2"]) { cluster in
-            for check in Self.tlsServerCases { try await Self.verify(check, port: cluster.port, files: files) }
-        }
-        try await PostgresCluster.with { cluster in
-            for check in Self.plainServerCases { try await Self.verify(check, port: cluster.port, files: files) }
+            // verify-ca names no root file: refused before any connection (CoordinationSettingsTests).
+            try await PostgresCluster.with(tls: certificates, alsoListeningOn: ["127.0.0.2"]) { cluster in
+                for check in Self.tlsServerCases { try await Self.verify(check, port: cluster.port, files: files) }
+            }
+            try await PostgresCluster.with { cluster in
+                for check in Self.plainServerCases { try await Self.verify(check, port: cluster.port, files: files) }
+            }
         }
     }
 
     /// A root file replaced while the server runs (a rotated authority) is read at the next
     /// connection attempt: the server that could not verify the database connects without a restart.
     @Test func aReplacedRootFileIsUsedAtTheNextAttempt() async throws {
+        try await Self.withCertificates { scratch, certificates in
+            let root = scratch.appendingPathComponent("root.pem")
+            try FileManager.default.copyItem(at: certificates.otherAuthority, to: root)
+            try await PostgresCluster.with(tls: certificates) { cluster in
+                var settings = try CoordinationSettings(
+                    url: "postgres://imagegen@127.0.0.1:\(cluster.port)/postgres?sslmode=verify-full&sslrootcert=\(root.path)")
+                settings.reconnectDelay = .milliseconds(100)
+                let database = CoordinationDatabase(settings: settings, logger: CoordinationRig.logger)
+                try await CoordinationDatabase.whileRunning([database]) {
+                    let before = try await Self.outcome(of: database, expecting: .refused(containing: "could not be verified against sslrootcert"))
+                    guard case .refused(let reason) = before, reason.contains("could not be verified against sslrootcert") else {
+                        Issue.record("before the root file was replaced: \(before)")
+                        return
+                    }
+                    try Data(contentsOf: certificates.authority).write(to: root, options: .atomic)
+                    #expect(await database.waitUntilAvailable(within: .seconds(10)), "\(database.problem ?? "")")
+                }
+            }
+        }
+    }
+
+    /// Runs `body` with a scratch directory holding new ``TestCertificates``; removes it after.
+    static func withCertificates(_ body: (URL, TestCertificates) async throws -> Void) async throws {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("imagegen-tls-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: scratch) }
-        let certificates = try await TestCertificates.make(in: scratch)
-        let root = scratch.appendingPathComponent("root.pem")
-        try FileManager.default.copyItem(at: certificates.otherAuthority, to: root)
-        try await PostgresCluster.with(tls: certificates) { cluster in
-            var settings = try CoordinationSettings(
-                url: "postgres://imagegen@127.0.0.1:\(cluster.port)/postgres?sslmode=verify-full&sslrootcert=\(root.path)")
-            settings.reconnectDelay = .milliseconds(100)
-            let database = CoordinationDatabase(settings: settings, logger: CoordinationRig.logger)
-            try await CoordinationDatabase.whileRunning([database]) {
-                let before = try await Self.outcome(of: database, expecting: .refused(containing: "could not be verified against sslrootcert"))
-                guard case .refused(let reason) = before, reason.contains("could not be verified against sslrootcert") else {
-                    Issue.record("before the root file was replaced: \(before)")
-                    return
-                }
-                try Data(contentsOf: certificates.authority).write(to: root, options: .atomic)
-                #expect(await database.waitUntilAvailable(within: .seconds(10)), "\(database.problem ?? "")")
-            }
-        }
+        try await body(scratch, try await TestCertificates.make(in: scratch))
     }
 
     /// How `database`'s attempts end: connected (then whether its session is encrypted), or the
