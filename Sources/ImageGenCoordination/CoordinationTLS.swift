@@ -38,23 +38,19 @@ enum CoordinationTLS {
     /// The certificates of a PEM file; an error names the file and what is wrong with it.
     static func rootCertificates(in path: String) throws(Problem) -> [NIOSSLCertificate] {
         let shown = path.count > 200 ? path.prefix(199) + "…" : path
+        // A FIFO or device would block the read (and the server's shutdown behind it).
+        var status = stat()
+        guard stat(path, &status) == 0 else {
+            throw Problem(message: "sslrootcert \(shown): cannot read it: \(String(cString: strerror(errno)))")
+        }
+        guard status.st_mode & S_IFMT == S_IFREG else { throw Problem(message: "sslrootcert \(shown): not a regular file") }
         let data: Data
         do {
-            // A FIFO or device would block the read (and the server's shutdown behind it).
-            var status = stat()
-            guard stat(path, &status) == 0 else {
-                throw Problem(message: "sslrootcert \(shown): cannot read it: \(String(cString: strerror(errno)))")
-            }
-            guard status.st_mode & S_IFMT == S_IFREG else {
-                throw Problem(message: "sslrootcert \(shown): not a regular file")
-            }
             let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
             defer { try? handle.close() }
             data = try handle.read(upToCount: largestRootFile + 1) ?? Data()
-        } catch let problem as Problem {
-            throw problem
         } catch {
-            throw Problem(message: "sslrootcert \(shown): cannot read it: \(Self.reason(error).prefix(200))")
+            throw Problem(message: "sslrootcert \(shown): cannot read it: \(error.localizedDescription.prefix(200))")
         }
         guard data.count <= largestRootFile else {
             throw Problem(message: "sslrootcert \(shown): larger than \(largestRootFile >> 20) MiB; is it a PEM file of certificates?")
@@ -64,15 +60,5 @@ enum CoordinationTLS {
             throw Problem(message: "sslrootcert \(shown): holds no PEM certificate (-----BEGIN CERTIFICATE-----)")
         }
         return certificates
-    }
-
-    /// "No such file or directory": the system's words for a file error, when it has a POSIX code.
-    static func reason(_ error: any Error) -> String {
-        var current: NSError? = error as NSError
-        while let error = current {
-            if error.domain == NSPOSIXErrorDomain, let text = strerror(Int32(error.code)) { return String(cString: text) }
-            current = error.userInfo[NSUnderlyingErrorKey] as? NSError
-        }
-        return (error as NSError).localizedDescription
     }
 }
