@@ -29,7 +29,7 @@ public final class CoordinationDatabase: Service, Sendable {
     private let logger: Logger
     private let state = Mutex(State.connecting(lastFailure: nil))
     private let connectionIDs = Atomic<Int>(0)
-    /// Where `sslrootcert` is read, at each connection attempt.
+    /// Where `sslrootcert`, `sslcert` and `sslkey` are read, at each connection attempt.
     private let files = BlockingIO(label: "imagegen.coordination.tls")
 
     public init(settings: CoordinationSettings, observer: (any CoordinationObserver)? = nil, logger: Logger) {
@@ -37,6 +37,17 @@ public final class CoordinationDatabase: Service, Sendable {
         self.observer = observer
         self.logger = logger
         observer?.connectionChanged(available: false)  // connecting
+    }
+
+    /// Why the TLS files the settings name (`sslrootcert`, `sslcert`, `sslkey`) cannot be used, read
+    /// as a connection attempt reads them ("sslkey /etc/imagegen/client.key: not a regular file");
+    /// nil when they can, or when none is named. A server checks them before it starts, so that a
+    /// file it could never use stops it at once rather than holding every request.
+    public func tlsFileProblem() async -> String? {
+        let settings = self.settings
+        let result = await files.runResult { () throws(CoordinationTLS.Problem) in try CoordinationTLS.configuration(for: settings) }
+        if case .failure(let problem) = result { return problem.message }
+        return nil
     }
 
     /// Whether a connection is open now.
@@ -234,6 +245,7 @@ public final class CoordinationDatabase: Service, Sendable {
         if let error = error as? NIOSSLExtraError, error == .failedToValidateHostname {
             return "the server's certificate does not name \(host) (sslmode=verify-full checks that it does)"
         }
+        if let error = error as? BoringSSLError { return describeTLSAlert(error) }
         guard let error = error as? NIOSSLError else { return nil }
         let text = String(describing: error)
         if text.contains("CERTIFICATE_VERIFY_FAILED") {
@@ -241,5 +253,20 @@ public final class CoordinationDatabase: Service, Sendable {
         }
         if case .handshakeFailed = error { return "TLS handshake failed: \(text.prefix(300))" }
         return "TLS failed: \(text.prefix(300))"
+    }
+
+    /// BoringSSL's error after the handshake's last message: the database's alert, by its name
+    /// ("TLSV1_ALERT_UNKNOWN_CA"), which a client only gets when the database refused its certificate.
+    static func describeTLSAlert(_ error: BoringSSLError) -> String {
+        let text = String(describing: error)
+        guard let name = text.firstMatch(of: /OPENSSL_internal:([A-Z0-9_]+)/)?.output.1 else { return "TLS failed: \(text.prefix(300))" }
+        switch name {
+        case "TLSV1_ALERT_UNKNOWN_CA":
+            return "the database refused this server's client certificate (sslcert): no authority it trusts (its ssl_ca_file) signed it (TLS alert \(name))"
+        case let alert where alert.contains("_ALERT_"):
+            return "the database ended the TLS handshake with alert \(alert)"
+        default:
+            return "TLS failed: \(name)"
+        }
     }
 }

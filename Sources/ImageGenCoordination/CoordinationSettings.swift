@@ -2,7 +2,7 @@ import Foundation
 
 /// Where the coordination database is and how to talk to it, from a `postgres://` URL
 /// (`--coordination`, `IMAGEGEN_DATABASE_URL`):
-/// `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=MODE[&sslrootcert=FILE]]`.
+/// `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=MODE[&sslrootcert=FILE][&sslcert=FILE&sslkey=FILE]]`.
 /// The password is kept for the connection only: ``endpoint`` (logs, status, errors) never shows it.
 public struct CoordinationSettings: Sendable, Equatable {
     public var host: String
@@ -15,6 +15,12 @@ public struct CoordinationSettings: Sendable, Equatable {
     /// The PEM file of the certificates that may sign the server's (`sslrootcert`); read at each
     /// connection attempt, so a rotated file is used from the next reconnection on.
     public var rootCertificateFile: String?
+    /// The PEM file of this server's client certificate (`sslcert`, with ``clientKeyFile``), for a
+    /// database that authenticates its clients by certificate (pg_hba's `cert` or `clientcert`).
+    public var clientCertificateFile: String?
+    /// The PEM file of the client certificate's private key (`sslkey`): unencrypted, and readable
+    /// by its owner only (mode 0600, or 0640 when root owns it), as libpq requires.
+    public var clientKeyFile: String?
     /// How long a connection attempt may take.
     public var connectTimeout: Duration = .seconds(2)
     /// How long one statement may run or wait for a lock before the server gives up on it (the
@@ -55,7 +61,8 @@ public struct CoordinationSettings: Sendable, Equatable {
         try applyParameters(components.queryItems ?? [])
     }
 
-    /// The URL's `sslmode` and `sslrootcert`; any other parameter, or one given twice, is an error.
+    /// The URL's `sslmode`, `sslrootcert`, `sslcert` and `sslkey`; any other parameter, or one
+    /// given twice, is an error.
     private mutating func applyParameters(_ items: [URLQueryItem]) throws(CoordinationSettingsError) {
         var seen: Set<String> = []
         for item in items {
@@ -69,21 +76,35 @@ public struct CoordinationSettings: Sendable, Equatable {
                     throw CoordinationSettingsError("sslmode \"\(value.prefix(40))\" is not one of \(modes)")
                 }
                 tlsMode = mode
-            case "sslrootcert":
-                guard value.hasPrefix("/") else {
-                    throw CoordinationSettingsError("sslrootcert must be an absolute path to a PEM file, got \"\(value.prefix(80))\"")
-                }
-                rootCertificateFile = value
+            case "sslrootcert": rootCertificateFile = try Self.absolutePath(value, of: name)
+            case "sslcert": clientCertificateFile = try Self.absolutePath(value, of: name)
+            case "sslkey": clientKeyFile = try Self.absolutePath(value, of: name)
             default:
-                throw CoordinationSettingsError("parameter \"\(name)\" is not supported (only sslmode and sslrootcert are)")
+                throw CoordinationSettingsError("parameter \"\(name)\" is not supported (only sslmode, sslrootcert, sslcert and sslkey are)")
             }
         }
+        try checkTLSFilesAgreeWithMode()
+    }
+
+    /// A file parameter's value: an absolute path (a relative one would depend on where the server starts).
+    private static func absolutePath(_ value: String, of name: String) throws(CoordinationSettingsError) -> String {
+        guard value.hasPrefix("/") else {
+            throw CoordinationSettingsError("\(name) must be an absolute path to a PEM file, got \"\(value.prefix(80))\"")
+        }
+        return value
+    }
+
+    private func checkTLSFilesAgreeWithMode() throws(CoordinationSettingsError) {
         if rootCertificateFile == nil, tlsMode == .verifyCA {
             throw CoordinationSettingsError(
                 "gives sslmode=verify-ca but no sslrootcert: the authority that signs the database's certificate must be named (or use verify-full, which also checks the host name against the system's roots)")
         }
-        if rootCertificateFile != nil, tlsMode == .disable {
-            throw CoordinationSettingsError("gives sslrootcert but no sslmode that uses TLS (prefer, require, verify-ca or verify-full)")
+        if (clientCertificateFile == nil) != (clientKeyFile == nil) {
+            throw CoordinationSettingsError(
+                clientKeyFile == nil ? "gives sslcert but no sslkey: the client certificate's private key must be named too" : "gives sslkey but no sslcert: the client certificate must be named too")
+        }
+        if tlsMode == .disable, let name = rootCertificateFile != nil ? "sslrootcert" : clientCertificateFile != nil ? "sslcert" : nil {
+            throw CoordinationSettingsError("gives \(name) but no sslmode that uses TLS (prefer, require, verify-ca or verify-full)")
         }
     }
 

@@ -2,23 +2,30 @@ import Foundation
 import NIOSSL
 import PostgresNIO
 
-/// PostgresNIO's TLS setting for a ``CoordinationSettings``: its mode, and the root certificates of
-/// its `sslrootcert` (read from the file each time: call it off the cooperative pool).
+/// PostgresNIO's TLS setting for a ``CoordinationSettings``: its mode, the root certificates of
+/// its `sslrootcert`, and the client certificate and key of its `sslcert` and `sslkey` (read from
+/// the files each time: call it off the cooperative pool).
 enum CoordinationTLS {
-    /// The root certificates cannot be used; ``message`` names the file and why.
+    /// A TLS file cannot be used; ``message`` names the file and why.
     struct Problem: Error {
         let message: String
     }
 
-    /// The largest `sslrootcert` file read (a bundle of every public root is about 200 KiB).
-    static let largestRootFile = 1 << 20
+    /// The largest certificate file read (a bundle of every public root is about 200 KiB).
+    static let largestCertificateFile = 1 << 20
+    /// The largest key file read (an RSA 8192 key in PEM is under 7 KiB).
+    static let largestKeyFile = 64 << 10
 
     static func configuration(for settings: CoordinationSettings) throws(Problem) -> PostgresConnection.Configuration.TLS {
         guard settings.tlsMode != .disable else { return .disable }
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.minimumTLSVersion = .tlsv12  // as libpq's default ssl_min_protocol_version
         if let file = settings.rootCertificateFile {
-            tls.trustRoots = .certificates(try rootCertificates(in: file))
+            tls.trustRoots = .certificates(try certificates(in: file, parameter: "sslrootcert"))
+        }
+        if let certificateFile = settings.clientCertificateFile, let keyFile = settings.clientKeyFile {
+            tls.certificateChain = try certificates(in: certificateFile, parameter: "sslcert").map { .certificate($0) }
+            tls.privateKey = .privateKey(try privateKey(in: keyFile))
         }
         tls.certificateVerification =
             switch (settings.tlsMode, settings.rootCertificateFile) {
@@ -30,35 +37,75 @@ enum CoordinationTLS {
         do {
             context = try NIOSSLContext(configuration: tls)
         } catch {
+            // The key was read as a key above: here NIOSSL found it is not the certificate's.
+            if case NIOSSLError.failedToLoadPrivateKey = error, let key = settings.clientKeyFile, let certificate = settings.clientCertificateFile {
+                throw Problem(message: "sslkey \(shown(key)) is not the key of the certificate in sslcert \(shown(certificate))")
+            }
             throw Problem(message: "cannot set up TLS: \(String(describing: error).prefix(300))")
         }
         return settings.tlsMode.requiresTLS ? .require(context) : .prefer(context)
     }
 
-    /// The certificates of a PEM file; an error names the file and what is wrong with it.
-    static func rootCertificates(in path: String) throws(Problem) -> [NIOSSLCertificate] {
-        let shown = path.count > 200 ? path.prefix(199) + "…" : path
+    /// The certificates of a PEM file; an error names the parameter, the file and what is wrong with it.
+    static func certificates(in path: String, parameter: String) throws(Problem) -> [NIOSSLCertificate] {
+        let data = try contents(of: path, parameter: parameter, largest: largestCertificateFile)
+        let certificates = try? NIOSSLCertificate.fromPEMBytes(Array(data))
+        guard let certificates, !certificates.isEmpty else {
+            throw Problem(message: "\(parameter) \(shown(path)): holds no PEM certificate (-----BEGIN CERTIFICATE-----)")
+        }
+        return certificates
+    }
+
+    /// The unencrypted private key of a PEM file that only its owner can read (libpq's rule: mode
+    /// 0600 or stricter, or 0640 when root owns it, so that a group can be given a root-owned key).
+    static func privateKey(in path: String) throws(Problem) -> NIOSSLPrivateKey {
+        let data = try contents(of: path, parameter: "sslkey", largest: largestKeyFile) { status in
+            let mode = status.st_mode & 0o777
+            let allowed: mode_t = status.st_uid == 0 ? 0o640 : 0o600
+            guard mode & ~allowed == 0 else {
+                return "others than its owner may read or change it (mode \(String(mode, radix: 8))); make it mode 600 (chmod 600), as libpq requires"
+            }
+            return nil
+        }
+        let text = String(decoding: data, as: UTF8.self)
+        if text.contains("ENCRYPTED") {
+            throw Problem(message: "sslkey \(shown(path)): the key is encrypted, and a passphrase is not supported; store it unencrypted (openssl pkey -in KEY -out PLAIN), readable by the server's user only")
+        }
+        guard text.contains("PRIVATE KEY-----"), let key = try? NIOSSLPrivateKey(bytes: Array(data), format: .pem) else {
+            throw Problem(message: "sslkey \(shown(path)): holds no PEM private key (-----BEGIN PRIVATE KEY-----)")
+        }
+        return key
+    }
+
+    /// The bytes of a regular file of at most `largest` bytes that `check` (given its status) finds
+    /// nothing wrong with.
+    private static func contents(
+        of path: String, parameter: String, largest: Int, check: (stat) -> String? = { _ in nil }
+    ) throws(Problem) -> Data {
         // A FIFO or device would block the read (and the server's shutdown behind it).
         var status = stat()
         guard stat(path, &status) == 0 else {
-            throw Problem(message: "sslrootcert \(shown): cannot read it: \(String(cString: strerror(errno)))")
+            throw Problem(message: "\(parameter) \(shown(path)): cannot read it: \(String(cString: strerror(errno)))")
         }
-        guard status.st_mode & S_IFMT == S_IFREG else { throw Problem(message: "sslrootcert \(shown): not a regular file") }
+        guard status.st_mode & S_IFMT == S_IFREG else { throw Problem(message: "\(parameter) \(shown(path)): not a regular file") }
+        if let wrong = check(status) { throw Problem(message: "\(parameter) \(shown(path)): \(wrong)") }
         let data: Data
         do {
             let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
             defer { try? handle.close() }
-            data = try handle.read(upToCount: largestRootFile + 1) ?? Data()
+            data = try handle.read(upToCount: largest + 1) ?? Data()
         } catch {
-            throw Problem(message: "sslrootcert \(shown): cannot read it: \(error.localizedDescription.prefix(200))")
+            throw Problem(message: "\(parameter) \(shown(path)): cannot read it: \(error.localizedDescription.prefix(200))")
         }
-        guard data.count <= largestRootFile else {
-            throw Problem(message: "sslrootcert \(shown): larger than \(largestRootFile >> 20) MiB; is it a PEM file of certificates?")
+        guard data.count <= largest else {
+            let size = largest >= 1 << 20 ? "\(largest >> 20) MiB" : "\(largest >> 10) KiB"
+            throw Problem(message: "\(parameter) \(shown(path)): larger than \(size); is it a PEM file?")
         }
-        let certificates = try? NIOSSLCertificate.fromPEMBytes(Array(data))
-        guard let certificates, !certificates.isEmpty else {
-            throw Problem(message: "sslrootcert \(shown): holds no PEM certificate (-----BEGIN CERTIFICATE-----)")
-        }
-        return certificates
+        return data
+    }
+
+    /// A path as errors show it: at most 200 characters.
+    private static func shown(_ path: String) -> String {
+        path.count > 200 ? path.prefix(199) + "…" : path
     }
 }

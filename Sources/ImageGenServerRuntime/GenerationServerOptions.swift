@@ -92,6 +92,9 @@ public struct GenerationServerOptions: ParsableArguments {
                 "--metrics-listen \(metricsListen ?? "") is not a loopback address and the metrics endpoint has no authentication: anyone who can reach it could read the server's counters; use a loopback address, or pass --allow-unauthenticated")
         }
         var assembly = try assemble(logger: logger, metrics: metricsAddress != nil)
+        if let database = assembly.coordination, let problem = await database.tlsFileProblem() {
+            throw ValidationError("the coordination database \(database.settings.endpoint): \(problem)")
+        }
         var services = assembly.services
         if let metricsAddress, let metrics = assembly.metrics {
             let endpoint = try await MetricsEndpoint.start(at: metricsAddress, metrics: metrics, jobs: assembly.jobs, logger: logger)
@@ -122,6 +125,8 @@ public struct GenerationServerOptions: ParsableArguments {
         public var jobs: JobManager
         /// The metrics the engine, the service and the RPC server feed, when asked for.
         public var metrics: ServerMetrics?
+        /// The coordination database (also in `services`), when there is one.
+        var coordination: CoordinationDatabase?
     }
 
     /// Builds the engine and the job service from these flags and the environment
@@ -189,7 +194,8 @@ public struct GenerationServerOptions: ParsableArguments {
             + [database.map { "coordination \($0.settings.endpoint) (server \($0.settings.applicationName)): quotas and job leases shared" } ?? "coordination: none (quotas paced by this server alone)"]
         // The database first: the service group shuts services down in reverse order, the jobs before it.
         let services: [any Service] = (database.map { [$0] } ?? []) + [jobs]
-        return Assembly(router: router, services: services, announcements: announcements, jobs: jobs, metrics: metrics)
+        return Assembly(
+            router: router, services: services, announcements: announcements, jobs: jobs, metrics: metrics, coordination: database)
     }
 
     /// The coordination database of `--coordination`, else `IMAGEGEN_DATABASE_URL`; nil without either.

@@ -22,6 +22,11 @@ struct CoordinationSettingsTests {
         }
         #expect(try CoordinationSettings(url: "postgres://u@h/d?sslmode=disable").tlsMode == .disable)
         #expect(try CoordinationSettings(url: "postgres://u@h/d?sslmode=verify-full").rootCertificateFile == nil)
+
+        let client = try CoordinationSettings(url: "postgres://u@h/d?sslkey=/etc/imagegen/client.key&sslmode=require&sslcert=/etc/imagegen/client.crt")
+        #expect(client.clientCertificateFile == "/etc/imagegen/client.crt" && client.clientKeyFile == "/etc/imagegen/client.key")
+        #expect(client.rootCertificateFile == nil && client.endpoint == "postgres://u@h:5432/d?sslmode=require")
+        #expect(plain.clientCertificateFile == nil && plain.clientKeyFile == nil)
     }
 
     static let refused: [(url: String, message: String)] = [
@@ -36,8 +41,14 @@ struct CoordinationSettingsTests {
         ("postgres://imagegen:hunter2@h/d?sslmode=verify-ca&sslrootcert=ca.pem", "sslrootcert must be an absolute path to a PEM file, got \"ca.pem\""),
         ("postgres://imagegen:hunter2@h/d?sslmode=verify-ca",
             "gives sslmode=verify-ca but no sslrootcert: the authority that signs the database's certificate must be named (or use verify-full, which also checks the host name against the system's roots)"),
-        ("postgres://imagegen@h/d?password=hunter2", "parameter \"password\" is not supported (only sslmode and sslrootcert are)"),
-        ("postgres://imagegen:hunter2@h/d?sslcert=/etc/client.pem", "parameter \"sslcert\" is not supported (only sslmode and sslrootcert are)"),
+        ("postgres://imagegen@h/d?password=hunter2", "parameter \"password\" is not supported (only sslmode, sslrootcert, sslcert and sslkey are)"),
+        ("postgres://imagegen:hunter2@h/d?sslmode=require&sslpassword=hunter2", "parameter \"sslpassword\" is not supported (only sslmode, sslrootcert, sslcert and sslkey are)"),
+        ("postgres://imagegen:hunter2@h/d?sslmode=require&sslcert=/etc/client.pem", "gives sslcert but no sslkey: the client certificate's private key must be named too"),
+        ("postgres://imagegen:hunter2@h/d?sslmode=require&sslkey=/etc/client.key", "gives sslkey but no sslcert: the client certificate must be named too"),
+        ("postgres://imagegen:hunter2@h/d?sslcert=/etc/client.pem&sslkey=/etc/client.key", "gives sslcert but no sslmode that uses TLS (prefer, require, verify-ca or verify-full)"),
+        ("postgres://imagegen:hunter2@h/d?sslmode=require&sslcert=client.pem&sslkey=/etc/client.key", "sslcert must be an absolute path to a PEM file, got \"client.pem\""),
+        ("postgres://imagegen:hunter2@h/d?sslmode=require&sslcert=/etc/client.pem&sslkey=~/client.key", "sslkey must be an absolute path to a PEM file, got \"~/client.key\""),
+        ("postgres://imagegen:hunter2@h/d?sslmode=require&sslcert=/a&sslkey=/b&sslkey=/c", "gives sslkey twice"),
     ]
 
     @Test(arguments: refused)

@@ -76,6 +76,77 @@ struct DatabaseTLSTests {
         }
     }
 
+    /// One row of the client certificate matrix: whose certificate (none: no sslcert and sslkey)
+    /// and which key file goes with it.
+    struct ClientCase: CustomStringConvertible {
+        enum Key { case matching, strangers, readableByOthers, encrypted, aCertificate }
+        let certificate: TestCertificates.Client?
+        let key: Key
+        let expected: Expected
+
+        var description: String { "sslcert=\(certificate.map(\.rawValue) ?? "-") sslkey=\(key)" }
+    }
+
+    static let clientCases: [ClientCase] = [
+        ClientCase(certificate: .user, key: .matching, expected: .connects(encrypted: true)),
+        // PostgreSQL's own refusals, passed on.
+        ClientCase(certificate: nil, key: .matching, expected: .refused(containing: "connection requires a valid client certificate (SQLSTATE 28000)")),
+        ClientCase(certificate: .stranger, key: .matching, expected: .refused(containing: "certificate authentication failed for user \"certified\"")),
+        ClientCase(certificate: .unknownAuthority, key: .matching, expected: .refused(containing: "the database refused this server's client certificate (sslcert): no authority it trusts (its ssl_ca_file) signed it (TLS alert TLSV1_ALERT_UNKNOWN_CA)")),
+        // Files refused before any connection is made.
+        ClientCase(certificate: .user, key: .strangers, expected: .refused(containing: "stranger.key is not the key of the certificate in sslcert ")),
+        ClientCase(certificate: .user, key: .readableByOthers, expected: .refused(containing: "(mode 644); make it mode 600 (chmod 600), as libpq requires")),
+        ClientCase(certificate: .user, key: .encrypted, expected: .refused(containing: "the key is encrypted, and a passphrase is not supported")),
+        ClientCase(certificate: .user, key: .aCertificate, expected: .refused(containing: "holds no PEM private key")),
+    ]
+
+    /// A database that signs ``TestCertificates/clientUser`` in by client certificate (pg_hba's
+    /// `cert`): `sslcert` and `sslkey` sign the server in; a missing, unknown or stranger's
+    /// certificate is refused by PostgreSQL, in its words; a key that is not the certificate's, is
+    /// readable by others, is encrypted or is not a key is refused before a connection is tried,
+    /// naming the file. The same files stop a server at start (``ProofTests``).
+    @Test func aClientCertificateSignsInOrIsRefusedSayingWhy() async throws {
+        try await Self.withCertificates { scratch, certificates in
+            let keys = try ClientKeys.make(in: scratch, certificates: certificates)
+            try await PostgresCluster.with(tls: certificates) { cluster in
+                for check in Self.clientCases {
+                    var parameters = ["sslmode=verify-full", "sslrootcert=\(certificates.authority.path)"]
+                    if let client = check.certificate {
+                        parameters += ["sslcert=\(certificates.certificate(of: client).path)", "sslkey=\(keys.path(check.key, of: client).path)"]
+                    }
+                    let url = "postgres://\(TestCertificates.clientUser)@127.0.0.1:\(cluster.port)/postgres?\(parameters.joined(separator: "&"))"
+                    try await Self.verify(check.description, url: url, expected: check.expected)
+                }
+            }
+        }
+    }
+
+    /// The key files of the client matrix, beside the certificates.
+    struct ClientKeys {
+        let certificates: TestCertificates
+        let directory: URL
+
+        static func make(in scratch: URL, certificates: TestCertificates) throws -> ClientKeys {
+            let keys = ClientKeys(certificates: certificates, directory: scratch)
+            let source = certificates.key(of: .user)
+            try FileManager.default.copyItem(at: source, to: keys.path(.readableByOthers))
+            try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: keys.path(.readableByOthers).path)
+            try FileManager.default.copyItem(at: certificates.certificate(of: .user), to: keys.path(.aCertificate))
+            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: keys.path(.aCertificate).path)
+            return keys
+        }
+
+        func path(_ key: ClientCase.Key, of client: TestCertificates.Client = .user) -> URL {
+            switch key {
+            case .matching: certificates.key(of: client)
+            case .strangers: certificates.key(of: .stranger)
+            case .readableByOthers: directory.appendingPathComponent("readable.key")
+            case .encrypted: certificates.encryptedClientKey
+            case .aCertificate: directory.appendingPathComponent("certificate-as.key")
+            }
+        }
+    }
+
     /// A root file replaced while the server runs (a rotated authority) is read at the next
     /// connection attempt: the server that could not verify the database connects without a restart.
     @Test func aReplacedRootFileIsUsedAtTheNextAttempt() async throws {
@@ -153,20 +224,26 @@ struct DatabaseTLSTests {
         var parameters = check.mode.map { ["sslmode=\($0)"] } ?? []
         if let root = files.path(check.root) { parameters.append("sslrootcert=\(root)") }
         let query = parameters.isEmpty ? "" : "?" + parameters.joined(separator: "&")
-        var settings = try CoordinationSettings(url: "postgres://imagegen@\(check.host):\(port)/postgres\(query)")
+        try await verify(check.description, url: "postgres://imagegen@\(check.host):\(port)/postgres\(query)", expected: check.expected)
+    }
+
+    /// Connects to `url` and checks the outcome against `expected`: a refusal's reason holds the
+    /// expected part, starts with the endpoint, and is bounded.
+    static func verify(_ name: String, url: String, expected: Expected) async throws {
+        var settings = try CoordinationSettings(url: url)
         settings.reconnectDelay = .milliseconds(100)
         let database = CoordinationDatabase(settings: settings, logger: CoordinationRig.logger)
         let outcome = try await CoordinationDatabase.whileRunning([database]) { () -> Expected in
-            try await Self.outcome(of: database, expecting: check.expected)
+            try await Self.outcome(of: database, expecting: expected)
         }
-        print("tls \(check): \(outcome)")
-        switch (check.expected, outcome) {
+        print("tls \(name): \(outcome)")
+        switch (expected, outcome) {
         case (.refused(let part), .refused(let reason)):
-            #expect(reason.contains(part), "\(check): \(reason)")
-            #expect(reason.hasPrefix("the coordination database cannot be used: \(settings.endpoint): "), "\(check): \(reason)")
-            #expect(reason.utf8.count <= 600, "\(check): \(reason.utf8.count) bytes")
+            #expect(reason.contains(part), "\(name): \(reason)")
+            #expect(reason.hasPrefix("the coordination database cannot be used: \(settings.endpoint): "), "\(name): \(reason)")
+            #expect(reason.utf8.count <= 600, "\(name): \(reason.utf8.count) bytes")
         default:
-            #expect(outcome == check.expected, "\(check)")
+            #expect(outcome == expected, "\(name)")
         }
     }
 }

@@ -42,7 +42,8 @@ public final class PostgresCluster: Sendable {
     }
 
     /// Copies the template and starts a server on a free port (another, if the first is taken);
-    /// with `tls`, its server certificate and key go in the cluster's directory, and TLS is on.
+    /// with `tls`, its server certificate and key go in the cluster's directory, TLS is on, and
+    /// ``TestCertificates/clientUser`` signs in by client certificate (``installCertificate(_:in:)``).
     public static func start(tls: TestCertificates? = nil, alsoListeningOn more: [String] = []) async throws -> PostgresCluster {
         let template = try await Self.template()
         let directory = URL(fileURLWithPath: "/dev/shm/imagegen-pg-\(UUID().uuidString)")
@@ -56,6 +57,7 @@ public final class PostgresCluster: Sendable {
                 port: Int.random(in: 20_000...31_999), directory: directory, listenAddresses: ["127.0.0.1"] + more, tls: tls != nil)
             do {
                 try await cluster.resume()
+                if tls != nil { try await cluster.createClientUser() }
                 return cluster
             } catch {
                 lastFailure = error
@@ -75,6 +77,7 @@ public final class PostgresCluster: Sendable {
             "-c", "shared_buffers=16MB", "-c", "log_min_messages=warning",
         ] + (tls ? [
             "-c", "ssl=on", "-c", "ssl_cert_file=\(directory.path)/server.crt", "-c", "ssl_key_file=\(directory.path)/server.key",
+            "-c", "ssl_ca_file=\(directory.path)/root.crt", "-c", "hba_file=\(directory.path)/pg_hba.conf",
         ] : [])
         let command = Self.asPostgresUser(postgres)
         let child = try ChildProcess(command[0], arguments: Array(command.dropFirst()))
@@ -87,6 +90,16 @@ public final class PostgresCluster: Sendable {
             try await Task.sleep(for: .milliseconds(20))
         }
         server.withLock { $0 = child }
+    }
+
+    /// Makes ``TestCertificates/clientUser`` a user (a superuser: it migrates the schema), over the
+    /// cluster's Unix socket.
+    private func createClientUser() async throws {
+        let command = Self.asPostgresUser([
+            try Self.binDirectory().appendingPathComponent("createuser").path,
+            "-h", directory.path, "-p", "\(port)", "-U", "imagegen", "--superuser", TestCertificates.clientUser,
+        ])
+        try await Blocking.run { try Blocking.command(command) }
     }
 
     /// Stops the server (a fast shutdown: sessions are ended), keeping its data.
@@ -150,14 +163,26 @@ public final class PostgresCluster: Sendable {
         return ["/usr/bin/setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"] + command
     }
 
-    /// The server's certificate and key, where the server (its user) can read them and no one else.
+    /// The server's certificate and key, where the server (its user) can read them and no one
+    /// else, and the authority of ``TestCertificates`` as the one client certificates must chain
+    /// to: ``TestCertificates/clientUser`` signs in by certificate only (pg_hba's `cert`, over TLS),
+    /// everyone else is trusted.
     static func installCertificate(_ tls: TestCertificates, in directory: URL) throws {
-        for (source, name) in [(tls.serverCertificate, "server.crt"), (tls.serverKey, "server.key")] {
+        for (source, name) in [(tls.serverCertificate, "server.crt"), (tls.serverKey, "server.key"), (tls.authority, "root.crt")] {
             let target = directory.appendingPathComponent(name)
             try FileManager.default.copyItem(at: source, to: target)
             try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: target.path)
             try chownToPostgresUser(target)
         }
+        let user = TestCertificates.clientUser
+        let rules = """
+            hostssl all \(user) 127.0.0.0/8 cert
+            host all \(user) 127.0.0.0/8 reject
+            local all all trust
+            host all all 127.0.0.0/8 trust
+
+            """
+        try Data(rules.utf8).write(to: directory.appendingPathComponent("pg_hba.conf"))
     }
 
     static func chownToPostgresUser(_ directory: URL) throws {
