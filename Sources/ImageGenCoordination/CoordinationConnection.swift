@@ -32,6 +32,17 @@ public struct CoordinationConnection: Sendable {
         return result.rows
     }
 
+    /// Hands every notification on `channel` (`pg_notify`) to `handler`, on the connection's event
+    /// loop, while the connection is open. PostgresNIO sends the `LISTEN` ahead of any statement
+    /// asked after this (both go through the event loop, in order).
+    func listen(on channel: String, _ handler: @escaping @Sendable (String) -> Void) {
+        let connection = self.connection
+        connection.eventLoop.execute {
+            guard !connection.isClosed else { return }
+            connection.addListener(channel: channel) { _, notification in handler(notification.payload) }
+        }
+    }
+
     /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
     public func transaction<T: Sendable>(_ body: (CoordinationConnection) async throws -> T) async throws -> T {
         try await query("BEGIN")

@@ -29,6 +29,8 @@ public final class CoordinationDatabase: Service, Sendable {
     private let logger: Logger
     private let state = Mutex(State.connecting(lastFailure: nil))
     private let connectionIDs = Atomic<Int>(0)
+    /// The channels ``listen(on:_:)`` asked for, attached to each connection made.
+    private let listeners = Mutex<[(channel: String, handler: @Sendable (String) -> Void)]>([])
     /// Where `sslrootcert`, `sslcert` and `sslkey` are read, at each connection attempt.
     private let files = BlockingIO(label: "imagegen.coordination.tls")
 
@@ -48,6 +50,15 @@ public final class CoordinationDatabase: Service, Sendable {
         let result = await files.runResult { () throws(CoordinationTLS.Problem) in try CoordinationTLS.configuration(for: settings) }
         if case .failure(let problem) = result { return problem.message }
         return nil
+    }
+
+    /// Hands every notification on `channel` (`pg_notify`) to `handler`, on the open connection
+    /// and each one made after it; what is notified while there is none is not heard.
+    public func listen(on channel: String, _ handler: @escaping @Sendable (String) -> Void) {
+        listeners.withLock { listeners in
+            listeners.append((channel, handler))
+            if case .success(let connection) = current() { connection.listen(on: channel, handler) }
+        }
     }
 
     /// Whether a connection is open now.
@@ -132,7 +143,11 @@ public final class CoordinationDatabase: Service, Sendable {
                     try? await connection.connection.close()
                     throw error
                 }
-                state.withLock { $0 = .available(connection) }
+                // Listening before the connection is offered: no statement runs before the LISTEN.
+                listeners.withLock { listeners in
+                    for (channel, handler) in listeners { connection.listen(on: channel, handler) }
+                    state.withLock { $0 = .available(connection) }
+                }
                 observer?.connectionChanged(available: true)
                 logger.info("coordination: connected to \(settings.endpoint)")
                 await waitForClose(of: connection)

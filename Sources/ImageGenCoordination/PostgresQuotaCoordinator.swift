@@ -6,12 +6,16 @@ import PostgresNIO
 /// start is granted by one atomic update of the quota's row, so the servers that share the
 /// database together start no more requests than one server pacing alone would; cool-downs,
 /// learned limits and spent daily quotas found by one server hold for all, a later cool-down
-/// never shortened by an earlier one.
+/// never shortened by an earlier one. A 429 or a spent daily quota one server records is told
+/// to the others at once (``HeardRefusals``), so that a start they reserved ahead does not go.
 public struct PostgresQuotaCoordinator: QuotaCoordinator {
     private let database: CoordinationDatabase
+    private let heard = HeardRefusals()
 
+    /// The coordinator of `database`'s quotas: make one per database (each listens on it).
     public init(database: CoordinationDatabase) {
         self.database = database
+        database.listen(on: HeardRefusals.channel) { [heard] payload in heard.note(payload) }
     }
 
     /// How far ahead of now a start is reserved: a second. Every request waiting for a fast quota
@@ -45,6 +49,13 @@ public struct PostgresQuotaCoordinator: QuotaCoordinator {
         return reply
     }
 
+    /// Withdrawn while the connection is down (a start reserved before the database went away does
+    /// not go), and while a cool-down or spent daily quota another server told of lasts.
+    public func withdrawal(ofStartFor quota: QuotaID) -> StartWithdrawal? {
+        if let problem = database.problem { return .unavailable(CoordinationUnavailable(reason: problem)) }
+        return heard.withdrawal(ofStartFor: quota)
+    }
+
     public func learn(_ quota: QuotaID, perMinute: Double) async throws(CoordinationUnavailable) {
         guard perMinute > 0, perMinute.isFinite else { return }
         try await database.withConnection(.learn) { connection in
@@ -63,9 +74,16 @@ public struct PostgresQuotaCoordinator: QuotaCoordinator {
         try await database.withConnection(.cool) { connection in
             try await connection.query(
                 """
-                INSERT INTO imagegen_quota AS q (project, model, cool_until)
-                VALUES (\(quota.project), \(quota.model), clock_timestamp() + \(delayUS) * interval '1 microsecond')
-                ON CONFLICT (project, model) DO UPDATE SET cool_until = greatest(q.cool_until, EXCLUDED.cool_until)
+                WITH cooled AS (
+                    INSERT INTO imagegen_quota AS q (project, model, cool_until)
+                    VALUES (\(quota.project), \(quota.model), clock_timestamp() + \(delayUS) * interval '1 microsecond')
+                    ON CONFLICT (project, model) DO UPDATE SET cool_until = greatest(q.cool_until, EXCLUDED.cool_until)
+                    RETURNING project, model, cool_until
+                )
+                SELECT pg_notify(\(HeardRefusals.channel), json_build_object(
+                    'project', project, 'model', model, 'kind', 'cooling',
+                    'remaining_us', (extract(epoch FROM cool_until - clock_timestamp()) * 1000000)::bigint)::text)
+                FROM cooled
                 """)
         }
     }
@@ -75,12 +93,19 @@ public struct PostgresQuotaCoordinator: QuotaCoordinator {
         try await database.withConnection(.markSpent) { connection in
             try await connection.query(
                 """
-                INSERT INTO imagegen_quota AS q (project, model, spent_until, spent_reason)
-                VALUES (\(quota.project), \(quota.model), \(until), \(reason))
-                ON CONFLICT (project, model) DO UPDATE SET
-                    spent_reason = CASE WHEN q.spent_until IS NULL OR EXCLUDED.spent_until > q.spent_until
-                        THEN EXCLUDED.spent_reason ELSE q.spent_reason END,
-                    spent_until = greatest(q.spent_until, EXCLUDED.spent_until)
+                WITH spent AS (
+                    INSERT INTO imagegen_quota AS q (project, model, spent_until, spent_reason)
+                    VALUES (\(quota.project), \(quota.model), \(until), \(reason))
+                    ON CONFLICT (project, model) DO UPDATE SET
+                        spent_reason = CASE WHEN q.spent_until IS NULL OR EXCLUDED.spent_until > q.spent_until
+                            THEN EXCLUDED.spent_reason ELSE q.spent_reason END,
+                        spent_until = greatest(q.spent_until, EXCLUDED.spent_until)
+                    RETURNING project, model, spent_until, spent_reason
+                )
+                SELECT pg_notify(\(HeardRefusals.channel), json_build_object(
+                    'project', project, 'model', model, 'kind', 'spent',
+                    'until', extract(epoch FROM spent_until), 'reason', spent_reason)::text)
+                FROM spent
                 """)
         }
     }

@@ -12,9 +12,8 @@ struct CoordinationRig: Sendable {
     /// What each database told its observer.
     let recorders: [CoordinationRecorder]
 
-    var coordinators: [PostgresQuotaCoordinator] {
-        databases.map { PostgresQuotaCoordinator(database: $0) }
-    }
+    /// A quota coordinator per database (made once: each listens on its database).
+    let coordinators: [PostgresQuotaCoordinator]
 
     static let logger: Logger = {
         var logger = Logger(label: "coordination-test")
@@ -36,7 +35,8 @@ struct CoordinationRig: Sendable {
             let databases = recorders.map { CoordinationDatabase(settings: settings, observer: $0, logger: logger) }
             return try await CoordinationDatabase.whileRunning(databases) {
                 for database in databases { try await waitUntilAvailable(database) }
-                return try await body(CoordinationRig(cluster: cluster, databases: databases, recorders: recorders))
+                let coordinators = databases.map { PostgresQuotaCoordinator(database: $0) }
+                return try await body(CoordinationRig(cluster: cluster, databases: databases, recorders: recorders, coordinators: coordinators))
             }
         }
     }

@@ -100,8 +100,9 @@ extension StyleRunner {
 
     /// Asks the coordinator until it grants a start, and waits for it. A limit another server
     /// learned paces the quota here too; a cool-down or a spent daily quota found by another
-    /// server is adopted and the beat deferred; while the coordinator cannot answer, nothing
-    /// starts (fail closed).
+    /// server is adopted and the beat deferred, also when it is heard of while a reserved start
+    /// is due; while the coordinator cannot answer, nothing starts (fail closed), not even a
+    /// start it reserved before.
     private func coordinatedStart(of gate: PaceGate, through coordinator: any QuotaCoordinator, io: BlockingIO)
         async throws(EndedEarly) -> ContinuousClock.Instant
     {
@@ -119,9 +120,7 @@ extension StyleRunner {
             switch reply.grant {
             case .start(let after):
                 try await pause(after)
-                // A 429 this server met while the start was reserved cools the quota: defer.
-                guard !control.isCooling(gate.quota, now: .now) else { throw EndedEarly(result: .deferred) }
-                return ContinuousClock.now
+                if try await reservedStartMayGo(gate, through: coordinator) { return ContinuousClock.now }
             case .wait(let delay):
                 try await pause(delay)
             case .cooling(let delay):
@@ -131,6 +130,28 @@ extension StyleRunner {
                 control.adoptDailyQuotaSpent(gate.quota, until: until, reason: reason)
                 throw EndedEarly(result: .deferred)
             }
+        }
+    }
+
+    /// Whether a start reserved for `gate`'s quota may go now that it is due: not when a 429 this
+    /// server met, or one another server met (heard by the coordinator), cools the quota or spent
+    /// its day (the beat is deferred), nor while the coordinator cannot be reached (false, after
+    /// the retry pause: the start is asked for again).
+    private func reservedStartMayGo(_ gate: PaceGate, through coordinator: any QuotaCoordinator) async throws(EndedEarly) -> Bool {
+        guard !control.isCooling(gate.quota, now: .now) else { throw EndedEarly(result: .deferred) }
+        switch coordinator.withdrawal(ofStartFor: gate.quota) {
+        case nil:
+            return true
+        case .unavailable(let error):
+            control.noteCoordination(failure: error)
+            try await pause(Self.coordinationRetry)
+            return false
+        case .cooling(let delay):
+            control.adoptCoolDown(gate.quota, for: delay)
+            throw EndedEarly(result: .deferred)
+        case .dailyQuotaSpent(let until, let reason):
+            control.adoptDailyQuotaSpent(gate.quota, until: until, reason: reason)
+            throw EndedEarly(result: .deferred)
         }
     }
 
