@@ -10,8 +10,10 @@ import Logging
 /// servers that stopped renewing theirs.
 extension JobManager {
     /// The heartbeat: every third of the lease duration, until cancelled. The first beat waits
-    /// (at most a beat) for the server's address, so that it is recorded from the start.
-    func keepLeases(_ leases: any JobLeases) async {
+    /// (at most a beat) for the server's address, so that it is recorded from the start. Throws
+    /// ``ServerIDInUse`` when another live server turns out to hold the id this one never held
+    /// (see ``renewServerID(_:)``).
+    func keepLeases(_ leases: any JobLeases) async throws(ServerIDInUse) {
         let interval = configuration.leaseDuration / 3
         state.withLock { $0.leasesConfirmedAt = .now }
         await withTaskGroup(of: Void.self) { race in
@@ -21,7 +23,7 @@ extension JobManager {
             race.cancelAll()
         }
         while !Task.isCancelled {
-            if await renewServerID(leases) {
+            if try await renewServerID(leases) {
                 await renewLeases(leases)
                 await takeOverExpiredJobs(leases)
             }

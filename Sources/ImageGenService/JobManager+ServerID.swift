@@ -39,15 +39,18 @@ extension JobManager {
 
     /// The heartbeat's registration: keeps the hold, or takes it once the database answers; when
     /// another process holds the id now (this one's heartbeat lapsed while the database was away
-    /// and a server started under the same id), stops every run here. True when this process holds it.
-    func renewServerID(_ leases: any JobLeases) async -> Bool {
+    /// and a server started under the same id), stops every run here. True when this process
+    /// holds it. Throws ``ServerIDInUse`` when this process has not held the id since it started
+    /// (the database did not answer then) and another one's heartbeat has held it for longer than
+    /// a lease: the server stops, as it would have at start-up.
+    func renewServerID(_ leases: any JobLeases) async throws(ServerIDInUse) -> Bool {
         let sent = ContinuousClock.now
         let answer = try? await register(leases)
         let (before, now) = state.withLock { state -> (ServerIDHold, ServerIDHold) in
             let before = state.serverIDHold
             switch answer {
             case .registered?: state.serverIDHold = .held(confirmedAt: sent)
-            case .heldByAnother(let address, _, _)?: state.serverIDHold = .inUse(address: address)
+            case .heldByAnother(let address, _, _)?: state.serverIDHold = before.refused(by: address, at: sent)
             case nil: break
             }
             return (before, state.serverIDHold)
@@ -60,10 +63,24 @@ extension JobManager {
             let reason = Self.inUse(configuration.serverID, address)
             if now != before { logger.error("\(reason); this server starts no job until that one stops") }
             for job in leasedJobs() { await loseLease(of: job, because: reason) }
+        case .refusedSinceStart(let address, let since):
+            try refuseOnceALeaseHasPassed(since: since, address: address, answer: answer)
         default:
             break
         }
         return now.isHeld
+    }
+
+    /// Throws ``ServerIDInUse`` once refusals since `since` outlast a lease (and the margin the
+    /// start-up wait gives); until then waits, as the start-up does, for a dead holder's heartbeat to lapse.
+    private func refuseOnceALeaseHasPassed(since: ContinuousClock.Instant, address: String?, answer: ServerRegistration?) throws(ServerIDInUse) {
+        guard ContinuousClock.now - since > configuration.leaseDuration + .milliseconds(250) else {
+            logger.warning("server id \"\(configuration.serverID)\" is held by another process\(address.map { " (at \($0))" } ?? ""); waiting for its heartbeat to lapse (a server that just stopped)")
+            return
+        }
+        var seenAgo = Duration.zero
+        if case .heldByAnother(_, let ago, _)? = answer { seenAgo = ago }
+        throw ServerIDInUse(serverID: configuration.serverID, address: address, seenAgo: seenAgo)
     }
 
     /// Gives up the server id as the server stops, so that a server started next under it
@@ -82,7 +99,7 @@ extension JobManager {
         switch currentHold() {
         case .held: return nil
         case .unconfirmed: return "server id \"\(configuration.serverID)\" is not confirmed by the coordination database (no heartbeat of this server answered lately)"
-        case .inUse(let address): return Self.inUse(configuration.serverID, address)
+        case .inUse(let address), .refusedSinceStart(let address, _): return Self.inUse(configuration.serverID, address)
         }
     }
 
@@ -102,7 +119,7 @@ extension JobManager {
             throw RPCError(
                 .unavailable,
                 "server id \"\(configuration.serverID)\" is not confirmed by the coordination database (no heartbeat of this server answered lately); no job starts until the database answers")
-        case .inUse(let address):
+        case .inUse(let address), .refusedSinceStart(let address, _):
             throw RPCError(.failedPrecondition, "\(Self.inUse(configuration.serverID, address)); this server starts no job")
         }
     }

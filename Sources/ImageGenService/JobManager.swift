@@ -92,18 +92,28 @@ public final class JobManager: Sendable {
                 await self.resumePersistedJobs()
             }
             self.becomeReady()
-            await withDiscardingTaskGroup { group in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                // The heartbeat ends only when the jobs do (the launches end only with the
+                // service), or by throwing (the id is another server's): then the jobs stop.
                 if let leases = self.configuration.leases {
-                    group.addTask { await self.keepLeases(leases) }
+                    group.addTask { try await self.keepLeases(leases) }
                 }
-                for await job in self.launches {
-                    group.addTask { await self.execute(job) }
-                }
-                // The launches end only with the service: stop the heartbeat with them.
-                group.cancelAll()
+                group.addTask { await self.executeLaunches() }
+                defer { group.cancelAll() }
+                try await group.next()
             }
         }
         if let leases = configuration.leases { await releaseServerID(leases) }
+    }
+
+    /// Runs every job launched as a child task, until the launches end (with the service) or
+    /// this task is cancelled; returns once every job has.
+    private func executeLaunches() async {
+        await withDiscardingTaskGroup { group in
+            for await job in launches {
+                group.addTask { await self.execute(job) }
+            }
+        }
     }
 
     // MARK: Starting

@@ -85,6 +85,55 @@ extension ProofTests {
         #expect(!fourth.process.stderr.contains("is held by another process"), "\(fourth.process.stderr.suffix(1_500))")
     }
 
+    /// A server started under the id of a live one while the database is away cannot tell at
+    /// start-up: it serves, starting no job ("not confirmed"). Once the database is back and says
+    /// the other one holds the id, and goes on saying so for longer than a lease (the other one's
+    /// heartbeat goes on), it exits with status 1, naming the id and the other's address, as it
+    /// would have at start-up; the other one goes on serving under the id.
+    @Test(.timeLimit(.minutes(2)))
+    func aServerStartedWhileTheDatabaseWasAwayExitsOnceItFindsItsIDInUse() async throws {
+        let workspace = try ProofWorkspace("server-id-late")
+        defer { workspace.remove() }
+        try await PostgresCluster.with { cluster in
+            let launchers = Self.sameIDLaunchers(workspace, database: cluster.url, fakePort: 9, names: ["a", "b"], leaseSeconds: 8)
+            var running: [ChildProcess] = []
+            do {
+                try await Self.refuseALateDuplicate(launchers, cluster: cluster, running: &running)
+            } catch {
+                Issue.record("\(error); stderr: \(running.last?.stderr.suffix(1_500) ?? "")")
+            }
+            for process in running { _ = try? await process.stop(signal: SIGKILL, timeout: .seconds(5)) }
+        }
+    }
+
+    private static func refuseALateDuplicate(_ launchers: [ServerLauncher], cluster: PostgresCluster, running: inout [ChildProcess]) async throws {
+        let first = try await launchers[0].launch()
+        running.append(first.process)
+        let onFirst = try await ServerLauncher.client(first)
+        defer { onFirst.close() }
+        _ = try await onFirst.listJobs()  // answered once the server holds its id
+
+        try await cluster.stop()
+        let late = try await launchers[1].launch()  // serves: the database could not say
+        running.append(late.process)
+        #expect(late.process.stderr.contains("not confirmed"), "\(late.process.stderr.suffix(1_500))")
+        try await cluster.resume()
+        let back = ContinuousClock.now
+
+        let status = try await late.process.waitForExit(timeout: .seconds(40))
+        let after = ContinuousClock.now - back
+        #expect(status == 1, "stderr: \(late.process.stderr.suffix(1_500))")
+        #expect(
+            late.process.stderr.contains("server id \"render-a\" is in use by another running server at 127.0.0.1:\(first.port)"),
+            "stderr: \(late.process.stderr.suffix(1_500))")
+        // A reconnection (0.5 s), a heartbeat (8 s ÷ 3) to be refused, a lease of refusals (8 s)
+        // and the heartbeat after it that acts; 5 s for a loaded machine.
+        #expect(after < .seconds(8 + 2 * 3 + 5), "exited \(after) after the database was back")
+        print("proof server-id: a server started while the database was away exited \(status) \(after) after it came back")
+        let listed = try await onFirst.listServers().servers
+        #expect(listed.map(\.serverID) == ["render-a"] && listed.first?.address == "127.0.0.1:\(first.port)", "\(listed)")
+    }
+
     /// A server frozen (SIGSTOP) for longer than a lease loses its id to a server started under
     /// it, which takes its job over; thawed (SIGCONT), the frozen one stops its run of the job at
     /// its next heartbeat and refuses new jobs (FAILED_PRECONDITION, naming the id), and the job
