@@ -50,7 +50,13 @@ extension JobManager {
             return
         }
         state.withLock { $0.pendingResume = entries }
-        for entry in entries {
+        for (index, entry) in entries.enumerated() {
+            // Shut down while starting (waiting for the server id, say): the rest stay pending,
+            // and in the state file, for the next start.
+            guard !Task.isCancelled else {
+                logger.info("shutting down before resuming \(entries.count - index) job(s) of the previous run; the next start resumes them")
+                break
+            }
             defer { state.withLock { $0.pendingResume.removeAll { $0.id == entry.id } } }
             guard let bytes = Data(base64Encoded: entry.request),
                 let request = try? StartGenerationRequest(serializedBytes: Array(bytes))
