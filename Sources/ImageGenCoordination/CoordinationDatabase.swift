@@ -19,7 +19,8 @@ public final class CoordinationDatabase: Service, Sendable {
     /// Where the connection stands.
     enum State {
         case connecting(lastFailure: String?)
-        case available(CoordinationConnection)
+        /// Open, and offered to statements since `since`.
+        case available(CoordinationConnection, since: ContinuousClock.Instant)
         case stopped
     }
 
@@ -53,7 +54,8 @@ public final class CoordinationDatabase: Service, Sendable {
     }
 
     /// Hands every notification on `channel` (`pg_notify`) to `handler`, on the open connection
-    /// and each one made after it; what is notified while there is none is not heard.
+    /// and each one made after it; what is notified while there is none is not heard. `handler`
+    /// runs on the connection's event loop: it must be quick and never block.
     public func listen(on channel: String, _ handler: @escaping @Sendable (String) -> Void) {
         listeners.withLock { listeners in
             listeners.append((channel, handler))
@@ -66,6 +68,16 @@ public final class CoordinationDatabase: Service, Sendable {
         state.withLock { if case .available = $0 { true } else { false } }
     }
 
+    /// Since when the open connection has been offered to statements; nil while there is none,
+    /// and as soon as it has closed (before the connection loop hears of it). A later instant than
+    /// one remembered means the connection was made again since.
+    public var connectedSince: ContinuousClock.Instant? {
+        state.withLock { state in
+            guard case .available(let connection, let since) = state, !connection.connection.isClosed else { return nil }
+            return since
+        }
+    }
+
     /// Why no statement can run now, for a person ("the coordination database cannot be used:
     /// postgres://…: connection refused"); nil while the connection is open.
     public var problem: String? {
@@ -76,7 +88,7 @@ public final class CoordinationDatabase: Service, Sendable {
     private func current() -> Result<CoordinationConnection, CoordinationUnavailable> {
         state.withLock { state in
             switch state {
-            case .available(let connection): .success(connection)
+            case .available(let connection, _): .success(connection)
             case .connecting(let failure?): .failure(CoordinationUnavailable(reason: "the coordination database cannot be used: \(failure)"))
             case .connecting(nil): .failure(CoordinationUnavailable(reason: "connecting to the coordination database \(settings.endpoint)"))
             case .stopped: .failure(CoordinationUnavailable(reason: "the server is shutting down"))
@@ -125,7 +137,7 @@ public final class CoordinationDatabase: Service, Sendable {
         }
         let last = state.withLock { state -> CoordinationConnection? in
             defer { state = .stopped }
-            if case .available(let connection) = state { return connection }
+            if case .available(let connection, _) = state { return connection }
             return nil
         }
         try? await last?.connection.close()
@@ -146,7 +158,7 @@ public final class CoordinationDatabase: Service, Sendable {
                 // Listening before the connection is offered: no statement runs before the LISTEN.
                 listeners.withLock { listeners in
                     for (channel, handler) in listeners { connection.listen(on: channel, handler) }
-                    state.withLock { $0 = .available(connection) }
+                    state.withLock { $0 = .available(connection, since: .now) }
                 }
                 observer?.connectionChanged(available: true)
                 logger.info("coordination: connected to \(settings.endpoint)")
@@ -228,7 +240,7 @@ public final class CoordinationDatabase: Service, Sendable {
     /// (PostgresNIO's errors do not hold it, and the endpoint omits it).
     static func describe(_ error: any Error, settings: CoordinationSettings) -> String {
         let endpoint = settings.endpoint
-        if let tls = describeTLS(error, host: settings.host) { return "\(endpoint): \(tls)" }
+        if let tls = describeTLS(error, settings: settings) { return "\(endpoint): \(tls)" }
         if let error = error as? CoordinationSchemaError { return error.message }
         if let problem = error as? CoordinationTLS.Problem { return "\(endpoint): \(problem.message)" }
         if let overdue = error as? CoordinationConnection.Overdue { return "\(endpoint) did not answer within \(overdue.limit)" }
@@ -255,12 +267,13 @@ public final class CoordinationDatabase: Service, Sendable {
 
     /// A TLS handshake's failure (PostgresNIO's connection error holds NIOSSL's), for a person:
     /// which check the server's certificate failed; nil when `error` is not one.
-    static func describeTLS(_ error: any Error, host: String) -> String? {
-        if let error = error as? PSQLError { return error.underlying.flatMap { describeTLS($0, host: host) } }
+    static func describeTLS(_ error: any Error, settings: CoordinationSettings) -> String? {
+        let host = settings.host
+        if let error = error as? PSQLError { return error.underlying.flatMap { describeTLS($0, settings: settings) } }
         if let error = error as? NIOSSLExtraError, error == .failedToValidateHostname {
             return "the server's certificate does not name \(host) (sslmode=verify-full checks that it does)"
         }
-        if let error = error as? BoringSSLError { return describeTLSAlert(error) }
+        if let error = error as? BoringSSLError { return describeTLSAlert(error, sentCertificate: settings.clientCertificateFile != nil) }
         guard let error = error as? NIOSSLError else { return nil }
         let text = String(describing: error)
         if text.contains("CERTIFICATE_VERIFY_FAILED") {
@@ -271,15 +284,15 @@ public final class CoordinationDatabase: Service, Sendable {
     }
 
     /// BoringSSL's error after the handshake's last message: the database's alert, by its name
-    /// ("TLSV1_ALERT_UNKNOWN_CA"), which a client only gets when the database refused its certificate.
-    static func describeTLSAlert(_ error: BoringSSLError) -> String {
+    /// (an unknown authority, "TLSV1_ALERT_UNKNOWN_CA", means it refused this server's certificate).
+    static func describeTLSAlert(_ error: BoringSSLError, sentCertificate: Bool) -> String {
         let text = String(describing: error)
         guard let name = text.firstMatch(of: /OPENSSL_internal:([A-Z0-9_]+)/)?.output.1 else { return "TLS failed: \(text.prefix(300))" }
         switch name {
         case "TLSV1_ALERT_UNKNOWN_CA":
             return "the database refused this server's client certificate (sslcert): no authority it trusts (its ssl_ca_file) signed it (TLS alert \(name))"
         case let alert where alert.contains("_ALERT_"):
-            return "the database ended the TLS handshake with alert \(alert)"
+            return "the database ended the TLS handshake with alert \(alert)\(sentCertificate ? " (likely about this server's client certificate, sslcert)" : "")"
         default:
             return "TLS failed: \(name)"
         }

@@ -56,13 +56,14 @@ enum CoordinationTLS {
         return certificates
     }
 
-    /// The unencrypted private key of a PEM file that only its owner can read (libpq's rule: mode
-    /// 0600 or stricter, or 0640 when root owns it, so that a group can be given a root-owned key).
+    /// The unencrypted private key of a PEM file that only its owner can read or change (libpq's
+    /// rule: no group or other access, or only group read when root owns it, so that a group can
+    /// be given a root-owned key).
     static func privateKey(in path: String) throws(Problem) -> NIOSSLPrivateKey {
         let data = try contents(of: path, parameter: "sslkey", largest: largestKeyFile) { status in
             let mode = status.st_mode & 0o777
-            let allowed: mode_t = status.st_uid == 0 ? 0o640 : 0o600
-            guard mode & ~allowed == 0 else {
+            let forbidden: mode_t = status.st_uid == 0 ? 0o037 : 0o077
+            guard mode & forbidden == 0 else {
                 return "others than its owner may read or change it (mode \(String(mode, radix: 8))); make it mode 600 (chmod 600), as libpq requires"
             }
             return nil
@@ -78,24 +79,33 @@ enum CoordinationTLS {
     }
 
     /// The bytes of a regular file of at most `largest` bytes that `check` (given its status) finds
-    /// nothing wrong with.
+    /// nothing wrong with. The checks and the read are of one open descriptor (a file swapped in
+    /// between is not read), opened without blocking (a FIFO would block the read, and the
+    /// server's shutdown behind it).
     private static func contents(
         of path: String, parameter: String, largest: Int, check: (stat) -> String? = { _ in nil }
     ) throws(Problem) -> Data {
-        // A FIFO or device would block the read (and the server's shutdown behind it).
+        let descriptor = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            throw Problem(message: "\(parameter) \(shown(path)): cannot read it: \(String(cString: strerror(errno)))")
+        }
+        defer { close(descriptor) }
         var status = stat()
-        guard stat(path, &status) == 0 else {
+        guard fstat(descriptor, &status) == 0 else {
             throw Problem(message: "\(parameter) \(shown(path)): cannot read it: \(String(cString: strerror(errno)))")
         }
         guard status.st_mode & S_IFMT == S_IFREG else { throw Problem(message: "\(parameter) \(shown(path)): not a regular file") }
         if let wrong = check(status) { throw Problem(message: "\(parameter) \(shown(path)): \(wrong)") }
-        let data: Data
-        do {
-            let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
-            defer { try? handle.close() }
-            data = try handle.read(upToCount: largest + 1) ?? Data()
-        } catch {
-            throw Problem(message: "\(parameter) \(shown(path)): cannot read it: \(error.localizedDescription.prefix(200))")
+        var data = Data()
+        var buffer = [UInt8](repeating: 0, count: 64 << 10)
+        while data.count <= largest {
+            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count == 0 { break }
+            guard count > 0 else {
+                if errno == EINTR { continue }
+                throw Problem(message: "\(parameter) \(shown(path)): cannot read it: \(String(cString: strerror(errno)))")
+            }
+            data.append(contentsOf: buffer[..<count])
         }
         guard data.count <= largest else {
             let size = largest >= 1 << 20 ? "\(largest >> 20) MiB" : "\(largest >> 10) KiB"

@@ -8,6 +8,15 @@ import Synchronization
 /// what a start reserved before one of them was heard of is withdrawn for.
 final class HeardRefusals: Sendable {
     static let channel = "imagegen_quota_refused"
+    /// PostgreSQL's bound on a notification's payload: a longer one is not sent (the refusal is
+    /// recorded all the same, and found by the next grant).
+    static let largestPayload = 8_000
+    /// The most quotas remembered (a server spends a few dozen); a notice beyond is not kept.
+    static let largestCount = 10_000
+    /// The longest cool-down taken from a notice (Gemini's are seconds to minutes).
+    static let longestCoolDown = Duration.seconds(3_600)
+    /// How far ahead a spent daily quota is taken from a notice (it ends at the next midnight, Pacific time).
+    static let longestSpentDay: TimeInterval = 26 * 3_600
 
     /// One notification's payload (JSON, made by the statement that recorded the refusal).
     struct Notice: Decodable {
@@ -29,26 +38,38 @@ final class HeardRefusals: Sendable {
     struct Refusal {
         var coolsUntil: ContinuousClock.Instant?
         var spent: (until: Date, reason: String)?
+
+        func hasEnded(now: ContinuousClock.Instant, today: Date) -> Bool {
+            (coolsUntil.map { $0 <= now } ?? true) && (spent.map { $0.until <= today } ?? true)
+        }
     }
 
     private let refusals = Mutex<[QuotaID: Refusal]>([:])
 
-    /// Notes a notification; a payload that is not a notice is ignored (it refuses nothing).
+    /// Notes a notification; a payload that is not a notice is ignored (it refuses nothing), and
+    /// one stating more than a refusal can last is bounded.
     func note(_ payload: String, now: ContinuousClock.Instant = .now) {
-        guard payload.utf8.count <= 8_000, let notice = try? JSONDecoder().decode(Notice.self, from: Data(payload.utf8)) else { return }
+        guard payload.utf8.count < Self.largestPayload, let notice = try? JSONDecoder().decode(Notice.self, from: Data(payload.utf8)) else { return }
         let quota = QuotaID(project: notice.project, model: notice.model)
+        let today = Date()
         refusals.withLock { refusals in
             var refusal = refusals[quota] ?? Refusal()
             switch notice.kind {
             case "cooling":
                 guard let remaining = notice.remainingUS, remaining > 0 else { return }
-                let until = now + .microseconds(remaining)
+                let until = now + min(.microseconds(remaining), Self.longestCoolDown)
                 refusal.coolsUntil = max(refusal.coolsUntil ?? until, until)
             case "spent":
-                guard let until = notice.until.map(Date.init(timeIntervalSince1970:)), until > Date() else { return }
+                guard let epoch = notice.until, epoch.isFinite else { return }
+                let until = min(Date(timeIntervalSince1970: epoch), today.addingTimeInterval(Self.longestSpentDay))
+                guard until > today else { return }
                 if until > refusal.spent?.until ?? .distantPast { refusal.spent = (until, String((notice.reason ?? "").prefix(500))) }
             default:
                 return
+            }
+            if refusals[quota] == nil, refusals.count >= Self.largestCount {
+                refusals = refusals.filter { !$0.value.hasEnded(now: now, today: today) }
+                guard refusals.count < Self.largestCount else { return }
             }
             refusals[quota] = refusal
         }

@@ -49,10 +49,15 @@ public struct PostgresQuotaCoordinator: QuotaCoordinator {
         return reply
     }
 
-    /// Withdrawn while the connection is down (a start reserved before the database went away does
-    /// not go), and while a cool-down or spent daily quota another server told of lasts.
-    public func withdrawal(ofStartFor quota: QuotaID) -> StartWithdrawal? {
-        if let problem = database.problem { return .unavailable(CoordinationUnavailable(reason: problem)) }
+    /// Withdrawn once the server sees the connection lost (a start reserved before the database
+    /// went away does not go), also when it was made again since the start was asked for (what
+    /// was notified meanwhile was not heard), and while a cool-down or spent daily quota another
+    /// server told of lasts.
+    public func withdrawal(ofStartFor quota: QuotaID, askedAt asked: ContinuousClock.Instant) -> StartWithdrawal? {
+        guard let since = database.connectedSince, since <= asked else {
+            let reason = database.problem ?? "the connection to the coordination database was made again since the start was reserved"
+            return .unavailable(CoordinationUnavailable(reason: reason))
+        }
         return heard.withdrawal(ofStartFor: quota)
     }
 
@@ -80,10 +85,12 @@ public struct PostgresQuotaCoordinator: QuotaCoordinator {
                     ON CONFLICT (project, model) DO UPDATE SET cool_until = greatest(q.cool_until, EXCLUDED.cool_until)
                     RETURNING project, model, cool_until
                 )
-                SELECT pg_notify(\(HeardRefusals.channel), json_build_object(
+                SELECT pg_notify(\(HeardRefusals.channel), payload)
+                FROM (SELECT json_build_object(
                     'project', project, 'model', model, 'kind', 'cooling',
-                    'remaining_us', (extract(epoch FROM cool_until - clock_timestamp()) * 1000000)::bigint)::text)
-                FROM cooled
+                    'remaining_us', (extract(epoch FROM cool_until - clock_timestamp()) * 1000000)::bigint)::text AS payload
+                    FROM cooled) notice
+                WHERE octet_length(payload) < \(HeardRefusals.largestPayload)
                 """)
         }
     }
@@ -102,10 +109,12 @@ public struct PostgresQuotaCoordinator: QuotaCoordinator {
                         spent_until = greatest(q.spent_until, EXCLUDED.spent_until)
                     RETURNING project, model, spent_until, spent_reason
                 )
-                SELECT pg_notify(\(HeardRefusals.channel), json_build_object(
+                SELECT pg_notify(\(HeardRefusals.channel), payload)
+                FROM (SELECT json_build_object(
                     'project', project, 'model', model, 'kind', 'spent',
-                    'until', extract(epoch FROM spent_until), 'reason', spent_reason)::text)
-                FROM spent
+                    'until', extract(epoch FROM spent_until), 'reason', left(spent_reason, 200))::text AS payload
+                    FROM spent) notice
+                WHERE octet_length(payload) < \(HeardRefusals.largestPayload)
                 """)
         }
     }

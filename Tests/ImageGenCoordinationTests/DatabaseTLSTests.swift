@@ -21,7 +21,7 @@ struct DatabaseTLSTests {
 
     /// One row of the matrix: the URL's host, parameters, and which root certificate file.
     struct Case: CustomStringConvertible {
-        enum Root { case none, authority, otherAuthority, missing, notPEM, directory }
+        enum Root { case none, authority, otherAuthority, missing, notPEM, directory, fifo }
         let host: String
         let mode: String?
         let root: Root
@@ -52,6 +52,8 @@ struct DatabaseTLSTests {
         Case(host: "127.0.0.1", mode: "verify-full", root: .missing, expected: .refused(containing: "cannot read it: No such file or directory")),
         Case(host: "127.0.0.1", mode: "verify-full", root: .notPEM, expected: .refused(containing: "holds no PEM certificate")),
         Case(host: "127.0.0.1", mode: "verify-full", root: .directory, expected: .refused(containing: "not a regular file")),
+        // A FIFO no one writes to would block a read: refused without one.
+        Case(host: "127.0.0.1", mode: "verify-full", root: .fifo, expected: .refused(containing: "not a regular file")),
     ]
 
     static let plainServerCases: [Case] = [
@@ -65,6 +67,7 @@ struct DatabaseTLSTests {
             let notPEM = scratch.appendingPathComponent("not-a-certificate.pem")
             try Data("this is not a certificate\n".utf8).write(to: notPEM)
             let files = RootFiles(certificates: certificates, notPEM: notPEM, missing: scratch.appendingPathComponent("absent.pem"))
+            #expect(mkfifo(try #require(files.path(.fifo)), 0o600) == 0)
 
             // verify-ca names no root file: refused before any connection (CoordinationSettingsTests).
             try await PostgresCluster.with(tls: certificates, alsoListeningOn: ["127.0.0.2"]) { cluster in
@@ -216,6 +219,7 @@ struct DatabaseTLSTests {
             case .missing: missing.path
             case .notPEM: notPEM.path
             case .directory: notPEM.deletingLastPathComponent().path
+            case .fifo: notPEM.deletingLastPathComponent().appendingPathComponent("root.fifo").path
             }
         }
     }

@@ -19,23 +19,23 @@ struct HeardRefusalsTests {
             let (first, second) = (rig.coordinators[0], rig.coordinators[1])
             let cooled = QuotaID(project: "film-heard", model: Self.model)
             let quiet = QuotaID(project: "film-quiet", model: Self.model)
-            #expect(second.withdrawal(ofStartFor: cooled) == nil)
+            #expect(second.withdrawal(ofStartFor: cooled, askedAt: .now) == nil)
 
             try await first.cool(cooled, for: .seconds(30))
             guard case .cooling(let left)? = try await Self.heard(by: second, of: cooled) else {
-                Issue.record("the cool-down was not heard: \(String(describing: second.withdrawal(ofStartFor: cooled)))")
+                Issue.record("the cool-down was not heard: \(String(describing: second.withdrawal(ofStartFor: cooled, askedAt: .now)))")
                 return
             }
             #expect(left > .seconds(20) && left <= .seconds(30), "\(left)")
-            #expect(second.withdrawal(ofStartFor: quiet) == nil, "a quota no one refused")
-            #expect(second.withdrawal(ofStartFor: QuotaID(project: cooled.project, model: "gemini-3-pro-image")) == nil, "another model")
+            #expect(second.withdrawal(ofStartFor: quiet, askedAt: .now) == nil, "a quota no one refused")
+            #expect(second.withdrawal(ofStartFor: QuotaID(project: cooled.project, model: "gemini-3-pro-image"), askedAt: .now) == nil, "another model")
 
             // Heard as long as it lasts, and not after.
             let brief = QuotaID(project: "film-brief", model: Self.model)
             try await first.cool(brief, for: .milliseconds(400))
             #expect(try await Self.heard(by: second, of: brief) != nil)
             try await Task.sleep(for: .milliseconds(450))
-            #expect(second.withdrawal(ofStartFor: brief) == nil, "a cool-down that ended still withdraws")
+            #expect(second.withdrawal(ofStartFor: brief, askedAt: .now) == nil, "a cool-down that ended still withdraws")
 
             let spentQuota = QuotaID(project: "film-spent", model: Self.model)
             let midnight = Date().addingTimeInterval(3_600)
@@ -46,12 +46,25 @@ struct HeardRefusalsTests {
             }
             #expect(abs(until.timeIntervalSince(midnight)) < 0.01 && reason == "daily quota exhausted (GenerateRequestsPerDay)")
 
+            let beforeTheStop = ContinuousClock.now
             try await rig.cluster.stop()
             guard case .unavailable(let unavailable)? = try await Self.heard(by: second, of: quiet) else {
                 Issue.record("a start reserved before the database stopped may still go")
                 return
             }
             #expect(unavailable.reason.hasPrefix("the coordination database cannot be used"), "\(unavailable.reason)")
+
+            // Back: a start asked for before the connection was made again is withdrawn (what was
+            // notified meanwhile was not heard); one asked for on the new connection goes.
+            try await rig.cluster.resume()
+            try await CoordinationRig.waitUntilAvailable(rig.databases[1])
+            let reconnected = second.withdrawal(ofStartFor: quiet, askedAt: beforeTheStop)
+            guard case .unavailable(let again)? = reconnected else {
+                Issue.record("a start asked for on the lost connection may go: \(String(describing: reconnected))")
+                return
+            }
+            #expect(again.reason.contains("made again since the start was reserved"), "\(again.reason)")
+            #expect(second.withdrawal(ofStartFor: quiet, askedAt: .now) == nil)
         }
     }
 
@@ -59,7 +72,7 @@ struct HeardRefusalsTests {
     static func heard(by coordinator: PostgresQuotaCoordinator, of quota: QuotaID) async throws -> StartWithdrawal? {
         let deadline = ContinuousClock.now + .seconds(10)
         while ContinuousClock.now < deadline {
-            if let withdrawal = coordinator.withdrawal(ofStartFor: quota) { return withdrawal }
+            if let withdrawal = coordinator.withdrawal(ofStartFor: quota, askedAt: .now) { return withdrawal }
             try await Task.sleep(for: .milliseconds(5))
         }
         return nil
@@ -67,7 +80,7 @@ struct HeardRefusalsTests {
 
     /// Payloads that are not a refusal (another program's notification on the channel, a cool-down
     /// already over, a spent quota of the past) refuse nothing; a longer cool-down heard is kept
-    /// against a shorter one heard after it.
+    /// against a shorter one heard after it; one of years is taken as an hour.
     @Test func onlyARefusalInForceWithdraws() {
         let heard = HeardRefusals()
         let quota = QuotaID(project: "film", model: Self.model)
@@ -86,5 +99,8 @@ struct HeardRefusalsTests {
         heard.note(#"{"project":"film","model":"gemini-3.1-flash-image","kind":"cooling","remaining_us":1000000}"#, now: now)
         #expect(heard.withdrawal(ofStartFor: quota, now: now + .seconds(2)) == .cooling(.seconds(3)))
         #expect(heard.withdrawal(ofStartFor: quota, now: now + .seconds(5)) == nil)
+
+        heard.note(#"{"project":"film","model":"gemini-3.1-flash-image","kind":"cooling","remaining_us":99999999999999}"#, now: now)
+        #expect(heard.withdrawal(ofStartFor: quota, now: now) == .cooling(HeardRefusals.longestCoolDown))
     }
 }

@@ -14,11 +14,12 @@ public protocol QuotaCoordinator: Sendable {
     /// server (or further, at the limit learned for it).
     func grant(_ quota: QuotaID, spacing: Duration) async throws(CoordinationUnavailable) -> QuotaGrantReply
 
-    /// Asked when a start ``grant(_:spacing:)`` reserved ahead is due, just before the request
-    /// goes: nil when it may go; why not when the coordinator has lost what it coordinates
-    /// through since, or has heard that another server cooled `quota` or found its daily quota
-    /// spent. It answers from what it already knows (no round-trip: the start is due now).
-    func withdrawal(ofStartFor quota: QuotaID) -> StartWithdrawal?
+    /// Asked when a start ``grant(_:spacing:)`` reserved ahead (asked for at `askedAt`) is due,
+    /// just before the request goes: nil when it may go; why not when the coordinator has lost
+    /// what it coordinates through since it was asked, or has heard that another server cooled
+    /// `quota` or found its daily quota spent. It answers from what it already knows (no
+    /// round-trip: the start is due now).
+    func withdrawal(ofStartFor quota: QuotaID, askedAt: ContinuousClock.Instant) -> StartWithdrawal?
 
     /// `quota` was refused (a per-minute 429): no server starts a request of it for `delay`. A
     /// cool-down already recorded that ends later is kept.

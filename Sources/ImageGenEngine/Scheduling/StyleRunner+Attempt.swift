@@ -108,6 +108,7 @@ extension StyleRunner {
     {
         while true {
             let reply: QuotaGrantReply
+            let asked = ContinuousClock.now
             do {
                 reply = try await coordinator.grant(gate.quota, spacing: gate.spacing)
                 control.noteCoordination(failure: nil)
@@ -120,7 +121,7 @@ extension StyleRunner {
             switch reply.grant {
             case .start(let after):
                 try await pause(after)
-                if try await reservedStartMayGo(gate, through: coordinator) { return ContinuousClock.now }
+                if try await reservedStartMayGo(gate, askedAt: asked, through: coordinator) { return ContinuousClock.now }
             case .wait(let delay):
                 try await pause(delay)
             case .cooling(let delay):
@@ -137,9 +138,11 @@ extension StyleRunner {
     /// server met, or one another server met (heard by the coordinator), cools the quota or spent
     /// its day (the beat is deferred), nor while the coordinator cannot be reached (false, after
     /// the retry pause: the start is asked for again).
-    private func reservedStartMayGo(_ gate: PaceGate, through coordinator: any QuotaCoordinator) async throws(EndedEarly) -> Bool {
+    private func reservedStartMayGo(
+        _ gate: PaceGate, askedAt asked: ContinuousClock.Instant, through coordinator: any QuotaCoordinator
+    ) async throws(EndedEarly) -> Bool {
         guard !control.isCooling(gate.quota, now: .now) else { throw EndedEarly(result: .deferred) }
-        switch coordinator.withdrawal(ofStartFor: gate.quota) {
+        switch coordinator.withdrawal(ofStartFor: gate.quota, askedAt: asked) {
         case nil:
             return true
         case .unavailable(let error):
