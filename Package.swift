@@ -382,9 +382,10 @@ let package = Package(
         .testTarget(
             name: "ImageGenCoordinationTests",
             dependencies: [
-                "ImageGenCoordination", "ImageGenEngine", "ImageGenGemini", "FakeGemini", "ImageGenTestSupport",
+                "ImageGenCoordination", "ImageGenEngine", "ImageGenGemini", "ImageGenMetrics", "FakeGemini", "ImageGenTestSupport",
                 "imagegen-child-guard",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

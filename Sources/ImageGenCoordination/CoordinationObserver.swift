@@ -15,6 +15,9 @@ public protocol CoordinationObserver: Sendable {
 
     /// A request start was answered `grant`.
     func granted(_ grant: QuotaGrant)
+
+    /// A start reserved ahead did not go when it came due, for `withdrawal`.
+    func withdrew(_ withdrawal: StartWithdrawal)
 }
 
 /// The statements a server runs on the coordination database, one label value each.

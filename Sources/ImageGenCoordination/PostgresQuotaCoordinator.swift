@@ -54,11 +54,15 @@ public struct PostgresQuotaCoordinator: QuotaCoordinator {
     /// was notified meanwhile was not heard), and while a cool-down or spent daily quota another
     /// server told of lasts.
     public func withdrawal(ofStartFor quota: QuotaID, askedAt asked: ContinuousClock.Instant) -> StartWithdrawal? {
-        guard let since = database.connectedSince, since <= asked else {
+        let withdrawal: StartWithdrawal?
+        if let since = database.connectedSince, since <= asked {
+            withdrawal = heard.withdrawal(ofStartFor: quota)
+        } else {
             let reason = database.problem ?? "the connection to the coordination database was made again since the start was reserved"
-            return .unavailable(CoordinationUnavailable(reason: reason))
+            withdrawal = .unavailable(CoordinationUnavailable(reason: reason))
         }
-        return heard.withdrawal(ofStartFor: quota)
+        if let withdrawal { database.observer?.withdrew(withdrawal) }
+        return withdrawal
     }
 
     public func learn(_ quota: QuotaID, perMinute: Double) async throws(CoordinationUnavailable) {

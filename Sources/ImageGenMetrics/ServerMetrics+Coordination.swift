@@ -3,7 +3,8 @@ public import ImageGenEngine
 import Prometheus
 
 /// What the coordination database does (`--coordination`): statement latency and failures by
-/// statement, whether the server is connected, and the answers of request-start grants.
+/// statement, whether the server is connected, the answers of request-start grants, and the
+/// reserved starts withdrawn.
 extension ServerMetrics: CoordinationObserver {
     /// Buckets of the statement latency histogram: a loopback grant takes about a millisecond,
     /// the statement timeout is seconds.
@@ -40,5 +41,15 @@ extension ServerMetrics: CoordinationObserver {
         }
         counter("coordination", "grants", "Answers of the coordination database to request starts: start (reserved), wait (ask again), cooling (after a 429), spent (daily quota).",
                 [("answer", answer)]).increment()
+    }
+
+    public func withdrew(_ withdrawal: StartWithdrawal) {
+        let reason = switch withdrawal {
+        case .unavailable: "unavailable"
+        case .cooling: "cooling"
+        case .dailyQuotaSpent: "spent"
+        }
+        counter("coordination", "withdrawn_starts", "Starts reserved ahead that did not go when due: the database lost since (unavailable), another server's 429 heard (cooling) or spent daily quota (spent).",
+                [("reason", reason)]).increment()
     }
 }

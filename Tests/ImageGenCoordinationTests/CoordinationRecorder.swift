@@ -9,6 +9,7 @@ final class CoordinationRecorder: CoordinationObserver {
         case statement(CoordinationStatement, CoordinationFailure?)
         case connection(available: Bool)
         case granted(QuotaGrant)
+        case withdrew(StartWithdrawal)
     }
 
     private let entries = Mutex<[Entry]>([])
@@ -29,5 +30,9 @@ final class CoordinationRecorder: CoordinationObserver {
 
     func granted(_ grant: QuotaGrant) {
         entries.withLock { $0.append(.granted(grant)) }
+    }
+
+    func withdrew(_ withdrawal: StartWithdrawal) {
+        entries.withLock { $0.append(.withdrew(withdrawal)) }
     }
 }

@@ -1,6 +1,8 @@
 import Foundation
 @testable import ImageGenCoordination
 import ImageGenEngine
+import ImageGenMetrics
+import Prometheus
 import ImageGenTestSupport
 import Testing
 
@@ -65,6 +67,18 @@ struct HeardRefusalsTests {
             }
             #expect(again.reason.contains("made again since the start was reserved"), "\(again.reason)")
             #expect(second.withdrawal(ofStartFor: quiet, askedAt: .now) == nil)
+
+            // Each withdrawal was told to the second server's observer (its metrics), the first's told none.
+            let told = rig.recorders[1].told.compactMap { entry -> String? in
+                guard case .withdrew(let withdrawal) = entry else { return nil }
+                return switch withdrawal {
+                case .unavailable: "unavailable"
+                case .cooling: "cooling"
+                case .dailyQuotaSpent: "spent"
+                }
+            }
+            #expect(Set(told) == ["cooling", "spent", "unavailable"] && told.first == "cooling", "\(told)")
+            #expect(!rig.recorders[0].told.contains { if case .withdrew = $0 { true } else { false } })
         }
     }
 
@@ -102,5 +116,23 @@ struct HeardRefusalsTests {
 
         heard.note(#"{"project":"film","model":"gemini-3.1-flash-image","kind":"cooling","remaining_us":99999999999999}"#, now: now)
         #expect(heard.withdrawal(ofStartFor: quota, now: now) == .cooling(HeardRefusals.longestCoolDown))
+    }
+
+    /// The server's metrics count withdrawn starts by reason.
+    @Test func theMetricsCountWithdrawnStartsByReason() {
+        let metrics = ServerMetrics(styles: [])
+        metrics.withdrew(.cooling(.seconds(2)))
+        metrics.withdrew(.cooling(.seconds(1)))
+        metrics.withdrew(.unavailable(CoordinationUnavailable(reason: "the coordination database cannot be used: test")))
+        metrics.withdrew(.dailyQuotaSpent(until: Date().addingTimeInterval(60), reason: "spent"))
+        let text = String(decoding: metrics.registry.emitToBuffer(), as: UTF8.self)
+        for line in [
+            #"imagegen_coordination_withdrawn_starts_total{reason="cooling"} 2"#,
+            #"imagegen_coordination_withdrawn_starts_total{reason="unavailable"} 1"#,
+            #"imagegen_coordination_withdrawn_starts_total{reason="spent"} 1"#,
+        ] {
+            #expect(text.split(separator: "\n").contains { $0 == line }, "\(line) not in:\n\(text)")
+        }
+        #expect(!text.contains("cannot be used"), "a reason's text is not a label")
     }
 }
