@@ -125,11 +125,9 @@ extension StyleRunner {
             case .wait(let delay):
                 try await pause(delay)
             case .cooling(let delay):
-                control.adoptCoolDown(gate.quota, for: delay)
-                throw EndedEarly(result: .deferred)
+                throw deferred(gate, coolingFor: delay)
             case .dailyQuotaSpent(let until, let reason):
-                control.adoptDailyQuotaSpent(gate.quota, until: until, reason: reason)
-                throw EndedEarly(result: .deferred)
+                throw deferred(gate, spentUntil: until, reason: reason)
             }
         }
     }
@@ -150,12 +148,22 @@ extension StyleRunner {
             try await pause(Self.coordinationRetry)
             return false
         case .cooling(let delay):
-            control.adoptCoolDown(gate.quota, for: delay)
-            throw EndedEarly(result: .deferred)
+            throw deferred(gate, coolingFor: delay)
         case .dailyQuotaSpent(let until, let reason):
-            control.adoptDailyQuotaSpent(gate.quota, until: until, reason: reason)
-            throw EndedEarly(result: .deferred)
+            throw deferred(gate, spentUntil: until, reason: reason)
         }
+    }
+
+    /// Adopts a cool-down another server met (told by the coordinator) for `gate`'s quota; the beat is deferred.
+    private func deferred(_ gate: PaceGate, coolingFor delay: Duration) -> EndedEarly {
+        control.adoptCoolDown(gate.quota, for: delay)
+        return EndedEarly(result: .deferred)
+    }
+
+    /// Adopts a daily quota another server found spent (told by the coordinator); the beat is deferred.
+    private func deferred(_ gate: PaceGate, spentUntil until: Date, reason: String) -> EndedEarly {
+        control.adoptDailyQuotaSpent(gate.quota, until: until, reason: reason)
+        return EndedEarly(result: .deferred)
     }
 
     /// A limit another server learned for `gate`'s quota (the coordinator's reply) paces it here
