@@ -55,10 +55,14 @@ public struct PostgresQuotaCoordinator: QuotaCoordinator {
     /// server told of lasts.
     public func withdrawal(ofStartFor quota: QuotaID, askedAt asked: ContinuousClock.Instant) -> StartWithdrawal? {
         let withdrawal: StartWithdrawal?
-        if let since = database.connectedSince, since <= asked {
+        switch database.connectedSince {
+        case let since? where since <= asked:
             withdrawal = heard.withdrawal(ofStartFor: quota)
-        } else {
-            let reason = database.problem ?? "the connection to the coordination database was made again since the start was reserved"
+        case _?:
+            withdrawal = .unavailable(CoordinationUnavailable(reason: "the connection to the coordination database was made again since the start was reserved"))
+        case nil:
+            // Closed, perhaps before the connection loop has heard of it and put it in words.
+            let reason = database.problem ?? "the coordination database cannot be used: the connection to \(database.settings.endpoint) closed"
             withdrawal = .unavailable(CoordinationUnavailable(reason: reason))
         }
         if let withdrawal { database.observer?.withdrew(withdrawal) }

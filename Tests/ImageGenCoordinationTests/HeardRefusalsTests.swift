@@ -22,6 +22,9 @@ struct HeardRefusalsTests {
             let cooled = QuotaID(project: "film-heard", model: Self.model)
             let quiet = QuotaID(project: "film-quiet", model: Self.model)
             #expect(second.withdrawal(ofStartFor: cooled, askedAt: .now) == nil)
+            // The second's LISTEN (sent as its coordinator was made) runs before a statement asked
+            // after it on its connection, as on a server, whose grants all follow it.
+            try await rig.databases[1].withConnection { try await $0.query("SELECT 1") }
 
             try await first.cool(cooled, for: .seconds(30))
             guard case .cooling(let left)? = try await Self.heard(by: second, of: cooled) else {
