@@ -8,6 +8,10 @@ import Logging
 /// ``JobManager/instance`` token in the database, kept by the heartbeat, and claims, renews or
 /// takes over leases only while it does.
 extension JobManager {
+    /// How long past another process's hold this one waits before it takes the hold as kept (its
+    /// heartbeat went on), at start-up and after a start the database did not answer.
+    static var lapseMargin: Duration { .milliseconds(250) }
+
     /// Takes the server id for this process before any lease is claimed: at once when it is free,
     /// its holder shut down, or the holder's heartbeat is older than a lease; else after waiting
     /// until a dead holder's last heartbeat would be that old (a server restarted right after a
@@ -29,7 +33,7 @@ extension JobManager {
                 return
             }
             guard !waited else { throw ServerIDInUse(serverID: configuration.serverID, address: address, seenAgo: seenAgo) }
-            let lapse = heldFor + .milliseconds(250)
+            let lapse = heldFor + Self.lapseMargin
             logger.warning(
                 "server id \"\(configuration.serverID)\" is held by another process\(address.map { " (at \($0))" } ?? ""); waiting \(lapse) for its heartbeat to lapse (a server that just stopped)")
             waited = true
@@ -74,7 +78,7 @@ extension JobManager {
     /// Throws ``ServerIDInUse`` once refusals since `since` outlast a lease (and the margin the
     /// start-up wait gives); until then waits, as the start-up does, for a dead holder's heartbeat to lapse.
     private func refuseOnceALeaseHasPassed(since: ContinuousClock.Instant, address: String?, answer: ServerRegistration?) throws(ServerIDInUse) {
-        guard ContinuousClock.now - since > configuration.leaseDuration + .milliseconds(250) else {
+        guard ContinuousClock.now - since > configuration.leaseDuration + Self.lapseMargin else {
             logger.warning("server id \"\(configuration.serverID)\" is held by another process\(address.map { " (at \($0))" } ?? ""); waiting for its heartbeat to lapse (a server that just stopped)")
             return
         }

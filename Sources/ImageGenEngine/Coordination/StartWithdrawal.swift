@@ -1,7 +1,7 @@
 public import Foundation
 
 /// Why a start a ``QuotaCoordinator`` reserved must not go when its time comes
-/// (``QuotaCoordinator/withdrawal(ofStartFor:)``): the start was granted up to a second ahead,
+/// (``QuotaCoordinator/withdrawal(ofStartFor:askedAt:)``): the start was granted up to a second ahead,
 /// and since then the coordinator lost what it coordinates through, or heard that another server
 /// met a 429 or a spent daily quota on the quota.
 public enum StartWithdrawal: Sendable, Equatable {
