@@ -68,7 +68,8 @@ extension JobManager {
             if now != before { logger.error("\(reason); this server starts no job until that one stops") }
             for job in leasedJobs() { await loseLease(of: job, because: reason) }
         case .refusedSinceStart(let address, let since):
-            try refuseOnceALeaseHasPassed(since: since, address: address, answer: answer)
+            let firstRefusal = if case .refusedSinceStart = before { false } else { true }
+            try refuseOnceALeaseHasPassed(since: since, address: address, answer: answer, logged: !firstRefusal)
         default:
             break
         }
@@ -76,9 +77,13 @@ extension JobManager {
     }
 
     /// Throws ``ServerIDInUse`` once refusals since `since` outlast a lease (and the margin the
-    /// start-up wait gives); until then waits, as the start-up does, for a dead holder's heartbeat to lapse.
-    private func refuseOnceALeaseHasPassed(since: ContinuousClock.Instant, address: String?, answer: ServerRegistration?) throws(ServerIDInUse) {
+    /// start-up wait gives); until then waits, as the start-up does, for a dead holder's heartbeat
+    /// to lapse, and says so once (`logged` is true once it has).
+    private func refuseOnceALeaseHasPassed(
+        since: ContinuousClock.Instant, address: String?, answer: ServerRegistration?, logged: Bool
+    ) throws(ServerIDInUse) {
         guard ContinuousClock.now - since > configuration.leaseDuration + Self.lapseMargin else {
+            guard !logged else { return }
             logger.warning("server id \"\(configuration.serverID)\" is held by another process\(address.map { " (at \($0))" } ?? ""); waiting for its heartbeat to lapse (a server that just stopped)")
             return
         }

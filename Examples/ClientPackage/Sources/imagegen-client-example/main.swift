@@ -12,7 +12,7 @@ let storyboard = Storyboard(shots: [
         Beat(id: "2", prompt: "the lamp turns toward the sea", transition: .continue),
     ])
 ])
-let request = StartGenerationRequest(projectDir: "film-a", storyboard: storyboard, styles: ["watercolor"])
+let request = StartGenerationRequest(projectDir: "film-a", storyboard: storyboard, styles: ["illustration"])
 print("StartGeneration: project \(request.projectDir), \(storyboard.shots.count) shot(s), \(request.serializedBytes().count) bytes")
 
 let arguments = CommandLine.arguments.dropFirst()
