@@ -68,8 +68,8 @@ extension JobManager {
             if now != before { logger.error("\(reason); this server starts no job until that one stops") }
             for job in leasedJobs() { await loseLease(of: job, because: reason) }
         case .refusedSinceStart(let address, let since):
-            let firstRefusal = if case .refusedSinceStart = before { false } else { true }
-            try refuseOnceALeaseHasPassed(since: since, address: address, answer: answer, logged: !firstRefusal)
+            let logged = if case .refusedSinceStart = before { true } else { false }
+            try refuseOnceALeaseHasPassed(since: since, address: address, answer: answer, logged: logged)
         default:
             break
         }
