@@ -196,6 +196,9 @@ final class GenerationJob: Sendable {
             case .accepted, .key:
                 break
             }
+            // A run stopped for a lost lease did not end the job: the server that holds its lease
+            // now goes on with it and numbers its final event. Watchers here are told to watch again.
+            if case .finished(_, .leaseLost?) = state.lifeCycle { return .published }
             var accepted: ProgressEvent?
             let seq = events.append { seq in
                 let event = ProgressEvent(seq: seq, jobID: id, timeUnixMs: Self.nowMs(), kind: kind)

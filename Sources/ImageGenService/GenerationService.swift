@@ -25,7 +25,7 @@ public struct GenerationService: RPCService {
                 (job, attached) = try await jobs.startJob(request, id: nil)
             } catch let error as RPCError where error.code == .failedPrecondition && !JobForwarder.isForwarded(context) {
                 // The project is another server's: the start goes there (it attaches to the same work).
-                guard let owner = await jobs.foreignOwner(ofProject: request.projectDir) else { throw error }
+                guard let owner = await jobs.foreignOwner(ofStart: request.projectDir, refusedWith: error) else { throw error }
                 return try await jobs.forwarder.stream(.startGeneration, request, to: owner, writer: writer)
             }
             guard let accepted = await job.acceptedEvent(attached: attached) else {
@@ -112,6 +112,7 @@ public struct GenerationService: RPCService {
         } catch let error as EventLogError {
             throw rpcError(error, job: job, afterSeq: afterSeq)
         }
+        if job.stopReason == .leaseLost { throw JobManager.leaseLostError(job.id) }
     }
 
     static func rpcError(_ error: EventLogError, job: GenerationJob, afterSeq: UInt64) -> RPCError {

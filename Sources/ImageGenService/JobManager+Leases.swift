@@ -223,6 +223,24 @@ extension JobManager {
         return JobOwner(serverID: lease.owner, address: address)
     }
 
+    /// The server whose job a start on `projectDir` that was refused with `error` should attach
+    /// to, if another server's: when the refusal is the project's lock, held by a process whose
+    /// lease is not in the database yet (two servers started it at once; the winner's claim is one
+    /// statement after its lock), waits up to ``lockedStartWait`` for that lease to appear.
+    func foreignOwner(ofStart projectDir: String, refusedWith error: RPCError) async -> JobOwner? {
+        let locked = (error.cause as? EngineError)?.code == .projectLocked
+        let deadline = ContinuousClock.now + (locked && configuration.leases != nil ? Self.lockedStartWait : .zero)
+        while true {
+            if let owner = await foreignOwner(ofProject: projectDir) { return owner }
+            guard ContinuousClock.now < deadline, !Task.isCancelled else { return nil }
+            try? await Task.sleep(for: .milliseconds(25))
+        }
+    }
+
+    /// How long a start refused by the project's lock waits for the holder's lease (see
+    /// ``foreignOwner(ofStart:refusedWith:)``): a claim is one statement, well within this.
+    static let lockedStartWait: Duration = .seconds(2)
+
     /// Job `id` runs, or ran, on the server of `lease`: FAILED_PRECONDITION saying which.
     func elsewhereError(_ id: String, _ lease: JobLease) -> RPCError {
         if lease.finished {

@@ -122,7 +122,7 @@ extension JobManager {
             try await lockProject(directory, for: job)
         } catch {
             withdraw(job, directory: directory, requestID: requestID)
-            throw RPCError(WireMapping.rpcError(error).code, "project \"\(job.projectDir)\": \(error.description)")
+            throw RPCError(WireMapping.rpcError(error).code, "project \"\(job.projectDir)\": \(error.description)", cause: error)
         }
         if !leased {
             do { try await claimLease(for: job) } catch {

@@ -214,16 +214,28 @@ public final class JobManager: Sendable {
 
     /// Where job `id` runs: here, or (`mayForward`, with leases) on the server whose address its
     /// lease names, to forward the call to. A job another server runs that cannot be forwarded to
-    /// is FAILED_PRECONDITION naming that server; a job no server knows, NOT_FOUND.
+    /// is FAILED_PRECONDITION naming that server; a job no server knows, NOT_FOUND. A job whose
+    /// run here stopped for a lost lease is where its lease is now: UNAVAILABLE until a server holds it.
     func locate(_ id: String, mayForward: Bool) async throws(RPCError) -> JobLocation {
         try await requireReady()
         guard !id.isEmpty else { throw RPCError(.invalidArgument, "job_id is empty") }
-        if let job = state.withLock({ $0.jobs[id] }) { return .here(job) }
+        let local = state.withLock { $0.jobs[id] }
+        if let local, local.isActive || local.stopReason != .leaseLost { return .here(local) }
         if let lease = await foreignLease(ofJob: id) {
             if mayForward, let address = lease.ownerAddress { return .elsewhere(JobOwner(serverID: lease.owner, address: address)) }
             throw elsewhereError(id, lease)
         }
+        // Its run here stopped when its lease was lost; no server has taken it over yet.
+        if local != nil { throw Self.leaseLostError(id) }
         throw RPCError(.notFound, "no job \"\(id)\" on this server (it may have finished long ago or never existed)")
+    }
+
+    /// Job `id`'s run here stopped when its lease was lost: UNAVAILABLE, for the client to ask
+    /// again shortly (the server that takes the lease goes on with the job, under the same id).
+    static func leaseLostError(_ id: String) -> RPCError {
+        RPCError(
+            .unavailable,
+            "job \(id): its run on this server stopped when its lease was lost; the server that takes the lease over goes on with it: watch it again shortly, after the last seq seen")
     }
 
     /// How long ``cancel(_:deadline:)`` waits for a job to wind down before answering anyway.

@@ -7,7 +7,9 @@ import Synchronization
 import UnixSignals
 
 /// Follows a job's events to its end and shows them (bars, plain lines or JSON lines). A watcher
-/// that falls behind is reattached from its last seq; a watch from a seq the server no longer has
+/// that falls behind is reattached from its last seq, and so is one answered UNAVAILABLE (the
+/// job's run moved to another server, or the server was briefly away), with growing waits for
+/// up to a bounded outage (``ReattachBackoff``); a watch from a seq the server no longer has
 /// (from before a server restart) follows the job's current run from its start instead, with a
 /// note; Ctrl-C detaches without stopping the job and says how to reattach; the end prints a summary.
 public struct EventFollower: Sendable {
@@ -35,15 +37,18 @@ public struct EventFollower: Sendable {
     let write: @Sendable (String) -> Void
     /// Where notes for the person go (not the event output, which may be JSON lines).
     let note: @Sendable (String) -> Void
+    /// How long an UNAVAILABLE answer is waited out by watching again (see ``ReattachBackoff``).
+    let reattachWindow: Duration
 
     public init(
         client: ImageGenerationClient, mode: OutputMode, write: @escaping @Sendable (String) -> Void = writeToStandardOutput,
-        note: @escaping @Sendable (String) -> Void = writeToStandardError
+        note: @escaping @Sendable (String) -> Void = writeToStandardError, reattachWindow: Duration = .seconds(120)
     ) {
         self.client = client
         self.mode = mode
         self.write = write
         self.note = note
+        self.reattachWindow = reattachWindow
     }
 
     /// Shows the events of `first`, then of `watch` from the last seq seen if the stream is cut
@@ -82,12 +87,26 @@ public struct EventFollower: Sendable {
     private func consume(
         _ first: RPCResponseStream<ProgressEvent>, watched: (jobID: String, afterSeq: UInt64)?, box: BoardBox
     ) async throws -> Ending {
-        var stream = first
-        var fallback = watched
+        var stream: RPCResponseStream<ProgressEvent>? = first
+        // A watch from a seq that may be of an earlier run of the job: of the watch asked for
+        // until an event is shown, and of each watch again after an outage (the run may have moved).
+        var rewind = watched
+        var backoff = ReattachBackoff(window: reattachWindow)
         var renderer = TerminalRenderer(width: { if case .bars(let width) = mode { return width } else { return 100 } }())
         while true {
+            // Where to watch again from: after the last event shown, else where the watch began.
+            let resume = box.board.jobID.isEmpty ? watched : (box.board.jobID, box.board.lastSeq)
             do {
-                for try await event in stream {
+                let current: RPCResponseStream<ProgressEvent>
+                if let stream {
+                    current = stream
+                } else {
+                    current = try await client.watchJob(resume?.jobID ?? "", afterSeq: resume?.afterSeq ?? 0)
+                }
+                stream = nil
+                for try await event in current {
+                    backoff.reset()
+                    rewind = nil
                     let board = box.apply(event)
                     switch mode {
                     case .json: write(EventFormatter.jsonLine(event) + "\n")
@@ -97,22 +116,40 @@ public struct EventFollower: Sendable {
                     if case .finished(let finished) = event.kind { return .finished(finished.state) }
                 }
                 return .streamEnded
+            } catch let error as RPCError where error.code == .unavailable && resume != nil {
+                // The job's run moved (its server died or lost the job's lease, and another takes
+                // it over) or the server is briefly away: watch again after a wait.
+                try await waitToReattach(after: error, backoff: &backoff, jobID: resume?.jobID ?? "", afterSeq: resume?.afterSeq ?? 0)
+                rewind = resume
             } catch let error as RPCError where error.code == .resourceExhausted && !box.board.jobID.isEmpty {
-                // Fell behind the server's buffer: reattach after the last event shown.
-                let board = box.board
-                stream = try await client.watchJob(board.jobID, afterSeq: board.lastSeq)
-            } catch let error as RPCError where error.code == .outOfRange && box.board.lastSeq == 0 && fallback != nil {
-                // Nothing shown yet: the after_seq asked for is not kept (older than what the server
-                // keeps, or from before a restart; a resumed job goes on with higher seqs). Unless it
-                // is beyond the job's events, follow the current run from its start.
-                guard let watch = fallback, watch.afterSeq > 0 else { throw error }
-                fallback = nil
+                // Fell behind the server's buffer: the next pass watches again after the last event shown.
+                continue
+            } catch let error as RPCError where error.code == .outOfRange && rewind != nil {
+                // The seq watched from is not kept: older than what the server keeps, or of an
+                // earlier run (before a restart or a take-over; the job goes on with higher seqs).
+                // Unless it is beyond the job's events, follow the current run from its start.
+                guard let watch = rewind, watch.afterSeq > 0 else { throw error }
+                rewind = nil
                 let status = try await client.getStatus(.jobID(watch.jobID))
                 guard watch.afterSeq < status.lastSeq else { throw error }
                 note("note: \(error.message)\nfollowing job \(watch.jobID) from the start of its current run (after_seq=0)\n")
                 stream = try await client.watchJob(watch.jobID, afterSeq: 0)
             }
         }
+    }
+
+    /// Waits before watching again after `error` (UNAVAILABLE), saying so once per outage;
+    /// rethrows it once the outage has lasted the follower's whole reattach window.
+    private func waitToReattach(
+        after error: RPCError, backoff: inout ReattachBackoff, jobID: String, afterSeq: UInt64
+    ) async throws {
+        let first = !backoff.inOutage
+        guard let delay = backoff.delay() else {
+            note("note: job \(jobID) was still unavailable after watching it again for \(backoff.window)\n")
+            throw error
+        }
+        if first { note("note: \(error.message)\nwatching job \(jobID) again after seq \(afterSeq)\n") }
+        try await Task.sleep(for: delay)
     }
 
     func summary(_ ending: Ending, _ board: ProgressBoard) -> String {

@@ -19,6 +19,7 @@ from google.protobuf.message import Message
 from . import _requests
 from ._async_transport import AsyncCall, AsyncTransport
 from ._base import ClientBase
+from ._reattach import DEFAULT_WINDOW, Reattach
 from ._calls import M, Prepared, StreamCore, UnaryCore, deadline, deadline_error
 from ._connection import CallTimeout, Event
 from ._requests import Methods, Request
@@ -214,6 +215,29 @@ class AsyncClient(ClientBase[AsyncResponseStream[generation_pb2.ProgressEvent]])
 
     def _events(self, request: Request[ProgressEvent], timeout: Optional[float]) -> AsyncResponseStream[ProgressEvent]:
         return self.server_stream(request.method, request.message, request.response_type, timeout)
+
+    async def follow(
+        self, job_id: str, after_seq: int = 0, reattach_for: float = DEFAULT_WINDOW
+    ) -> AsyncIterator[ProgressEvent]:
+        """Yields job ``job_id``'s events through its final one, watching again after the last
+        one yielded on RESOURCE_EXHAUSTED and (for up to ``reattach_for`` seconds of outage, with
+        growing waits) on UNAVAILABLE; see :meth:`Client.follow`."""
+        state = Reattach(job_id, after_seq, reattach_for)
+        while True:
+            try:
+                async with self.watch(state.job_id, state.after_seq) as stream:
+                    async for event in stream:
+                        final = state.seen(event)
+                        yield event
+                        if final:
+                            return
+                return
+            except RpcError as error:
+                if state.may_rewind(error):
+                    if not state.rewinds(error, (await self.get_status(job_id=state.job_id)).last_seq):
+                        raise
+                    continue
+                await asyncio.sleep(state.delay_after(error))
 
     # ---- the typed unary methods, as Client's, awaited (the streams: ClientBase) ----------
 

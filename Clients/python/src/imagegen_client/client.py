@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from typing import Iterator, List, Optional, Type, Union
 
 from google.protobuf.message import Message
@@ -11,6 +12,7 @@ from google.protobuf.message import Message
 from . import _requests
 from ._base import ClientBase, parse_address
 from ._calls import DEADLINE_GRACE, M, StreamCore, UnaryCore, deadline, deadline_error
+from ._reattach import DEFAULT_WINDOW, Reattach
 from ._requests import GENERATION_SERVICE, HEALTH_CHECK, Methods, Request
 from ._transport import Call, CallTimeout, Status, Transport
 from .errors import RpcError, StatusCode
@@ -210,6 +212,35 @@ class Client(ClientBase[ResponseStream[generation_pb2.ProgressEvent]]):
 
     def _events(self, request: Request[ProgressEvent], timeout: Optional[float]) -> ResponseStream[ProgressEvent]:
         return self.server_stream(request.method, request.message, request.response_type, timeout)
+
+    def follow(self, job_id: str, after_seq: int = 0, reattach_for: float = DEFAULT_WINDOW) -> Iterator[ProgressEvent]:
+        """Yields job ``job_id``'s events after ``after_seq`` through its final (``finished``) one,
+        watching again after the last event yielded when the stream is cut off (RESOURCE_EXHAUSTED)
+        or the server answers UNAVAILABLE (the job's run moved to another server of the same
+        coordination database, or the server was briefly away; the next call connects again),
+        with waits from 0.25 s to 4 s, for at most ``reattach_for`` seconds of outage. A seq of an
+        earlier run of the job (before a server restart or a take-over; the job goes on with higher
+        seqs) is followed from the current run's start.
+
+        Raises:
+            RpcError: any other status; UNAVAILABLE once an outage outlasts ``reattach_for``.
+        """
+        state = Reattach(job_id, after_seq, reattach_for)
+        while True:
+            try:
+                with self.watch(state.job_id, state.after_seq) as stream:
+                    for event in stream:
+                        final = state.seen(event)
+                        yield event
+                        if final:
+                            return
+                return
+            except RpcError as error:
+                if state.may_rewind(error):
+                    if not state.rewinds(error, (self.get_status(job_id=state.job_id)).last_seq):
+                        raise
+                    continue
+                time.sleep(state.delay_after(error))
 
     # ---- imagegen.v1.Health ----------------------------------------------------------------
 
