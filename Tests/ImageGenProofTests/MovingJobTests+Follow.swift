@@ -14,8 +14,18 @@ extension MovingJobTests {
     @Test(.timeLimit(.minutes(2)))
     func watchersThroughAnotherServerFollowAJobWhoseOwnerIsKilled() async throws {
         try await Self.withMovingJob("follow-kill", watchThrough: 1) { servers, _, followers in
+            let before = try await Self.serversListed(through: servers[1])
+            #expect(before.count == 3, "\(before)")
+            #expect(before.first?.hasPrefix("render-b  127.0.0.1:\(servers[1].port)  seen ") == true, "\(before)")
+            #expect(before.first?.hasSuffix("  (this server)  0 job(s)") == true, "\(before)")
+            #expect(before.dropFirst().first?.hasPrefix("render-a  127.0.0.1:\(servers[0].port)  seen ") == true, "\(before)")
+            #expect(before.dropFirst().first?.hasSuffix(" ago  1 job(s)") == true, "\(before)")
+            #expect(before.last?.hasPrefix("  \(followers.jobID)  film  lease ") == true && before.last?.hasSuffix("s left") == true, "\(before)")
             _ = try await servers[0].process.stop(signal: SIGKILL, timeout: .seconds(5))
             try await Self.expectFollowedToTheEnd(followers)
+            // The job finished on b: its lease is no server's job any more; a is still listed, jobless.
+            let after = try await Self.serversListed(through: servers[1])
+            #expect(after.count == 2 && after.allSatisfy { $0.hasSuffix("  0 job(s)") }, "\(after)")
         }
     }
 
@@ -132,6 +142,14 @@ extension MovingJobTests {
             #expect(events.last?.kind == "finished" && events.last?.state.uppercased() == "COMPLETED", "\(name): ended with \(String(describing: events.last))")
         }
         #expect(followers.cli.stderr.contains("watching job \(followers.jobID) again"), "\(followers.cli.stderr)")
+    }
+
+    /// The lines `imagegen servers` prints through `server`; it exits 0.
+    static func serversListed(through server: ServerLauncher.Running) async throws -> [String] {
+        let cli = try ChildProcess("imagegen", arguments: ["servers", "--server", "127.0.0.1:\(server.port)"])
+        let status = try await cli.waitForExit(timeout: .seconds(30))
+        #expect(status == 0, "imagegen servers exited \(status): \(cli.stderr)")
+        return cli.stdout.split(separator: "\n").map(String.init)
     }
 
     /// One event a watcher printed.
