@@ -70,6 +70,12 @@ public final class RPCClient: Sendable {
         return client
     }
 
+    /// Whether new calls may go over this connection: it is open, has not failed, and the server
+    /// has not sent goaway. A client that is not open never becomes open again: connect anew.
+    public var isOpen: Bool {
+        channel.isActive && state.withLock { $0.failure == nil && $0.goAway == nil }
+    }
+
     /// Closes the connection; open calls end with UNAVAILABLE.
     public func close() {
         channel.close(promise: nil)

@@ -22,11 +22,11 @@ struct CLIProcessTests {
             (server, port) = try await Self.launchServer(base: base)
         }
 
-        static func launchServer(base: URL) async throws -> (ChildProcess, Int) {
+        static func launchServer(base: URL, port: Int = 0) async throws -> (ChildProcess, Int) {
             let server = try ChildProcess(
                 "imagegen-server",
                 arguments: [
-                    "--listen", "127.0.0.1:0", "--projects-root", base.appendingPathComponent("projects").path,
+                    "--listen", "127.0.0.1:\(port)", "--projects-root", base.appendingPathComponent("projects").path,
                     "--state-dir", base.appendingPathComponent("state").path,
                     "--config", base.appendingPathComponent("config.json").path,
                 ],
@@ -35,10 +35,10 @@ struct CLIProcessTests {
         }
 
         /// Stops the server gracefully (its running jobs stay in the state directory) and starts a
-        /// new one over the same folders, which resumes them.
-        mutating func restartServer() async throws {
+        /// new one over the same folders (on the same port when `samePort`), which resumes them.
+        mutating func restartServer(samePort: Bool = false) async throws {
             _ = try await server.stop()
-            (server, port) = try await Self.launchServer(base: base)
+            (server, port) = try await Self.launchServer(base: base, port: samePort ? port : 0)
         }
 
         /// Keys in the test's environment must not turn the offline server into a billed one.
@@ -174,6 +174,37 @@ struct CLIProcessTests {
         #expect(seqs == Array(first..<first + seqs.count))
         #expect(objects.allSatisfy { $0["job_id"] as? String == jobID })
         #expect((objects.last?["finished"] as? [String: Any])?["state"] as? String == "completed", "stdout: \(stdout)")
+    }
+
+    @Test("watch follows a job across a restart of its server: it connects again, then follows the resumed run to its end")
+    func watchReconnectsAcrossRestart() async throws {
+        var fixture = try await Fixture(latencyMs: 60_000)
+        let (startStatus, startOutput, startError) = try await fixture.cli(
+            ["generate", fixture.storyboardPath, "--project", "film", "--detach", "--json"])
+        #expect(startStatus == 0, "stderr: \(startError)")
+        let jobID = try #require(Self.jsonLines(startOutput).first?["job_id"] as? String, "\(startOutput)")
+        let watch = try ChildProcess("imagegen", arguments: ["watch", jobID, "--json", "--server", "127.0.0.1:\(fixture.port)"], environment: Fixture.noKeys)
+        let deadline = ContinuousClock.now + .seconds(20)
+        while Self.jsonLines(watch.stdout).isEmpty && watch.isRunning && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        try Data(#"{"offline":{"latencyMilliseconds":5}}"#.utf8).write(to: fixture.base.appendingPathComponent("config.json"))
+        try await fixture.restartServer(samePort: true)
+        let status = try await watch.waitForExit(timeout: .seconds(60))
+        await fixture.stop()
+        #expect(status == 0, "stdout: \(watch.stdout)\nstderr: \(watch.stderr)")
+        #expect(watch.stderr.contains("watching job \(jobID) again"), "stderr: \(watch.stderr)")
+        let objects = Self.jsonLines(watch.stdout)
+        let seqs = objects.compactMap { $0["seq"] as? Int }
+        #expect(zip(seqs, seqs.dropFirst()).allSatisfy { $0 < $1 }, "\(seqs)")
+        #expect(objects.first?["kind"] as? String == "accepted" && objects.dropFirst().contains { $0["kind"] as? String == "accepted" }, "both runs' accepted events")
+        #expect((objects.last?["finished"] as? [String: Any])?["state"] as? String == "completed", "stdout: \(watch.stdout)")
+    }
+
+    static func jsonLines(_ text: String) -> [[String: Any]] {
+        text.split(separator: "\n").filter { $0.hasPrefix("{") }.compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
     }
 
     @Test("status, jobs, cancel, sheet and exit codes")

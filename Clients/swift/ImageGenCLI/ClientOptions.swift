@@ -35,8 +35,17 @@ public struct ClientOptions: ParsableArguments {
 
     /// Connects to the server.
     public func connect() async throws -> ImageGenerationClient {
-        let (host, port) = try Self.parse(server)
-        let token = ProcessInfo.processInfo.environment["IMAGEGEN_AUTH_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
-        return try await ImageGenerationClient.connect(host: host, port: port, token: token, configuration: configuration)
+        try await connector()
+    }
+
+    /// Connects to the server each time it is called (a follower's new connection after the
+    /// old one ended).
+    public var connector: @Sendable () async throws -> ImageGenerationClient {
+        let (server, configuration) = (self.server, self.configuration)
+        return {
+            let (host, port) = try Self.parse(server)
+            let token = ProcessInfo.processInfo.environment["IMAGEGEN_AUTH_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+            return try await ImageGenerationClient.connect(host: host, port: port, token: token, configuration: configuration)
+        }
     }
 }

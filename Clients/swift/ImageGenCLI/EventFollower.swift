@@ -8,8 +8,9 @@ import UnixSignals
 
 /// Follows a job's events to its end and shows them (bars, plain lines or JSON lines). A watcher
 /// that falls behind is reattached from its last seq, and so is one answered UNAVAILABLE (the
-/// job's run moved to another server, or the server was briefly away), with growing waits for
-/// up to a bounded outage (``ReattachBackoff``); a watch from a seq the server no longer has
+/// job's run moved to another server, or the server was briefly away; with `reconnect`, over a
+/// new connection when the old one ended), with growing waits for up to a bounded outage
+/// (``ReattachBackoff``); a watch from a seq the server no longer has
 /// (from before a server restart) follows the job's current run from its start instead, with a
 /// note; Ctrl-C detaches without stopping the job and says how to reattach; the end prints a summary.
 public struct EventFollower: Sendable {
@@ -39,16 +40,21 @@ public struct EventFollower: Sendable {
     let note: @Sendable (String) -> Void
     /// How long an UNAVAILABLE answer is waited out by watching again (see ``ReattachBackoff``).
     let reattachWindow: Duration
+    /// Opens a new connection when `client`'s has ended (the server restarted or went away);
+    /// without it, a follow whose connection ended stops with its error.
+    let reconnect: (@Sendable () async throws -> ImageGenerationClient)?
 
     public init(
         client: ImageGenerationClient, mode: OutputMode, write: @escaping @Sendable (String) -> Void = writeToStandardOutput,
-        note: @escaping @Sendable (String) -> Void = writeToStandardError, reattachWindow: Duration = .seconds(120)
+        note: @escaping @Sendable (String) -> Void = writeToStandardError, reattachWindow: Duration = .seconds(120),
+        reconnect: (@Sendable () async throws -> ImageGenerationClient)? = nil
     ) {
         self.client = client
         self.mode = mode
         self.write = write
         self.note = note
         self.reattachWindow = reattachWindow
+        self.reconnect = reconnect
     }
 
     /// Shows the events of `first`, then of `watch` from the last seq seen if the stream is cut
@@ -88,20 +94,31 @@ public struct EventFollower: Sendable {
         _ first: RPCResponseStream<ProgressEvent>, watched: (jobID: String, afterSeq: UInt64)?, box: BoardBox
     ) async throws -> Ending {
         var stream: RPCResponseStream<ProgressEvent>? = first
+        var connection = client
+        var opened: [ImageGenerationClient] = []
+        defer { for connection in opened { connection.close() } }
         // A watch from a seq that may be of an earlier run of the job: of the watch asked for
         // until an event is shown, and of each watch again after an outage (the run may have moved).
         var rewind = watched
         var backoff = ReattachBackoff(window: reattachWindow)
         var renderer = TerminalRenderer(width: { if case .bars(let width) = mode { return width } else { return 100 } }())
+        // Where to watch again from: after the last event shown, else where the watch began.
+        func resume() -> (jobID: String, afterSeq: UInt64)? {
+            let board = box.board
+            return board.jobID.isEmpty ? watched : (board.jobID, board.lastSeq)
+        }
         while true {
-            // Where to watch again from: after the last event shown, else where the watch began.
-            let resume = box.board.jobID.isEmpty ? watched : (box.board.jobID, box.board.lastSeq)
             do {
                 let current: RPCResponseStream<ProgressEvent>
                 if let stream {
                     current = stream
                 } else {
-                    current = try await client.watchJob(resume?.jobID ?? "", afterSeq: resume?.afterSeq ?? 0)
+                    if !connection.isOpen, let reconnect {
+                        connection = try await reconnect()
+                        opened.append(connection)
+                    }
+                    guard let from = resume() else { throw RPCError(.internalError, "no job to watch again") }
+                    current = try await connection.watchJob(from.jobID, afterSeq: from.afterSeq)
                 }
                 stream = nil
                 for try await event in current {
@@ -116,11 +133,12 @@ public struct EventFollower: Sendable {
                     if case .finished(let finished) = event.kind { return .finished(finished.state) }
                 }
                 return .streamEnded
-            } catch let error as RPCError where error.code == .unavailable && resume != nil {
+            } catch let error as RPCError where error.code == .unavailable && resume() != nil {
                 // The job's run moved (its server died or lost the job's lease, and another takes
                 // it over) or the server is briefly away: watch again after a wait.
-                try await waitToReattach(after: error, backoff: &backoff, jobID: resume?.jobID ?? "", afterSeq: resume?.afterSeq ?? 0)
-                rewind = resume
+                guard connection.isOpen || reconnect != nil, let from = resume() else { throw error }
+                try await waitToReattach(after: error, backoff: &backoff, jobID: from.jobID, afterSeq: from.afterSeq)
+                rewind = from
             } catch let error as RPCError where error.code == .resourceExhausted && !box.board.jobID.isEmpty {
                 // Fell behind the server's buffer: the next pass watches again after the last event shown.
                 continue
@@ -130,10 +148,10 @@ public struct EventFollower: Sendable {
                 // Unless it is beyond the job's events, follow the current run from its start.
                 guard let watch = rewind, watch.afterSeq > 0 else { throw error }
                 rewind = nil
-                let status = try await client.getStatus(.jobID(watch.jobID))
+                let status = try await connection.getStatus(.jobID(watch.jobID))
                 guard watch.afterSeq < status.lastSeq else { throw error }
                 note("note: \(error.message)\nfollowing job \(watch.jobID) from the start of its current run (after_seq=0)\n")
-                stream = try await client.watchJob(watch.jobID, afterSeq: 0)
+                stream = try await connection.watchJob(watch.jobID, afterSeq: 0)
             }
         }
     }

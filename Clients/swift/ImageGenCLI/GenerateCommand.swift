@@ -77,7 +77,7 @@ public struct GenerateCommand: AsyncParsableCommand {
             detach: detach, requestID: requestID)
         let connection = try await client.connect()
         defer { connection.close() }
-        let follower = EventFollower(client: connection, mode: .choose(json: json))
+        let follower = EventFollower(client: connection, mode: .choose(json: json), reconnect: client.connector)
         let (ending, _) = try await follower.follow(try await connection.startGeneration(request))
         try ending.exit()
     }

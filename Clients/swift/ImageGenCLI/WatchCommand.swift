@@ -24,7 +24,7 @@ public struct WatchCommand: AsyncParsableCommand {
     public func run() async throws {
         let connection = try await client.connect()
         defer { connection.close() }
-        let follower = EventFollower(client: connection, mode: .choose(json: json))
+        let follower = EventFollower(client: connection, mode: .choose(json: json), reconnect: client.connector)
         let (ending, _) = try await follower.follow(
             try await connection.watchJob(job, afterSeq: after), watched: (jobID: job, afterSeq: after))
         try ending.exit()

@@ -28,6 +28,9 @@ public struct ImageGenerationClient: Sendable {
     /// Closes the connection.
     public func close() { rpc.close() }
 
+    /// Whether calls may go over the connection still (see ``RPCClient/isOpen``).
+    public var isOpen: Bool { rpc.isOpen }
+
     /// Starts a job (or attaches to the one running the same storyboard) and streams its events:
     /// first `accepted`, last `finished` (unless `detach` is set: then only `accepted`).
     public func startGeneration(_ request: StartGenerationRequest, timeout: Duration? = nil) async throws
