@@ -51,6 +51,31 @@ extension MovingJobTests {
             try await Self.expectFollowedToTheEnd(followers)
         }
     }
+
+    /// Both watchers connected to server a, which runs the job; a is frozen (SIGSTOP) until its
+    /// lease expires and b, another server id, claims it (b cannot run the job yet: a still
+    /// holds the project's lock). Woken (SIGCONT), a finds its lease gone at its next heartbeat
+    /// and stops its run; its watchers are told UNAVAILABLE, watch again through a, which
+    /// forwards them to b once b runs the job, and follow it to COMPLETED. No beat is rendered by
+    /// both (the project lock), and no prompt is asked for more than twice.
+    @Test(.timeLimit(.minutes(2)))
+    func watchersOfAFrozenOwnerFollowTheJobToTheServerThatTookItOver() async throws {
+        try await Self.withMovingJob("follow-frozen", watchThrough: 0) { servers, _, followers in
+            kill(servers[0].process.pid, SIGSTOP)
+            let onB = try await ServerLauncher.client(servers[1])
+            defer { onB.close() }
+            let deadline = ContinuousClock.now + .seconds(20)
+            while try await !onB.listServers().servers.contains(where: { $0.serverID == "render-b" && $0.jobs.contains { $0.jobID == followers.jobID } }) {
+                guard ContinuousClock.now < deadline else {
+                    Issue.record("b did not claim the frozen server's lease within 20 s")
+                    break
+                }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            kill(servers[0].process.pid, SIGCONT)
+            try await Self.expectFollowedToTheEnd(followers)
+        }
+    }
 }
 
 extension MovingJobTests {
