@@ -116,6 +116,9 @@ extension ProofTests {
         try await cluster.stop()
         let late = try await launchers[1].launch()  // serves: the database could not say
         running.append(late.process)
+        // Logged at its first heartbeat, which may come after the port is announced.
+        let logged = ContinuousClock.now + .seconds(15)
+        while !late.process.stderr.contains("not confirmed"), ContinuousClock.now < logged { try await Task.sleep(for: .milliseconds(20)) }
         #expect(late.process.stderr.contains("not confirmed"), "\(late.process.stderr.suffix(1_500))")
         try await cluster.resume()
         let back = ContinuousClock.now
