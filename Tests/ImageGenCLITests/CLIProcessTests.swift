@@ -154,9 +154,7 @@ struct CLIProcessTests {
         let (startStatus, startOutput, startError) = try await fixture.cli(
             ["generate", fixture.storyboardPath, "--project", "film", "--detach", "--json"])
         #expect(startStatus == 0, "stderr: \(startError)")
-        let accepted = startOutput.split(separator: "\n").compactMap {
-            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
-        }.first
+        let accepted = Self.jsonLines(startOutput).first
         let jobID = try #require(accepted?["job_id"] as? String, "\(startOutput)")
         #expect(accepted?["seq"] as? Int == 1)
         try Data(#"{"offline":{"latencyMilliseconds":5}}"#.utf8).write(to: fixture.base.appendingPathComponent("config.json"))
@@ -165,9 +163,7 @@ struct CLIProcessTests {
         await fixture.stop()
         #expect(status == 0, "stdout: \(stdout)\nstderr: \(stderr)")
         #expect(stderr.contains("note:") && stderr.contains("server restarted"), "stderr: \(stderr)")
-        let objects = stdout.split(separator: "\n").filter { $0.hasPrefix("{") }.compactMap {
-            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
-        }
+        let objects = Self.jsonLines(stdout)
         let seqs = objects.compactMap { $0["seq"] as? Int }
         let first = try #require(seqs.first)
         #expect(first > 2, "the resumed run's seqs go on above the first run's")

@@ -95,8 +95,9 @@ public struct EventFollower: Sendable {
     ) async throws -> Ending {
         var stream: RPCResponseStream<ProgressEvent>? = first
         var connection = client
-        var opened: [ImageGenerationClient] = []
-        defer { for connection in opened { connection.close() } }
+        // The connection this follow opened (after `client`'s ended), closed when replaced or at the end.
+        var reopened: ImageGenerationClient?
+        defer { reopened?.close() }
         // A watch from a seq that may be of an earlier run of the job: of the watch asked for
         // until an event is shown, and of each watch again after an outage (the run may have moved).
         var rewind = watched
@@ -114,8 +115,9 @@ public struct EventFollower: Sendable {
                     current = stream
                 } else {
                     if !connection.isOpen, let reconnect {
+                        reopened?.close()
                         connection = try await reconnect()
-                        opened.append(connection)
+                        reopened = connection
                     }
                     guard let from = resume() else { throw RPCError(.internalError, "no job to watch again") }
                     current = try await connection.watchJob(from.jobID, afterSeq: from.afterSeq)
