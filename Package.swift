@@ -347,7 +347,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ImageGenCLITests",
-            dependencies: ["ImageGenCLI", "ImageGenWire", "ImageGenTestSupport", "imagegen", "imagegen-server", "imagegen-child-guard"],
+            dependencies: ["ImageGenCLI", "ImageGenClient", "ImageGenRPC", "ImageGenWire", "ImageGenTestSupport", "imagegen", "imagegen-server", "imagegen-child-guard", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSwift
         ),
         .testTarget(

@@ -34,8 +34,26 @@ def test_waits_double_to_four_seconds_then_an_event_starts_over() -> None:
     assert state.seen(event(8, final=True))
 
 
-def test_falling_behind_watches_again_at_once() -> None:
-    assert Reattach("job-1", 3, 120.0).delay_after(RpcError(StatusCode.RESOURCE_EXHAUSTED, "behind")) == 0.0
+def test_falling_behind_after_an_event_watches_again_at_once() -> None:
+    state = Reattach("job-1", 3, 120.0)
+    behind = RpcError(StatusCode.RESOURCE_EXHAUSTED, "behind")
+    for seq in (4, 9, 15):
+        state.seen(event(seq))
+        assert state.delay_after(behind) == 0.0
+
+
+def test_refused_with_no_event_since_the_last_watch_is_waited_out_then_raised() -> None:
+    state = Reattach("job-1", 3, 120.0)
+    refused = RpcError(StatusCode.RESOURCE_EXHAUSTED, "too many connections")
+    # before any event, and again after a watch again that brought none
+    assert [state.delay_after(refused) for _ in range(3)] == [0.25, 0.5, 1.0]
+    state.seen(event(4))
+    assert state.delay_after(refused) == 0.0
+    assert state.delay_after(refused) == 0.25
+    short = Reattach("job-2", 0, 0.0)
+    with pytest.raises(RpcError) as raised:
+        short.delay_after(refused)
+    assert raised.value.code == StatusCode.RESOURCE_EXHAUSTED and "job-2 still refused" in raised.value.message
 
 
 @pytest.mark.parametrize("code", [StatusCode.NOT_FOUND, StatusCode.INVALID_ARGUMENT, StatusCode.FAILED_PRECONDITION,

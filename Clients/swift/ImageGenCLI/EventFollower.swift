@@ -108,7 +108,13 @@ public struct EventFollower: Sendable {
             let board = box.board
             return board.jobID.isEmpty ? watched : (board.jobID, board.lastSeq)
         }
+        // Whether an event came since the last watch: falling behind again is then progress.
+        var progressed = false
+        // An OUT_OF_RANGE answer to a watch from a seq that may be of an earlier run: the next
+        // pass asks the job's status and follows the current run from its start.
+        var outOfRange: (watch: (jobID: String, afterSeq: UInt64), error: RPCError)?
         while true {
+            progressed = false
             do {
                 let current: RPCResponseStream<ProgressEvent>
                 if let stream {
@@ -119,13 +125,19 @@ public struct EventFollower: Sendable {
                         connection = try await reconnect()
                         reopened = connection
                     }
-                    guard let from = resume() else { throw RPCError(.internalError, "no job to watch again") }
-                    current = try await connection.watchJob(from.jobID, afterSeq: from.afterSeq)
+                    if let (watch, error) = outOfRange {
+                        outOfRange = nil
+                        current = try await rewound(watch, after: error, on: connection)
+                    } else {
+                        guard let from = resume() else { throw RPCError(.internalError, "no job to watch again") }
+                        current = try await connection.watchJob(from.jobID, afterSeq: from.afterSeq)
+                    }
                 }
                 stream = nil
                 for try await event in current {
                     backoff.reset()
                     rewind = nil
+                    progressed = true
                     let board = box.apply(event)
                     switch mode {
                     case .json: write(EventFormatter.jsonLine(event) + "\n")
@@ -135,37 +147,48 @@ public struct EventFollower: Sendable {
                     if case .finished(let finished) = event.kind { return .finished(finished.state) }
                 }
                 return .streamEnded
-            } catch let error as RPCError where error.code == .unavailable && resume() != nil {
+            } catch let error as RPCError where error.code == .resourceExhausted && progressed {
+                // Fell behind the server's buffer: the next pass watches again after the last event shown.
+                continue
+            } catch let error as RPCError where [.unavailable, .resourceExhausted].contains(error.code) && resume() != nil {
                 // The job's run moved (its server died or lost the job's lease, and another takes
-                // it over) or the server is briefly away: watch again after a wait.
+                // it over), the server is briefly away, or it refused this watcher for a limit
+                // of its own (RESOURCE_EXHAUSTED before any event): watch again after a wait.
                 guard connection.isOpen || reconnect != nil, let from = resume() else { throw error }
                 try await waitToReattach(after: error, backoff: &backoff, jobID: from.jobID, afterSeq: from.afterSeq)
                 rewind = from
-            } catch let error as RPCError where error.code == .resourceExhausted && !box.board.jobID.isEmpty {
-                // Fell behind the server's buffer: the next pass watches again after the last event shown.
-                continue
             } catch let error as RPCError where error.code == .outOfRange && rewind != nil {
                 // The seq watched from is not kept: older than what the server keeps, or of an
                 // earlier run (before a restart or a take-over; the job goes on with higher seqs).
                 // Unless it is beyond the job's events, follow the current run from its start.
                 guard let watch = rewind, watch.afterSeq > 0 else { throw error }
                 rewind = nil
-                let status = try await connection.getStatus(.jobID(watch.jobID))
-                guard watch.afterSeq < status.lastSeq else { throw error }
-                note("note: \(error.message)\nfollowing job \(watch.jobID) from the start of its current run (after_seq=0)\n")
-                stream = try await connection.watchJob(watch.jobID, afterSeq: 0)
+                outOfRange = (watch, error)
             }
         }
     }
 
-    /// Waits before watching again after `error` (UNAVAILABLE), saying so once per outage;
+    /// The current run of `watch`'s job from its start, after `error` (OUT_OF_RANGE) answered a
+    /// watch from a seq it no longer has; rethrows `error` when that seq is beyond the job's events.
+    private func rewound(
+        _ watch: (jobID: String, afterSeq: UInt64), after error: RPCError, on connection: ImageGenerationClient
+    ) async throws -> RPCResponseStream<ProgressEvent> {
+        let status = try await connection.getStatus(.jobID(watch.jobID))
+        guard watch.afterSeq < status.lastSeq else { throw error }
+        note("note: \(error.message)\nfollowing job \(watch.jobID) from the start of its current run (after_seq=0)\n")
+        return try await connection.watchJob(watch.jobID, afterSeq: 0)
+    }
+
+    /// Waits before watching again after `error` (UNAVAILABLE, or RESOURCE_EXHAUSTED with no
+    /// event since the last watch), saying so once per outage;
     /// rethrows it once the outage has lasted the follower's whole reattach window.
     private func waitToReattach(
         after error: RPCError, backoff: inout ReattachBackoff, jobID: String, afterSeq: UInt64
     ) async throws {
         let first = !backoff.inOutage
         guard let delay = backoff.delay() else {
-            note("note: job \(jobID) was still unavailable after watching it again for \(backoff.window)\n")
+            let still = error.code == .unavailable ? "unavailable" : "refused"
+            note("note: job \(jobID) was still \(still) after watching it again for \(backoff.window)\n")
             throw error
         }
         if first { note("note: \(error.message)\nwatching job \(jobID) again after seq \(afterSeq)\n") }

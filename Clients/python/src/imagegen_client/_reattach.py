@@ -1,7 +1,9 @@
 """How ``follow`` watches a job again: after the last event seen when the stream is cut off
-(RESOURCE_EXHAUSTED: the watcher fell behind) or the server answers UNAVAILABLE (the job's run
-moved to another server, which takes it over within a lease, or the server was briefly away),
-with waits growing from 0.25 s to 4 s, for at most ``window`` seconds of outage. A seq of an
+(RESOURCE_EXHAUSTED: the watcher fell behind; at once when an event came since the last watch)
+or the server answers UNAVAILABLE (the job's run moved to another server, which takes it over
+within a lease, or the server was briefly away), with waits growing from 0.25 s to 4 s, for at
+most ``window`` seconds of outage. RESOURCE_EXHAUSTED with no event since the last watch (the
+server refuses the connection or watcher for a limit of its own) is waited out the same way. A seq of an
 earlier run of the job (before a restart or a take-over) is answered OUT_OF_RANGE: the current
 run is then followed from its start."""
 
@@ -35,11 +37,14 @@ class Reattach:
         # the seq watched from may be of an earlier run: the one asked for, until an event is
         # seen, and each one watched from again after an outage (the run may have moved)
         self._may_rewind = after_seq > 0
+        # whether an event came since the last watch: falling behind again is then progress
+        self._progressed = False
 
     def seen(self, event: generation_pb2.ProgressEvent) -> bool:
         """Records ``event``; True when it is the job's final event."""
         self.after_seq = max(self.after_seq, event.seq)
         self._may_rewind = False
+        self._progressed = True
         self._outage_start = None
         self._next_delay = FIRST_DELAY
         return event.HasField("finished")
@@ -47,9 +52,10 @@ class Reattach:
     def delay_after(self, error: RpcError) -> float:
         """Seconds to wait before watching again after ``error``; re-raises it when it is not one
         to watch again after, or once the outage has lasted the whole window."""
-        if error.code == StatusCode.RESOURCE_EXHAUSTED:
+        progressed, self._progressed = self._progressed, False
+        if error.code == StatusCode.RESOURCE_EXHAUSTED and progressed:
             return 0.0
-        if error.code != StatusCode.UNAVAILABLE:
+        if error.code not in (StatusCode.UNAVAILABLE, StatusCode.RESOURCE_EXHAUSTED):
             raise error
         now = time.monotonic()
         if self._outage_start is None:
@@ -57,7 +63,7 @@ class Reattach:
         if now - self._outage_start >= self.window:
             raise RpcError(
                 error.code,
-                f"{error.message} (job {self.job_id} still unavailable after watching it again for {self.window:g} s)")
+                f"{error.message} (job {self.job_id} still {_name(error.code)} after watching it again for {self.window:g} s)")
         delay = self._next_delay
         self._next_delay = min(self._next_delay * 2, LONGEST_DELAY)
         self._may_rewind = self.after_seq > 0
@@ -77,3 +83,7 @@ class Reattach:
         """Whether ``error`` may be answered by following the current run from its start (then
         ask GetStatus and :meth:`rewinds`)."""
         return error.code == StatusCode.OUT_OF_RANGE and self._may_rewind
+
+
+def _name(code: StatusCode) -> str:
+    return "unavailable" if code == StatusCode.UNAVAILABLE else "refused"

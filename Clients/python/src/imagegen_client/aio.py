@@ -234,7 +234,12 @@ class AsyncClient(ClientBase[AsyncResponseStream[generation_pb2.ProgressEvent]])
                 return
             except RpcError as error:
                 if state.may_rewind(error):
-                    if not state.rewinds(error, (await self.get_status(job_id=state.job_id)).last_seq):
+                    try:
+                        last_seq = (await self.get_status(job_id=state.job_id)).last_seq
+                    except RpcError as status_error:
+                        await asyncio.sleep(state.delay_after(status_error))
+                        continue
+                    if not state.rewinds(error, last_seq):
                         raise
                     continue
                 await asyncio.sleep(state.delay_after(error))

@@ -215,8 +215,9 @@ class Client(ClientBase[ResponseStream[generation_pb2.ProgressEvent]]):
 
     def follow(self, job_id: str, after_seq: int = 0, reattach_for: float = DEFAULT_WINDOW) -> Iterator[ProgressEvent]:
         """Yields job ``job_id``'s events after ``after_seq`` through its final (``finished``) one,
-        watching again after the last event yielded when the stream is cut off (RESOURCE_EXHAUSTED)
-        or the server answers UNAVAILABLE (the job's run moved to another server of the same
+        watching again after the last event yielded when the stream is cut off (RESOURCE_EXHAUSTED;
+        at once when an event came since the last watch, else waited out as an outage) or the
+        server answers UNAVAILABLE (the job's run moved to another server of the same
         coordination database, or the server was briefly away; the next call connects again),
         with waits from 0.25 s to 4 s, for at most ``reattach_for`` seconds of outage. A seq of an
         earlier run of the job (before a server restart or a take-over; the job goes on with higher
@@ -237,7 +238,12 @@ class Client(ClientBase[ResponseStream[generation_pb2.ProgressEvent]]):
                 return
             except RpcError as error:
                 if state.may_rewind(error):
-                    if not state.rewinds(error, (self.get_status(job_id=state.job_id)).last_seq):
+                    try:
+                        last_seq = (self.get_status(job_id=state.job_id)).last_seq
+                    except RpcError as status_error:
+                        time.sleep(state.delay_after(status_error))
+                        continue
+                    if not state.rewinds(error, last_seq):
                         raise
                     continue
                 time.sleep(state.delay_after(error))
