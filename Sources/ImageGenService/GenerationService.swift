@@ -25,8 +25,13 @@ public struct GenerationService: RPCService {
                 (job, attached) = try await jobs.startJob(request, id: nil)
             } catch let error as RPCError where error.code == .failedPrecondition && !JobForwarder.isForwarded(context) {
                 // The project is another server's: the start goes there (it attaches to the same work).
-                guard let owner = await jobs.foreignOwner(ofStart: request.projectDir, refusedWith: error) else { throw error }
-                return try await jobs.forwarder.stream(.startGeneration, request, to: owner, writer: writer)
+                if let owner = await jobs.foreignOwner(ofStart: request.projectDir, refusedWith: error) {
+                    return try await jobs.forwarder.stream(.startGeneration, request, to: owner, writer: writer)
+                }
+                // Refused by a lock whose holder's lease never showed: its job ended meanwhile
+                // (a one-beat job can end within the wait), so the lock may be free: once more.
+                guard JobManager.refusedByLock(error), jobs.configuration.leases != nil else { throw error }
+                (job, attached) = try await jobs.startJob(request, id: nil)
             }
             guard let accepted = await job.acceptedEvent(attached: attached) else {
                 throw RPCError(.unavailable, "job \(job.id) ended before it was accepted; start it again")
@@ -38,7 +43,7 @@ public struct GenerationService: RPCService {
         router.registerServerStreaming(
             ImageGenerationMethod.watchJob.rawValue, WatchJobRequest.self, ProgressEvent.self
         ) { request, context, writer in
-            switch try await jobs.locate(request.jobID, mayForward: !JobForwarder.isForwarded(context)) {
+            switch try await jobs.locate(request.jobID, mayForward: !JobForwarder.isForwarded(context), watching: true) {
             case .here(let job):
                 try await Self.stream(job, after: request.afterSeq, flushInterval: flushInterval, to: writer)
             case .elsewhere(let owner):

@@ -203,13 +203,11 @@ extension JobManager {
         configuration.projectsRoot.url.appendingPathComponent(projectDir).path
     }
 
-    /// The lease of job `id`, unknown here, when another server holds it; nil without leases,
-    /// without a lease for it, or when the database does not answer.
-    func foreignLease(ofJob id: String) async -> JobLease? {
-        guard let leases = configuration.leases, let lease = try? await leases.lease(ofJob: id), lease.owner != configuration.serverID else {
-            return nil
-        }
-        return lease
+    /// The lease of job `id`, whichever server holds it; nil without leases, without a lease for
+    /// it, or when the database does not answer.
+    func lease(ofJob id: String) async -> JobLease? {
+        guard let leases = configuration.leases else { return nil }
+        return try? await leases.lease(ofJob: id)
     }
 
     /// The server that holds the live lease of `projectDir`, to forward a start to; nil when it is
@@ -228,13 +226,18 @@ extension JobManager {
     /// lease is not in the database yet (two servers started it at once; the winner's claim is one
     /// statement after its lock), waits up to ``lockedStartWait`` for that lease to appear.
     func foreignOwner(ofStart projectDir: String, refusedWith error: RPCError) async -> JobOwner? {
-        let locked = (error.cause as? EngineError)?.code == .projectLocked
+        let locked = Self.refusedByLock(error)
         let deadline = ContinuousClock.now + (locked && configuration.leases != nil ? Self.lockedStartWait : .zero)
         while true {
             if let owner = await foreignOwner(ofProject: projectDir) { return owner }
             guard ContinuousClock.now < deadline, !Task.isCancelled else { return nil }
             try? await Task.sleep(for: .milliseconds(25))
         }
+    }
+
+    /// Whether a start was refused because another process holds the project's lock.
+    static func refusedByLock(_ error: RPCError) -> Bool {
+        (error.cause as? EngineError)?.code == .projectLocked
     }
 
     /// How long a start refused by the project's lock waits for the holder's lease (see

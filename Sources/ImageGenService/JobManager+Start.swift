@@ -94,13 +94,17 @@ extension JobManager {
     private func admit(
         _ job: GenerationJob, _ start: ValidatedStart, requestID: String, leased: Bool
     ) async throws(RPCError) -> Admission {
-        enum Registration { case new, attach(GenerationJob), conflict(GenerationJob) }
+        enum Registration { case new, attach(GenerationJob), conflict(GenerationJob), stopping(GenerationJob) }
         let directory = start.directory
         let registration = state.withLock { state -> Registration in
             if let runningID = state.running[directory.identity], let running = state.jobs[runningID], running.isActive {
+                // A take-over does not attach to this server's own run that is stopping for the
+                // same lease it lost: that run's lease would go unrenewed.
+                if leased && running.stopReason == .leaseLost { return .stopping(running) }
                 return running.fingerprint == job.fingerprint ? .attach(running) : .conflict(running)
             }
             state.jobs[job.id] = job
+            state.order.removeAll { $0 == job.id }  // a job re-admitted under its id (taken back over)
             state.order.append(job.id)
             state.running[directory.identity] = job.id
             state.holds[job.id] = ProjectHold(directory: directory, lock: nil)
@@ -115,6 +119,10 @@ extension JobManager {
             throw RPCError(
                 .failedPrecondition,
                 "project \"\(job.projectDir)\" already has job \(running.id) running a different storyboard or styles; cancel it or wait for it")
+        case .stopping(let running):
+            throw RPCError(
+                .unavailable,
+                "project \"\(job.projectDir)\": job \(running.id)'s run on this server is still stopping after its lease was lost; it is taken over once that run has stopped")
         case .new:
             break
         }

@@ -214,20 +214,34 @@ public final class JobManager: Sendable {
 
     /// Where job `id` runs: here, or (`mayForward`, with leases) on the server whose address its
     /// lease names, to forward the call to. A job another server runs that cannot be forwarded to
-    /// is FAILED_PRECONDITION naming that server; a job no server knows, NOT_FOUND. A job whose
-    /// run here stopped for a lost lease is where its lease is now: UNAVAILABLE until a server holds it.
-    func locate(_ id: String, mayForward: Bool) async throws(RPCError) -> JobLocation {
+    /// is FAILED_PRECONDITION naming that server; a job no server knows, NOT_FOUND. A run here
+    /// stopped (or stopping) for a lost lease is watched here to its end (`watching`); any other
+    /// call for it goes where its lease is now: UNAVAILABLE until a server holds it. A job whose
+    /// lease this server holds but has not started yet (a take-over between its claim and its
+    /// start) is UNAVAILABLE too: it runs here shortly.
+    func locate(_ id: String, mayForward: Bool, watching: Bool = false) async throws(RPCError) -> JobLocation {
         try await requireReady()
         guard !id.isEmpty else { throw RPCError(.invalidArgument, "job_id is empty") }
         let local = state.withLock { $0.jobs[id] }
-        if let local, local.isActive || local.stopReason != .leaseLost { return .here(local) }
-        if let lease = await foreignLease(ofJob: id) {
-            if mayForward, let address = lease.ownerAddress { return .elsewhere(JobOwner(serverID: lease.owner, address: address)) }
-            throw elsewhereError(id, lease)
+        if let local, local.stopReason != .leaseLost || (watching && local.isActive) { return .here(local) }
+        if let lease = await lease(ofJob: id) {
+            if lease.owner != configuration.serverID {
+                if mayForward, let address = lease.ownerAddress { return .elsewhere(JobOwner(serverID: lease.owner, address: address)) }
+                throw elsewhereError(id, lease)
+            }
+            if !lease.finished { throw startingHereError(id) }
         }
         // Its run here stopped when its lease was lost; no server has taken it over yet.
         if local != nil { throw Self.leaseLostError(id) }
         throw RPCError(.notFound, "no job \"\(id)\" on this server (it may have finished long ago or never existed)")
+    }
+
+    /// Job `id`'s lease is this server's, its run not started yet (a take-over between its claim
+    /// and its start): UNAVAILABLE, for the client to ask again shortly.
+    func startingHereError(_ id: String) -> RPCError {
+        RPCError(
+            .unavailable,
+            "job \(id) is being taken over by server \(configuration.serverID) and starts there shortly: ask again, after the last seq seen")
     }
 
     /// Job `id`'s run here stopped when its lease was lost: UNAVAILABLE, for the client to ask

@@ -29,13 +29,15 @@ extension MovingJobTests {
         }
     }
 
-    /// Both watchers connected to server a, which runs the job. PostgreSQL is stopped for longer
-    /// than the lease: a stops the job's run (its lease may be another's by now) and answers its
-    /// watchers UNAVAILABLE, not a final CANCELLED; once the database is back, a server takes
-    /// the lease and resumes the job, and both watchers follow it to COMPLETED (exit 0).
+    /// Both watchers connected to server a, which runs the job (b is killed first, so that a is
+    /// the server that takes the job back). PostgreSQL is stopped for longer than the lease: a
+    /// stops the job's run (its lease may be another's by now) and answers its watchers
+    /// UNAVAILABLE, not a final CANCELLED; once the database is back, a takes the lease again
+    /// and resumes the job under its id (listed once), and both watchers follow it to COMPLETED.
     @Test(.timeLimit(.minutes(2)))
     func watchersFollowAJobThroughADatabaseOutageLongerThanItsLease() async throws {
-        try await Self.withMovingJob("follow-outage", watchThrough: 0) { _, cluster, followers in
+        try await Self.withMovingJob("follow-outage", watchThrough: 0) { servers, cluster, followers in
+            _ = try await servers[1].process.stop(signal: SIGKILL, timeout: .seconds(5))
             try await cluster.stop()
             // The CLI says when it watches again: a's run has stopped for the lost lease.
             let deadline = ContinuousClock.now + .seconds(20)
@@ -49,14 +51,18 @@ extension MovingJobTests {
             #expect(followers.cli.stderr.contains("lease was lost"), "\(followers.cli.stderr)")
             try await cluster.resume()
             try await Self.expectFollowedToTheEnd(followers)
+            let onA = try await ServerLauncher.client(servers[0])
+            defer { onA.close() }
+            #expect(try await onA.listJobs().map(\.jobID) == [followers.jobID])
         }
     }
 
     /// Both watchers connected to server a, which runs the job; a is frozen (SIGSTOP) until its
     /// lease expires and b, another server id, claims it (b cannot run the job yet: a still
     /// holds the project's lock). Woken (SIGCONT), a finds its lease gone at its next heartbeat
-    /// and stops its run; its watchers are told UNAVAILABLE, watch again through a, which
-    /// forwards them to b once b runs the job, and follow it to COMPLETED. No beat is rendered by
+    /// and stops its run (while a is frozen, calls for the job through b are UNAVAILABLE: b
+    /// holds the lease, not the job yet); its watchers are told UNAVAILABLE, watch again through
+    /// a, which forwards them to b once b runs the job, and follow it to COMPLETED. No beat is rendered by
     /// both (the project lock), and no prompt is asked for more than twice.
     @Test(.timeLimit(.minutes(2)))
     func watchersOfAFrozenOwnerFollowTheJobToTheServerThatTookItOver() async throws {
@@ -64,16 +70,39 @@ extension MovingJobTests {
             kill(servers[0].process.pid, SIGSTOP)
             let onB = try await ServerLauncher.client(servers[1])
             defer { onB.close() }
-            let deadline = ContinuousClock.now + .seconds(20)
-            while try await !onB.listServers().servers.contains(where: { $0.serverID == "render-b" && $0.jobs.contains { $0.jobID == followers.jobID } }) {
-                guard ContinuousClock.now < deadline else {
-                    Issue.record("b did not claim the frozen server's lease within 20 s")
-                    break
-                }
-                try await Task.sleep(for: .milliseconds(50))
+            try await Self.until("b claims the frozen server's lease") {
+                try await onB.listServers().servers.contains { $0.serverID == "render-b" && $0.jobs.contains { $0.jobID == followers.jobID } }
             }
+            // b holds the lease but cannot run the job yet (frozen a holds the project's lock):
+            // calls for it through b say so, rather than NOT_FOUND.
+            try await Self.expectUnavailable(followers.jobID, on: onB, saying: "is being taken over by server render-b")
             kill(servers[0].process.pid, SIGCONT)
             try await Self.expectFollowedToTheEnd(followers)
+        }
+    }
+
+    /// GetStatus and CancelGeneration for `jobID` through `client` are both UNAVAILABLE, their
+    /// messages containing `text` (unless empty).
+    static func expectUnavailable(_ jobID: String, on client: ImageGenerationClient, saying text: String) async throws {
+        for name in ["status", "cancel"] {
+            do {
+                if name == "status" { _ = try await client.getStatus(.jobID(jobID)) } else { _ = try await client.cancelGeneration(jobID) }
+                Issue.record("\(name) of job \(jobID) was answered; UNAVAILABLE expected")
+            } catch let error as RPCError {
+                #expect(error.code == .unavailable && (text.isEmpty || error.message.contains(text)), "\(name): \(error)")
+            }
+        }
+    }
+
+    /// Returns once `condition` holds; records an issue naming `what` after 20 s.
+    static func until(_ what: String, _ condition: () async throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(20)
+        while try await !condition() {
+            guard ContinuousClock.now < deadline else {
+                Issue.record("\(what): not within 20 s")
+                return
+            }
+            try await Task.sleep(for: .milliseconds(50))
         }
     }
 }

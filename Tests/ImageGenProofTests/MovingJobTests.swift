@@ -24,7 +24,7 @@ struct MovingJobTests {
         for name in projects {
             try workspace.makeProject(name, storyboard: ProofStoryboard(shots: [(id: "1", beats: [("1", "lighthouse \(name)", "cut")])]))
         }
-        let fake = ProofTests.quietFake(latency: .milliseconds(20))
+        let fake = ProofTests.quietFake(latency: .milliseconds(300))
         let fakePort = try await fake.start()
         defer { Task { try? await fake.shutdown() } }
         try await PostgresCluster.with { cluster in
