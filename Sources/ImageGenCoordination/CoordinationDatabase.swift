@@ -109,7 +109,7 @@ public final class CoordinationDatabase: Service, Sendable {
     /// starts waits for it, instead of failing for a connection that is being made); at most as
     /// long as an attempt can take: the connect timeout and the migration's bound.
     private func waitForFirstAttempt() async {
-        let deadline = ContinuousClock.now + settings.connectTimeout + settings.statementTimeout * 4
+        let deadline = ContinuousClock.now + settings.attemptLimit
         while state.withLock({ if case .connecting(nil) = $0 { true } else { false } }) {
             guard ContinuousClock.now < deadline, (try? await Task.sleep(for: .milliseconds(5))) != nil else { return }
         }

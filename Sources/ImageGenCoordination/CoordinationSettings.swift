@@ -31,6 +31,10 @@ public struct CoordinationSettings: Sendable, Equatable {
     /// Sent as `application_name`: which server a session in `pg_stat_activity` belongs to.
     public var applicationName = "imagegen"
 
+    /// The longest a connection attempt, the schema's migration included, may take: how long a
+    /// statement asked while the first attempt is under way waits for it.
+    public var attemptLimit: Duration { connectTimeout + statementTimeout * 4 }
+
     public init(host: String, port: Int = 5432, username: String, password: String? = nil, database: String) {
         self.host = host
         self.port = port

@@ -43,7 +43,12 @@ struct DatabaseHandshakeTests {
             // Closed before or after the client's startup message went out.
             #expect(reason == endpoint + "the server closed the connection" || reason.hasPrefix(endpoint + "cannot connect: "), "\(reason)")
         }
-        #expect(took < .seconds(8), "the first statement waited \(took)")
+        // The reason proves the first statement waited for the attempt's own end (its timer, or
+        // the peer's close), not for the first-attempt deadline (then it would say "connecting to
+        // …"). Its wall time is not that proof: on a 2-core machine starting the whole suite, the
+        // loop runs late by seconds (the `closes` case, a few ms alone, took 3.5-4.2 s in a loop
+        // run). It stays below the bound the code waits at most.
+        #expect(took < settings.attemptLimit, "the first statement waited \(took)")
         #expect(peer.accepted >= 3, "\(peer.accepted) attempts")
         #expect(recorder.told.contains(.statement(.other, .notConnected)) && !recorder.told.contains(.connection(available: true)), "\(recorder.told)")
         if behaviour != .closes {
