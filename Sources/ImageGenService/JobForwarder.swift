@@ -5,13 +5,27 @@ import ImageGenWire
 /// to that server, at the address its heartbeat recorded: over a connection of the call's own,
 /// closed when the call ends, with this server's token (servers that share a database share a
 /// token) and the metadata ``forwardedBy``, so that a forwarded call is never forwarded again.
-/// The owner's answer, events and errors reach the caller as the owner sent them.
+/// The owner's answer, events and errors reach the caller as the owner sent them. A relayed
+/// stream pings the owner every ``keepAliveInterval``: an owner that stops answering (frozen,
+/// partitioned) ends it with UNAVAILABLE after ``keepAliveLimit``, for the watcher to watch again
+/// (by then the owner's lease has run out and another server takes the job over).
 struct JobForwarder: Sendable {
     /// The metadata key of a forwarded call; its value is the forwarding server's id.
     static let forwardedBy = "imagegen-forwarded-by"
 
     let token: String?
     let serverID: String
+    /// How often a relayed stream pings its owner: a third of the lease.
+    let keepAliveInterval: Duration
+    /// How long a ping may go unanswered before the relayed stream ends: a lease.
+    let keepAliveLimit: Duration
+
+    init(token: String?, serverID: String, leaseDuration: Duration) {
+        self.token = token
+        self.serverID = serverID
+        keepAliveInterval = leaseDuration / 3
+        keepAliveLimit = leaseDuration
+    }
 
     /// Whether a call came forwarded from another server (and must be answered here).
     static func isForwarded(_ context: ServerContext) -> Bool {
@@ -34,8 +48,43 @@ struct JobForwarder: Sendable {
     ) async throws {
         let client = try await connect(owner)
         defer { client.close() }
-        for try await event in try await client.serverStreaming(method.rawValue, request, as: ProgressEvent.self, metadata: metadata) {
-            try await writer.send(event)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { [metadata] in
+                for try await event in try await client.serverStreaming(method.rawValue, request, as: ProgressEvent.self, metadata: metadata) {
+                    try await writer.send(event)
+                }
+            }
+            group.addTask { try await keepAlive(client, owner) }
+            // The relay's end, or the owner's silence, ends the other.
+            defer { group.cancelAll() }
+            try await group.next()
+        }
+    }
+
+    /// Pings the owner every ``keepAliveInterval`` until cancelled; throws UNAVAILABLE when a ping
+    /// goes unanswered for ``keepAliveLimit``. A ping that fails (the connection ended) leaves the
+    /// relay to say how the stream ended.
+    private func keepAlive(_ client: RPCClient, _ owner: JobOwner) async throws {
+        let limit = keepAliveLimit
+        while true {
+            try await Task.sleep(for: keepAliveInterval)
+            let answered = try await withThrowingTaskGroup(of: Bool.self) { race in
+                race.addTask {
+                    do { try await client.ping() } catch is CancellationError { throw CancellationError() } catch {}
+                    return true
+                }
+                race.addTask {
+                    try await Task.sleep(for: limit)
+                    return false
+                }
+                defer { race.cancelAll() }
+                return try await race.next() ?? true
+            }
+            guard answered else {
+                throw RPCError(
+                    .unavailable,
+                    "server \(owner.serverID) runs the job but stopped answering at \(owner.address) (no answer to a ping within \(limit)); watch it again: another server takes the job over once its lease runs out")
+            }
         }
     }
 

@@ -67,7 +67,8 @@ public final class JobManager: Sendable {
         self.logger = logger
         self.stateFile = JobStateFile(directory: configuration.stateDirectory)
         (launches, launchContinuation) = AsyncStream.makeStream(of: GenerationJob.self)
-        forwarder = JobForwarder(token: configuration.forwardingToken, serverID: configuration.serverID)
+        forwarder = JobForwarder(
+            token: configuration.forwardingToken, serverID: configuration.serverID, leaseDuration: configuration.leaseDuration)
     }
 
     /// Where clients reach this server (HOST:PORT): recorded with its leases, so that the other

@@ -81,6 +81,24 @@ extension MovingJobTests {
         }
     }
 
+    /// Both watchers connected to server b, which forwards their watch to a, the job's owner; a
+    /// is frozen (SIGSTOP). b's relayed streams ping a: unanswered for a lease, they end with
+    /// UNAVAILABLE ("stopped answering"), and the watchers watch again instead of hanging on a
+    /// silent owner. Woken, a stops its run (b holds the lease by then) and the watchers follow
+    /// the job on b to COMPLETED.
+    @Test(.timeLimit(.minutes(2)))
+    func watchesForwardedToAFrozenOwnerEndInsteadOfHanging() async throws {
+        try await Self.withMovingJob("forward-frozen", watchThrough: 1) { servers, _, followers in
+            kill(servers[0].process.pid, SIGSTOP)
+            try await Self.until("the CLI is told its forwarded watch ended") {
+                followers.cli.stderr.contains("stopped answering")
+            }
+            #expect(followers.cli.stderr.contains("server render-a runs the job but stopped answering"), "\(followers.cli.stderr)")
+            kill(servers[0].process.pid, SIGCONT)
+            try await Self.expectFollowedToTheEnd(followers)
+        }
+    }
+
     /// GetStatus and CancelGeneration for `jobID` through `client` are both UNAVAILABLE, their
     /// messages containing `text` (unless empty).
     static func expectUnavailable(_ jobID: String, on client: ImageGenerationClient, saying text: String) async throws {
