@@ -20,19 +20,22 @@ public struct GenerationService: RPCService {
             ImageGenerationMethod.startGeneration.rawValue, StartGenerationRequest.self, ProgressEvent.self
         ) { request, context, writer in
             try await jobs.requireReady()
-            let (job, attached): (GenerationJob, Bool)
-            do {
-                (job, attached) = try await jobs.startJob(request, id: nil)
-            } catch let error as RPCError where error.code == .failedPrecondition && !JobForwarder.isForwarded(context) {
-                // The project is another server's: the start goes there (it attaches to the same work).
-                if let owner = await jobs.foreignOwner(ofStart: request.projectDir, refusedWith: error) {
-                    return try await jobs.forwarder.stream(.startGeneration, request, to: owner, writer: writer)
+            var job: GenerationJob?
+            var attached = false
+            for attempt in 1...2 where job == nil {
+                do {
+                    (job, attached) = try await jobs.startJob(request, id: nil)
+                } catch let error as RPCError where error.code == .failedPrecondition && !JobForwarder.isForwarded(context) {
+                    // The project is another server's: the start goes there (it attaches to the same work).
+                    if let owner = await jobs.foreignOwner(ofStart: request.projectDir, refusedWith: error) {
+                        return try await jobs.forwarder.stream(.startGeneration, request, to: owner, writer: writer)
+                    }
+                    // Refused by a lock whose holder's lease never showed: its job ended meanwhile
+                    // (a one-beat job can end within the wait), so the lock may be free: once more.
+                    guard attempt == 1, JobManager.refusedByLock(error), jobs.configuration.leases != nil else { throw error }
                 }
-                // Refused by a lock whose holder's lease never showed: its job ended meanwhile
-                // (a one-beat job can end within the wait), so the lock may be free: once more.
-                guard JobManager.refusedByLock(error), jobs.configuration.leases != nil else { throw error }
-                (job, attached) = try await jobs.startJob(request, id: nil)
             }
+            guard let job else { throw RPCError(.internalError, "no job was started") }
             guard let accepted = await job.acceptedEvent(attached: attached) else {
                 throw RPCError(.unavailable, "job \(job.id) ended before it was accepted; start it again")
             }
@@ -43,7 +46,7 @@ public struct GenerationService: RPCService {
         router.registerServerStreaming(
             ImageGenerationMethod.watchJob.rawValue, WatchJobRequest.self, ProgressEvent.self
         ) { request, context, writer in
-            switch try await jobs.locate(request.jobID, mayForward: !JobForwarder.isForwarded(context), watching: true) {
+            switch try await jobs.locate(request.jobID, mayForward: !JobForwarder.isForwarded(context), watching: request.afterSeq) {
             case .here(let job):
                 try await Self.stream(job, after: request.afterSeq, flushInterval: flushInterval, to: writer)
             case .elsewhere(let owner):

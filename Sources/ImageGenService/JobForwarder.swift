@@ -1,14 +1,14 @@
 import ImageGenRPC
 import ImageGenWire
 
-/// Forwards a call for a job that another server runs (see ``JobManager/locate(_:mayForward:)``)
+/// Forwards a call for a job that another server runs (see ``JobManager/locate(_:mayForward:watching:)``)
 /// to that server, at the address its heartbeat recorded: over a connection of the call's own,
 /// closed when the call ends, with this server's token (servers that share a database share a
 /// token) and the metadata ``forwardedBy``, so that a forwarded call is never forwarded again.
-/// The owner's answer, events and errors reach the caller as the owner sent them. A relayed
-/// stream pings the owner every ``keepAliveInterval``: an owner that stops answering (frozen,
-/// partitioned) ends it with UNAVAILABLE after ``keepAliveLimit``, for the watcher to watch again
-/// (by then the owner's lease has run out and another server takes the job over).
+/// The owner's answer, events and errors reach the caller as the owner sent them. While a call
+/// is forwarded, the owner is pinged every ``keepAliveInterval``: an owner that stops answering
+/// (frozen, partitioned) ends the call with UNAVAILABLE after ``keepAliveLimit``, for the client to
+/// ask again (by then the owner's lease has run out and another server takes the job over).
 struct JobForwarder: Sendable {
     /// The metadata key of a forwarded call; its value is the forwarding server's id.
     static let forwardedBy = "imagegen-forwarded-by"
@@ -39,7 +39,9 @@ struct JobForwarder: Sendable {
         let client = try await connect(owner)
         defer { client.close() }
         let timeout = deadline.map { max(.milliseconds(1), $0 - ContinuousClock.now) }
-        return try await client.unary(method.rawValue, request, as: Response.self, timeout: timeout, metadata: metadata)
+        return try await whileAnswering(client, owner) { [metadata] in
+            try await client.unary(method.rawValue, request, as: Response.self, timeout: timeout, metadata: metadata)
+        }
     }
 
     /// Relays the owner's stream of events to `writer` until it ends, the owner's way.
@@ -48,22 +50,35 @@ struct JobForwarder: Sendable {
     ) async throws {
         let client = try await connect(owner)
         defer { client.close() }
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { [metadata] in
-                for try await event in try await client.serverStreaming(method.rawValue, request, as: ProgressEvent.self, metadata: metadata) {
-                    try await writer.send(event)
-                }
+        try await whileAnswering(client, owner) { [metadata] in
+            for try await event in try await client.serverStreaming(method.rawValue, request, as: ProgressEvent.self, metadata: metadata) {
+                try await writer.send(event)
             }
-            group.addTask { try await keepAlive(client, owner) }
-            // The relay's end, or the owner's silence, ends the other.
+        }
+    }
+
+    /// Runs `body` (the forwarded call) while ``keepAlive(_:_:)`` pings the owner: the call's end,
+    /// or the owner's silence, ends the other.
+    private func whileAnswering<T: Sendable>(
+        _ client: RPCClient, _ owner: JobOwner, _ body: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                try await keepAlive(client, owner)
+                return nil
+            }
             defer { group.cancelAll() }
-            try await group.next()
+            while let next = try await group.next() {
+                if let value = next { return value }
+            }
+            throw CancellationError()
         }
     }
 
     /// Pings the owner every ``keepAliveInterval`` until cancelled; throws UNAVAILABLE when a ping
     /// goes unanswered for ``keepAliveLimit``. A ping that fails (the connection ended) leaves the
-    /// relay to say how the stream ended.
+    /// call to say how it ended.
     private func keepAlive(_ client: RPCClient, _ owner: JobOwner) async throws {
         let limit = keepAliveLimit
         while true {

@@ -12,7 +12,12 @@ extension JobManager {
     func startJob(
         _ request: StartGenerationRequest, id: String?, firstSeq: UInt64 = 1, leased: Bool = false
     ) async throws(RPCError) -> (GenerationJob, attached: Bool) {
-        if !request.requestID.isEmpty, let existing = state.withLock({ state in state.byRequestID[request.requestID].flatMap { state.jobs[$0] } }) {
+        // A client's retry of a start attaches to the job it started (not a take-over, which
+        // starts its own run; not a run stopped for a lost lease: the job goes on elsewhere).
+        if !leased, !request.requestID.isEmpty,
+            let existing = state.withLock({ state in state.byRequestID[request.requestID].flatMap { state.jobs[$0] } }),
+            existing.stopReason != .leaseLost
+        {
             return (existing, true)
         }
         let start = try await validate(request)
@@ -103,6 +108,8 @@ extension JobManager {
                 if leased && running.stopReason == .leaseLost { return .stopping(running) }
                 return running.fingerprint == job.fingerprint ? .attach(running) : .conflict(running)
             }
+            // The same id's earlier run here has ended but not released its project yet.
+            if let earlier = state.jobs[job.id], state.holds[job.id] != nil { return .stopping(earlier) }
             state.jobs[job.id] = job
             state.order.removeAll { $0 == job.id }  // a job re-admitted under its id (taken back over)
             state.order.append(job.id)
@@ -110,6 +117,7 @@ extension JobManager {
             state.holds[job.id] = ProjectHold(directory: directory, lock: nil)
             if !leased, configuration.leases != nil { state.claiming.insert(job.id) }
             if !requestID.isEmpty { state.byRequestID[requestID] = job.id }
+            state.admitting.insert(job.id)
             return .new
         }
         switch registration {
@@ -144,9 +152,13 @@ extension JobManager {
             try await files.runResult { [styles = job.styles, storyboard = start.storyboard] () throws(EngineError) in
                 try engine.checkProject(directory, storyboard: storyboard, styles: styles)
             }.get()
-            if start.request.options.force { return .admitted(done: [:]) }
-            let status = try await ProjectStatus.read(directory: directory, styles: job.styles, storyboard: start.storyboard)
-            return .admitted(done: Dictionary(uniqueKeysWithValues: status.styles.map { ($0.name, $0.done) }))
+            var done: [String: Int] = [:]
+            if !start.request.options.force {
+                let status = try await ProjectStatus.read(directory: directory, styles: job.styles, storyboard: start.storyboard)
+                done = Dictionary(uniqueKeysWithValues: status.styles.map { ($0.name, $0.done) })
+            }
+            _ = state.withLock { $0.admitting.remove(job.id) }
+            return .admitted(done: done)
         } catch {
             withdraw(job, directory: directory, requestID: requestID)
             if !leased { await releaseLease(of: job, finished: true) }
@@ -199,6 +211,7 @@ extension JobManager {
             if state.running[directory.identity] == job.id { state.running[directory.identity] = nil }
             state.holds[job.id] = nil
             state.claiming.remove(job.id)
+            state.admitting.remove(job.id)
             if !requestID.isEmpty, state.byRequestID[requestID] == job.id { state.byRequestID[requestID] = nil }
         }
         // A caller that attached meanwhile stops waiting for an accepted event that never comes.

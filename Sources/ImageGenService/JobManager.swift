@@ -30,6 +30,9 @@ public final class JobManager: Sendable {
         /// Jobs admitted whose lease is not claimed yet: the heartbeat leaves them alone (a renewal
         /// that does not find their lease yet must not stop them).
         var claiming: Set<String> = []
+        /// Jobs registered but not admitted yet (their lock, lease and progress being checked; a
+        /// take-over's may be withdrawn): calls for them go by the lease meanwhile.
+        var admitting: Set<String> = []
         /// When the job leases were last renewed (see ``keepLeases(_:)``).
         var leasesConfirmedAt: ContinuousClock.Instant?
         /// Where clients reach this server (HOST:PORT), once it listens; see ``advertise(address:)``.
@@ -185,9 +188,12 @@ public final class JobManager: Sendable {
     private func finish(_ job: GenerationJob, shuttingDown: Bool) async {
         job.finishEvents()
         state.withLock { state in
-            if let identity = state.running.first(where: { $0.value == job.id })?.key { state.running[identity] = nil }
-            // The engine is done with the project: release its folder and lock.
-            state.holds[job.id] = nil
+            // The engine is done with the project: release its folder and lock (unless the job
+            // was admitted again under its id meanwhile: those are the new run's).
+            if state.jobs[job.id] === job {
+                if let identity = state.running.first(where: { $0.value == job.id })?.key { state.running[identity] = nil }
+                state.holds[job.id] = nil
+            }
             // Keep a bounded history of finished jobs.
             let finished = state.order.filter { state.jobs[$0]?.isFinished == true }
             for id in finished.dropLast(configuration.finishedJobsKept) {
@@ -216,15 +222,18 @@ public final class JobManager: Sendable {
     /// Where job `id` runs: here, or (`mayForward`, with leases) on the server whose address its
     /// lease names, to forward the call to. A job another server runs that cannot be forwarded to
     /// is FAILED_PRECONDITION naming that server; a job no server knows, NOT_FOUND. A run here
-    /// stopped (or stopping) for a lost lease is watched here to its end (`watching`); any other
-    /// call for it goes where its lease is now: UNAVAILABLE until a server holds it. A job whose
-    /// lease this server holds but has not started yet (a take-over between its claim and its
-    /// start) is UNAVAILABLE too: it runs here shortly.
-    func locate(_ id: String, mayForward: Bool, watching: Bool = false) async throws(RPCError) -> JobLocation {
+    /// stopping for a lost lease is watched here to its end (`watching`: the after_seq of a
+    /// WatchJob, within that run's events); any other call for it goes where its lease is now:
+    /// UNAVAILABLE until a server holds it. A job whose lease this server holds but that has no
+    /// run here yet (a take-over between its claim and its start, or one given back to be tried
+    /// again) is UNAVAILABLE too.
+    func locate(_ id: String, mayForward: Bool, watching: UInt64? = nil) async throws(RPCError) -> JobLocation {
         try await requireReady()
         guard !id.isEmpty else { throw RPCError(.invalidArgument, "job_id is empty") }
-        let local = state.withLock { $0.jobs[id] }
-        if let local, local.stopReason != .leaseLost || (watching && local.isActive) { return .here(local) }
+        let local = state.withLock { state in state.admitting.contains(id) ? nil : state.jobs[id] }
+        if let local, local.stopReason != .leaseLost { return .here(local) }
+        // A run stopping for a lost lease keeps the watchers of its own events to its end.
+        if let local, let afterSeq = watching, local.isActive, afterSeq <= local.events.lastSeq { return .here(local) }
         if let lease = await lease(ofJob: id) {
             if lease.owner != configuration.serverID {
                 if mayForward, let address = lease.ownerAddress { return .elsewhere(JobOwner(serverID: lease.owner, address: address)) }
@@ -237,12 +246,12 @@ public final class JobManager: Sendable {
         throw RPCError(.notFound, "no job \"\(id)\" on this server (it may have finished long ago or never existed)")
     }
 
-    /// Job `id`'s lease is this server's, its run not started yet (a take-over between its claim
-    /// and its start): UNAVAILABLE, for the client to ask again shortly.
+    /// Job `id`'s lease is this server's, with no run here yet (a take-over between its claim and
+    /// its start, or given back to be tried again): UNAVAILABLE, for the client to ask again shortly.
     func startingHereError(_ id: String) -> RPCError {
         RPCError(
             .unavailable,
-            "job \(id) is being taken over by server \(configuration.serverID) and starts there shortly: ask again, after the last seq seen")
+            "job \(id) is being taken over (its lease is server \(configuration.serverID)'s, its run not started yet): ask again shortly, after the last seq seen")
     }
 
     /// Job `id`'s run here stopped when its lease was lost: UNAVAILABLE, for the client to ask

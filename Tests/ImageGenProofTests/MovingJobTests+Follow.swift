@@ -75,7 +75,7 @@ extension MovingJobTests {
             }
             // b holds the lease but cannot run the job yet (frozen a holds the project's lock):
             // calls for it through b say so, rather than NOT_FOUND.
-            try await Self.expectUnavailable(followers.jobID, on: onB, saying: "is being taken over by server render-b")
+            try await Self.expectUnavailable(followers.jobID, on: onB, saying: "is being taken over (its lease is server render-b's")
             kill(servers[0].process.pid, SIGCONT)
             try await Self.expectFollowedToTheEnd(followers)
         }

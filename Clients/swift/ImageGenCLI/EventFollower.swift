@@ -7,10 +7,10 @@ import Synchronization
 import UnixSignals
 
 /// Follows a job's events to its end and shows them (bars, plain lines or JSON lines). A watcher
-/// that falls behind is reattached from its last seq, and so is one answered UNAVAILABLE (the
+/// that falls behind is reattached from its last seq at once, and one answered UNAVAILABLE (the
 /// job's run moved to another server, or the server was briefly away; with `reconnect`, over a
-/// new connection when the old one ended), with growing waits for up to a bounded outage
-/// (``ReattachBackoff``); a watch from a seq the server no longer has
+/// new connection when the old one ended) or RESOURCE_EXHAUSTED before any event (a limit of
+/// the server's) with growing waits for up to a bounded outage (``ReattachBackoff``); a watch from a seq the server no longer has
 /// (from before a server restart) follows the job's current run from its start instead, with a
 /// note; Ctrl-C detaches without stopping the job and says how to reattach; the end prints a summary.
 public struct EventFollower: Sendable {
@@ -38,7 +38,8 @@ public struct EventFollower: Sendable {
     let write: @Sendable (String) -> Void
     /// Where notes for the person go (not the event output, which may be JSON lines).
     let note: @Sendable (String) -> Void
-    /// How long an UNAVAILABLE answer is waited out by watching again (see ``ReattachBackoff``).
+    /// How long UNAVAILABLE (or RESOURCE_EXHAUSTED before any event) is waited out by watching
+    /// again (see ``ReattachBackoff``).
     let reattachWindow: Duration
     /// Opens a new connection when `client`'s has ended (the server restarted or went away);
     /// without it, a follow whose connection ended stops with its error.
@@ -103,8 +104,11 @@ public struct EventFollower: Sendable {
         var rewind = watched
         var backoff = ReattachBackoff(window: reattachWindow)
         var renderer = TerminalRenderer(width: { if case .bars(let width) = mode { return width } else { return 100 } }())
+        // The start of the current run, once followed from there (until an event of it is shown).
+        var fromRunStart: (jobID: String, afterSeq: UInt64)?
         // Where to watch again from: after the last event shown, else where the watch began.
         func resume() -> (jobID: String, afterSeq: UInt64)? {
+            if let fromRunStart { return fromRunStart }
             let board = box.board
             return board.jobID.isEmpty ? watched : (board.jobID, board.lastSeq)
         }
@@ -128,6 +132,7 @@ public struct EventFollower: Sendable {
                     if let (watch, error) = outOfRange {
                         outOfRange = nil
                         current = try await rewound(watch, after: error, on: connection)
+                        fromRunStart = (watch.jobID, 0)
                     } else {
                         guard let from = resume() else { throw RPCError(.internalError, "no job to watch again") }
                         current = try await connection.watchJob(from.jobID, afterSeq: from.afterSeq)
@@ -137,6 +142,7 @@ public struct EventFollower: Sendable {
                 for try await event in current {
                     backoff.reset()
                     rewind = nil
+                    fromRunStart = nil
                     progressed = true
                     let board = box.apply(event)
                     switch mode {

@@ -220,8 +220,9 @@ class AsyncClient(ClientBase[AsyncResponseStream[generation_pb2.ProgressEvent]])
         self, job_id: str, after_seq: int = 0, reattach_for: float = DEFAULT_WINDOW
     ) -> AsyncIterator[ProgressEvent]:
         """Yields job ``job_id``'s events through its final one, watching again after the last
-        one yielded on RESOURCE_EXHAUSTED and (for up to ``reattach_for`` seconds of outage, with
-        growing waits) on UNAVAILABLE; see :meth:`Client.follow`."""
+        one yielded on RESOURCE_EXHAUSTED after events (at once) and, for up to ``reattach_for``
+        seconds of outage with growing waits, on UNAVAILABLE or RESOURCE_EXHAUSTED before any
+        event; see :meth:`Client.follow`."""
         state = Reattach(job_id, after_seq, reattach_for)
         while True:
             try:

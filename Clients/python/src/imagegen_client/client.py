@@ -224,7 +224,8 @@ class Client(ClientBase[ResponseStream[generation_pb2.ProgressEvent]]):
         seqs) is followed from the current run's start.
 
         Raises:
-            RpcError: any other status; UNAVAILABLE once an outage outlasts ``reattach_for``.
+            RpcError: any other status; UNAVAILABLE (or RESOURCE_EXHAUSTED) once an outage
+                outlasts ``reattach_for``.
         """
         state = Reattach(job_id, after_seq, reattach_for)
         while True:
