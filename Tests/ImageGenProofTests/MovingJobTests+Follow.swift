@@ -158,7 +158,8 @@ extension MovingJobTests {
                 let onA = try await ServerLauncher.client(servers[0])
                 defer { onA.close() }
                 try await waitForAddresses(of: servers, on: onA)
-                let request = StartGenerationRequest(projectDir: "film", styles: ["illustration"], detach: true)
+                // With a request id: a take-over must not attach to the stopped run it names.
+                let request = StartGenerationRequest(projectDir: "film", styles: ["illustration"], detach: true, requestID: "start-\(name)")
                 let jobID = try #require(try await EventStreams.collect(try await onA.startGeneration(request)).first?.jobID)
                 followers = try await Self.follow(jobID, through: servers[index])
                 try await ProofTests.waitUntilCompleted(3, of: jobID, on: onA)
