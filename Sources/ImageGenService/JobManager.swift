@@ -295,7 +295,9 @@ public final class JobManager: Sendable {
 
     public func list() async -> [JobStatus] {
         await waitUntilReady()
-        return state.withLock { state in state.order.compactMap { state.jobs[$0] } }.map { $0.status(includeBeats: false) }
+        // A job being admitted is listed once it is (as calls for it are answered).
+        return state.withLock { state in state.order.filter { !state.admitting.contains($0) }.compactMap { state.jobs[$0] } }
+            .map { $0.status(includeBeats: false) }
     }
 
     /// A job's status by id, or a project's: the running job's, else read from the progress files.
